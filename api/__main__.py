@@ -1,0 +1,5 @@
+"""`python -m api` is the `govledger` command."""
+
+from api.cli import run
+
+run()

@@ -1,0 +1,80 @@
+"""The FastAPI application: wiring only (routers, problem handlers, limits, context).
+
+`create_app(settings)` builds an app over an initialised ledger. `govledger serve` runs
+`api.app:app_from_environment` under uvicorn (a factory, so each worker process opens its own
+connections). The service is stateless: any number of processes or hosts can share one
+PostgreSQL database, the sequencer lock keeps one chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from api import problems
+from api.context import ServiceContext
+from api.identity import IdentityStore
+from api.limits import BodySizeLimit
+from api.routes_read import router as read_router
+from api.routes_regulatory import router as regulatory_router
+from api.routes_reports import router as reports_router
+from api.routes_write import router as write_router
+from api.settings import ServiceSettings
+from ledger.artifacts import ArtifactStore
+from ledger.bootstrap import open_ledger
+
+API_DESCRIPTION = """Append-only, hash-chained, signed ledger of ML model governance events.
+
+Authenticate with `Authorization: Bearer <API key>` (create keys with `govledger users add`).
+Every write accepts an `Idempotency-Key` header. Errors are RFC 9457 problem+json."""
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the service over the ledger the settings point to."""
+    settings = settings or ServiceSettings()
+    store = open_ledger(settings)
+    context = ServiceContext(
+        settings=settings,
+        store=store,
+        identities=IdentityStore(store.engine),
+        artifacts=ArtifactStore(settings.artifacts_path),
+    )
+    app = FastAPI(
+        title="govledger",
+        version="1",
+        description=API_DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    problems.install(app)
+    app.include_router(write_router)
+    # Before read_router: its `/v1/models/{model:path}` would otherwise take .../card.pdf.
+    app.include_router(reports_router)
+    app.include_router(regulatory_router)
+    app.include_router(read_router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and ledger size (no auth)")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "size": store.size()}
+
+    _install_web(app)
+    app.add_middleware(
+        BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
+    )
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    """Mount the web pages when their module is present (issue 6)."""
+    try:
+        from api.web import install
+    except ImportError:
+        return
+    install(app)
+
+
+def app_from_environment() -> FastAPI:
+    """uvicorn factory: settings from GOVLEDGER_* variables."""
+    return create_app(ServiceSettings())

@@ -1,0 +1,17 @@
+"""govledger explain package: explainers for credit models, as pure functions.
+
+Each entry point takes a fitted model and/or data and returns a result object (a pydantic
+model subclassing `explain.results.EvaluationResult`, JSON-serialisable, carrying the
+library versions that produced it, with `to_ledger()` for an `evaluation.recorded` entry):
+
+- `explain.shap_explain.explain_model` -> `Explanation` (global importance, dependence)
+- `explain.reason_codes.reason_codes` -> `ReasonCodes` (adverse-action reasons)
+- `explain.fairness.fairness_report` -> `FairnessReport` (four-fifths rule, bootstrap CIs)
+- `explain.performance.performance_report` -> `PerformanceReport` (AUC, KS, calibration)
+- `explain.stability.stability_report` -> `StabilityReport` (PSI)
+
+Data: `explain.data.load_german_credit()` and `explain.synthetic.generate_applicants()`.
+Errors: `explain.errors.ExplainError` and its subclasses. Nothing here touches a database,
+the network or the ledger; the modules import their heavy libraries (shap, LightGBM) only
+when they need them.
+"""

@@ -1,0 +1,1 @@
+"""govledger ledger package."""

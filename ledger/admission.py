@@ -1,0 +1,281 @@
+"""Whether a submitted statement may join the ledger, given what the ledger holds.
+
+Run inside the append transaction (under the sequencer lock), so the facts it reads cannot
+change before the entry is written. Every refusal is a specific GovledgerError and nothing is
+written: signatures (registered, unrevoked key of the actor, valid over the canonical
+statement, not replayed, fresh), and the state rules (version logged once, approvals of
+known versions only, four eyes, deployment policy, retirement; issue 8: materiality tiers and
+reasoned amendments of the inventory, catalogues naming scored features only, decisions on a
+catalogue, and no deployment of a stopped version).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from ledger import signing
+from ledger.catalogue import check_catalogue, scored_features
+from ledger.errors import (
+    Conflict,
+    InvalidStatement,
+    KeyNotOwned,
+    KeyRevoked,
+    ModelRetired,
+    ReplayedStatement,
+    SignatureInvalid,
+    SignatureRequired,
+    StaleStatement,
+    UnknownEntry,
+    UnknownKey,
+    UnknownModelVersion,
+    VersionAlreadyLogged,
+)
+from ledger.inventory import check_registration
+from ledger.kinds import DECISION_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
+from ledger.oversight import OversightFact, check_not_stopped, check_oversight
+from ledger.policy import ApprovalPolicy, DecisionFact, RunFact, check_deployment, check_four_eyes
+from ledger.records import Statement, parse_rfc3339
+
+_KEY_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A statement as submitted, with the actor's signature if any."""
+
+    statement: Statement
+    signature: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFact:
+    """A registered actor key."""
+
+    key_id: str
+    actor: str
+    public_key: str
+    revoked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessWindow:
+    """How far a signed statement's issued_at may be from the ledger clock."""
+
+    max_age: timedelta = timedelta(hours=24)
+    max_future: timedelta = timedelta(minutes=5)
+
+
+class LedgerFacts(Protocol):
+    """What admission needs to know about the ledger (implemented by the store)."""
+
+    def run_for(self, model: str, version: str) -> RunFact | None: ...
+    def run_by_hash(self, entry_hash: bytes) -> RunFact | None: ...
+    def decisions_for(self, model: str, version: str) -> list[DecisionFact]: ...
+    def model_known(self, model: str) -> bool: ...
+    def is_retired(self, model: str, version: str) -> bool: ...
+    def signing_key(self, key_id: str) -> KeyFact | None: ...
+    def signature_seen(self, signature: str) -> bool: ...
+    def registration_seq(self, model: str) -> int | None: ...
+    def subject_by_hash(self, entry_hash: bytes) -> RunFact | None: ...
+    def run_payload(self, model: str, version: str) -> dict[str, Any] | None: ...
+    def catalogue_versions(self, model: str, version: str) -> list[str]: ...
+    def oversight_for(self, model: str, version: str) -> list[OversightFact]: ...
+
+
+def admit(
+    submission: Submission,
+    facts: LedgerFacts,
+    policy: ApprovalPolicy,
+    now: datetime,
+    window: FreshnessWindow,
+) -> None:
+    """Raise the specific error that refuses this submission, or return if it may be appended."""
+    statement = submission.statement
+    kind = Kind(statement.kind)
+    _check_signature(submission, kind, facts, now, window)
+    if kind in RUN_KINDS:
+        _check_run(statement, kind, facts)
+    elif kind in DECISION_KINDS:
+        _check_decision(statement, facts)
+    elif kind is Kind.EVALUATION_RECORDED:
+        _require_version(statement, facts)
+    elif kind is Kind.DEPLOYMENT_PROMOTED:
+        run = _require_version(statement, facts)
+        check_not_stopped(
+            statement.model, statement.version, facts.oversight_for(run.model, run.version)
+        )
+        check_deployment(policy, run, facts.decisions_for(statement.model, statement.version))
+    elif kind is Kind.MODEL_REGISTERED:
+        check_registration(
+            statement, policy, registered_at_seq=facts.registration_seq(statement.model)
+        )
+    elif kind is Kind.CATALOGUE_RECORDED:
+        _require_version(statement, facts)
+        model, version = statement.model, statement.version
+        run_payload = facts.run_payload(model, version) or {}
+        check_catalogue(
+            model,
+            version,
+            statement.payload,
+            scored_features(run_payload),
+            facts.catalogue_versions(model, version),
+        )
+    elif kind is Kind.OVERSIGHT_RECORDED:
+        _require_version(statement, facts)
+        check_oversight(
+            statement.model,
+            statement.version,
+            str(statement.payload["action"]),
+            facts.oversight_for(statement.model, statement.version),
+        )
+    elif kind is Kind.MODEL_RETIRED:
+        if statement.version:
+            _require_version(statement, facts)
+        elif not facts.model_known(statement.model):
+            raise UnknownModelVersion(f"model {statement.model!r} is not in the ledger")
+    elif kind is Kind.KEY_REVOKED:
+        key = facts.signing_key(str(statement.payload["key_id"]))
+        if key is None:
+            raise UnknownKey(f"key {statement.payload['key_id']} is not registered")
+        if key.revoked:
+            raise Conflict(f"key {key.key_id} is already revoked")
+
+
+def _require_version(statement: Statement, facts: LedgerFacts) -> RunFact:
+    run = facts.run_for(statement.model, statement.version)
+    if run is None:
+        raise UnknownModelVersion(
+            f"{statement.model} {statement.version} was never logged: log its training run "
+            "first (run.training)"
+        )
+    if facts.is_retired(statement.model, statement.version):
+        raise ModelRetired(f"{statement.model} {statement.version} is retired")
+    return run
+
+
+def _check_run(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
+    existing = facts.run_for(statement.model, statement.version)
+    if existing is not None:
+        raise VersionAlreadyLogged(
+            f"{statement.model} {statement.version} was already logged at seq {existing.seq}; "
+            "give the new run a new version"
+        )
+    if facts.is_retired(statement.model, ""):
+        raise ModelRetired(f"model {statement.model} is retired")
+    parent = statement.payload.get("parent_run")
+    if parent is not None:
+        parent_run = facts.run_by_hash(bytes.fromhex(parent))
+        if parent_run is None:
+            raise UnknownEntry(f"parent_run {parent} is not the entry hash of a run in the ledger")
+        if parent_run.model != statement.model:
+            raise InvalidStatement(
+                f"parent_run {parent} belongs to model {parent_run.model!r}, "
+                f"not {statement.model!r}"
+            )
+    elif kind is Kind.RUN_RECALIBRATION:  # pragma: no cover - the payload model requires it
+        raise InvalidStatement("a recalibration must name its parent_run")
+
+
+def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
+    """A decision is about the version's run (`run`, or `subject` naming it) or about one of
+    the version's catalogues (`subject`); its author may not decide (four eyes)."""
+    run = _require_version(statement, facts)
+    payload = statement.payload
+    if payload.get("run") is not None:
+        decided_run = bytes.fromhex(payload["run"])
+        if decided_run != run.entry_hash:
+            raise InvalidStatement(
+                f"the decision is signed over run {decided_run.hex()}, but "
+                f"{statement.model} {statement.version} was logged by entry "
+                f"{run.entry_hash.hex()}: re-sign over the version's run"
+            )
+        check_four_eyes(run, statement.actor)
+        return
+    subject_hash = bytes.fromhex(payload["subject"])
+    if subject_hash == run.entry_hash:
+        check_four_eyes(run, statement.actor)
+        return
+    subject = facts.subject_by_hash(subject_hash)
+    if subject is None:
+        raise UnknownEntry(f"subject {subject_hash.hex()} is not an entry in the ledger")
+    if subject.kind != Kind.CATALOGUE_RECORDED.value or (subject.model, subject.version) != (
+        statement.model,
+        statement.version,
+    ):
+        raise InvalidStatement(
+            f"a decision's subject must be the run or a catalogue.recorded entry of "
+            f"{statement.model} {statement.version}; {subject_hash.hex()} is a {subject.kind} "
+            f"of {subject.model} {subject.version}".rstrip()
+        )
+    check_four_eyes(subject, statement.actor)
+
+
+def _check_signature(
+    submission: Submission,
+    kind: Kind,
+    facts: LedgerFacts,
+    now: datetime,
+    window: FreshnessWindow,
+) -> None:
+    statement = submission.statement
+    signature, key_id = submission.signature, submission.key_id
+    if signature is None and key_id is None:
+        if kind in SIGNATURE_REQUIRED:
+            raise SignatureRequired(
+                f"{kind.value} must be signed by the actor's registered key on their own "
+                "machine (LedgerClient.approve(..., key=PATH) does this)"
+            )
+        return
+    if signature is None or key_id is None:
+        raise SignatureInvalid("a signature needs both signature and key_id")
+    if not _KEY_ID.fullmatch(key_id):
+        raise SignatureInvalid("key_id must be 32 lowercase hex characters (govledger keys create)")
+    try:
+        if len(base64.b64decode(signature, validate=True)) != 64:
+            raise SignatureInvalid("an Ed25519 signature is 64 bytes (88 base64 characters)")
+    except (binascii.Error, ValueError):
+        raise SignatureInvalid("signature is not valid base64") from None
+    if statement.issued_at is None:
+        raise InvalidStatement("a signed statement must carry issued_at, the time of signing")
+    issued = parse_rfc3339(statement.issued_at, "issued_at")
+    if issued < now - window.max_age or issued > now + window.max_future:
+        raise StaleStatement(
+            f"statement was signed at {statement.issued_at}, too far from the ledger's time "
+            f"{now.isoformat()}: sign it again now"
+        )
+    if kind is Kind.KEY_REGISTERED:
+        public_key = str(statement.payload["public_key"])
+        try:
+            raw = base64.b64decode(public_key, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidStatement("public_key is not base64") from None
+        if len(raw) != 32 or signing.key_id_for(raw) != statement.payload["key_id"]:
+            raise InvalidStatement("key_id must be the first 16 bytes of SHA-256(public key), hex")
+        if key_id != statement.payload["key_id"]:
+            raise SignatureInvalid("a key registration must be signed by the key it registers")
+        if facts.signing_key(key_id) is not None:
+            raise Conflict(f"key {key_id} is already registered")
+    else:
+        key = facts.signing_key(key_id)
+        if key is None:
+            raise UnknownKey(
+                f"key {key_id} is not registered: register it first (govledger keys register)"
+            )
+        if key.revoked:
+            raise KeyRevoked(f"key {key_id} was revoked and can no longer sign statements")
+        if key.actor != statement.actor:
+            raise KeyNotOwned(f"key {key_id} belongs to {key.actor}, not to {statement.actor}")
+        public_key = key.public_key
+    if not signing.verify(public_key, statement.signing_bytes(), signature):
+        raise SignatureInvalid(
+            "signature does not verify over the canonical statement: it was signed for another "
+            "model, version, kind or payload, or by another key"
+        )
+    if facts.signature_seen(signature):
+        raise ReplayedStatement("this signed statement is already in the ledger (replay)")

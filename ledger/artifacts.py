@@ -1,0 +1,118 @@
+"""Content-addressed artifact store: bytes in, SHA-256 digest out; digest in, bytes out.
+
+Artifacts (SHAP tables, fairness tables, charts, model files) are kept outside the database,
+named by their SHA-256, written atomically (temp file, fsync, rename) and never overwritten.
+Entries cite digests; verification re-hashes the bytes, so replaced bytes are detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO
+
+from ledger.errors import ArtifactNotFound, ArtifactTampered, InvalidStatement
+
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_CHUNK = 1024 * 1024
+
+
+class ArtifactState(StrEnum):
+    """What a check of one artifact found."""
+
+    OK = "ok"
+    MISSING = "missing"
+    TAMPERED = "tampered"
+
+
+def check_digest(digest: str) -> str:
+    """Refuse anything that is not a lowercase hex SHA-256 (no path tricks)."""
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise InvalidStatement(f"{digest!r} is not a lowercase hex SHA-256 digest")
+    return digest
+
+
+class ArtifactStore:
+    """A directory of blobs at `<root>/sha256/<aa>/<digest>`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, digest: str) -> Path:
+        """Where the bytes with this digest live (whether or not they exist)."""
+        check_digest(digest)
+        return self.root / "sha256" / digest[:2] / digest
+
+    def put(self, data: bytes) -> str:
+        """Store bytes; return their SHA-256 digest (hex). Idempotent."""
+        return self.put_stream(iter([data]))
+
+    def put_file(self, path: Path) -> str:
+        """Store a file's bytes, streaming; return the digest."""
+        with open(path, "rb") as handle:
+            return self.put_stream(_chunks(handle))
+
+    def put_stream(self, chunks: Iterator[bytes]) -> str:
+        """Store bytes arriving in chunks; return the digest."""
+        staging = self.root / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=staging)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            name = digest.hexdigest()
+            final = self.path_for(name)
+            if final.exists():
+                os.unlink(tmp_name)
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(tmp_name, 0o444)
+                os.replace(tmp_name, final)
+            return name
+        except BaseException:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            raise
+
+    def exists(self, digest: str) -> bool:
+        """True when bytes with this digest are stored (not re-hashed)."""
+        return self.path_for(digest).is_file()
+
+    def get(self, digest: str) -> bytes:
+        """The bytes with this digest, re-hashed on the way out."""
+        path = self.path_for(digest)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise ArtifactNotFound(f"artifact {digest} is not in the artifact store") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ArtifactTampered(f"artifact {digest} was altered: its bytes no longer match")
+        return data
+
+    def check(self, digest: str) -> ArtifactState:
+        """Re-hash a stored artifact, streaming."""
+        path = self.path_for(digest)
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            return ArtifactState.MISSING
+        digest_now = hashlib.sha256()
+        with handle:
+            for chunk in _chunks(handle):
+                digest_now.update(chunk)
+        return ArtifactState.OK if digest_now.hexdigest() == digest else ArtifactState.TAMPERED
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    while chunk := handle.read(_CHUNK):
+        yield chunk

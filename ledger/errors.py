@@ -1,0 +1,278 @@
+"""The govledger exception hierarchy.
+
+Every failure a caller may want to handle has its own class under `GovledgerError`.
+Messages say what happened and what to do next. The API maps these classes to RFC 9457
+problem responses in one place (`api/problems.py`) using `status` and `slug`; the CLI prints
+the message on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class GovledgerError(Exception):
+    """Base class of every error govledger raises on purpose.
+
+    `status` is the HTTP status the API answers with; `slug` names the problem type
+    (`https://govledger.dev/problems/<slug>`).
+    """
+
+    status: int = 400
+    slug: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- bad input (422) ---------------------------------------------------------------------
+
+
+class InvalidStatement(GovledgerError):
+    """The statement or its payload does not validate for its kind."""
+
+    status = 422
+    slug = "invalid-statement"
+
+
+class UnknownKind(InvalidStatement):
+    """The statement's kind is not one of the kinds in DESIGN.md."""
+
+    slug = "unknown-kind"
+
+
+class MissingReason(InvalidStatement):
+    """A kind that requires a reason (approvals, deployments...) came without one."""
+
+    slug = "missing-reason"
+
+
+class NonCanonicalValue(InvalidStatement):
+    """A value JSON cannot carry canonically (NaN, Infinity, an unsafe integer...)."""
+
+    slug = "non-canonical-value"
+
+
+class UnknownMaterialityTier(InvalidStatement):
+    """A registration names a materiality tier outside GOVLEDGER_MATERIALITY_TIERS."""
+
+    slug = "unknown-materiality-tier"
+
+
+class FeatureNotScored(InvalidStatement):
+    """A reason-code catalogue names a feature the model version does not score."""
+
+    slug = "feature-not-scored"
+
+
+class UnknownRegime(GovledgerError):
+    """A compliance check names a regime with no checklist (`reports/regimes`)."""
+
+    status = 422
+    slug = "unknown-regime"
+
+
+class PayloadTooLarge(GovledgerError):
+    """The canonical statement is larger than the ledger accepts (1 MiB)."""
+
+    status = 413
+    slug = "payload-too-large"
+
+
+# --- signatures and keys -----------------------------------------------------------------
+
+
+class SignatureError(GovledgerError):
+    """Base class for signature failures."""
+
+    status = 422
+    slug = "signature-error"
+
+
+class SignatureRequired(SignatureError):
+    """The kind must be signed by the actor's registered key (approvals, rejections)."""
+
+    slug = "signature-required"
+
+
+class SignatureInvalid(SignatureError):
+    """The Ed25519 signature does not verify over the canonical statement bytes."""
+
+    slug = "signature-invalid"
+
+
+class UnknownKey(SignatureError):
+    """The key_id is not registered in the ledger."""
+
+    slug = "unknown-key"
+
+
+class KeyRevoked(SignatureError):
+    """The key was revoked before this statement was submitted."""
+
+    slug = "key-revoked"
+
+
+class KeyNotOwned(SignatureError):
+    """The key is registered to another actor than the one submitting."""
+
+    status = 403
+    slug = "key-not-owned"
+
+
+class ReplayedStatement(SignatureError):
+    """This exact signed statement is already in the ledger."""
+
+    status = 409
+    slug = "replayed-statement"
+
+
+class StaleStatement(SignatureError):
+    """The statement's issued_at is too far from the ledger's clock."""
+
+    slug = "stale-statement"
+
+
+class KeyFileError(GovledgerError):
+    """A key file is missing, unreadable, has unsafe permissions or holds no Ed25519 key."""
+
+    status = 500
+    slug = "key-file"
+
+
+# --- ledger state (404 / 409 / 403) -------------------------------------------------------
+
+
+class NotFound(GovledgerError):
+    """Something named by the caller does not exist."""
+
+    status = 404
+    slug = "not-found"
+
+
+class UnknownModelVersion(NotFound):
+    """A statement refers to a model version that was never logged."""
+
+    slug = "unknown-model-version"
+
+
+class UnknownEntry(NotFound):
+    """No entry with that seq, id or hash."""
+
+    slug = "unknown-entry"
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact with that digest in the artifact store."""
+
+    slug = "artifact-not-found"
+
+
+class Conflict(GovledgerError):
+    """The statement conflicts with what the ledger already holds."""
+
+    status = 409
+    slug = "conflict"
+
+
+class VersionAlreadyLogged(Conflict):
+    """A training or recalibration run was already logged for this model version."""
+
+    slug = "version-already-logged"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key was used before with a different request."""
+
+    slug = "idempotency-key-reused"
+
+
+class PolicyViolation(Conflict):
+    """The approval policy does not allow this step yet (e.g. deployment without approvals)."""
+
+    slug = "policy-violation"
+
+
+class VersionStopped(PolicyViolation):
+    """A human stopped the version (oversight 'stop'); it cannot be deployed until resumed."""
+
+    slug = "version-stopped"
+
+
+class ModelRetired(Conflict):
+    """The model or version is retired; nothing but notes can be added."""
+
+    slug = "model-retired"
+
+
+class FourEyesViolation(GovledgerError):
+    """The actor who logged a version tried to approve or reject it.
+
+    Deploying one's own version is allowed once the policy's approvals, none of them by
+    that actor, are present (issue 3); the approvals are the four eyes."""
+
+    status = 403
+    slug = "four-eyes-violation"
+
+
+class LedgerNotInitialised(GovledgerError):
+    """The database has no ledger yet: run `govledger init`."""
+
+    status = 503
+    slug = "ledger-not-initialised"
+
+
+class LedgerBusy(GovledgerError):
+    """The sequencer lock could not be taken in time; retry with the same Idempotency-Key."""
+
+    status = 503
+    slug = "ledger-busy"
+
+
+# --- verification --------------------------------------------------------------------------
+
+
+class VerificationError(GovledgerError):
+    """Verification found a problem; `seq` names the first bad entry when there is one."""
+
+    status = 409
+    slug = "verification-failed"
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class ChainBroken(VerificationError):
+    """An entry's prev_hash does not match the previous entry's hash, or seq has a gap."""
+
+    slug = "chain-broken"
+
+
+class HashMismatch(VerificationError):
+    """An entry's stored hash is not the hash of its canonical form."""
+
+    slug = "hash-mismatch"
+
+
+class CheckpointMismatch(VerificationError):
+    """The Merkle root recomputed from the entries differs from a signed checkpoint."""
+
+    slug = "checkpoint-mismatch"
+
+
+class CheckpointInvalid(VerificationError):
+    """A checkpoint is malformed or its signature does not verify with the ledger key."""
+
+    slug = "checkpoint-invalid"
+
+
+class ArtifactTampered(VerificationError):
+    """An artifact's bytes no longer hash to the digest an entry records."""
+
+    slug = "artifact-tampered"
+
+
+class BundleInvalid(VerificationError):
+    """An export bundle is malformed (bad header, bad line, wrong format version)."""
+
+    slug = "bundle-invalid"

@@ -1,0 +1,241 @@
+"""Ledger facts read inside an append transaction, with the batch's own entries overlaid.
+
+A batch of statements is admitted one by one before any row is written, so each statement
+must see the ones before it in the batch (a run, then its evaluation, in one request). The
+overlay keeps those pending facts in dicts; everything else is an indexed query.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from ledger.admission import KeyFact
+from ledger.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from ledger.oversight import OversightFact
+from ledger.policy import DecisionFact, RunFact
+from ledger.records import Entry
+from ledger.sql import Statements
+from ledger.tables import entries
+
+_RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
+_DECISION_KIND_VALUES = tuple(k.value for k in DECISION_KINDS)
+
+
+def run_fact(
+    entry_hash: bytes, seq: int, kind: str, model: str, version: str, actor: str
+) -> RunFact:
+    """Build a RunFact from entry columns."""
+    return RunFact(
+        seq=seq, entry_hash=entry_hash, actor=actor, kind=kind, model=model, version=version
+    )
+
+
+def decision_fact(
+    seq: int, entry_hash: bytes, actor: str, kind: str, reason: str, payload: str
+) -> DecisionFact:
+    """Build a DecisionFact from entry columns (payload is canonical JSON text)."""
+    data = json.loads(payload)
+    return DecisionFact(
+        seq=seq,
+        entry_hash=entry_hash,
+        actor=actor,
+        role=str(data["role"]),
+        granted=kind == Kind.APPROVAL_GRANTED.value,
+        run_hash=bytes.fromhex(data.get("subject") or data["run"]),
+        reason=reason,
+    )
+
+
+def oversight_fact(
+    seq: int, entry_hash: bytes, actor: str, reason: str, payload: str
+) -> OversightFact:
+    """Build an OversightFact from entry columns (payload is canonical JSON text)."""
+    return OversightFact(seq, entry_hash, actor, str(json.loads(payload)["action"]), reason)
+
+
+class TransactionFacts:
+    """`LedgerFacts` over a connection inside the append transaction, plus pending entries."""
+
+    def __init__(self, connection: Connection, sql: Statements) -> None:
+        self._conn = connection
+        self._sql = sql
+        self._runs: dict[tuple[str, str], RunFact] = {}
+        self._runs_by_hash: dict[bytes, RunFact] = {}
+        self._decisions: dict[tuple[str, str], list[DecisionFact]] = {}
+        self._models: set[str] = set()
+        self._retired: set[tuple[str, str]] = set()
+        self._keys: dict[str, KeyFact] = {}
+        self._signatures: set[str] = set()
+        self._registered: dict[str, int] = {}
+        self._subjects: dict[bytes, RunFact] = {}
+        self._run_payloads: dict[tuple[str, str], str] = {}
+        self._catalogues: dict[tuple[str, str], list[str]] = {}
+        self._oversight: dict[tuple[str, str], list[OversightFact]] = {}
+
+    # -- pending entries -----------------------------------------------------------------
+
+    def add(self, entry: Entry) -> None:
+        """Record a just-admitted entry so that later statements in the batch see it."""
+        st = entry.statement
+        if st.model:
+            self._models.add(st.model)
+        if entry.signature:
+            self._signatures.add(entry.signature)
+        key = (st.model, st.version)
+        if st.kind in _RUN_KIND_VALUES:
+            fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
+            self._runs[key] = fact
+            self._runs_by_hash[entry.entry_hash] = fact
+            self._subjects[entry.entry_hash] = fact
+            self._run_payloads[key] = st.payload_json
+        elif st.kind == Kind.MODEL_REGISTERED.value:
+            self._registered.setdefault(st.model, entry.seq)
+        elif st.kind == Kind.CATALOGUE_RECORDED.value:
+            fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
+            self._subjects[entry.entry_hash] = fact
+            self._catalogues.setdefault(key, []).append(str(st.payload["catalogue_version"]))
+        elif st.kind == Kind.OVERSIGHT_RECORDED.value:
+            self._oversight.setdefault(key, []).append(
+                oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
+            )
+        elif st.kind in _DECISION_KIND_VALUES:
+            self._decisions.setdefault((st.model, st.version), []).append(
+                decision_fact(
+                    entry.seq, entry.entry_hash, st.actor, st.kind, st.reason, st.payload_json
+                )
+            )
+        elif st.kind == Kind.MODEL_RETIRED.value:
+            self._retired.add((st.model, st.version))
+        elif st.kind == Kind.KEY_REGISTERED.value:
+            payload = st.payload
+            self._keys[payload["key_id"]] = KeyFact(
+                payload["key_id"], st.actor, payload["public_key"], revoked=False
+            )
+        elif st.kind == Kind.KEY_REVOKED.value:
+            key_id = st.payload["key_id"]
+            known = self.signing_key(key_id)
+            if known is not None:
+                self._keys[key_id] = KeyFact(key_id, known.actor, known.public_key, revoked=True)
+
+    # -- LedgerFacts ---------------------------------------------------------------------
+
+    def _first(self, sql: str, *params: object) -> tuple[Any, ...] | None:
+        row = self._conn.exec_driver_sql(sql, params).first()
+        return None if row is None else tuple(row)
+
+    def run_for(self, model: str, version: str) -> RunFact | None:
+        if (model, version) in self._runs:
+            return self._runs[(model, version)]
+        row = self._first(self._sql.run_for, model, version)
+        return None if row is None else _run_from_row(row)
+
+    def run_by_hash(self, entry_hash: bytes) -> RunFact | None:
+        if entry_hash in self._runs_by_hash:
+            return self._runs_by_hash[entry_hash]
+        row = self._first(self._sql.run_by_hash, entry_hash)
+        return None if row is None else _run_from_row(row)
+
+    def decisions_for(self, model: str, version: str) -> list[DecisionFact]:
+        rows = self._conn.exec_driver_sql(self._sql.decisions_for, (model, version)).all()
+        stored = [
+            decision_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
+            for r in rows
+        ]
+        return stored + self._decisions.get((model, version), [])
+
+    def model_known(self, model: str) -> bool:
+        return model in self._models or self._first(self._sql.model_known, model) is not None
+
+    def is_retired(self, model: str, version: str) -> bool:
+        if (model, "") in self._retired or (model, version) in self._retired:
+            return True
+        return self._first(self._sql.retired, model, version) is not None
+
+    def signing_key(self, key_id: str) -> KeyFact | None:
+        if key_id in self._keys:
+            return self._keys[key_id]
+        row = self._first(self._sql.signing_key, key_id)
+        if row is None:
+            return None
+        return KeyFact(str(row[0]), str(row[1]), str(row[2]), revoked=row[3] is not None)
+
+    def signature_seen(self, signature: str) -> bool:
+        if signature in self._signatures:
+            return True
+        return self._first(self._sql.signature_seen, signature) is not None
+
+    # -- issue 8: inventory, catalogues, oversight (rare kinds: plain SQLAlchemy) -----------
+
+    def _rows(
+        self, *conditions: Any, columns: tuple[Any, ...], limit: int | None = None
+    ) -> list[Any]:
+        query = select(*columns).where(*conditions).order_by(entries.c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self._conn.execute(query).all())
+
+    def registration_seq(self, model: str) -> int | None:
+        if model in self._registered:
+            return self._registered[model]
+        rows = self._rows(
+            entries.c.model == model,
+            entries.c.kind == Kind.MODEL_REGISTERED.value,
+            columns=(entries.c.seq,),
+            limit=1,
+        )
+        return int(rows[0][0]) if rows else None
+
+    def subject_by_hash(self, entry_hash: bytes) -> RunFact | None:
+        if entry_hash in self._subjects:
+            return self._subjects[entry_hash]
+        columns = (entries.c.entry_hash, entries.c.seq, entries.c.kind, entries.c.model)
+        rows = self._rows(
+            entries.c.entry_hash == entry_hash,
+            columns=(*columns, entries.c.version, entries.c.actor),
+        )
+        return _run_from_row(tuple(rows[0])) if rows else None
+
+    def run_payload(self, model: str, version: str) -> dict[str, Any] | None:
+        if (model, version) in self._run_payloads:
+            return dict(json.loads(self._run_payloads[(model, version)]))
+        run = self.run_for(model, version)
+        if run is None:
+            return None
+        rows = self._rows(entries.c.entry_hash == run.entry_hash, columns=(entries.c.payload,))
+        return dict(json.loads(str(rows[0][0]))) if rows else None
+
+    def catalogue_versions(self, model: str, version: str) -> list[str]:
+        rows = self._rows(
+            entries.c.model == model,
+            entries.c.version == version,
+            entries.c.kind == Kind.CATALOGUE_RECORDED.value,
+            columns=(entries.c.payload,),
+        )
+        stored = [str(json.loads(str(r[0]))["catalogue_version"]) for r in rows]
+        return stored + self._catalogues.get((model, version), [])
+
+    def oversight_for(self, model: str, version: str) -> list[OversightFact]:
+        rows = self._rows(
+            entries.c.model == model,
+            entries.c.version == version,
+            entries.c.kind == Kind.OVERSIGHT_RECORDED.value,
+            columns=(
+                entries.c.seq,
+                entries.c.entry_hash,
+                entries.c.actor,
+                entries.c.reason,
+                entries.c.payload,
+            ),
+        )
+        stored = [
+            oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows
+        ]
+        return stored + self._oversight.get((model, version), [])
+
+
+def _run_from_row(row: tuple[Any, ...]) -> RunFact:
+    return run_fact(bytes(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))

@@ -1,0 +1,116 @@
+"""Raw SQL for the append and verification hot paths, in the placeholder style of each driver.
+
+The append transaction runs a handful of tiny statements; building SQLAlchemy expression
+objects for each costs more than the statements themselves, so the hot path uses these
+fixed strings through `Connection.exec_driver_sql`. Verification reads every entry, so it
+reads them with these strings too (see `LedgerStore.iter_row_chunks`). Written with `?`
+(sqlite3) and rewritten to `%s` for psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+ENTRY_COLUMNS = (
+    "seq, entry_id, recorded_at, prev_hash, kind, model, version, actor, reason, payload, "
+    "issued_at, signature, key_id, entry_hash"
+)
+RUN_KINDS_SQL = "('run.training', 'run.recalibration')"
+DECISION_KINDS_SQL = "('approval.granted', 'approval.rejected')"
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The hot-path statements for one dialect."""
+
+    lock_head: str
+    find_idempotency: str
+    insert_entry: str
+    insert_node: str
+    insert_idempotency: str
+    update_head: str
+    run_for: str
+    run_by_hash: str
+    decisions_for: str
+    model_known: str
+    retired: str
+    signing_key: str
+    signature_seen: str
+    insert_key: str
+    revoke_key: str
+    entry_at: str
+    entries_from: str
+    entries_between: str
+    key_events: str
+
+
+def statements_for(dialect: str) -> Statements:
+    """The statements for a SQLAlchemy dialect name ('sqlite' or 'postgresql')."""
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    raw = Statements(
+        lock_head="SELECT size, last_hash, last_recorded_at, frontier FROM ledger_head "
+        "WHERE id = 1" + lock,
+        find_idempotency="SELECT request_hash, first_seq, count FROM idempotency_keys "
+        "WHERE key = ?",
+        insert_entry=f"INSERT INTO entries ({ENTRY_COLUMNS}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert_node="INSERT INTO merkle_nodes (node_id, hash) VALUES (?, ?)",
+        insert_idempotency="INSERT INTO idempotency_keys (key, request_hash, first_seq, count, "
+        "created_at) VALUES (?, ?, ?, ?, ?)",
+        update_head="UPDATE ledger_head SET size = ?, last_hash = ?, last_recorded_at = ?, "
+        "frontier = ? WHERE id = 1",
+        run_for="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
+        f"WHERE model = ? AND version = ? AND kind IN {RUN_KINDS_SQL} ORDER BY seq LIMIT 1",
+        run_by_hash="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
+        f"WHERE entry_hash = ? AND kind IN {RUN_KINDS_SQL}",
+        decisions_for="SELECT seq, entry_hash, actor, kind, reason, payload FROM entries "
+        f"WHERE model = ? AND version = ? AND kind IN {DECISION_KINDS_SQL} ORDER BY seq",
+        model_known="SELECT seq FROM entries WHERE model = ? LIMIT 1",
+        retired="SELECT seq FROM entries WHERE model = ? AND (version = '' OR version = ?) "
+        "AND kind = 'model.retired' LIMIT 1",
+        signing_key="SELECT key_id, actor, public_key, revoked_seq FROM signing_keys "
+        "WHERE key_id = ?",
+        signature_seen="SELECT seq FROM entries WHERE signature = ?",
+        insert_key="INSERT INTO signing_keys (key_id, actor, public_key, registered_seq) "
+        "VALUES (?, ?, ?, ?)",
+        revoke_key="UPDATE signing_keys SET revoked_seq = ? WHERE key_id = ?",
+        entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
+        entries_from=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
+        entries_between=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? AND seq < ? "
+        "ORDER BY seq LIMIT ?",
+        key_events="SELECT seq, kind, actor, payload, key_id FROM entries "
+        "WHERE kind IN ('key.registered', 'key.revoked') ORDER BY seq",
+    )
+    if dialect == "sqlite":
+        return raw
+    return Statements(**{k: v.replace("?", "%s") for k, v in raw.__dict__.items()})
+
+
+def entry_chunks(
+    fetch_all: Callable[[str, tuple[int, ...]], list[tuple[Any, ...]]],
+    statements: Statements,
+    start: int,
+    stop: int | None,
+    chunk: int,
+) -> Iterator[list[tuple[Any, ...]]]:
+    """Entry rows with start <= seq (< stop) in seq order, up to `chunk` rows at a time.
+
+    Keyset pagination on seq: each chunk is one short query, so memory stays flat and no
+    transaction stays open for the length of a pass over the log. `fetch_all(sql, params)`
+    runs one query on a DBAPI cursor and returns all its rows, so the store (with its
+    pool) and a verification worker (with a bare driver connection) share this loop.
+    """
+    next_seq = start
+    while stop is None or next_seq < stop:
+        if stop is None:
+            rows = fetch_all(statements.entries_from, (next_seq, chunk))
+        else:
+            rows = fetch_all(statements.entries_between, (next_seq, stop, chunk))
+        if not rows:
+            return
+        yield rows
+        if len(rows) < chunk:
+            return
+        next_seq = int(rows[-1][0]) + 1

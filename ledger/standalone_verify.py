@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""Verify a govledger export bundle or a model card's evidence, with govledger NOT installed.
+
+    python standalone_verify.py ledger.jsonl        [--key KEY]   (govledger export)
+    python standalone_verify.py evidence.json       [--key KEY]   (a card's attachment)
+    python standalone_verify.py card.pdf            [--key KEY]   (evidence.json found inside)
+
+KEY is the ledger's verifier key (`name+hexhash+base64key`, as `govledger init` prints it
+and `.govledger/ledger.pub` holds) or a file holding it. Without it, the key written in the
+file is used, which proves only that the file is internally consistent: pin the key you got
+from the ledger's owner through a trusted channel. Prints one line; exits 0 when everything
+verifies, 1 at the first failure, 2 when the input cannot be read.
+
+This file is for retention (EU AI Act: ten years): one file, the Python standard library and
+`cryptography` (Ed25519) only, so that it still runs when govledger is long gone. It
+re-implements exactly what it needs, each after its specification:
+
+- RFC 8785 JSON canonicalization (sorted keys by UTF-16 code units, ECMAScript number
+  formatting, JSON.stringify string escaping): every hash and signature is taken over it;
+- RFC 9162 section 2.1 Merkle trees: the root of the bundle's entries, inclusion proofs;
+- C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519;
+- the govledger formats "govledger-bundle/1" and "govledger-evidence/1": every entry's hash
+  (SHA-256 of the canonical entry without `entry_hash`), the chain of `prev_hash`, gapless
+  `seq`, every actor signature (Ed25519 over the canonical statement) with a key registered
+  earlier in the log and not revoked, and approvals and key registrations never unsigned.
+
+Not covered by any signature and so not checked: a bundle header's `exported_at`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+import sys
+import zlib
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+BUNDLE_FORMAT = "govledger-bundle/1"
+EVIDENCE_FORMAT = "govledger-evidence/1"
+SIGNED_KINDS = frozenset({"approval.granted", "approval.rejected", "key.registered"})
+MAX_SAFE_INTEGER = 2**53 - 1
+_HEX32 = re.compile(r"[0-9a-f]{64}")
+_ENTRY_KEYS = ("seq", "entry_id", "recorded_at", "prev_hash", "statement", "signature",
+               "key_id", "entry_hash")  # fmt: skip
+_STATEMENT_KEYS = ("kind", "model", "version", "actor", "reason", "payload", "issued_at")
+
+
+class Failed(Exception):
+    """Verification failed; `seq` names the first bad entry when there is one."""
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+# --- RFC 8785 -----------------------------------------------------------------------------
+
+
+def es_number(value: float) -> str:
+    """ECMAScript Number.prototype.toString for a finite double (RFC 8785 section 3.2.2.3).
+
+    Python's repr gives the shortest digits that round-trip (as ECMAScript requires);
+    only the layout differs: plain decimals for exponents -7 < n <= 21, else d.ddde+-x."""
+    if not math.isfinite(value):
+        raise Failed(f"{value!r} cannot be canonicalised: JSON has no NaN or Infinity")
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "-" + es_number(-value)
+    mantissa, _, exponent = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    point = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    point -= len(digits) - len(stripped)
+    digits = stripped.rstrip("0")
+    k, n = len(digits), point
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + digits
+    sign = "+" if n - 1 >= 0 else "-"
+    head = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{head}e{sign}{abs(n - 1)}"
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+            "\t": "\\t"}  # fmt: skip
+
+
+def es_string(text: str) -> str:
+    """A JSON string as ECMAScript JSON.stringify writes it (RFC 8785 section 3.2.2.2)."""
+    out = ['"']
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch < " ":
+            out.append(f"\\u{ord(ch):04x}")
+        elif "\ud800" <= ch <= "\udfff":
+            raise Failed("a string holds a lone surrogate, which UTF-8 cannot carry")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def canonical(value: Any) -> str:
+    """The RFC 8785 canonical JSON text of a parsed JSON value (encode it as UTF-8)."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise Failed(f"integer {value} is outside the I-JSON range +-(2**53 - 1)")
+        return str(value)
+    if isinstance(value, float):
+        return es_number(value)
+    if isinstance(value, str):
+        return es_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical(item) for item in value) + "]"
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise Failed("an object has a non-string key")
+        keys = sorted(value, key=lambda key: key.encode("utf-16-be", "surrogatepass"))
+        return "{" + ",".join(es_string(k) + ":" + canonical(value[k]) for k in keys) + "}"
+    raise Failed(f"a {type(value).__name__} is not a JSON value")
+
+
+def json_int(text: str) -> int | float:
+    """JSON numbers are doubles (I-JSON): integer digits beyond 2**53 - 1 read as the float
+    they are (a canonical 1e17 is written as 100000000000000000)."""
+    number = int(text)
+    return number if abs(number) <= MAX_SAFE_INTEGER else float(text)
+
+
+# --- RFC 9162 Merkle trees ---------------------------------------------------------------
+
+
+def leaf_hash(leaf: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + leaf).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class MerkleRoot:
+    """The root of a growing list of leaves, from its complete subtrees (RFC 9162 2.1.1)."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, bytes]] = []
+
+    def append(self, leaf: bytes) -> None:
+        height, value = 0, leaf_hash(leaf)
+        while self._stack and self._stack[-1][0] == height:
+            value = node_hash(self._stack.pop()[1], value)
+            height += 1
+        self._stack.append((height, value))
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return hashlib.sha256(b"").digest()
+        value = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            value = node_hash(left, value)
+        return value
+
+
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2: is `leaf` the leaf at `index` of the tree with `root`?"""
+    if not 0 <= index < size:
+        return False
+    fn, sn, value = index, size - 1, leaf_hash(leaf)
+    for sibling in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            value = node_hash(sibling, value)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            value = node_hash(value, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and value == root
+
+
+# --- C2SP signed-note checkpoints ----------------------------------------------------------
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Failed(f"{what} is not base64") from None
+
+
+def parse_verifier_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
+    """`name+hexhash+base64(0x01 || key)` -> (name, 4-byte key hash, Ed25519 key)."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
+        raise Failed("the verifier key must look like name+hexhash+base64key")
+    name, key_hash, data = parts[0], bytes.fromhex(parts[1]), _b64(parts[2], "verifier key")
+    if len(data) != 33 or data[0] != 1:
+        raise Failed("the verifier key is not an Ed25519 signed-note key")
+    if hashlib.sha256(name.encode() + b"\n\x01" + data[1:]).digest()[:4] != key_hash:
+        raise Failed("the verifier key's hash does not match its name and public key")
+    return name, key_hash, Ed25519PublicKey.from_public_bytes(data[1:])
+
+
+def verify_checkpoint(note: str, key: str) -> tuple[str, int, bytes]:
+    """Check a signed checkpoint by `key`; return (origin, tree size, root hash)."""
+    name, key_hash, public = parse_verifier_key(key)
+    body, blank, signatures = note.partition("\n\n")
+    lines = body.split("\n")
+    if not blank or len(lines) < 3 or not re.fullmatch(r"0|[1-9][0-9]*", lines[1]):
+        raise Failed("the checkpoint is not a signed note with origin, size and root lines")
+    origin, size, root = lines[0], int(lines[1]), _b64(lines[2], "the checkpoint root")
+    if len(root) != 32:
+        raise Failed("the checkpoint root is not 32 bytes")
+    if origin != name:
+        raise Failed(f"the checkpoint is for log {origin!r}, but the key is for {name!r}")
+    for line in signatures.split("\n"):
+        parts = line.split(" ")
+        if len(parts) == 3 and parts[0] == "\u2014" and parts[1] == name:
+            blob = _b64(parts[2], "the checkpoint signature")
+            if blob[:4] != key_hash:
+                continue
+            try:
+                public.verify(blob[4:], (body + "\n").encode("utf-8"))
+            except InvalidSignature:
+                raise Failed("the checkpoint signature does not verify with the key") from None
+            return origin, size, root
+    raise Failed(f"the checkpoint carries no signature by key {name!r}")
+
+
+# --- entries ----------------------------------------------------------------------------------
+
+
+def _hex(value: Any, what: str, seq: int | None) -> bytes:
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
+        raise Failed(f"{what} is not a lowercase hex SHA-256", seq)
+    return bytes.fromhex(value)
+
+
+def check_entry_shape(entry: Any) -> int:
+    """An entry object with exactly the govledger fields and types; return its seq."""
+    seq = entry.get("seq") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or tuple(sorted(entry)) != tuple(sorted(_ENTRY_KEYS)):
+        raise Failed("an entry does not have exactly the fields of a ledger entry", seq)
+    st = entry["statement"]
+    if not isinstance(st, dict) or tuple(sorted(st)) != tuple(sorted(_STATEMENT_KEYS)):
+        raise Failed("a statement does not have exactly the fields of a statement", seq)
+    if type(seq) is not int or seq < 0 or not isinstance(st["payload"], dict):
+        raise Failed("an entry's seq or payload has the wrong type", None)
+    texts = [entry["entry_id"], entry["recorded_at"]] + [st[k] for k in _STATEMENT_KEYS[:5]]
+    optional = [entry["signature"], entry["key_id"], st["issued_at"]]
+    if not all(isinstance(t, str) for t in texts) or not all(
+        o is None or isinstance(o, str) for o in optional
+    ):
+        raise Failed("an entry's fields have the wrong types", seq)
+    return seq
+
+
+def entry_hash(entry: dict[str, Any]) -> bytes:
+    """SHA-256 of the canonical entry without its entry_hash (what chains and is proven)."""
+    body = {k: v for k, v in entry.items() if k != "entry_hash"}
+    return hashlib.sha256(canonical(body).encode("utf-8")).digest()
+
+
+class Signatures:
+    """Actor keys as the log registers and revokes them; checks each entry's signature."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, dict[str, Any]] = {}
+        self.checked = 0
+
+    def check(self, entry: dict[str, Any], *, registrations: dict[str, Any] | None = None) -> None:
+        st, seq = entry["statement"], entry["seq"]
+        signature, key_id = entry["signature"], entry["key_id"]
+        if st["kind"] == "key.registered":
+            payload = st["payload"]
+            raw = _b64(str(payload.get("public_key", "")), "a registered public key")
+            if key_id != payload.get("key_id") or hashlib.sha256(raw).hexdigest()[:32] != key_id:
+                raise Failed("a key registration is not signed by the key it registers", seq)
+            earlier = (registrations or self.keys).get(key_id)
+            if earlier is not None and earlier["seq"] < seq:
+                # A second registration would undo a revocation of a lost key.
+                raise Failed(f"key {key_id} was already registered at seq {earlier['seq']}", seq)
+        if signature is None and key_id is None:
+            if st["kind"] in SIGNED_KINDS:
+                raise Failed(f"{st['kind']} carries no signature", seq)
+            return
+        if signature is None or key_id is None:
+            raise Failed("a signature without key_id or a key_id without signature", seq)
+        key: dict[str, Any] | None
+        if st["kind"] == "key.registered":
+            key = {"actor": st["actor"], "public_key": st["payload"]["public_key"], "seq": seq}
+        else:
+            key = (registrations or self.keys).get(key_id)
+            if key is None or key["seq"] > seq:
+                raise Failed(f"signed by key {key_id}, which no earlier entry registered", seq)
+        if key.get("revoked") is not None and key["revoked"] < seq:
+            raise Failed(f"signed by key {key_id}, revoked at seq {key['revoked']}", seq)
+        if key["actor"] != st["actor"]:
+            raise Failed(f"key {key_id} belongs to {key['actor']}, not {st['actor']}", seq)
+        try:
+            verifier = Ed25519PublicKey.from_public_bytes(_b64(key["public_key"], "a public key"))
+            verifier.verify(_b64(signature, "a signature"), canonical(st).encode("utf-8"))
+        except (InvalidSignature, ValueError):
+            raise Failed("the Ed25519 signature does not verify over the statement", seq) from None
+        if st["kind"] == "key.registered":
+            self.keys[key_id] = key
+        self.checked += 1
+
+
+# --- export bundles -----------------------------------------------------------------------
+
+
+def _exported_line(entry: dict[str, Any]) -> str:
+    """The one form `govledger export` writes an entry in (any other spelling was edited)."""
+    st = entry["statement"]
+    statement = {k: st[k] for k in _STATEMENT_KEYS}
+    statement["payload"] = json.loads(canonical(st["payload"]))
+    exported = {"type": "entry", **{k: entry[k] for k in _ENTRY_KEYS}}
+    exported["statement"] = statement  # same place: to_dict() order
+    return json.dumps(exported, ensure_ascii=False)
+
+
+def verify_bundle(lines: list[str], pinned: str | None) -> str:
+    """Verify a govledger-bundle/1 file's lines; return the OK line or raise Failed."""
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                records.append((number, json.loads(line, parse_int=json_int), line))
+            except ValueError:
+                raise Failed(f"line {number} is not JSON") from None
+    if len(records) < 2 or not all(isinstance(r[1], dict) for r in records):
+        raise Failed("not a bundle: too short, or a line is not a JSON object")
+    header, checkpoint_line = records[0][1], records[1][1]
+    if header.get("type") != "header" or header.get("format") != BUNDLE_FORMAT:
+        raise Failed(f"not a {BUNDLE_FORMAT} bundle (bad header line)")
+    if checkpoint_line.get("type") != "checkpoint":
+        raise Failed("the second line must be the signed checkpoint")
+    if pinned is not None and pinned.strip() != header.get("verifier_key"):
+        raise Failed("the bundle names another ledger key than the one you pinned")
+    key = pinned or str(header.get("verifier_key", ""))
+    origin, size, root = verify_checkpoint(str(checkpoint_line.get("note", "")), key)
+    if header.get("origin") != origin:
+        raise Failed("the bundle header names another log than its checkpoint")
+    tree, signatures, last_hash, count = MerkleRoot(), Signatures(), bytes(32), 0
+    listed_keys: list[dict[str, Any]] = []
+    for number, record, line in records[2:]:
+        if record.get("type") == "key":
+            listed_keys.append({k: v for k, v in record.items() if k != "type"})
+            continue
+        if record.get("type") != "entry":
+            raise Failed(f"line {number} is not a bundle record")
+        entry = {k: v for k, v in record.items() if k != "type"}
+        seq = check_entry_shape(entry)
+        if line.rstrip("\r\n") != _exported_line(entry):
+            raise Failed(f"line {number} is not the exported form of entry {seq}: edited", seq)
+        if seq != count:
+            raise Failed(f"expected seq {count}, found seq {seq}: entries missing or reordered")
+        if _hex(entry["prev_hash"], "prev_hash", seq) != last_hash:
+            raise Failed("prev_hash does not match the previous entry's hash", seq)
+        stated = _hex(entry["entry_hash"], "entry_hash", seq)
+        if entry_hash(entry) != stated:
+            raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
+        signatures.check(entry)
+        if entry["statement"]["kind"] == "key.revoked":
+            revoked = signatures.keys.get(str(entry["statement"]["payload"].get("key_id")))
+            if revoked is not None and revoked.get("revoked") is None:
+                revoked["revoked"] = seq
+        tree.append(stated)
+        last_hash, count = stated, count + 1
+    if count != size or header.get("size") != size:
+        raise Failed(f"the checkpoint covers {size} entries, the bundle holds {count}")
+    if tree.root() != root:
+        raise Failed("the Merkle root of the entries differs from the signed checkpoint's")
+    derived = [
+        {"key_id": k, "actor": v["actor"], "public_key": v["public_key"],
+         "registered_seq": v["seq"], "revoked_seq": v.get("revoked")}
+        for k, v in sorted(signatures.keys.items(), key=lambda kv: kv[1]["seq"])
+    ]  # fmt: skip
+    if listed_keys != derived:
+        raise Failed("the bundle's key lines differ from the keys its entries register")
+    return (
+        f"OK: bundle of {count} entries of {origin}, root {root.hex()} matches the signed "
+        f"checkpoint; {signatures.checked} signatures verified"
+    )
+
+
+# --- card evidence (evidence.json) ------------------------------------------------------
+
+
+def _artifacts(payload: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for ref in payload.get("artifacts") or []:
+        if isinstance(ref, dict) and isinstance(ref.get("sha256"), str):
+            found[ref["sha256"]] = str(ref.get("name", ""))
+    return found
+
+
+def verify_evidence(data: bytes, pinned: str | None) -> str:
+    """Verify govledger-evidence/1 bytes; return the OK line or raise Failed."""
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_int=json_int)
+    except (UnicodeDecodeError, ValueError):
+        raise Failed("evidence.json is not UTF-8 JSON") from None
+    if canonical(doc).encode("utf-8") != data:
+        raise Failed("evidence.json is not in RFC 8785 canonical form: it was edited")
+    fields = {"format", "origin", "verifier_key", "checkpoint", "entries", "public_keys",
+              "artifacts"}  # fmt: skip
+    if not isinstance(doc, dict) or set(doc) != fields or doc["format"] != EVIDENCE_FORMAT:
+        raise Failed(f"not a {EVIDENCE_FORMAT} document")
+    if not isinstance(doc["entries"], list) or not doc["entries"]:
+        raise Failed("evidence.json cites no entries")
+    if pinned is not None and pinned.strip() != doc["verifier_key"]:
+        raise Failed("the evidence names another ledger key than the one you pinned")
+    origin, size, root = verify_checkpoint(str(doc["checkpoint"]), pinned or doc["verifier_key"])
+    if origin != doc["origin"]:
+        raise Failed("the checkpoint is for another log than the evidence's origin")
+    entries: list[dict[str, Any]] = []
+    for item in doc["entries"]:
+        proof = item.get("inclusion_proof") if isinstance(item, dict) else None
+        if not isinstance(proof, list):
+            raise Failed("an entry has no inclusion_proof")
+        entry = {k: v for k, v in item.items() if k != "inclusion_proof"}
+        seq = check_entry_shape(entry)
+        if entries and seq <= entries[-1]["seq"]:
+            raise Failed("entries are not in increasing seq order", seq)
+        stated = _hex(entry["entry_hash"], "entry_hash", seq)
+        _hex(entry["prev_hash"], "prev_hash", seq)
+        if entry_hash(entry) != stated:
+            raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
+        path = [_hex(h, "an inclusion proof hash", seq) for h in proof]
+        if not verify_inclusion(stated, seq, size, path, root):
+            raise Failed(f"the inclusion proof does not place the entry in the tree of {size}", seq)
+        entries.append(entry)
+    registrations: dict[str, Any] = {}
+    for e in entries:
+        st = e["statement"]
+        if st["kind"] == "key.registered":
+            key_id = str(st["payload"].get("key_id"))
+            if key_id in registrations:  # the first registration stands; check() refuses more
+                continue
+            registrations[key_id] = {
+                "actor": st["actor"], "public_key": st["payload"].get("public_key"),
+                "seq": e["seq"], "revoked": None,
+            }  # fmt: skip
+    for e in entries:
+        st = e["statement"]
+        if st["kind"] == "key.revoked" and str(st["payload"].get("key_id")) in registrations:
+            registration = registrations[str(st["payload"]["key_id"])]
+            if registration["revoked"] is None:
+                registration["revoked"] = e["seq"]
+    public_keys = {k: {"actor": v["actor"], "public_key": v["public_key"]}
+                   for k, v in registrations.items()}  # fmt: skip
+    if doc["public_keys"] != public_keys:
+        raise Failed("public_keys differ from the key registrations included in the evidence")
+    signatures = Signatures()
+    for e in entries:
+        signatures.check(e, registrations=registrations)
+    expected: dict[str, str] = {}
+    for e in entries:
+        expected.update(_artifacts(e["statement"]["payload"]))
+    if doc["artifacts"] != expected:
+        raise Failed("the artifact list differs from the artifacts the entries cite")
+    return (
+        f"OK: {len(entries)} entries and {signatures.checked} signatures of {origin} proven "
+        f"against the signed checkpoint of {size} entries, root {root.hex()}"
+    )
+
+
+def evidence_from_pdf(pdf: bytes) -> bytes:
+    """evidence.json from a card PDF: the embedded file stream holding a govledger-evidence
+    document (PDF/A-3 embedded files are Flate-compressed streams, never in object streams)."""
+    for match in re.finditer(rb"/Type\s*/EmbeddedFile\b", pdf):
+        start = pdf.find(b"stream", match.end())
+        if start < 0:
+            continue
+        start += len(b"stream")
+        start += 2 if pdf[start : start + 2] == b"\r\n" else 1
+        try:
+            data = zlib.decompressobj().decompress(pdf[start : start + 64 * 1024 * 1024])
+        except zlib.error:
+            continue
+        if data.startswith(b"{") and b'"format":"' + EVIDENCE_FORMAT.encode() + b'"' in data:
+            return data
+    raise Failed("the PDF carries no govledger evidence.json attachment")
+
+
+def verify_file(path: Path, key: str | None) -> str:
+    """Verify a bundle, evidence.json or card PDF; return the OK line or raise Failed."""
+    data = path.read_bytes()
+    if data.startswith(b"%PDF"):
+        return verify_evidence(evidence_from_pdf(data), key)
+    if data.lstrip().startswith(b'{"type"'):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Failed("the bundle is not UTF-8") from None
+        return verify_bundle(text.split("\n"), key)
+    return verify_evidence(data, key)
+
+
+def main(argv: list[str]) -> int:
+    """Command line: FILE [--key KEY]; one line out, exit 0 (verified), 1 (failed), 2 (usage)."""
+    args, key = list(argv), None
+    if "--key" in args:
+        at = args.index("--key")
+        if at + 1 >= len(args):
+            print("usage: standalone_verify.py FILE [--key KEY]", file=sys.stderr)
+            return 2
+        key = args[at + 1]
+        del args[at : at + 2]
+    if len(args) != 1 or args[0].startswith("-"):
+        print("usage: standalone_verify.py FILE [--key KEY]", file=sys.stderr)
+        return 2
+    try:
+        if key is not None and "+" not in key:
+            key = Path(key).read_text(encoding="utf-8").strip()
+        print(verify_file(Path(args[0]), key))
+    except OSError as exc:
+        print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except Failed as exc:
+        where = f" at seq {exc.seq}" if exc.seq is not None else ""
+        print(f"FAILED{where}: {exc}", file=sys.stderr)
+        return 1
+    if key is None:
+        print("note: trusted the key inside the file; pass --key to pin the ledger's key")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""govledger migrations package."""

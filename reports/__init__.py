@@ -1,0 +1,1 @@
+"""govledger reports package."""

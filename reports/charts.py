@@ -1,0 +1,305 @@
+"""Charts for cards as SVG text (matplotlib, Agg-free SVG backend), legible in print.
+
+Text stays text (`svg.fonttype: none`, DejaVu Sans), so WeasyPrint sets it in the embedded
+font and it can be searched and copied in the PDF; colours are the Okabe-Ito palette, which
+survives colour blindness and greyscale printing with the help of hatching and labels.
+Figures are built with `matplotlib.figure.Figure` (no pyplot state) under one lock, since
+rcParams are process-wide. Each function takes plain numbers and returns SVG markup.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+BLUE, ORANGE, VERMILION, GREEN = "#0072B2", "#E69F00", "#D55E00", "#009E73"
+SKY, GREY, PURPLE, INK = "#56B4E9", "#8C8C8C", "#CC79A7", "#1F2A37"
+WIDTH = 6.6
+_LOCK = threading.Lock()
+_STYLE: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "govledger",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "axes.edgecolor": "#6B7280",
+    "axes.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "grid.color": "#E5E7EB",
+    "grid.linewidth": 0.6,
+}
+_DIRECTION_COLOURS = {"positive": BLUE, "negative": VERMILION, "mixed": GREY, "categorical": PURPLE}
+_DIRECTION_LABELS = {
+    "positive": "higher value raises the score",
+    "negative": "higher value lowers the score",
+    "mixed": "no monotone direction",
+    "categorical": "categorical",
+}
+_FOUR_FIFTHS_COLOURS = {"reference": BLUE, "pass": SKY, "fail": VERMILION, "not_reliable": GREY}
+
+
+def label_inches(labels: Sequence[str], size: float = 7.5) -> float:
+    """Room for the longest tick label (DejaVu Sans averages ~0.56 em per character)."""
+    longest = max((len(str(label)) for label in labels), default=4)
+    return 0.15 + longest * 0.56 * size / 72
+
+
+def _render(
+    draw: Any,
+    height: float,
+    width: float = WIDTH,
+    *,
+    left: float = 0.6,
+    bottom: float = 0.45,
+    top: float = 0.28,
+    right: float = 0.15,
+) -> str:
+    """Draw into a figure with fixed margins (inches) and return the SVG markup.
+
+    Fixed margins instead of bbox_inches="tight" draw the figure once, not twice."""
+    with _LOCK, rc_context(_STYLE):  # type: ignore[arg-type]
+        fig = Figure(figsize=(width, height))
+        fig.subplots_adjust(
+            left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height
+        )
+        draw(fig)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def roc_svg(fpr: Sequence[float], tpr: Sequence[float], auc: float | None) -> str:
+    """ROC curve with the chance diagonal."""
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.plot([0, 1], [0, 1], color=GREY, linestyle="--", linewidth=0.8, label="chance")
+        label = "model" if auc is None else f"model (AUC {auc:.3f})"
+        ax.plot(fpr, tpr, color=BLUE, linewidth=1.6, label=label)
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1.01),
+            xlabel="False positive rate (bad risks approved)",
+            ylabel="True positive rate (good risks approved)",
+            title="ROC curve",
+        )
+        ax.set_aspect("equal")
+        ax.grid(True)
+        ax.legend(loc="lower right")
+
+    return _render(draw, 3.2, 3.3, left=0.55, bottom=0.45)
+
+
+def calibration_svg(bins: Sequence[dict[str, Any]]) -> str:
+    """Observed good rate against mean predicted score, per score decile."""
+    points: list[tuple[float, float]] = [
+        (float(b["mean_score"]), float(b["observed_good_rate"]))
+        for b in bins
+        if isinstance(b.get("mean_score"), int | float)
+        and isinstance(b.get("observed_good_rate"), int | float)
+    ]
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.plot(
+            [0, 1], [0, 1], color=GREY, linestyle="--", linewidth=0.8, label="perfect calibration"
+        )
+        ax.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            color=ORANGE,
+            marker="o",
+            markersize=3.5,
+            linewidth=1.4,
+            label="score deciles",
+        )
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1.01),
+            xlabel="Mean predicted probability of good risk",
+            ylabel="Observed good rate",
+            title="Calibration by decile",
+        )
+        ax.set_aspect("equal")
+        ax.grid(True)
+        ax.legend(loc="upper left")
+
+    return _render(draw, 3.2, 3.3, left=0.55, bottom=0.45)
+
+
+def confusion_svg(confusion: dict[str, Any]) -> str:
+    """2 x 2 decisions at the cut-off against outcomes, with counts."""
+    cells = [[confusion.get("tp"), confusion.get("fn")], [confusion.get("fp"), confusion.get("tn")]]
+    values = [[v if isinstance(v, int | float) else 0 for v in row] for row in cells]
+    total = sum(sum(r) for r in values) or 1
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        ax.imshow(values, cmap="Blues", vmin=0, vmax=max(max(r) for r in values) or 1)
+        names = [
+            ["approved, good (TP)", "declined, good (FN)"],
+            ["approved, bad (FP)", "declined, bad (TN)"],
+        ]
+        for i in range(2):
+            for j in range(2):
+                value = values[i][j]
+                dark = value > 0.55 * (max(max(r) for r in values) or 1)
+                ax.text(
+                    j,
+                    i,
+                    f"{value:,.0f}\n{value / total:.1%}\n{names[i][j]}",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="white" if dark else INK,
+                )
+        ax.set_xticks([0, 1], ["approved", "declined"])
+        ax.set_yticks([0, 1], ["good (y = 1)", "bad (y = 0)"])
+        threshold = confusion.get("threshold")
+        cut = f" at cut-off {threshold:g}" if isinstance(threshold, int | float) else ""
+        ax.set_title(f"Decisions{cut}")
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+
+    return _render(draw, 2.9, 3.3, left=0.8, bottom=0.3, right=0.05)
+
+
+def importance_svg(importance: Sequence[dict[str, Any]], limit: int = 15) -> str:
+    """Mean |SHAP| per feature, coloured by the direction of its effect."""
+    items = [i for i in importance if isinstance(i.get("mean_abs_shap"), int | float)][:limit]
+    items = list(reversed(items))
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        colours = [_DIRECTION_COLOURS.get(str(i.get("direction")), GREY) for i in items]
+        ax.barh(
+            [str(i["feature"]) for i in items],
+            [i["mean_abs_shap"] for i in items],
+            color=colours,
+            height=0.7,
+        )
+        ax.set(
+            xlabel="Mean |SHAP contribution| (how much the feature moves scores)",
+            title="Global feature importance (SHAP)",
+        )
+        ax.grid(True, axis="x")
+        ax.set_axisbelow(True)
+        seen = [d for d in _DIRECTION_COLOURS if any(i.get("direction") == d for i in items)]
+        handles = [Patch(color=_DIRECTION_COLOURS[d], label=_DIRECTION_LABELS[d]) for d in seen]
+        if handles:
+            ax.legend(handles=handles, loc="lower right")
+
+    return _render(
+        draw, 0.9 + 0.2 * max(len(items), 1), left=label_inches([str(i["feature"]) for i in items])
+    )
+
+
+def selection_rate_svg(
+    name: str,
+    groups: Sequence[dict[str, Any]],
+    reference_rate: float | None,
+    threshold: float | None,
+    confidence: float | None,
+) -> str:
+    """Selection rate per group with confidence intervals and the four-fifths line.
+
+    `groups`: dicts with group, value, low, high, status (reference/pass/fail/not_reliable).
+    """
+    rows = list(reversed([g for g in groups if isinstance(g.get("value"), int | float)]))
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        labels = [str(g["group"]) for g in rows]
+        values = [g["value"] for g in rows]
+        colours = [_FOUR_FIFTHS_COLOURS.get(str(g.get("status")), GREY) for g in rows]
+        hatches = ["////" if g.get("status") == "fail" else "" for g in rows]
+        bars = ax.barh(labels, values, color=colours, height=0.62, edgecolor="white")
+        for bar, hatch in zip(bars, hatches, strict=True):
+            bar.set_hatch(hatch)
+        for y, g in enumerate(rows):
+            low, high = g.get("low"), g.get("high")
+            if isinstance(low, int | float) and isinstance(high, int | float):
+                ax.errorbar(
+                    g["value"],
+                    y,
+                    xerr=[[g["value"] - low], [high - g["value"]]],
+                    color=INK,
+                    capsize=2.5,
+                    linewidth=0.9,
+                )
+        title = f"Selection rate by {name}"
+        if reference_rate is not None and threshold is not None:
+            line = reference_rate * threshold
+            ax.axvline(line, color=VERMILION, linestyle="--", linewidth=1.1)
+            title += (
+                f"\ndashed line: four-fifths line = {threshold:g} x reference rate "
+                f"{reference_rate:.3f} = {line:.3f}"
+            )
+        level = f"{confidence:.0%} " if confidence else ""
+        ax.set(xlim=(0, 1.02), xlabel=f"Selection (approval) rate, {level}confidence interval")
+        ax.set_title(title, fontsize=8.5)
+        ax.grid(True, axis="x")
+        ax.set_axisbelow(True)
+
+    return _render(
+        draw,
+        1.15 + 0.26 * max(len(rows), 1),
+        top=0.45,
+        left=label_inches([str(g["group"]) for g in rows]),
+    )
+
+
+def psi_svg(
+    columns: Sequence[dict[str, Any]], stable_below: float, shift_above: float, limit: int = 20
+) -> str:
+    """PSI per column with the stable / watch / shift bands shaded."""
+    rows = [c for c in columns if isinstance(c.get("psi"), int | float)][:limit]
+    rows = list(reversed(rows))
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        top = max([c["psi"] for c in rows] + [shift_above * 1.3])
+        ax.axvspan(0, stable_below, color=GREEN, alpha=0.10, lw=0)
+        ax.axvspan(stable_below, shift_above, color=ORANGE, alpha=0.14, lw=0)
+        ax.axvspan(shift_above, top * 1.08, color=VERMILION, alpha=0.10, lw=0)
+        for x in (stable_below, shift_above):
+            ax.axvline(x, color=GREY, linestyle="--", linewidth=0.8)
+        colours = [
+            VERMILION if c["psi"] > shift_above else ORANGE if c["psi"] >= stable_below else BLUE
+            for c in rows
+        ]
+        ax.barh(
+            [str(c.get("column")) for c in rows],
+            [c["psi"] for c in rows],
+            color=colours,
+            height=0.62,
+        )
+        ax.set(
+            xlim=(0, top * 1.08),
+            xlabel=f"PSI  (stable < {stable_below:g} <= watch <= {shift_above:g} < shift)",
+            title="Population stability index",
+        )
+        ax.set_axisbelow(True)
+
+    return _render(
+        draw,
+        0.95 + 0.22 * max(len(rows), 1),
+        left=label_inches([str(c.get("column")) for c in rows]),
+    )

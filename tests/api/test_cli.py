@@ -1,0 +1,274 @@
+"""The `govledger` command line, run as a real subprocess against a SQLite ledger in tmp.
+
+Every failure prints one line on stderr and exits 1; bad input writes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.bootstrap import open_ledger
+from ledger.settings import LedgerSettings
+
+GOVLEDGER = Path(sys.executable).parent / "govledger"
+
+
+@dataclass
+class Cli:
+    """One ledger (database file + home folder) and a way to run `govledger` on it."""
+
+    folder: Path
+    base_env: dict[str, str]
+
+    @property
+    def database(self) -> Path:
+        return self.folder / "ledger.db"
+
+    @property
+    def home(self) -> Path:
+        return self.folder / "home"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in self.base_env.items() if not k.startswith("GOVLEDGER_")}
+        env.update(
+            GOVLEDGER_DATABASE_URL=f"sqlite:///{self.database}",
+            GOVLEDGER_HOME=str(self.home),
+            GOVLEDGER_ACTOR="dana",
+            NO_COLOR="1",
+        )
+        return env
+
+    def run(self, *args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(GOVLEDGER), *map(str, args)],
+            env=self.env(),
+            cwd=self.folder,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def ok(self, *args: str | Path, stdin: str | None = None) -> str:
+        result = self.run(*args, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def size(self) -> int:
+        store = open_ledger(
+            LedgerSettings(database_url=f"sqlite:///{self.database}", home=self.home)
+        )
+        try:
+            return store.size()
+        finally:
+            store.engine.dispose()
+
+    def statement_file(self, content: Any, name: str = "statement.json") -> Path:
+        path = self.folder / name
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+
+def make_cli(folder: Path, env: dict[str, str]) -> Cli:
+    folder.mkdir(parents=True, exist_ok=True)
+    cli = Cli(folder, env)
+    cli.ok("init", "--origin", "bank.example/credit-models")
+    return cli
+
+
+def run_statement(version: str = "1.0") -> dict[str, Any]:
+    return {
+        "kind": "run.training",
+        "model": "credit-scoring",
+        "version": version,
+        "payload": {"params": {"depth": 3}, "metrics": {"auc": 0.81}},
+    }
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, child_python_env: dict[str, str]) -> Cli:
+    """A ledger with one run, for commands that must not write (bad input)."""
+    cli = make_cli(tmp_path_factory.mktemp("shared"), child_python_env)
+    cli.ok("log", cli.statement_file(run_statement("1.0")))
+    return cli
+
+
+@pytest.fixture
+def cli(tmp_path: Path, child_python_env: dict[str, str]) -> Cli:
+    return make_cli(tmp_path / "ledger", child_python_env)
+
+
+# --- init and log --------------------------------------------------------------------------------
+
+
+def test_init_creates_the_ledger_and_its_private_key(
+    tmp_path: Path, child_python_env: dict[str, str]
+) -> None:
+    cli = Cli(tmp_path, child_python_env)
+    out = cli.ok("init", "--origin", "bank.example/credit-models")
+    assert "bank.example/credit-models" in out
+    assert stat.S_IMODE((cli.home / "ledger.key").stat().st_mode) == 0o600
+    assert (cli.home / "ledger.pub").read_text().startswith("bank.example/credit-models+")
+    assert "entries:      0" in cli.ok("init")  # again: nothing changes
+    assert cli.size() == 0
+
+
+def test_log_appends_a_statement_from_a_json_file(cli: Cli) -> None:
+    out = cli.ok("log", cli.statement_file(run_statement()))
+    assert out.startswith("seq 0  run.training  ")
+    assert len(out.split()[-1]) == 64
+    out = cli.ok("log", "-", stdin=json.dumps([run_statement("2.0"), run_statement("3.0")]))
+    assert [line.split()[1] for line in out.splitlines()] == ["1", "2"]
+    assert cli.size() == 3
+
+
+def test_log_with_an_idempotency_key_writes_once(cli: Cli) -> None:
+    path = cli.statement_file(run_statement())
+    first = cli.ok("log", path, "--idempotency-key", "job-17")
+    assert cli.ok("log", path, "--idempotency-key", "job-17") == first
+    assert cli.size() == 1
+
+
+NAN_RUN = (
+    '{"kind": "run.training", "model": "credit-scoring", "version": "9.0", '
+    '"payload": {"metrics": {"auc": NaN}}}'
+)
+BAD_INPUT: dict[str, tuple[Callable[[Cli], list[str | Path]], str]] = {
+    "nan": (lambda c: ["log", c.statement_file(NAN_RUN)], "NaN"),
+    "unknown-kind": (
+        lambda c: ["log", c.statement_file({**run_statement("9.0"), "kind": "run.magic"})],
+        "unknown statement kind",
+    ),
+    "missing-reason": (
+        lambda c: [
+            "log",
+            c.statement_file(
+                {"kind": "model.retired", "model": "credit-scoring", "version": "1.0"}
+            ),
+        ],
+        "requires a reason",
+    ),
+    "not-json": (lambda c: ["log", c.statement_file("{kind: run.training")], "not valid JSON"),
+    "missing-file": (lambda c: ["log", c.folder / "nowhere.json"], "nowhere.json"),
+    "version-logged-twice": (
+        lambda c: ["log", c.statement_file(run_statement("1.0"))],
+        "already logged",
+    ),
+    "bad-statement-in-a-batch": (
+        lambda c: [
+            "log",
+            c.statement_file([run_statement("9.0"), {**run_statement("9.1"), "kind": "nope"}]),
+        ],
+        "unknown statement kind",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_prints_one_line_exits_1_and_writes_nothing(shared: Cli, case: str) -> None:
+    arguments, expected = BAD_INPUT[case]
+    before = shared.size()
+    line = one_line_error(shared.run(*arguments(shared)))
+    assert line.startswith("error: ")
+    assert expected in line
+    assert shared.size() == before
+
+
+def test_commands_on_a_folder_without_a_ledger_say_to_run_init(
+    tmp_path: Path, child_python_env: dict[str, str]
+) -> None:
+    line = one_line_error(Cli(tmp_path, child_python_env).run("verify"))
+    assert "govledger init" in line
+
+
+# --- verify, checkpoint, export, verify-bundle, import --------------------------------------------
+
+
+def _tamper_reason(database: Path, seq: int) -> None:
+    with sqlite3.connect(database) as conn:
+        conn.execute("DROP TRIGGER entries_no_update")
+        conn.execute("UPDATE entries SET reason = 'edited' WHERE seq = ?", (seq,))
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory, child_python_env: dict[str, str]) -> Cli:
+    """A ledger with three runs, for commands that read it (verify, export...)."""
+    cli = make_cli(tmp_path_factory.mktemp("populated"), child_python_env)
+    cli.ok("log", "-", stdin=json.dumps([run_statement(v) for v in ("1.0", "2.0", "3.0")]))
+    return cli
+
+
+def test_verify_exits_0_on_an_honest_ledger(populated: Cli) -> None:
+    assert populated.ok("verify").startswith("OK: 3 entries")
+    report = json.loads(populated.ok("verify", "--json"))
+    assert report["ok"] is True and report["size"] == 3
+
+
+def test_verify_exits_1_after_tampering_naming_the_seq(cli: Cli) -> None:
+    cli.ok("log", "-", stdin=json.dumps([run_statement("1.0"), run_statement("2.0")]))
+    _tamper_reason(cli.database, 1)
+    line = one_line_error(cli.run("verify"))
+    assert line.startswith("FAILED at seq 1: hash-mismatch")
+
+
+def test_a_kept_checkpoint_catches_a_truncated_ledger(cli: Cli) -> None:
+    cli.ok("log", "-", stdin=json.dumps([run_statement(str(v)) for v in range(4)]))
+    note = cli.ok("checkpoint")
+    assert note.splitlines()[:2] == ["bank.example/credit-models", "4"]
+    kept = cli.folder / "kept.checkpoint"
+    kept.write_text(note)
+    with sqlite3.connect(cli.database) as conn:
+        for trigger in ("entries_no_delete", "checkpoints_no_delete"):
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DELETE FROM entries WHERE seq >= 2")
+        conn.execute("DELETE FROM checkpoints")
+        conn.execute("UPDATE ledger_head SET size = 2")
+    line = one_line_error(cli.run("verify", "--checkpoint", kept))
+    assert "FAILED at seq 2: truncated" in line
+
+
+def test_export_then_verify_bundle_offline(populated: Cli, tmp_path: Path) -> None:
+    bundle = tmp_path / "evidence.jsonl"
+    assert "Exported 3 entries" in populated.ok("export", "--out", bundle)
+    key = (populated.home / "ledger.pub").read_text().strip()
+    offline = Cli(tmp_path / "elsewhere", populated.base_env)  # no database, no home
+    offline.folder.mkdir()
+    assert "OK: 3 entries" in offline.ok("verify-bundle", bundle, "--key", key)
+    lines = bundle.read_text().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace('"depth": 3', '"depth": 4')
+    bundle.write_text("".join(lines))
+    line = one_line_error(offline.run("verify-bundle", bundle, "--key", key))
+    assert line.startswith("FAILED at seq 2: hash-mismatch")
+
+
+def test_import_copies_a_bundle_into_a_second_ledger(populated: Cli, tmp_path: Path) -> None:
+    bundle = tmp_path / "evidence.jsonl"
+    populated.ok("export", "--out", bundle)
+    key = (populated.home / "ledger.pub").read_text().strip()
+    copy = make_cli(tmp_path / "copy", populated.base_env)
+    assert "Imported 3 entries" in copy.ok("import", bundle, "--key", key)
+    original = json.loads(bundle.read_text().splitlines()[1])["note"].splitlines()[2]
+    report = json.loads(copy.ok("verify", "--json"))
+    assert report["ok"] is True and report["size"] == 3
+    assert base64.b64decode(original).hex() == report["root"]
+    assert copy.size() == 3

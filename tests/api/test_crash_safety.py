@@ -1,0 +1,108 @@
+"""Crash safety: the server is SIGKILLed at random moments during concurrent appends.
+
+Clients keep retrying each write with its Idempotency-Key until it is acknowledged (as
+`LedgerClient` does). Afterwards every acknowledged entry is present exactly once, at the seq
+it was acknowledged with, `seq` is gapless and the ledger verifies (issue 7, section 2).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.bootstrap import open_ledger
+from ledger.settings import LedgerSettings
+from ledger.verify import verify_ledger
+from tests.api.conftest import Service, start_server
+
+KILLS = 20
+CLIENTS = 4
+
+
+def _append_until_acknowledged(
+    service: Service, text: str, stop: threading.Event
+) -> dict[str, object] | None:
+    body = {"kind": "note", "model": "crash-test", "payload": {"text": text}}
+    key = f"crash-{text}"
+    headers = {"Authorization": f"Bearer {service.api_keys['dana']}", "Idempotency-Key": key}
+    while not stop.is_set():
+        try:
+            response = httpx.post(
+                service.url + "/v1/entries", json=body, headers=headers, timeout=5
+            )
+        except httpx.TransportError:
+            time.sleep(0.05)
+            continue
+        if response.status_code == 201:
+            return dict(response.json())
+        if response.status_code in (502, 503, 504):
+            time.sleep(0.05)
+            continue
+        raise AssertionError(f"unexpected {response.status_code}: {response.text}")
+    return None
+
+
+def _kill_and_restart(service: Service, port: int, kills: int, rng: random.Random) -> None:
+    for _ in range(kills):
+        time.sleep(rng.uniform(0.15, 0.6))
+        process = service.processes[-1]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        service.processes.append(start_server(service.env, port))
+
+
+@pytest.mark.timeout(600)
+def test_sigkilled_server_loses_no_acknowledged_entry_and_writes_none_twice(
+    any_service: Service,
+) -> None:
+    service = any_service
+    port = int(service.url.rsplit(":", 1)[1])
+    acknowledged: dict[str, dict[str, object]] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    rng = random.Random(20261123)
+
+    def client(index: int) -> None:
+        while not stop.is_set():
+            text = f"{index}-{uuid.uuid4().hex}"
+            entry = _append_until_acknowledged(service, text, stop)
+            if entry is not None:
+                with lock:
+                    acknowledged[text] = entry
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    _kill_and_restart(service, port, KILLS, rng)
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    settings = LedgerSettings(
+        database_url=service.env["GOVLEDGER_DATABASE_URL"], home=Path(service.env["GOVLEDGER_HOME"])
+    )
+    store = open_ledger(settings)
+    try:
+        notes = [e for e in store.iter_entries() if e.statement.kind == "note"]
+        texts = [e.statement.payload["text"] for e in notes]
+        assert len(acknowledged) > KILLS, "the load was too light to mean anything"
+        for text, entry in acknowledged.items():
+            assert texts.count(text) == 1, f"{text} is present {texts.count(text)} times"
+            stored = next(e for e in notes if e.statement.payload["text"] == text)
+            assert stored.seq == entry["seq"]
+            assert stored.entry_hash.hex() == entry["entry_hash"]
+        assert len(set(texts)) == len(texts), "an unacknowledged retry was written twice"
+        seqs = [e.seq for e in store.iter_entries()]
+        assert seqs == list(range(len(seqs)))
+        report = verify_ledger(store)
+        assert report.ok, report.summary()
+    finally:
+        store.engine.dispose()

@@ -1,0 +1,126 @@
+"""Human oversight records: override and stop decisions, and what a stop does to a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ledger.admission import Submission
+from ledger.artifacts import ArtifactStore
+from ledger.errors import (
+    Conflict,
+    InvalidStatement,
+    MissingReason,
+    PolicyViolation,
+    UnknownModelVersion,
+    VersionStopped,
+)
+from ledger.records import build_statement
+from ledger.registry import version_view
+from ledger.store import LedgerStore
+from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledger
+
+
+@pytest.fixture
+def regulated(store: LedgerStore, artifact_store: ArtifactStore) -> RegulatedLedger:
+    return build_regulated_ledger(store, artifact_store)
+
+
+def oversight(action: str, version: str = "1.0", reason: str = "why", **payload: Any) -> Any:
+    return build_statement(
+        kind="oversight.recorded",
+        model=MODEL,
+        version=version,
+        actor="carol",
+        reason=reason,
+        payload={"action": action, **payload},
+    )
+
+
+def deployment(version: str = "1.0") -> Any:
+    return build_statement(
+        kind="deployment.promoted", model=MODEL, version=version, actor="dana", reason="redeploy"
+    )
+
+
+def test_a_stop_makes_the_version_stopped_and_refuses_deployment_until_resumed(
+    regulated: RegulatedLedger,
+) -> None:
+    store = regulated.store
+    stop = store.append(
+        oversight(
+            "stop",
+            reason="complaints about declines of self-employed applicants",
+            decisions={"since": "2026-11-01"},
+        )
+    )
+    view = version_view(store, MODEL, "1.0")
+    assert view.status.value == "stopped" and view.stop == stop
+    assert view.to_dict()["stopped_by"]["actor"] == "carol"  # type: ignore[index]
+    size = store.size()
+    with pytest.raises(VersionStopped, match=r"stopped by carol .*'resume'") as info:
+        store.append(deployment())
+    assert isinstance(info.value, PolicyViolation) and info.value.status == 409
+    assert store.size() == size
+    store.append(oversight("resume", reason="root cause fixed", refers_to=[stop.entry_hash.hex()]))
+    assert version_view(store, MODEL, "1.0").status.value == "deployed"
+    assert store.append(deployment()).statement.kind == "deployment.promoted"
+
+
+def test_a_stop_and_a_deployment_in_one_batch_are_refused_together(
+    regulated: RegulatedLedger,
+) -> None:
+    size = regulated.store.size()
+    with pytest.raises(VersionStopped, match="statement 1 of the batch"):
+        regulated.store.append_batch([Submission(oversight("stop")), Submission(deployment())])
+    assert regulated.store.size() == size
+
+
+def test_stopping_a_stopped_version_or_resuming_a_running_one_is_refused(
+    regulated: RegulatedLedger,
+) -> None:
+    store = regulated.store
+    with pytest.raises(Conflict, match="not stopped"):
+        store.append(oversight("resume"))
+    store.append(oversight("stop", version="2.0"))
+    assert version_view(store, MODEL, "2.0").status.value == "stopped"
+    with pytest.raises(Conflict, match="already stopped"):
+        store.append(oversight("stop", version="2.0"))
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "problem"),
+    [
+        ("override", {"outcome": "approved"}, "must name the decisions"),
+        ("override", {"decisions": {"application_ids": ["A-7"]}}, "human outcome"),
+        ("measures", {"procedure": "call compliance"}, "who is assigned"),
+        ("pause", {}, "action"),
+        ("override", {"decisions": {"since": "last week"}, "outcome": "x"}, "since"),
+    ],
+)
+def test_an_oversight_record_says_what_it_covers(
+    action: str, payload: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(InvalidStatement, match=problem):
+        oversight(action, **payload)
+
+
+def test_an_oversight_record_needs_a_reason_and_a_logged_version(
+    regulated: RegulatedLedger,
+) -> None:
+    with pytest.raises(MissingReason):
+        oversight("stop", reason="")
+    with pytest.raises(UnknownModelVersion):
+        regulated.store.append(oversight("stop", version="9.9"))
+
+
+def test_an_override_names_the_decisions_and_the_human_outcome(
+    regulated: RegulatedLedger,
+) -> None:
+    override = regulated.entries["override"].statement
+    assert override.actor == "omar" and override.reason == "income verified by phone"
+    assert override.payload["decisions"] == {"application_ids": ["A-1001", "A-1002"]}
+    view = version_view(regulated.store, MODEL, "1.0")
+    assert [e.statement.payload["action"] for e in view.oversight] == ["measures", "override"]
+    assert view.status.value == "deployed"

@@ -1,0 +1,302 @@
+"""Verification: OK on an honest mixed ledger; every tamper that bypasses the database's
+triggers is caught, naming the first bad seq and what is wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import rfc8785
+from sqlalchemy import update
+
+from ledger import merkle, signing
+from ledger.artifacts import ArtifactStore
+from ledger.records import Entry, recompute_hash
+from ledger.store import LedgerStore
+from ledger.tables import ledger_head, merkle_nodes
+from ledger.verify import Problem, VerificationReport, verify_ledger
+from tests.ledger.factories import Actor, MixedLedger, note, populate_mixed_ledger
+from tests.ledger.tamper import (
+    delete_entries,
+    disable_append_only_triggers,
+    rewrite_history,
+    set_columns,
+    truncate_log,
+)
+
+
+@dataclasses.dataclass
+class Ledger:
+    store: LedgerStore
+    artifacts: ArtifactStore
+    written: MixedLedger
+
+    def verify(self, trusted: Sequence[str] = ()) -> VerificationReport:
+        return verify_ledger(self.store, artifact_store=self.artifacts, trusted_checkpoints=trusted)
+
+    def tamperable(self) -> Ledger:
+        disable_append_only_triggers(self.store.engine)
+        return self
+
+
+@pytest.fixture
+def ledger(store: LedgerStore, artifact_store: ArtifactStore) -> Ledger:
+    return Ledger(store, artifact_store, populate_mixed_ledger(store, artifact_store))
+
+
+def assert_fails(report: VerificationReport, seq: int | None, problem: Problem) -> None:
+    assert not report.ok
+    assert (report.first_bad_seq, report.problem) == (seq, problem), report.summary()
+    assert report.summary().startswith("FAILED")
+    with pytest.raises(Exception, match="FAILED"):
+        report.raise_for_problem()
+
+
+# --- honest ledgers ----------------------------------------------------------------------------
+
+
+def test_a_mixed_ledger_verifies(ledger: Ledger) -> None:
+    report = ledger.verify()
+    assert report.ok, report.summary()
+    size = len(ledger.written.entries)
+    assert report.size == size == ledger.store.size()
+    assert report.root == ledger.store.root_at(size)
+    assert report.signatures_checked == 5  # two key registrations, two approvals, a rejection
+    assert report.artifacts_checked == 1
+    assert report.first_bad_seq is None and report.problem is None
+    assert report.summary().startswith(f"OK: {size} entries")
+
+
+def test_verification_checks_the_checkpoints_and_counts_entries_after_the_latest(
+    ledger: Ledger,
+) -> None:
+    checkpoint = ledger.store.checkpoint()
+    ledger.store.append_batch([note("later"), note("later still")])
+    report = ledger.verify(trusted=[checkpoint.note])
+    assert report.ok, report.summary()
+    assert report.checkpoint == checkpoint
+    assert report.entries_after_checkpoint == 2
+
+
+def test_every_entry_hash_is_the_sha256_of_the_rfc8785_entry(ledger: Ledger) -> None:
+    for entry in ledger.store.iter_entries():
+        body = entry.to_dict()
+        del body["entry_hash"]
+        assert hashlib.sha256(rfc8785.dumps(body)).digest() == entry.entry_hash
+
+
+def test_an_empty_ledger_verifies(store: LedgerStore) -> None:
+    report = verify_ledger(store)
+    assert report.ok and report.size == 0
+
+
+# --- tampering with rows -----------------------------------------------------------------------
+
+
+def test_a_changed_reason_is_a_hash_mismatch_at_its_seq(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("validation")
+    set_columns(ledger.store.engine, seq, reason="approved without review")
+    assert_fails(ledger.verify(), seq, Problem.HASH_MISMATCH)
+
+
+def test_a_changed_payload_is_a_hash_mismatch_at_its_seq(ledger: Ledger) -> None:
+    run = ledger.tamperable().written.entries["run"]
+    set_columns(
+        ledger.store.engine,
+        run.seq,
+        payload=run.statement.payload_json.replace('"auc":0.81', '"auc":0.91'),
+    )
+    assert_fails(ledger.verify(), run.seq, Problem.HASH_MISMATCH)
+
+
+def test_a_changed_entry_hash_is_a_hash_mismatch_at_its_seq(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("note")
+    set_columns(ledger.store.engine, seq, entry_hash=hashlib.sha256(b"forged").digest())
+    assert_fails(ledger.verify(), seq, Problem.HASH_MISMATCH)
+
+
+def test_a_changed_prev_hash_is_a_broken_link_at_its_seq(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("deployment")
+    entry = dataclasses.replace(
+        ledger.store.entry(seq), prev_hash=hashlib.sha256(b"elsewhere").digest()
+    )
+    set_columns(
+        ledger.store.engine, seq, prev_hash=entry.prev_hash, entry_hash=recompute_hash(entry)
+    )  # the entry's own hash is consistent; its link is not
+    assert_fails(ledger.verify(), seq, Problem.BROKEN_LINK)
+
+
+def test_a_deleted_middle_entry_is_a_gap_at_its_seq(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("note")
+    delete_entries(ledger.store.engine, from_seq=seq, to_seq=seq + 1)
+    assert_fails(ledger.verify(), seq, Problem.GAP)
+
+
+def test_a_truncated_tail_is_caught_by_a_checkpoint_kept_outside(ledger: Ledger) -> None:
+    kept = ledger.store.checkpoint().note
+    size = ledger.written.seq("deployment")
+    truncate_log(ledger.tamperable().store, size)
+    assert ledger.store.size() == size
+    assert ledger.verify().ok  # the database alone no longer tells ...
+    assert_fails(ledger.verify(trusted=[kept]), size, Problem.TRUNCATED)  # ... the checkpoint does
+
+
+def test_a_truncated_tail_is_caught_by_the_stored_checkpoint_and_the_head(ledger: Ledger) -> None:
+    ledger.store.checkpoint()
+    size = ledger.written.seq("deployment")
+    delete_entries(ledger.tamperable().store.engine, from_seq=size)
+    assert_fails(ledger.verify(), size, Problem.TRUNCATED)
+
+
+def test_a_head_that_disagrees_with_the_entries_is_reported(ledger: Ledger) -> None:
+    with ledger.store.engine.begin() as conn:
+        conn.execute(update(ledger_head).values(size=ledger.store.size() + 3))
+    report = ledger.verify()
+    assert not report.ok and report.problem is Problem.HEAD_MISMATCH
+
+
+def test_a_replaced_artifact_is_reported_at_the_entry_citing_it(ledger: Ledger) -> None:
+    path = ledger.artifacts.path_for(ledger.written.artifact_digest)
+    os.chmod(path, 0o644)  # artifacts are stored read-only
+    path.write_bytes(b"feature,mean_abs\nincome,0.01\n")
+    assert_fails(ledger.verify(), ledger.written.seq("evaluation"), Problem.ARTIFACT_TAMPERED)
+
+
+def test_a_deleted_artifact_is_reported_at_the_entry_citing_it(ledger: Ledger) -> None:
+    ledger.artifacts.path_for(ledger.written.artifact_digest).unlink()
+    assert_fails(ledger.verify(), ledger.written.seq("evaluation"), Problem.ARTIFACT_MISSING)
+
+
+def _resigned_by(foreign: Actor, *, claim_key_id: bool) -> Callable[[Entry], Entry]:
+    def change(entry: Entry) -> Entry:
+        signature = signing.sign(foreign.key, entry.statement.signing_bytes())
+        key_id = entry.key_id if claim_key_id else foreign.key_id
+        return dataclasses.replace(entry, signature=signature, key_id=key_id)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("claim_key_id", "problem"),
+    [(True, Problem.BAD_SIGNATURE), (False, Problem.UNKNOWN_KEY)],
+    ids=["under-the-approvers-key-id", "under-its-own-key-id"],
+)
+def test_an_approval_resigned_with_a_foreign_key_is_caught(
+    ledger: Ledger, claim_key_id: bool, problem: Problem
+) -> None:
+    seq = ledger.tamperable().written.seq("approval")
+    rewrite_history(
+        ledger.store,
+        seq,
+        _resigned_by(Actor.make("arjun"), claim_key_id=claim_key_id),
+    )
+    assert_fails(ledger.verify(), seq, problem)
+
+
+def test_an_approval_moved_to_another_reviewers_key_is_caught(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("approval")
+    vera = ledger.written.validator
+
+    def signed_by_vera(entry: Entry) -> Entry:
+        return dataclasses.replace(
+            entry,
+            signature=signing.sign(vera.key, entry.statement.signing_bytes()),
+            key_id=vera.key_id,
+        )
+
+    rewrite_history(ledger.store, seq, signed_by_vera)
+    assert_fails(ledger.verify(), seq, Problem.BAD_SIGNATURE)  # vera's key, arjun's statement
+
+
+def test_an_approval_with_its_signature_stripped_is_caught(ledger: Ledger) -> None:
+    seq = ledger.tamperable().written.seq("validation")
+    rewrite_history(
+        ledger.store, seq, lambda e: dataclasses.replace(e, signature=None, key_id=None)
+    )
+    assert_fails(ledger.verify(), seq, Problem.BAD_SIGNATURE)
+
+
+def test_a_signature_by_a_key_revoked_earlier_is_caught(ledger: Ledger) -> None:
+    store = ledger.tamperable().store
+    arjun = ledger.written.approver
+    revoked = store.append(arjun.revoke())
+    late = store.append(note("placeholder", actor="arjun"))
+
+    def signed_after_revocation(entry: Entry) -> Entry:
+        statement = arjun.decision_statement(ledger.written.entries["run2"], role="approver")
+        signed = arjun.sign(statement)
+        return dataclasses.replace(
+            entry, statement=statement, signature=signed.signature, key_id=signed.key_id
+        )
+
+    rewrite_history(store, late.seq, signed_after_revocation)
+    assert revoked.seq < late.seq
+    assert_fails(ledger.verify(), late.seq, Problem.BAD_SIGNATURE)
+
+
+def test_an_insider_rewrite_with_every_hash_recomputed_is_caught_by_an_earlier_checkpoint(
+    ledger: Ledger,
+) -> None:
+    kept = ledger.store.checkpoint().note
+    seq = ledger.tamperable().written.seq("rejection")
+
+    def softened(entry: Entry) -> Entry:  # the rejection becomes a note
+        return dataclasses.replace(
+            entry,
+            statement=note("no concerns", actor=entry.statement.actor),
+            signature=None,
+            key_id=None,
+        )
+
+    rewrite_history(ledger.store, seq, softened)
+    assert ledger.verify().ok  # every hash, link and tree node is consistent again ...
+    assert_fails(ledger.verify(trusted=[kept]), None, Problem.CHECKPOINT_MISMATCH)
+
+
+def test_a_rewrite_that_leaves_the_stored_checkpoint_is_caught_by_it(ledger: Ledger) -> None:
+    ledger.store.checkpoint()
+    seq = ledger.tamperable().written.seq("note")
+    rewrite_history(
+        ledger.store,
+        seq,
+        lambda e: dataclasses.replace(e, statement=note("edited", actor=e.statement.actor)),
+        rebuild_tree=False,
+    )
+    assert_fails(ledger.verify(), None, Problem.CHECKPOINT_MISMATCH)
+
+
+def test_a_changed_merkle_node_on_the_roots_path_is_caught(ledger: Ledger) -> None:
+    # 14 entries: the root folds the stored subtrees (3, 0), (2, 2) and (1, 6)
+    with ledger.tamperable().store.engine.begin() as conn:
+        conn.execute(
+            update(merkle_nodes)
+            .where(merkle_nodes.c.node_id == merkle.node_id(3, 0))
+            .values(hash=hashlib.sha256(b"forged node").digest())
+        )
+    report = ledger.verify()
+    assert not report.ok and report.problem is Problem.TREE_MISMATCH
+
+
+def test_a_changed_leaf_node_gives_proofs_that_do_not_verify(ledger: Ledger) -> None:
+    with ledger.tamperable().store.engine.begin() as conn:
+        conn.execute(
+            update(merkle_nodes)
+            .where(merkle_nodes.c.node_id == merkle.node_id(0, 0))
+            .values(hash=hashlib.sha256(b"forged node").digest())
+        )
+    report = ledger.verify()
+    proof = ledger.store.inclusion_proof(1)  # leaf 0's hash is leaf 1's first sibling
+    assert not merkle.verify_inclusion(proof.leaf, 1, proof.tree_size, proof.proof, report.root)
+
+
+def test_a_checkpoint_signed_by_another_ledger_is_refused(
+    ledger: Ledger, make_ledger: Callable[..., LedgerStore], tmp_path: Path
+) -> None:
+    other = make_ledger(f"sqlite:///{tmp_path / 'other.db'}")
+    other.append_batch([note(str(i)) for i in range(3)])
+    report = ledger.verify(trusted=[other.checkpoint().note])
+    assert_fails(report, None, Problem.CHECKPOINT_INVALID)
