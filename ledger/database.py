@@ -18,8 +18,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-WRITE_OPTION = "govledger_write"
-"""Execution option a writer sets on its connection: SQLite then begins IMMEDIATE."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -70,8 +68,6 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Writers ask for the lock up front; readers stay deferred and never block writers.
-        if connection.get_execution_options().get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+        # Deferred: readers never block writers. The append path (ledger.write_tx) takes
+        # the write lock up front with BEGIN IMMEDIATE on its own driver cursor.
+        connection.exec_driver_sql("BEGIN")

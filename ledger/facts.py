@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-
 from ledger.admission import KeyFact
 from ledger.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.oversight import OversightFact
 from ledger.policy import DecisionFact, RunFact
 from ledger.records import Entry
 from ledger.sql import Statements
-from ledger.tables import entries
+from ledger.write_tx import DriverCursor
 
 _RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
 _DECISION_KIND_VALUES = tuple(k.value for k in DECISION_KINDS)
@@ -58,10 +55,10 @@ def oversight_fact(
 
 
 class TransactionFacts:
-    """`LedgerFacts` over a connection inside the append transaction, plus pending entries."""
+    """`LedgerFacts` read inside the append transaction (a driver cursor), plus pending entries."""
 
-    def __init__(self, connection: Connection, sql: Statements) -> None:
-        self._conn = connection
+    def __init__(self, tx: DriverCursor, sql: Statements) -> None:
+        self._tx = tx
         self._sql = sql
         self._runs: dict[tuple[str, str], RunFact] = {}
         self._runs_by_hash: dict[bytes, RunFact] = {}
@@ -124,8 +121,7 @@ class TransactionFacts:
     # -- LedgerFacts ---------------------------------------------------------------------
 
     def _first(self, sql: str, *params: object) -> tuple[Any, ...] | None:
-        row = self._conn.exec_driver_sql(sql, params).first()
-        return None if row is None else tuple(row)
+        return self._tx.first(sql, params)
 
     def run_for(self, model: str, version: str) -> RunFact | None:
         if (model, version) in self._runs:
@@ -140,7 +136,7 @@ class TransactionFacts:
         return None if row is None else _run_from_row(row)
 
     def decisions_for(self, model: str, version: str) -> list[DecisionFact]:
-        rows = self._conn.exec_driver_sql(self._sql.decisions_for, (model, version)).all()
+        rows = self._tx.all(self._sql.decisions_for, (model, version))
         stored = [
             decision_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
             for r in rows
@@ -168,36 +164,19 @@ class TransactionFacts:
             return True
         return self._first(self._sql.signature_seen, signature) is not None
 
-    # -- issue 8: inventory, catalogues, oversight (rare kinds: plain SQLAlchemy) -----------
-
-    def _rows(
-        self, *conditions: Any, columns: tuple[Any, ...], limit: int | None = None
-    ) -> list[Any]:
-        query = select(*columns).where(*conditions).order_by(entries.c.seq)
-        if limit is not None:
-            query = query.limit(limit)
-        return list(self._conn.execute(query).all())
+    # -- issue 8: inventory, catalogues, oversight -----------------------------------------
 
     def registration_seq(self, model: str) -> int | None:
         if model in self._registered:
             return self._registered[model]
-        rows = self._rows(
-            entries.c.model == model,
-            entries.c.kind == Kind.MODEL_REGISTERED.value,
-            columns=(entries.c.seq,),
-            limit=1,
-        )
-        return int(rows[0][0]) if rows else None
+        row = self._first(self._sql.registration_seq, model)
+        return None if row is None else int(row[0])
 
     def subject_by_hash(self, entry_hash: bytes) -> RunFact | None:
         if entry_hash in self._subjects:
             return self._subjects[entry_hash]
-        columns = (entries.c.entry_hash, entries.c.seq, entries.c.kind, entries.c.model)
-        rows = self._rows(
-            entries.c.entry_hash == entry_hash,
-            columns=(*columns, entries.c.version, entries.c.actor),
-        )
-        return _run_from_row(tuple(rows[0])) if rows else None
+        row = self._first(self._sql.subject_by_hash, entry_hash)
+        return None if row is None else _run_from_row(row)
 
     def run_payload(self, model: str, version: str) -> dict[str, Any] | None:
         if (model, version) in self._run_payloads:
@@ -205,32 +184,16 @@ class TransactionFacts:
         run = self.run_for(model, version)
         if run is None:
             return None
-        rows = self._rows(entries.c.entry_hash == run.entry_hash, columns=(entries.c.payload,))
-        return dict(json.loads(str(rows[0][0]))) if rows else None
+        row = self._first(self._sql.payload_by_hash, run.entry_hash)
+        return None if row is None else dict(json.loads(str(row[0])))
 
     def catalogue_versions(self, model: str, version: str) -> list[str]:
-        rows = self._rows(
-            entries.c.model == model,
-            entries.c.version == version,
-            entries.c.kind == Kind.CATALOGUE_RECORDED.value,
-            columns=(entries.c.payload,),
-        )
+        rows = self._tx.all(self._sql.catalogue_payloads, (model, version))
         stored = [str(json.loads(str(r[0]))["catalogue_version"]) for r in rows]
         return stored + self._catalogues.get((model, version), [])
 
     def oversight_for(self, model: str, version: str) -> list[OversightFact]:
-        rows = self._rows(
-            entries.c.model == model,
-            entries.c.version == version,
-            entries.c.kind == Kind.OVERSIGHT_RECORDED.value,
-            columns=(
-                entries.c.seq,
-                entries.c.entry_hash,
-                entries.c.actor,
-                entries.c.reason,
-                entries.c.payload,
-            ),
-        )
+        rows = self._tx.all(self._sql.oversight_rows, (model, version))
         stored = [
             oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows
         ]

@@ -40,10 +40,23 @@ class Statements:
     signature_seen: str
     insert_key: str
     revoke_key: str
+    registration_seq: str
+    subject_by_hash: str
+    payload_by_hash: str
+    catalogue_payloads: str
+    oversight_rows: str
     entry_at: str
     entries_from: str
     entries_between: str
     key_events: str
+
+    def find_idempotency_keys(self, count: int) -> str:
+        """Look up `count` Idempotency-Keys at once (a group commit's keyed requests)."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        return (
+            "SELECT key, request_hash, first_seq, count FROM idempotency_keys "
+            f"WHERE key IN ({', '.join([mark] * count)})"
+        )
 
 
 def statements_for(dialect: str) -> Statements:
@@ -76,6 +89,15 @@ def statements_for(dialect: str) -> Statements:
         insert_key="INSERT INTO signing_keys (key_id, actor, public_key, registered_seq) "
         "VALUES (?, ?, ?, ?)",
         revoke_key="UPDATE signing_keys SET revoked_seq = ? WHERE key_id = ?",
+        registration_seq="SELECT seq FROM entries WHERE model = ? AND kind = 'model.registered' "
+        "ORDER BY seq LIMIT 1",
+        subject_by_hash="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
+        "WHERE entry_hash = ?",
+        payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",
+        catalogue_payloads="SELECT payload FROM entries WHERE model = ? AND version = ? "
+        "AND kind = 'catalogue.recorded' ORDER BY seq",
+        oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
+        "WHERE model = ? AND version = ? AND kind = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
         entries_from=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
         entries_between=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? AND seq < ? "
