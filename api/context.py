@@ -130,14 +130,15 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-async def get_principal(
-    request: Request, context: Annotated[ServiceContext, Depends(get_context)]
-) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The authenticated caller: API key in the Authorization header, or, for reads only
     (COOKIE_METHODS), a web session cookie.
 
     Async on purpose: a sync dependency costs a thread-pool hop per request, and the check
-    is an in-memory cache hit almost always (a miss is one indexed primary-key read)."""
+    is an in-memory cache hit almost always (a miss is one indexed primary-key read). It
+    reads the context from app.state itself rather than through `get_context`: every
+    sub-dependency costs FastAPI a resolution pass on each request of the write path."""
+    context: ServiceContext = request.app.state.context
     token = _bearer(request)
     if token is None and request.method in COOKIE_METHODS and context.session_principal:
         principal = context.session_principal(request)
@@ -146,20 +147,13 @@ async def get_principal(
     return context.authenticate(token)
 
 
-async def idempotency_key(
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=255,
-            pattern=r"^[\x21-\x7e]+$",
-            description="Retry-safe request key: a retry with the same key returns the "
-            "first result instead of writing twice",
-        ),
-    ] = None,
-) -> str | None:
-    """The Idempotency-Key header, if sent."""
-    return key
+IDEMPOTENCY_HEADER = Header(
+    alias="Idempotency-Key",
+    max_length=255,
+    pattern=r"^[\x21-\x7e]+$",
+    description="Retry-safe request key: a retry with the same key returns the "
+    "first result instead of writing twice",
+)
 
 
 async def require_reader(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
@@ -178,4 +172,6 @@ async def require_reader(principal: Annotated[Principal, Depends(get_principal)]
 Context = Annotated[ServiceContext, Depends(get_context)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 Reader = Annotated[Principal, Depends(require_reader)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
+IdempotencyKey = Annotated[str | None, IDEMPOTENCY_HEADER]
+"""The Idempotency-Key header, if sent: a plain header parameter of the endpoint (validated and
+documented by FastAPI), not a dependency: each dependency costs a resolution pass."""
