@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.identity import IdentityStore, Principal, Role, Unauthenticated
 from api.permissions import authorize_statement
 from api.settings import ServiceSettings
 from ledger.admission import Submission
 from ledger.artifacts import ArtifactStore
+from ledger.async_writer import AsyncWriter
 from ledger.errors import FourEyesViolation, GovledgerError, PolicyViolation
-from ledger.records import Entry, build_statement
+from ledger.records import Entry, Statement, build_statement
 from ledger.store import LedgerStore
 
 REFUSALS_WORTH_RECORDING = (FourEyesViolation, PolicyViolation)
@@ -38,6 +40,11 @@ class ServiceContext:
     _auth_cache: dict[bytes, tuple[Principal, float]] = field(default_factory=dict)
     session_principal: Callable[[Request], Principal | None] | None = None
     """The web pages' hook (api.web): the user of a request's live session cookie, if any."""
+    writer: AsyncWriter = field(init=False)
+    """The process's writer thread for coroutine endpoints (`submit`)."""
+
+    def __post_init__(self) -> None:
+        self.writer = self.store.async_writer()
 
     def authenticate(self, token: str | None) -> Principal:
         """Check an API key, trusting a recent check for `auth_cache_seconds`."""
@@ -54,23 +61,28 @@ class ServiceContext:
         self._auth_cache[digest] = (principal, now + self.settings.auth_cache_seconds)
         return principal
 
-    def submit(
+    async def submit(
         self,
         principal: Principal,
         submissions: Sequence[Submission],
         idempotency_key: str | None,
     ) -> list[Entry]:
-        """Authorise and append; keep a `request.refused` entry for four-eyes/policy refusals."""
+        """Authorise and append; keep a `request.refused` entry for four-eyes/policy refusals.
+
+        Awaited on the event loop: the process's writer thread (`ledger.async_writer`)
+        commits whatever is queued as one group, so no request takes a thread-pool hop."""
         for sub in submissions:
             owner = None
             if sub.statement.kind == "key.revoked":
-                key = self._key_owner(str(sub.statement.payload.get("key_id", "")))
-                owner = key
+                owner = await run_in_threadpool(
+                    self._key_owner, str(sub.statement.payload.get("key_id", ""))
+                )
             authorize_statement(principal, sub.statement, key_owner=owner)
         try:
-            return self.store.append_batch(submissions, idempotency_key=idempotency_key)
+            return await self.writer.append(list(submissions), idempotency_key)
         except REFUSALS_WORTH_RECORDING as exc:
-            self._record_refusal(principal, submissions, exc, idempotency_key)
+            refusal, key = self._refusal(principal, submissions, exc, idempotency_key)
+            await self.writer.append([Submission(refusal)], key)
             raise
 
     def _key_owner(self, key_id: str) -> str | None:
@@ -84,13 +96,14 @@ class ServiceContext:
             ).scalar()
         return None if owner is None else str(owner)
 
-    def _record_refusal(
-        self,
+    @staticmethod
+    def _refusal(
         principal: Principal,
         submissions: Sequence[Submission],
         exc: GovledgerError,
         idempotency_key: str | None,
-    ) -> None:
+    ) -> tuple[Statement, str | None]:
+        """The `request.refused` statement for a refused request, and its idempotency key."""
         attempted = submissions[0].statement if submissions else None
         refusal = build_statement(
             kind="request.refused",
@@ -111,7 +124,7 @@ class ServiceContext:
             if idempotency_key
             else None
         )
-        self.store.append(refusal, idempotency_key=key)
+        return refusal, key
 
 
 async def get_context(request: Request) -> ServiceContext:

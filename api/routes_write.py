@@ -1,4 +1,4 @@
-"""Write endpoints: every one appends statements through `ServiceContext.submit`."""
+"""Write endpoints: coroutines that append through `ServiceContext.submit` (no thread hop)."""
 
 from __future__ import annotations
 
@@ -68,52 +68,50 @@ def _created(entries: list[Entry], content: Any) -> JSONResponse:
     )
 
 
-def _submit(
+async def _submit(
     context: Context, principal: Principal, subs: list[Submission], key: str | None
 ) -> JSONResponse:
-    for sub in subs:
-        _check_stored_artifacts(context, sub.statement.payload)
-    entries = context.submit(principal, subs, key)
+    entries = await _submit_many(context, principal, subs, key)
     return _created(entries, entries[0].to_dict())
 
 
-def _submit_many(
+async def _submit_many(
     context: Context, principal: Principal, subs: list[Submission], key: str | None
 ) -> list[Entry]:
     for sub in subs:
         _check_stored_artifacts(context, sub.statement.payload)
-    return context.submit(principal, subs, key)
+    return await context.submit(principal, subs, key)
 
 
 @router.post("/entries", status_code=201, summary="Append one statement of any kind")
-def append_entry(
+async def append_entry(
     body: StatementIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
-    return _submit(context, principal, [_from_body(principal, body)], key)
+    return await _submit(context, principal, [_from_body(principal, body)], key)
 
 
 @router.post("/entries:batch", status_code=201, summary="Append statements atomically")
-def append_batch(
+async def append_batch(
     body: BatchIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     subs = [_from_body(principal, item) for item in body.statements]
-    entries = _submit_many(context, principal, subs, key)
+    entries = await _submit_many(context, principal, subs, key)
     return _created(entries, {"entries": [e.to_dict() for e in entries]})
 
 
 @router.post("/models", status_code=201, summary="Register a model in the inventory")
-def register_model(
+async def register_model(
     body: ModelIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     payload = body.model_dump(exclude={"model", "reason"}, exclude_unset=True)
     statement = _statement(
         principal, kind="model.registered", model=body.model, reason=body.reason, payload=payload
     )
-    return _submit(context, principal, [Submission(statement)], key)
+    return await _submit(context, principal, [Submission(statement)], key)
 
 
 @router.post("/runs", status_code=201, summary="Log a training or recalibration run")
-def log_run(
+async def log_run(
     body: RunIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     payload = body.model_dump(
@@ -128,7 +126,7 @@ def log_run(
         payload=payload,
     )
     subs = [Submission(statement)] + [_evaluation(principal, e) for e in body.evaluations]
-    entries = _submit_many(context, principal, subs, key)
+    entries = await _submit_many(context, principal, subs, key)
     return _created(
         entries, {**entries[0].to_dict(), "evaluations": [e.to_dict() for e in entries[1:]]}
     )
@@ -148,14 +146,14 @@ def _evaluation(principal: Principal, body: EvaluationIn) -> Submission:
 
 
 @router.post("/evaluations", status_code=201, summary="Record explainer or metric results")
-def record_evaluation(
+async def record_evaluation(
     body: EvaluationIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
-    return _submit(context, principal, [_evaluation(principal, body)], key)
+    return await _submit(context, principal, [_evaluation(principal, body)], key)
 
 
 @router.post("/decisions", status_code=201, summary="Record a signed approval or rejection")
-def record_decision(
+async def record_decision(
     body: SignedDecisionIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     statement = _statement(
@@ -167,10 +165,12 @@ def record_decision(
         payload=body.payload,
         issued_at=body.issued_at,
     )
-    return _submit(context, principal, [Submission(statement, body.signature, body.key_id)], key)
+    return await _submit(
+        context, principal, [Submission(statement, body.signature, body.key_id)], key
+    )
 
 
-def _submit_record(
+async def _submit_record(
     context: Context, principal: Principal, kind: str, body: Any, key: str | None
 ) -> JSONResponse:
     """Append a version-level record whose payload is the body less model, version, reason."""
@@ -185,25 +185,25 @@ def _submit_record(
         reason=body.reason,
         payload=payload,
     )
-    return _submit(context, principal, [Submission(statement)], key)
+    return await _submit(context, principal, [Submission(statement)], key)
 
 
 @router.post("/catalogues", status_code=201, summary="Record a reason-code catalogue version")
-def record_catalogue(
+async def record_catalogue(
     body: CatalogueIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
-    return _submit_record(context, principal, "catalogue.recorded", body, key)
+    return await _submit_record(context, principal, "catalogue.recorded", body, key)
 
 
 @router.post("/oversight", status_code=201, summary="Record an override, stop or resume")
-def record_oversight(
+async def record_oversight(
     body: OversightIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
-    return _submit_record(context, principal, "oversight.recorded", body, key)
+    return await _submit_record(context, principal, "oversight.recorded", body, key)
 
 
 @router.post("/deployments", status_code=201, summary="Promote a version (policy-gated)")
-def deploy(
+async def deploy(
     body: DeploymentIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     statement = _statement(
@@ -214,11 +214,11 @@ def deploy(
         reason=body.reason,
         payload={"environment": body.environment},
     )
-    return _submit(context, principal, [Submission(statement)], key)
+    return await _submit(context, principal, [Submission(statement)], key)
 
 
 @router.post("/retirements", status_code=201, summary="Retire a model or a version")
-def retire(
+async def retire(
     body: RetirementIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     payload = {"replacement": body.replacement} if body.replacement else {}
@@ -230,21 +230,23 @@ def retire(
         reason=body.reason,
         payload=payload,
     )
-    return _submit(context, principal, [Submission(statement)], key)
+    return await _submit(context, principal, [Submission(statement)], key)
 
 
 @router.post("/keys", status_code=201, summary="Register your Ed25519 public key")
-def register_key(
+async def register_key(
     body: KeyRegistrationIn, context: Context, principal: CurrentUser, key: IdempotencyKey
 ) -> JSONResponse:
     statement = _statement(
         principal, kind="key.registered", payload=body.payload, issued_at=body.issued_at
     )
-    return _submit(context, principal, [Submission(statement, body.signature, body.key_id)], key)
+    return await _submit(
+        context, principal, [Submission(statement, body.signature, body.key_id)], key
+    )
 
 
 @router.post("/keys/{key_id}/revoke", status_code=201, summary="Revoke a signing key")
-def revoke_key(
+async def revoke_key(
     key_id: str,
     body: KeyRevocationIn,
     context: Context,
@@ -254,7 +256,7 @@ def revoke_key(
     statement = _statement(
         principal, kind="key.revoked", reason=body.reason, payload={"key_id": key_id}
     )
-    return _submit(context, principal, [Submission(statement)], key)
+    return await _submit(context, principal, [Submission(statement)], key)
 
 
 @router.post(

@@ -159,21 +159,25 @@ class Appender:
         self.window = window
         self._sql = sql
         self._errors = database_errors(engine)
-        self._group_commit = GroupCommit(self._commit_group)
+        self._group_commit = GroupCommit(self.commit_group)
 
     def append_batch(self, subs: list[Submission], idempotency_key: str | None) -> list[Entry]:
         """Append one request's statements atomically (see `LedgerStore.append_batch`)."""
-        # The fingerprint tells a retry from a reuse of its key: without a key, nothing to tell
-        # (and it costs a tenth of a 10,000-entry batch).
-        fingerprint = b"" if idempotency_key is None else request_hash(subs)
-        request = PendingAppend(AppendRequest(subs, idempotency_key, fingerprint))
+        request = self.pending(subs, idempotency_key)
         self._group_commit.submit(request)
         if request.error is not None:
             raise request.error
         entries_out: list[Entry] = request.result
         return entries_out
 
-    def _commit_group(self, group: list[PendingAppend]) -> None:
+    def pending(self, subs: list[Submission], idempotency_key: str | None) -> PendingAppend:
+        """A request ready for `commit_group`."""
+        # The fingerprint tells a retry from a reuse of its key: without a key, nothing to tell
+        # (and it costs a tenth of a 10,000-entry batch).
+        fingerprint = b"" if idempotency_key is None else request_hash(subs)
+        return PendingAppend(AppendRequest(subs, idempotency_key, fingerprint))
+
+    def commit_group(self, group: list[PendingAppend]) -> None:
         """Commit a group of requests in one transaction, or each alone if that fails.
 
         Requests whose Idempotency-Key appears earlier in the group wait for the next group,
@@ -196,7 +200,7 @@ class Appender:
         except self._errors as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
                 for pending in now_group:
-                    self._commit_group([pending])
+                    self.commit_group([pending])
             else:
                 outcome = self._database_error(exc, now_group[0].payload)
                 if isinstance(outcome, list):
@@ -210,7 +214,7 @@ class Appender:
                 else:
                     pending.resolve(result=result)
         if later:
-            self._commit_group(later)
+            self.commit_group(later)
 
     def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
         """The answer to a request whose transaction failed in the database."""
@@ -227,14 +231,33 @@ class Appender:
         return exc
 
     def _append_locked(self, tx: DriverCursor, requests: list[AppendRequest]) -> list[_Outcome]:
-        """Admit and write each request under the sequencer lock; one outcome per request."""
+        """Admit and write each request under the sequencer lock; one outcome per request.
+
+        Three steps, two round trips on PostgreSQL (`DriverCursor.batch`): read the head, the
+        replays and the facts the group's runs need; admit in Python (a rarer fact costs a
+        query of its own); write everything and commit.
+        """
         sql = self._sql
-        head = tx.first(sql.lock_head)
+        keyed = {r.key: i for i, r in enumerate(requests) if r.key is not None}
+        pairs = TransactionFacts.wanted([s.statement for r in requests for s in r.subs])
+        with tx.batch():
+            head_rows = tx.later(sql.lock_head)
+            replay_rows = (
+                tx.later(sql.find_idempotency_keys(len(keyed)), list(keyed)) if keyed else None
+            )
+            fact_rows = (
+                tx.later(sql.group_facts(len(pairs)), [v for pair in pairs for v in pair])
+                if pairs
+                else None
+            )
+        head = next(iter(head_rows()), None)
         if head is None:
             raise LedgerNotInitialised("this database holds no ledger: run `govledger init`")
         outcomes: list[_Outcome | None] = [None] * len(requests)
-        for i, replay in self._replays(tx, requests).items():
-            outcomes[i] = replay
+        if replay_rows is not None:
+            for i, replay in self._replays(tx, requests, keyed, replay_rows()).items():
+                outcomes[i] = replay
+        preloaded = fact_rows() if fact_rows is not None else []
         size, prev_hash, last_recorded, frontier_bytes = head
         size = int(size)
         prev_hash = bytes(prev_hash)
@@ -242,6 +265,7 @@ class Appender:
         now = datetime.now(UTC)
         recorded_at = max(format_rfc3339(now), str(last_recorded))
         facts = TransactionFacts(tx, sql)
+        facts.preload(pairs, preloaded)
         accepted: list[Entry] = []
         for i, request in enumerate(requests):
             if outcomes[i] is not None:
@@ -251,6 +275,7 @@ class Appender:
             except GovledgerError as exc:
                 outcomes[i] = exc
                 facts = TransactionFacts(tx, sql)  # forget the refused request's entries
+                facts.preload(pairs, preloaded)
                 for entry in accepted:
                     facts.add(entry)
                 continue
@@ -258,9 +283,11 @@ class Appender:
             accepted.extend(created)
             size += len(created)
             prev_hash = created[-1].entry_hash
-        if accepted:
-            self._write(tx, requests, outcomes, accepted, frontier, recorded_at)
-            tx.execute(sql.update_head, (size, prev_hash, recorded_at, frontier.to_bytes()))
+        with tx.batch():
+            if accepted:
+                self._write(tx, requests, outcomes, accepted, frontier, recorded_at)
+                tx.execute(sql.update_head, (size, prev_hash, recorded_at, frontier.to_bytes()))
+            tx.commit()
         return [o if o is not None else RuntimeError("unprocessed request") for o in outcomes]
 
     def _admit_request(
@@ -302,12 +329,15 @@ class Appender:
             created.append(entry)
         return created
 
-    def _replays(self, tx: DriverCursor, requests: list[AppendRequest]) -> dict[int, _Outcome]:
-        """Outcomes of requests whose Idempotency-Key was used before (one query)."""
-        keyed = {r.key: i for i, r in enumerate(requests) if r.key is not None}
-        if not keyed:
-            return {}
-        rows = tx.all(self._sql.find_idempotency_keys(len(keyed)), list(keyed))
+    def _replays(
+        self,
+        tx: DriverCursor,
+        requests: list[AppendRequest],
+        keyed: dict[str, int],
+        rows: list[tuple[Any, ...]],
+    ) -> dict[int, _Outcome]:
+        """Outcomes of requests whose Idempotency-Key was used before (`rows` of
+        `Statements.find_idempotency_keys`)."""
         found: dict[int, _Outcome] = {}
         for key, stored_hash, first, count in rows:
             i = keyed[str(key)]

@@ -14,7 +14,7 @@ from ledger.admission import KeyFact
 from ledger.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.oversight import OversightFact
 from ledger.policy import DecisionFact, RunFact
-from ledger.records import Entry
+from ledger.records import Entry, Statement
 from ledger.sql import Statements
 from ledger.write_tx import DriverCursor
 
@@ -72,6 +72,34 @@ class TransactionFacts:
         self._run_payloads: dict[tuple[str, str], str] = {}
         self._catalogues: dict[tuple[str, str], list[str]] = {}
         self._oversight: dict[tuple[str, str], list[OversightFact]] = {}
+        self._loaded: set[tuple[str, str]] = set()
+        self._stored_runs: dict[tuple[str, str], RunFact] = {}
+        self._stored_retired: set[tuple[str, str]] = set()
+
+    # -- read ahead ----------------------------------------------------------------------
+
+    @staticmethod
+    def wanted(statements: list[Statement]) -> list[tuple[str, str]]:
+        """The (model, version) pairs whose runs and retirements `preload` should read: a
+        run's admission asks whether its version exists and whether its model is retired."""
+        pairs: dict[tuple[str, str], None] = {}
+        for st in statements:
+            if st.kind in _RUN_KIND_VALUES:
+                pairs[(st.model, st.version)] = None
+                pairs[(st.model, "")] = None
+        return list(pairs)
+
+    def preload(self, pairs: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        """Take the rows of `Statements.group_facts(pairs)`: later questions about these
+        pairs are answered without a query (one round trip for a whole group of runs)."""
+        self._loaded.update(pairs)
+        for row in rows:
+            fact = _run_from_row(row)
+            key = (fact.model, fact.version)
+            if fact.kind == Kind.MODEL_RETIRED.value:
+                self._stored_retired.add(key)
+            elif key not in self._stored_runs:
+                self._stored_runs[key] = fact
 
     # -- pending entries -----------------------------------------------------------------
 
@@ -126,6 +154,8 @@ class TransactionFacts:
     def run_for(self, model: str, version: str) -> RunFact | None:
         if (model, version) in self._runs:
             return self._runs[(model, version)]
+        if (model, version) in self._loaded:
+            return self._stored_runs.get((model, version))
         row = self._first(self._sql.run_for, model, version)
         return None if row is None else _run_from_row(row)
 
@@ -149,6 +179,8 @@ class TransactionFacts:
     def is_retired(self, model: str, version: str) -> bool:
         if (model, "") in self._retired or (model, version) in self._retired:
             return True
+        if (model, "") in self._loaded and (model, version) in self._loaded:
+            return (model, "") in self._stored_retired or (model, version) in self._stored_retired
         return self._first(self._sql.retired, model, version) is not None
 
     def signing_key(self, key_id: str) -> KeyFact | None:

@@ -50,6 +50,17 @@ class Statements:
     entries_between: str
     key_events: str
 
+    def group_facts(self, pairs: int) -> str:
+        """Runs and retirements of `pairs` (model, version) pairs in one query (each pair's
+        parameters: model, version); a group commit's admission reads them up front."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        either = " OR ".join([f"(model = {mark} AND version = {mark})"] * pairs)
+        return (
+            "SELECT entry_hash, seq, kind, model, version, actor FROM entries "
+            "WHERE kind IN ('run.training', 'run.recalibration', 'model.retired') "
+            f"AND ({either}) ORDER BY seq"
+        )
+
     def find_idempotency_keys(self, count: int) -> str:
         """Look up `count` Idempotency-Keys at once (a group commit's keyed requests)."""
         mark = "%s" if "%s" in self.find_idempotency else "?"

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from ledger import merkle
 from ledger.admission import FreshnessWindow, Submission
 from ledger.appender import Appender, entry_from_row
+from ledger.async_writer import AsyncWriter
 from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.errors import (
     LedgerNotInitialised,
@@ -147,6 +148,10 @@ class LedgerStore:
         if not subs:
             return []
         return self._appender.append_batch(subs, idempotency_key)
+
+    def async_writer(self) -> AsyncWriter:
+        """An appender for asyncio callers (the service): see `ledger.async_writer`."""
+        return AsyncWriter(self._appender)
 
     def import_entries(self, source: Iterator[Entry], *, expected_root: bytes) -> int:
         """Copy already-verified entries (bundle import); see `Appender.import_entries`."""

@@ -1,0 +1,142 @@
+"""The service's writer thread: coroutines await appends that one thread commits in groups."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ledger.admission import Submission
+from ledger.errors import IdempotencyKeyReused, ModelRetired, VersionAlreadyLogged
+from ledger.records import build_statement
+from ledger.store import LedgerStore
+from ledger.verify import verify_ledger
+from tests.ledger.factories import MODEL, training
+
+
+def _run(version: str, model: str = MODEL) -> list[Submission]:
+    return [Submission(training(version, model=model))]
+
+
+def test_concurrent_coroutines_get_their_own_entries_in_one_gapless_chain(
+    store: LedgerStore,
+) -> None:
+    writer = store.async_writer()
+
+    async def main() -> list[list[int]]:
+        results = await asyncio.gather(
+            *(writer.append(_run(f"1.{i}"), f"key-{i}") for i in range(200))
+        )
+        return [[e.seq for e in entries] for entries in results]
+
+    try:
+        seqs = asyncio.run(main())
+    finally:
+        writer.close()
+    assert sorted(s for one in seqs for s in one) == list(range(200))
+    assert all(len(one) == 1 for one in seqs)
+    by_version = {store.entry(one[0]).statement.version for one in seqs}
+    assert by_version == {f"1.{i}" for i in range(200)}
+    assert verify_ledger(store).ok
+
+
+def test_a_refused_request_fails_alone_and_its_group_is_written(store: LedgerStore) -> None:
+    store.append(training("9.9"))
+    writer = store.async_writer()
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writer.append(_run("1.0"), None),
+            writer.append(_run("9.9"), None),  # logged before: refused
+            writer.append(_run("1.1"), None),
+            return_exceptions=True,
+        )
+
+    try:
+        first, refused, third = asyncio.run(main())
+    finally:
+        writer.close()
+    assert isinstance(refused, VersionAlreadyLogged)
+    assert [e.statement.version for e in first] == ["1.0"]  # type: ignore[attr-defined]
+    assert [e.statement.version for e in third] == ["1.1"]  # type: ignore[attr-defined]
+    assert store.size() == 3
+
+
+def test_retries_with_one_key_in_one_group_get_the_first_entry(store: LedgerStore) -> None:
+    writer = store.async_writer()
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            *(writer.append(_run("2.0"), "same-key") for _ in range(5)),
+            writer.append(_run("2.1"), "same-key"),  # same key, other request
+            return_exceptions=True,
+        )
+
+    try:
+        *retries, reused = asyncio.run(main())
+    finally:
+        writer.close()
+    assert isinstance(reused, IdempotencyKeyReused)
+    assert {e[0].seq for e in retries} == {0}  # type: ignore[index]
+    assert store.size() == 1
+
+
+def test_facts_read_ahead_for_a_group_still_see_retirements_and_earlier_runs(
+    store: LedgerStore,
+) -> None:
+    """A group's runs are admitted on facts read in one query: a retired model and a
+    version logged by an earlier request of the same group are still refused."""
+    store.append(training("0.1", model="old-model"))
+    store.append(
+        build_statement(kind="model.retired", model="old-model", actor="dana", reason="replaced")
+    )
+    writer = store.async_writer()
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            writer.append(_run("1.0", model="old-model"), None),
+            writer.append(_run("3.0"), None),
+            writer.append(_run("3.0"), None),
+            return_exceptions=True,
+        )
+
+    try:
+        retired, first, twice = asyncio.run(main())
+    finally:
+        writer.close()
+    assert isinstance(retired, ModelRetired)
+    assert not isinstance(first, BaseException)
+    assert isinstance(twice, VersionAlreadyLogged)
+
+
+def test_the_writer_survives_a_failing_group(store: LedgerStore) -> None:
+    """An error that is not a refusal (here: a statement that cannot even be fingerprinted)
+    reaches its caller, and the thread goes on committing the next requests."""
+    writer = store.async_writer()
+    broken = Submission(None)  # type: ignore[arg-type]
+
+    async def main() -> tuple[object, object]:
+        failed = await asyncio.gather(writer.append([broken], "k"), return_exceptions=True)
+        after = await writer.append(_run("4.0"), None)
+        return failed[0], after
+
+    try:
+        failed, after = asyncio.run(main())
+    finally:
+        writer.close()
+    assert isinstance(failed, Exception)
+    assert [e.statement.version for e in after] == ["4.0"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("count", [1, 300])
+def test_close_lets_queued_requests_finish(store: LedgerStore, count: int) -> None:
+    writer = store.async_writer()
+
+    async def main() -> int:
+        done = await asyncio.gather(*(writer.append(_run(f"5.{i}"), None) for i in range(count)))
+        return len(done)
+
+    assert asyncio.run(main()) == count
+    writer.close()
+    writer.close()  # twice is harmless
+    assert store.size() == count
