@@ -18,6 +18,20 @@ def _run(version: str, model: str = MODEL) -> list[Submission]:
     return [Submission(training(version, model=model))]
 
 
+def _outcomes(store: LedgerStore, *requests: tuple[list[Submission], str | None]) -> list[object]:
+    """Submit the requests concurrently through a fresh writer; entries or exceptions."""
+    writer = store.async_writer()
+
+    async def main() -> list[object]:
+        calls = (writer.append(subs, key) for subs, key in requests)
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+
+    try:
+        return asyncio.run(main())
+    finally:
+        writer.close()
+
+
 def test_concurrent_coroutines_get_their_own_entries_in_one_gapless_chain(
     store: LedgerStore,
 ) -> None:
@@ -42,20 +56,12 @@ def test_concurrent_coroutines_get_their_own_entries_in_one_gapless_chain(
 
 def test_a_refused_request_fails_alone_and_its_group_is_written(store: LedgerStore) -> None:
     store.append(training("9.9"))
-    writer = store.async_writer()
-
-    async def main() -> list[object]:
-        return await asyncio.gather(
-            writer.append(_run("1.0"), None),
-            writer.append(_run("9.9"), None),  # logged before: refused
-            writer.append(_run("1.1"), None),
-            return_exceptions=True,
-        )
-
-    try:
-        first, refused, third = asyncio.run(main())
-    finally:
-        writer.close()
+    first, refused, third = _outcomes(
+        store,
+        (_run("1.0"), None),
+        (_run("9.9"), None),  # logged before: refused
+        (_run("1.1"), None),
+    )
     assert isinstance(refused, VersionAlreadyLogged)
     assert [e.statement.version for e in first] == ["1.0"]  # type: ignore[attr-defined]
     assert [e.statement.version for e in third] == ["1.1"]  # type: ignore[attr-defined]
@@ -63,19 +69,8 @@ def test_a_refused_request_fails_alone_and_its_group_is_written(store: LedgerSto
 
 
 def test_retries_with_one_key_in_one_group_get_the_first_entry(store: LedgerStore) -> None:
-    writer = store.async_writer()
-
-    async def main() -> list[object]:
-        return await asyncio.gather(
-            *(writer.append(_run("2.0"), "same-key") for _ in range(5)),
-            writer.append(_run("2.1"), "same-key"),  # same key, other request
-            return_exceptions=True,
-        )
-
-    try:
-        *retries, reused = asyncio.run(main())
-    finally:
-        writer.close()
+    retry = (_run("2.0"), "same-key")
+    *retries, reused = _outcomes(store, *[retry] * 5, (_run("2.1"), "same-key"))
     assert isinstance(reused, IdempotencyKeyReused)
     assert {e[0].seq for e in retries} == {0}  # type: ignore[index]
     assert store.size() == 1
@@ -90,20 +85,12 @@ def test_facts_read_ahead_for_a_group_still_see_retirements_and_earlier_runs(
     store.append(
         build_statement(kind="model.retired", model="old-model", actor="dana", reason="replaced")
     )
-    writer = store.async_writer()
-
-    async def main() -> list[object]:
-        return await asyncio.gather(
-            writer.append(_run("1.0", model="old-model"), None),
-            writer.append(_run("3.0"), None),
-            writer.append(_run("3.0"), None),
-            return_exceptions=True,
-        )
-
-    try:
-        retired, first, twice = asyncio.run(main())
-    finally:
-        writer.close()
+    retired, first, twice = _outcomes(
+        store,
+        (_run("1.0", model="old-model"), None),
+        (_run("3.0"), None),
+        (_run("3.0"), None),
+    )
     assert isinstance(retired, ModelRetired)
     assert not isinstance(first, BaseException)
     assert isinstance(twice, VersionAlreadyLogged)
