@@ -187,4 +187,5 @@ CurrentUser = Annotated[Principal, Depends(get_principal)]
 Reader = Annotated[Principal, Depends(require_reader)]
 IdempotencyKey = Annotated[str | None, IDEMPOTENCY_HEADER]
 """The Idempotency-Key header, if sent: a plain header parameter of the endpoint (validated and
-documented by FastAPI), not a dependency: each dependency costs a resolution pass."""
+documented by FastAPI), not a dependency: each dependency costs a resolution pass. Declare it
+with a default, `key: IdempotencyKey = None`: the header is optional."""

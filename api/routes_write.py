@@ -85,14 +85,14 @@ async def _submit_many(
 
 @router.post("/entries", status_code=201, summary="Append one statement of any kind")
 async def append_entry(
-    body: StatementIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: StatementIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit(context, principal, [_from_body(principal, body)], key)
 
 
 @router.post("/entries:batch", status_code=201, summary="Append statements atomically")
 async def append_batch(
-    body: BatchIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: BatchIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     subs = [_from_body(principal, item) for item in body.statements]
     entries = await _submit_many(context, principal, subs, key)
@@ -101,7 +101,7 @@ async def append_batch(
 
 @router.post("/models", status_code=201, summary="Register a model in the inventory")
 async def register_model(
-    body: ModelIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: ModelIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     payload = body.model_dump(exclude={"model", "reason"}, exclude_unset=True)
     statement = _statement(
@@ -112,7 +112,7 @@ async def register_model(
 
 @router.post("/runs", status_code=201, summary="Log a training or recalibration run")
 async def log_run(
-    body: RunIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: RunIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     payload = body.model_dump(
         exclude={"model", "version", "kind", "reason", "evaluations"}, exclude_unset=True
@@ -147,14 +147,14 @@ def _evaluation(principal: Principal, body: EvaluationIn) -> Submission:
 
 @router.post("/evaluations", status_code=201, summary="Record explainer or metric results")
 async def record_evaluation(
-    body: EvaluationIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: EvaluationIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit(context, principal, [_evaluation(principal, body)], key)
 
 
 @router.post("/decisions", status_code=201, summary="Record a signed approval or rejection")
 async def record_decision(
-    body: SignedDecisionIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: SignedDecisionIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     statement = _statement(
         principal,
@@ -190,21 +190,21 @@ async def _submit_record(
 
 @router.post("/catalogues", status_code=201, summary="Record a reason-code catalogue version")
 async def record_catalogue(
-    body: CatalogueIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: CatalogueIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit_record(context, principal, "catalogue.recorded", body, key)
 
 
 @router.post("/oversight", status_code=201, summary="Record an override, stop or resume")
 async def record_oversight(
-    body: OversightIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: OversightIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit_record(context, principal, "oversight.recorded", body, key)
 
 
 @router.post("/deployments", status_code=201, summary="Promote a version (policy-gated)")
 async def deploy(
-    body: DeploymentIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: DeploymentIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     statement = _statement(
         principal,
@@ -219,7 +219,7 @@ async def deploy(
 
 @router.post("/retirements", status_code=201, summary="Retire a model or a version")
 async def retire(
-    body: RetirementIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: RetirementIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     payload = {"replacement": body.replacement} if body.replacement else {}
     statement = _statement(
@@ -235,7 +235,7 @@ async def retire(
 
 @router.post("/keys", status_code=201, summary="Register your Ed25519 public key")
 async def register_key(
-    body: KeyRegistrationIn, context: Context, principal: CurrentUser, key: IdempotencyKey
+    body: KeyRegistrationIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     statement = _statement(
         principal, kind="key.registered", payload=body.payload, issued_at=body.issued_at
@@ -251,7 +251,7 @@ async def revoke_key(
     body: KeyRevocationIn,
     context: Context,
     principal: CurrentUser,
-    key: IdempotencyKey,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     statement = _statement(
         principal, kind="key.revoked", reason=body.reason, payload={"key_id": key_id}
