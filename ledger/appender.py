@@ -30,6 +30,7 @@ from ledger.errors import (
     IdempotencyKeyReused,
     LedgerBusy,
     LedgerNotInitialised,
+    LedgerUnavailable,
 )
 from ledger.facts import TransactionFacts
 from ledger.group_commit import GroupCommit, PendingAppend
@@ -159,6 +160,7 @@ class Appender:
         self.window = window
         self._sql = sql
         self._errors = database_errors(engine)
+        self._unavailable = engine.dialect.loaded_dbapi.OperationalError
         self._group_commit = GroupCommit(self.commit_group)
 
     def append_batch(self, subs: list[Submission], idempotency_key: str | None) -> list[Entry]:
@@ -177,7 +179,7 @@ class Appender:
         fingerprint = b"" if idempotency_key is None else request_hash(subs)
         return PendingAppend(AppendRequest(subs, idempotency_key, fingerprint))
 
-    def commit_group(self, group: list[PendingAppend]) -> None:
+    def commit_group(self, group: list[PendingAppend], connection: Any = None) -> None:
         """Commit a group of requests in one transaction, or each alone if that fails.
 
         Requests whose Idempotency-Key appears earlier in the group wait for the next group,
@@ -195,12 +197,12 @@ class Appender:
                 first_seen.add(key)
             now_group.append(pending)
         try:
-            with write_transaction(self.engine) as tx:
+            with write_transaction(self.engine, connection) as tx:
                 outcomes = self._append_locked(tx, [p.payload for p in now_group])
         except self._errors as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
                 for pending in now_group:
-                    self.commit_group([pending])
+                    self.commit_group([pending], connection)
             else:
                 outcome = self._database_error(exc, now_group[0].payload)
                 if isinstance(outcome, list):
@@ -214,7 +216,7 @@ class Appender:
                 else:
                     pending.resolve(result=result)
         if later:
-            self.commit_group(later)
+            self.commit_group(later, connection)
 
     def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
         """The answer to a request whose transaction failed in the database."""
@@ -228,6 +230,11 @@ class Appender:
                 return self._replay(request.key, request.fingerprint)
             except GovledgerError as replay_error:
                 return replay_error
+        if isinstance(exc, self._unavailable):
+            return LedgerUnavailable(
+                f"the ledger database is unavailable ({str(exc).strip()[:200]}); "
+                "retry with the same Idempotency-Key"
+            )
         return exc
 
     def _append_locked(self, tx: DriverCursor, requests: list[AppendRequest]) -> list[_Outcome]:

@@ -228,6 +228,15 @@ class LedgerBusy(GovledgerError):
     slug = "ledger-busy"
 
 
+class LedgerUnavailable(GovledgerError):
+    """The database could not be reached or gave up on the transaction (connection lost,
+    server restarting): nothing of the request is known to be written unless a retry with
+    the same Idempotency-Key says so."""
+
+    status = 503
+    slug = "ledger-unavailable"
+
+
 # --- verification --------------------------------------------------------------------------
 
 

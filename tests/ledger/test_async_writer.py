@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -127,3 +128,36 @@ def test_close_lets_queued_requests_finish(store: LedgerStore, count: int) -> No
     writer.close()
     writer.close()  # twice is harmless
     assert store.size() == count
+
+
+def test_a_connection_the_server_closed_is_replaced_before_the_next_group(
+    store: LedgerStore,
+) -> None:
+    """The writer keeps one connection between groups; when PostgreSQL closes it (restart,
+    administrator, idle timeout) the next group runs on a fresh one instead of failing."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to close the connection")
+    writer = store.async_writer()
+
+    async def one(version: str) -> int:
+        return (await writer.append(_run(version), None))[0].seq
+
+    try:
+        assert asyncio.run(one("6.0")) == 0
+        with store.engine.connect() as conn:
+            killed = conn.exec_driver_sql(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).all()
+            assert killed, "the writer's connection was not found"
+            for _ in range(50):
+                pids = [row[0] for row in killed]
+                alive = conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+                ).scalar()
+                if not alive:
+                    break
+                time.sleep(0.1)
+        assert asyncio.run(one("6.1")) == 1
+    finally:
+        writer.close()
