@@ -179,7 +179,7 @@ class Appender:
         fingerprint = b"" if idempotency_key is None else request_hash(subs)
         return PendingAppend(AppendRequest(subs, idempotency_key, fingerprint))
 
-    def commit_group(self, group: list[PendingAppend], connection: Any = None) -> None:
+    def commit_group(self, group: list[PendingAppend]) -> None:
         """Commit a group of requests in one transaction, or each alone if that fails.
 
         Requests whose Idempotency-Key appears earlier in the group wait for the next group,
@@ -197,12 +197,12 @@ class Appender:
                 first_seen.add(key)
             now_group.append(pending)
         try:
-            with write_transaction(self.engine, connection) as tx:
+            with write_transaction(self.engine) as tx:
                 outcomes = self._append_locked(tx, [p.payload for p in now_group])
         except self._errors as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
                 for pending in now_group:
-                    self.commit_group([pending], connection)
+                    self.commit_group([pending])
             else:
                 outcome = self._database_error(exc, now_group[0].payload)
                 if isinstance(outcome, list):
@@ -216,7 +216,7 @@ class Appender:
                 else:
                     pending.resolve(result=result)
         if later:
-            self.commit_group(later, connection)
+            self.commit_group(later)
 
     def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
         """The answer to a request whose transaction failed in the database."""

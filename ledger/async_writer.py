@@ -19,7 +19,6 @@ from ledger.admission import Submission
 from ledger.appender import Appender
 from ledger.group_commit import PendingAppend
 from ledger.records import Entry
-from ledger.write_tx import HeldConnection
 
 _STOP = object()
 
@@ -46,7 +45,6 @@ class AsyncWriter:
 
     def __init__(self, appender: Appender, *, max_group: int = 256) -> None:
         self._appender = appender
-        self._connection = HeldConnection(appender.engine)
         self._max_group = max_group
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -66,7 +64,6 @@ class AsyncWriter:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
-        self._connection.release()
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -100,7 +97,7 @@ class AsyncWriter:
         pendings = [PendingAppend(None) for _ in group]
         try:
             pendings = [self._appender.pending(q.subs, q.key) for q in group]
-            self._appender.commit_group(pendings, self._connection.get())
+            self._appender.commit_group(pendings)
         except Exception as exc:
             for pending in pendings:
                 if not pending.resolved:

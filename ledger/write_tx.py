@@ -14,7 +14,6 @@ Errors stay the driver's (PEP 249 classes of `sqlite3` or `psycopg`); `is_lock_t
 
 from __future__ import annotations
 
-import select
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -91,17 +90,16 @@ class DriverCursor:
 
 
 @contextmanager
-def write_transaction(engine: Engine, connection: Any = None) -> Iterator[DriverCursor]:
+def write_transaction(engine: Engine) -> Iterator[DriverCursor]:
     """A transaction that takes the database's write lock at once on SQLite.
 
     `BEGIN IMMEDIATE` on SQLite (the engine turns pysqlite's implicit, deferred BEGIN off),
     so two writers can never read the same head; on PostgreSQL the transaction begins with
     the first statement and the sequencer row is locked `FOR UPDATE`. Commits on a normal
     exit, rolls back on any exception; a connection that cannot even roll back is dropped
-    from the pool instead of being handed to the next request. `connection` is a pooled
-    connection the caller holds (`HeldConnection`); by default one is checked out and returned.
+    from the pool instead of being handed to the next request.
     """
-    raw = connection if connection is not None else engine.raw_connection()
+    raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "sqlite":
@@ -118,53 +116,7 @@ def write_transaction(engine: Engine, connection: Any = None) -> Iterator[Driver
         finally:
             cursor.close()
     finally:
-        if connection is None:
-            raw.close()
-
-
-class HeldConnection:
-    """One pooled connection kept by a long-lived writer (the service's writer thread).
-
-    Checking a connection out of the pool for every group costs PostgreSQL a round trip
-    (the pool's pre-ping) while nothing else is in the way. A held connection skips it and is
-    checked locally instead: a server that closed the connection (restart, idle timeout)
-    makes its socket readable with nothing sent, so `get` drops it and checks out a fresh,
-    pre-pinged one before the group starts, and nothing is lost.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._raw: Any = None
-
-    def get(self) -> Any:
-        """A live pooled connection for the next transaction."""
-        if self._raw is not None and not _usable(self._raw):
-            self.release(invalidate=True)
-        if self._raw is None:
-            self._raw = self._engine.raw_connection()
-        return self._raw
-
-    def release(self, *, invalidate: bool = False) -> None:
-        """Give the connection back to the pool (or discard it)."""
-        raw, self._raw = self._raw, None
-        if raw is None:
-            return
-        if invalidate and raw.is_valid:
-            raw.invalidate()
-        if raw.is_valid:
-            raw.close()
-
-
-def _usable(raw: Any) -> bool:
-    if not raw.is_valid:
-        return False
-    driver = raw.driver_connection
-    if not hasattr(driver, "broken"):  # sqlite3: a file, nothing can close it under us
-        return True
-    if driver.closed or driver.broken:
-        return False
-    readable, _, _ = select.select([driver.fileno()], [], [], 0)
-    return not readable  # an idle connection has nothing to read but the server's goodbye
+        raw.close()
 
 
 @contextmanager
