@@ -252,11 +252,11 @@ class Appender:
             replay_rows = (
                 tx.later(sql.find_idempotency_keys(len(keyed)), list(keyed)) if keyed else None
             )
-            fact_rows = (
-                tx.later(sql.group_facts(len(pairs)), [v for pair in pairs for v in pair])
-                if pairs
-                else None
-            )
+            step = sql.FACT_PAIRS_PER_QUERY
+            fact_rows = [
+                tx.later(sql.group_facts(len(chunk)), [v for pair in chunk for v in pair])
+                for chunk in (pairs[i : i + step] for i in range(0, len(pairs), step))
+            ]
         head = next(iter(head_rows()), None)
         if head is None:
             raise LedgerNotInitialised("this database holds no ledger: run `govledger init`")
@@ -264,7 +264,7 @@ class Appender:
         if replay_rows is not None:
             for i, replay in self._replays(tx, requests, keyed, replay_rows()).items():
                 outcomes[i] = replay
-        preloaded = fact_rows() if fact_rows is not None else []
+        preloaded = [row for fetch in fact_rows for row in fetch()]
         size, prev_hash, last_recorded, frontier_bytes = head
         size = int(size)
         prev_hash = bytes(prev_hash)

@@ -80,11 +80,12 @@ class TransactionFacts:
 
     @staticmethod
     def wanted(statements: list[Statement]) -> list[tuple[str, str]]:
-        """The (model, version) pairs whose runs and retirements `preload` should read: a
-        run's admission asks whether its version exists and whether its model is retired."""
+        """The (model, version) pairs whose runs and retirements `preload` should read: the
+        admission of a run asks whether its version exists and whether its model is retired,
+        that of an evaluation, decision or deployment which run its version has."""
         pairs: dict[tuple[str, str], None] = {}
         for st in statements:
-            if st.kind in _RUN_KIND_VALUES:
+            if st.model and st.version:
                 pairs[(st.model, st.version)] = None
                 pairs[(st.model, "")] = None
         return list(pairs)

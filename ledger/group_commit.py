@@ -5,7 +5,7 @@ one-per-transaction are bounded by the disk's commit latency (about 1.5 ms on Po
 here, whatever the CPU does). Databases solve this with group commit, and so does the store:
 the first thread to arrive becomes the *leader* and commits every request queued so far in
 one transaction; the others wait. Each request keeps its own atomicity, result and error
-(`LedgerStore._commit_group` decides per request). When the leader's own request is done it
+(`Appender.commit_group` decides per request). When the leader's own request is done it
 hands leadership to the oldest waiting thread, so no caller waits behind an endless stream.
 """
 

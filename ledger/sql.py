@@ -1,8 +1,8 @@
 """Raw SQL for the append and verification hot paths, in the placeholder style of each driver.
 
 The append transaction runs a handful of tiny statements; building SQLAlchemy expression
-objects for each costs more than the statements themselves, so the hot path uses these
-fixed strings through `Connection.exec_driver_sql`. Verification reads every entry, so it
+objects for each costs more than the statements themselves, so the hot path runs these
+fixed strings on a driver cursor (`ledger.write_tx`). Verification reads every entry, so it
 reads them with these strings too (see `LedgerStore.iter_row_chunks`). Written with `?`
 (sqlite3) and rewritten to `%s` for psycopg.
 """
@@ -49,6 +49,10 @@ class Statements:
     entries_from: str
     entries_between: str
     key_events: str
+
+    FACT_PAIRS_PER_QUERY = 200
+    """`group_facts` queries are cut in chunks of this many pairs: well inside the limits of
+    bound parameters (SQLite 32,766) and expression depth (SQLite 1,000) of either driver."""
 
     def group_facts(self, pairs: int) -> str:
         """Runs and retirements of `pairs` (model, version) pairs in one query (each pair's

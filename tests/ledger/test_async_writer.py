@@ -164,3 +164,18 @@ def test_a_connection_the_server_closed_is_replaced_before_the_next_group(
         assert asyncio.run(one("6.1")) == 1
     finally:
         writer.close()
+
+
+def test_a_batch_larger_than_one_facts_query_is_admitted_on_all_its_facts(
+    store: LedgerStore,
+) -> None:
+    """Facts are read in chunks of FACT_PAIRS_PER_QUERY pairs: a version logged before the
+    batch, far down a 500-run batch, is still found and refuses the whole batch."""
+    store.append(training("7.450"))
+    batch = [training(f"7.{i}") for i in range(500)]
+    with pytest.raises(VersionAlreadyLogged, match="statement 450 of the batch"):
+        store.append_batch(batch)
+    assert store.size() == 1
+    del batch[450]
+    assert len(store.append_batch(batch)) == 499
+    assert verify_ledger(store).ok
