@@ -56,13 +56,21 @@ class Statements:
 
     def group_facts(self, pairs: int) -> str:
         """Runs and retirements of `pairs` (model, version) pairs in one query (each pair's
-        parameters: model, version); a group commit's admission reads them up front."""
+        parameters: model, version); a group commit's admission reads them up front.
+
+        The pairs drive the join (CROSS JOIN fixes that order in SQLite) and each is one
+        lookup in ix_entries_model_version; `kind || ''` keeps SQLite from choosing the kind
+        index instead, which would scan every run of the ledger for each query.
+        """
         mark = "%s" if "%s" in self.find_idempotency else "?"
-        either = " OR ".join([f"(model = {mark} AND version = {mark})"] * pairs)
+        values = ", ".join([f"({mark}, {mark})"] * pairs)
         return (
-            "SELECT entry_hash, seq, kind, model, version, actor FROM entries "
-            "WHERE kind IN ('run.training', 'run.recalibration', 'model.retired') "
-            f"AND ({either}) ORDER BY seq"
+            f"WITH wanted (model, version) AS (VALUES {values}) "
+            "SELECT e.entry_hash, e.seq, e.kind, e.model, e.version, e.actor "
+            "FROM wanted CROSS JOIN entries AS e "
+            "WHERE e.model = wanted.model AND e.version = wanted.version "
+            "AND (e.kind || '') IN ('run.training', 'run.recalibration', 'model.retired') "
+            "ORDER BY e.seq"
         )
 
     def find_idempotency_keys(self, count: int) -> str:
