@@ -83,7 +83,11 @@ class Statements:
 
 
 def statements_for(dialect: str) -> Statements:
-    """The statements for a SQLAlchemy dialect name ('sqlite' or 'postgresql')."""
+    """The statements for a SQLAlchemy dialect name ('sqlite' or 'postgresql').
+
+    `(kind || '')` where a query also names model and version: it keeps SQLite from seeking
+    the low-cardinality kind index instead of (model, version) (tests/ledger/test_query_plans).
+    """
     lock = " FOR UPDATE" if dialect == "postgresql" else ""
     raw = Statements(
         lock_head="SELECT size, last_hash, last_recorded_at, frontier FROM ledger_head "
@@ -105,7 +109,7 @@ def statements_for(dialect: str) -> Statements:
         f"WHERE model = ? AND version = ? AND kind IN {DECISION_KINDS_SQL} ORDER BY seq",
         model_known="SELECT seq FROM entries WHERE model = ? LIMIT 1",
         retired="SELECT seq FROM entries WHERE model = ? AND (version = '' OR version = ?) "
-        "AND kind = 'model.retired' LIMIT 1",
+        "AND (kind || '') = 'model.retired' LIMIT 1",
         signing_key="SELECT key_id, actor, public_key, revoked_seq FROM signing_keys "
         "WHERE key_id = ?",
         signature_seen="SELECT seq FROM entries WHERE signature = ?",
@@ -118,9 +122,9 @@ def statements_for(dialect: str) -> Statements:
         "WHERE entry_hash = ?",
         payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",
         catalogue_payloads="SELECT payload FROM entries WHERE model = ? AND version = ? "
-        "AND kind = 'catalogue.recorded' ORDER BY seq",
+        "AND (kind || '') = 'catalogue.recorded' ORDER BY seq",
         oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
-        "WHERE model = ? AND version = ? AND kind = 'oversight.recorded' ORDER BY seq",
+        "WHERE model = ? AND version = ? AND (kind || '') = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
         entries_from=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
         entries_between=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? AND seq < ? "
