@@ -8,6 +8,7 @@ PostgreSQL database, the sequencer lock keeps one chain.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from fastapi import FastAPI
@@ -75,6 +76,21 @@ def _install_web(app: FastAPI) -> None:
     install(app)
 
 
+GC_THRESHOLDS = (20_000, 50, 100)
+"""Cyclic garbage collection in a serving process: every request allocates thousands of
+short-lived objects (parsed JSON, pydantic models, statements) that reference counting frees,
+and at CPython's default (700, 10, 10) the collector still runs every few requests and walks
+the young objects each time. Fewer, larger young collections cost about 5% less server CPU
+per logged run (bench/bench_api.py, PostgreSQL, 8 clients); cycles still get collected."""
+
+
 def app_from_environment() -> FastAPI:
-    """uvicorn factory: settings from GOVLEDGER_* variables."""
-    return create_app(ServiceSettings())
+    """uvicorn factory: settings from GOVLEDGER_* variables.
+
+    Also tunes the process's garbage collector for serving (`GC_THRESHOLDS`); the objects
+    of start-up (modules, routes, schemas) are frozen out of every later collection.
+    """
+    app = create_app(ServiceSettings())
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    return app
