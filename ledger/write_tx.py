@@ -139,9 +139,10 @@ def _can_pipeline(engine: Engine) -> bool:
 
 
 def database_errors(engine: Engine) -> tuple[type[Exception], ...]:
-    """The driver's exception classes a write transaction may fail with (PEP 249)."""
+    """The driver's exception classes a write transaction may fail with (PEP 249: its
+    DatabaseError covers OperationalError, IntegrityError and DataError)."""
     dbapi = engine.dialect.loaded_dbapi
-    return (dbapi.OperationalError, dbapi.IntegrityError, dbapi.DatabaseError)
+    return (dbapi.DatabaseError,)
 
 
 def is_lock_timeout(exc: Exception) -> bool:
