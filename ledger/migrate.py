@@ -22,12 +22,12 @@ def _alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration in one transaction per revision."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration up to `revision` (default: all), in one transaction."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def is_current(engine: Engine) -> bool:

@@ -8,8 +8,12 @@ key.registered / key.revoked entries, rebuildable from the log.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
+
+# A 64-bit key that is also SQLite's rowid (`INTEGER PRIMARY KEY`, migration 0004): one
+# B-tree per append-only table instead of a rowid tree plus a unique index on the key.
+RowKey = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class EntryRow(SQLModel, table=True):
@@ -21,9 +25,16 @@ class EntryRow(SQLModel, table=True):
         Index("ix_entries_kind", "kind"),
         Index("ix_entries_actor", "actor"),
         Index("ix_entries_recorded_at", "recorded_at"),
+        Index(
+            "ux_entries_signature",
+            "signature",
+            unique=True,
+            sqlite_where=text("signature IS NOT NULL"),
+            postgresql_where=text("signature IS NOT NULL"),
+        ),
     )
 
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_column=Column(RowKey, primary_key=True, autoincrement=False))
     entry_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
     recorded_at: str = Field(sa_column=Column(String(32), nullable=False))
     kind: str = Field(sa_column=Column(String(32), nullable=False))
@@ -33,9 +44,7 @@ class EntryRow(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     payload: str = Field(sa_column=Column(Text, nullable=False))
     issued_at: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
-    signature: str | None = Field(
-        default=None, sa_column=Column(String(100), nullable=True, unique=True)
-    )
+    signature: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     key_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     prev_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     entry_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False, unique=True))
@@ -46,7 +55,7 @@ class MerkleNodeRow(SQLModel, table=True):
 
     __tablename__ = "merkle_nodes"
 
-    node_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    node_id: int = Field(sa_column=Column(RowKey, primary_key=True, autoincrement=False))
     hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 
@@ -55,7 +64,7 @@ class CheckpointRow(SQLModel, table=True):
 
     __tablename__ = "checkpoints"
 
-    size: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    size: int = Field(sa_column=Column(RowKey, primary_key=True, autoincrement=False))
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: str = Field(sa_column=Column(String(32), nullable=False))
