@@ -40,11 +40,11 @@ from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
 from ledger.sql import Statements
 from ledger.write_tx import (
     DriverCursor,
+    WriteConnections,
     database_errors,
     is_idempotency_conflict,
     is_lock_timeout,
     read_cursor,
-    write_transaction,
 )
 
 
@@ -162,6 +162,7 @@ class Appender:
         self._errors = database_errors(engine)
         self._unavailable = engine.dialect.loaded_dbapi.OperationalError
         self._group_commit = GroupCommit(self.commit_group)
+        self._connections = WriteConnections(engine)
 
     def append_batch(self, subs: list[Submission], idempotency_key: str | None) -> list[Entry]:
         """Append one request's statements atomically (see `LedgerStore.append_batch`)."""
@@ -197,7 +198,7 @@ class Appender:
                 first_seen.add(key)
             now_group.append(pending)
         try:
-            with write_transaction(self.engine) as tx:
+            with self._connections.transaction() as tx:
                 outcomes = self._append_locked(tx, [p.payload for p in now_group])
         except self._errors as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
@@ -434,7 +435,7 @@ class Appender:
         """
         sql = self._sql
         added = 0
-        with write_transaction(self.engine) as tx:
+        with self._connections.transaction() as tx:
             head = tx.first(sql.lock_head)
             if head is None:
                 raise LedgerNotInitialised("run `govledger init` before importing")

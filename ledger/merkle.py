@@ -459,8 +459,12 @@ class MerkleFrontier:
                 f"a serialised frontier of size {size} has "
                 f"{8 + HASH_SIZE * size.bit_count()} bytes, not {len(data)}"
             )
-        hashes = [body[i : i + HASH_SIZE] for i in range(0, len(body), HASH_SIZE)]
-        return cls.from_subtrees(size, hashes)
+        # The length check above is the whole validation: every slice is one 32-byte hash
+        # and there is one per set bit of size (from_subtrees would only repeat it).
+        frontier = cls()
+        frontier.size = size
+        frontier._hashes = [body[i : i + HASH_SIZE] for i in range(0, len(body), HASH_SIZE)]
+        return frontier
 
     def __repr__(self) -> str:
         return f"MerkleFrontier(size={self.size}, root={self.root().hex()})"

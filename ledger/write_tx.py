@@ -1,12 +1,12 @@
-"""One write transaction on a bare driver connection checked out of the engine's pool.
+"""Write transactions on bare driver connections: the pool's, or on SQLite one the writer keeps.
 
 An append holds the sequencer lock for about ten tiny statements (head, idempotency,
 admission facts, entry, Merkle nodes, new head). Through SQLAlchemy's `Connection` each one
 costs some 80 microseconds of Python (events, result metadata, cursor wrapping), several
 times what SQLite or PostgreSQL take to run it, and that time is spent *inside* the lock, so
 it bounds every writer of the ledger. The write path therefore runs its fixed SQL strings
-(`ledger.sql.Statements`) on a DBAPI cursor: the pool still manages the connection (checkout,
-pre-ping on PostgreSQL, return), only the per-statement layer is skipped.
+(`ledger.sql.Statements`) on a DBAPI cursor: SQLAlchemy still opens and pools the connections
+(pre-ping on PostgreSQL), only the per-statement layer is skipped (see `WriteConnections`).
 
 Errors stay the driver's (PEP 249 classes of `sqlite3` or `psycopg`); `is_lock_timeout` and
 `is_idempotency_conflict` tell the store what a failed transaction means.
@@ -14,10 +14,12 @@ Errors stay the driver's (PEP 249 classes of `sqlite3` or `psycopg`); `is_lock_t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
@@ -89,23 +91,68 @@ class DriverCursor:
             self._cursor.executemany(sql, rows)
 
 
-@contextmanager
-def write_transaction(engine: Engine) -> Iterator[DriverCursor]:
-    """A transaction that takes the database's write lock at once on SQLite.
+class WriteConnections:
+    """Where write transactions get their connection: the engine's pool, or on SQLite a
+    connection the writer keeps.
 
-    `BEGIN IMMEDIATE` on SQLite (the engine turns pysqlite's implicit, deferred BEGIN off),
-    so two writers can never read the same head; on PostgreSQL the transaction begins with
-    the first statement and the sequencer row is locked `FOR UPDATE`. Commits on a normal
-    exit, rolls back on any exception; a connection that cannot even roll back is dropped
-    from the pool instead of being handed to the next request.
+    Checking a connection out of SQLAlchemy's pool and back in (with its reset) costs about
+    a tenth of a single-entry append on SQLite, whose commit is otherwise all local work
+    plus one fsync. SQLite has no server that could drop a connection, so the writer keeps
+    one for itself; a second writer in the same process at the same moment (the service's
+    writer thread and a direct caller) simply takes one from the pool. On PostgreSQL every
+    transaction checks out a pooled connection, so the pool's pre-ping still replaces a
+    connection the server closed.
     """
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._keep = self._sqlite
+        self._pipelined = _can_pipeline(engine)
+        self._kept: Any = None
+        self._kept_free = threading.Lock()
+        if self._keep:  # `engine.dispose()` closes every connection, this one too
+            event.listen(engine, "engine_disposed", lambda _engine: self.close())
+
+    @contextmanager
+    def transaction(self) -> Iterator[DriverCursor]:
+        """A transaction that takes the database's write lock at once on SQLite.
+
+        `BEGIN IMMEDIATE` on SQLite (the engine turns pysqlite's implicit, deferred BEGIN
+        off), so two writers can never read the same head; on PostgreSQL the transaction
+        begins with the first statement and the sequencer row is locked `FOR UPDATE`.
+        Commits on a normal exit, rolls back on any exception; a connection that cannot even
+        roll back is dropped instead of being used again.
+        """
+        if self._keep and self._kept_free.acquire(blocking=False):
+            try:
+                if self._kept is None:
+                    self._kept = self.engine.raw_connection()
+                raw = self._kept
+                try:
+                    with self._run(raw) as tx:
+                        yield tx
+                except BaseException:
+                    if not raw.is_valid:
+                        self._kept = None
+                    raise
+            finally:
+                self._kept_free.release()
+            return
+        raw = self.engine.raw_connection()
         try:
-            yield DriverCursor(cursor, raw.driver_connection, pipelined=_can_pipeline(engine))
+            with self._run(raw) as tx:
+                yield tx
+        finally:
+            raw.close()
+
+    @contextmanager
+    def _run(self, raw: Any) -> Iterator[DriverCursor]:
+        cursor = raw.cursor()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield DriverCursor(cursor, raw.driver_connection, pipelined=self._pipelined)
             raw.commit()
         except BaseException:
             try:
@@ -115,8 +162,13 @@ def write_transaction(engine: Engine) -> Iterator[DriverCursor]:
             raise
         finally:
             cursor.close()
-    finally:
-        raw.close()
+
+    def close(self) -> None:
+        """Close the kept connection (waiting for its transaction); opened again when needed."""
+        with self._kept_free:
+            kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.invalidate()  # closes the driver connection, not only the pool's handle
 
 
 @contextmanager
