@@ -19,15 +19,16 @@ from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
-SQLITE_MMAP_BYTES = 2**31
-"""Read the database through a memory map (SQLite caps it at 2 GiB): every append reads a
-leaf of each index it writes, the entry-hash index's at random, and at a million entries
-those reads from the OS cache (a syscall and a copy each) were a tenth of a single append.
-The map is the OS page cache itself, so it is shared by every connection and process."""
+SQLITE_WRITER_MMAP_BYTES = 2**31
+"""The writer reads the database through a memory map (SQLite caps it at 2 GiB): every append
+reads a leaf of each index it writes, the entry-hash index's at random, and at a million
+entries those reads from the OS cache (a syscall and a copy each) were a tenth of a single
+append. Only the writer's connection maps the file: a mapped page counts in a process's
+RSS, and a verifier streaming the whole log must keep its memory flat."""
 
-SQLITE_CACHE_KIB = 16_384
-"""Per-connection page cache (SQLite's default is 2 MiB): keeps the pages a writer dirties
-and re-reads at every append (index tails, the head row, the Merkle tail) in process."""
+SQLITE_WRITER_CACHE_KIB = 16_384
+"""The writer's page cache (SQLite's default is 2 MiB): keeps the pages it dirties and
+re-reads at every append (index tails, the head row, the Merkle tail) in process."""
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -53,7 +54,6 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
         engine = create_engine(
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-            pool_use_lifo=True,
             **kwargs,
         )
         _configure_sqlite(engine, sqlite_synchronous)
@@ -62,6 +62,12 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", **kwargs: Any) ->
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)
+
+
+def tune_sqlite_writer(dbapi_connection: sqlite3.Connection) -> None:
+    """Settings for the one connection a process appends with (see `ledger.write_tx`)."""
+    dbapi_connection.execute(f"PRAGMA mmap_size={SQLITE_WRITER_MMAP_BYTES}").close()
+    dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KIB}").close()
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:
@@ -73,8 +79,6 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from ledger.database import tune_sqlite_writer
+
 
 class DriverCursor:
     """Run fixed SQL strings on a driver cursor (placeholders of the driver)."""
@@ -128,6 +130,7 @@ class WriteConnections:
             try:
                 if self._kept is None:
                     self._kept = self.engine.raw_connection()
+                    tune_sqlite_writer(self._kept.driver_connection)
                 raw = self._kept
                 try:
                     with self._run(raw) as tx:
