@@ -21,10 +21,11 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 SQLITE_WRITER_MMAP_BYTES = 2**31
 """The writer reads the database through a memory map (SQLite caps it at 2 GiB): every append
-reads a leaf of each index it writes, the entry-hash index's at random, and at a million
-entries those reads from the OS cache (a syscall and a copy each) were a tenth of a single
-append. Only the writer's connection maps the file: a mapped page counts in a process's
-RSS, and a verifier streaming the whole log must keep its memory flat."""
+reads a leaf of each index it writes, the entry-hash index's at random, each from the OS
+cache with a syscall and a copy; with the map and the cache below, single durable appends
+at 100k entries went from about 1,940 to 2,060-2,120 a second. Only the writer's connection
+maps the file: a mapped page counts in a process's RSS, and a verifier streaming the whole
+log must keep its memory flat."""
 
 SQLITE_WRITER_CACHE_KIB = 16_384
 """The writer's page cache (SQLite's default is 2 MiB): keeps the pages it dirties and

@@ -10,8 +10,9 @@ unsigned entry (most of them) into the signature index under NULL.
 This revision, on SQLite, rebuilds the three append-only tables with `INTEGER PRIMARY KEY`
 (the key is the rowid: one tree, and range scans by seq read the table in order) and
 re-installs their append-only triggers; on both databases the signature's uniqueness
-becomes a partial unique index over signed entries only. An append on SQLite writes 7
-pages instead of 10. Entries, hashes and seqs are copied unchanged, so every checkpoint
+becomes a partial unique index over signed entries only. A single unsigned append on
+SQLite then writes 13 WAL frames instead of 16 (counted with `PRAGMA wal_checkpoint` on a
+30,000-entry ledger). Entries, hashes and seqs are copied unchanged, so every checkpoint
 and proof issued before stays valid.
 """
 
