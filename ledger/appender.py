@@ -3,9 +3,10 @@
 Every append runs in one transaction (`ledger.write_tx`): lock the head row (FOR UPDATE on
 PostgreSQL, BEGIN IMMEDIATE on SQLite), replay an Idempotency-Key seen before, admit each
 statement against the facts the ledger holds (`ledger.admission`), then write the entries,
-their complete Merkle nodes, the key index, the idempotency records and the new head, and
-commit. Either all of a request is written or none of it. Concurrent requests of one process
-share a transaction and its fsync (`ledger.group_commit`); each keeps its own outcome.
+the Merkle nodes the store keeps (`ledger.tree_store`), the key index, the idempotency
+records and the new head, and commit. Either all of a request is written or none of it.
+Concurrent requests of one process share a transaction and its fsync
+(`ledger.group_commit`); each keeps its own outcome.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ledger.kinds import Kind
 from ledger.policy import ApprovalPolicy
 from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
 from ledger.sql import Statements
+from ledger.tree_store import stored_nodes
 from ledger.write_tx import (
     DriverCursor,
     WriteConnections,
@@ -388,8 +390,7 @@ class Appender:
         node_rows: list[tuple[int, bytes]] = []
         for entry in accepted:
             entry_rows.append(entry_row(entry))
-            for level, node_index, node in frontier.append(entry.entry_hash):
-                node_rows.append((merkle.node_id(level, node_index), node))
+            node_rows.extend(stored_nodes(frontier.append(entry.entry_hash)))
         tx.executemany(sql.insert_entry, entry_rows)
         tx.executemany(sql.insert_node, node_rows)
         self._index_keys(tx, accepted)
@@ -482,8 +483,7 @@ class Appender:
                     f"bundle entry {entry.seq} is out of order (expected {frontier.size})"
                 )
             rows.append(entry_row(entry))
-            for level, index, node in frontier.append(entry.entry_hash):
-                nodes.append((merkle.node_id(level, index), node))
+            nodes.extend(stored_nodes(frontier.append(entry.entry_hash)))
         tx.executemany(self._sql.insert_entry, rows)
         tx.executemany(self._sql.insert_node, nodes)
         self._index_keys(tx, batch)

@@ -18,6 +18,13 @@ ENTRY_COLUMNS = (
     "issued_at, signature, key_id, entry_hash"
 )
 RUN_KINDS_SQL = "('run.training', 'run.recalibration')"
+HIGH_VOLUME_KINDS = frozenset({"evaluation.recorded", "note", "run.training"})
+"""The kinds that make nearly every entry, always looked up by model and version: the kind
+index leaves them out (migration 0005)."""
+GOVERNANCE_KIND_SQL = "kind NOT IN ('evaluation.recorded', 'note', 'run.training')"
+"""The predicate of the partial index `ix_entries_governance_kind`. SQLite's planner uses a
+partial index only for a query whose WHERE clause contains its predicate term verbatim, so
+every query by a kind outside HIGH_VOLUME_KINDS adds this exact text."""
 DECISION_KINDS_SQL = "('approval.granted', 'approval.rejected')"
 
 
@@ -46,6 +53,7 @@ class Statements:
     catalogue_payloads: str
     oversight_rows: str
     entry_at: str
+    recorded_from: str
     entries_from: str
     entries_between: str
     key_events: str
@@ -126,11 +134,13 @@ def statements_for(dialect: str) -> Statements:
         oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
         "WHERE model = ? AND version = ? AND (kind || '') = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
+        recorded_from="SELECT recorded_at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1",
         entries_from=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
         entries_between=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? AND seq < ? "
         "ORDER BY seq LIMIT ?",
         key_events="SELECT seq, kind, actor, payload, key_id FROM entries "
-        "WHERE kind IN ('key.registered', 'key.revoked') ORDER BY seq",
+        f"WHERE kind IN ('key.registered', 'key.revoked') AND {GOVERNANCE_KIND_SQL} "
+        "ORDER BY seq",
     )
     if dialect == "sqlite":
         return raw

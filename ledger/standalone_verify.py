@@ -21,8 +21,9 @@ re-implements exactly what it needs, each after its specification:
 - C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519;
 - the govledger formats "govledger-bundle/1" and "govledger-evidence/1": every entry's hash
   (SHA-256 of the canonical entry without `entry_hash`), the chain of `prev_hash`, gapless
-  `seq`, every actor signature (Ed25519 over the canonical statement) with a key registered
-  earlier in the log and not revoked, and approvals and key registrations never unsigned.
+  `seq`, `recorded_at` never going back in a bundle, every actor signature (Ed25519 over
+  the canonical statement) with a key registered earlier in the log and not revoked, and
+  approvals and key registrations never unsigned.
 
 Not covered by any signature and so not checked: a bundle header's `exported_at`.
 """
@@ -363,6 +364,7 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
     if header.get("origin") != origin:
         raise Failed("the bundle header names another log than its checkpoint")
     tree, signatures, last_hash, count = MerkleRoot(), Signatures(), bytes(32), 0
+    last_recorded = ""
     listed_keys: list[dict[str, Any]] = []
     for number, record, line in records[2:]:
         if record.get("type") == "key":
@@ -381,6 +383,9 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
         stated = _hex(entry["entry_hash"], "entry_hash", seq)
         if entry_hash(entry) != stated:
             raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
+        if str(entry["recorded_at"]) < last_recorded:
+            raise Failed("recorded_at is earlier than the previous entry's: not in order", seq)
+        last_recorded = str(entry["recorded_at"])
         signatures.check(entry)
         if entry["statement"]["kind"] == "key.revoked":
             revoked = signatures.keys.get(str(entry["statement"]["payload"].get("key_id")))

@@ -1,8 +1,8 @@
 """The ledger store: append (one total order), read, Merkle proofs and checkpoints.
 
 Appends go through `ledger.appender` (one transaction under the sequencer lock; all of a
-request or none of it). Proofs read only the O(log n) stored complete-subtree hashes they
-need (one query), never the whole log.
+request or none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
+hashes and the few blocks of entry hashes they need, never the whole log.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from ledger import merkle
+from ledger import tree_store
 from ledger.admission import FreshnessWindow, Submission
 from ledger.appender import Appender, entry_from_row
 from ledger.async_writer import AsyncWriter
@@ -29,14 +29,20 @@ from ledger.errors import (
 )
 from ledger.policy import ApprovalPolicy
 from ledger.records import Entry, Statement, format_rfc3339, parse_rfc3339
-from ledger.sql import entry_chunks, statements_for
+from ledger.sql import (
+    GOVERNANCE_KIND_SQL,
+    HIGH_VOLUME_KINDS,
+    Statements,
+    entry_chunks,
+    statements_for,
+)
 from ledger.tables import (
     checkpoints,
     entries,
     ledger_head,
     ledger_meta,
-    merkle_nodes,
 )
+from ledger.tree_store import ConsistencyProof, InclusionProof
 
 _ENTRY_COLUMNS = (
     entries.c.seq,
@@ -54,28 +60,6 @@ _ENTRY_COLUMNS = (
     entries.c.key_id,
     entries.c.entry_hash,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class InclusionProof:
-    """Proof that the entry at `seq` is leaf `seq` of the tree of `tree_size` entries."""
-
-    seq: int
-    tree_size: int
-    leaf: bytes
-    proof: list[bytes]
-    root: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class ConsistencyProof:
-    """Proof that the tree of `old_size` entries is a prefix of the tree of `new_size`."""
-
-    old_size: int
-    new_size: int
-    old_root: bytes
-    new_root: bytes
-    proof: list[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,18 +196,43 @@ class LedgerStore:
         ):
             if value is not None:
                 query = query.where(column == value)
-        if filters.since is not None:
-            query = query.where(
-                entries.c.recorded_at >= format_rfc3339(parse_rfc3339(filters.since, "since"))
-            )
-        if filters.until is not None:
-            query = query.where(
-                entries.c.recorded_at < format_rfc3339(parse_rfc3339(filters.until, "until"))
-            )
+        if filters.kind is not None and filters.kind not in HIGH_VOLUME_KINDS:
+            query = query.where(text(GOVERNANCE_KIND_SQL))  # the partial kind index's term
+        if filters.since is not None or filters.until is not None:
+            first, stop = self.seq_range(filters.since, filters.until)
+            query = query.where(entries.c.seq >= first, entries.c.seq < stop)
         order = entries.c.seq.desc() if descending else entries.c.seq
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(order).limit(limit)).all()
         return [entry_from_row(r) for r in rows]
+
+    def seq_range(self, since: str | None, until: str | None) -> tuple[int, int]:
+        """The seqs [first, stop) of the entries recorded at or after `since` and before
+        `until` (RFC 3339 UTC; either may be None).
+
+        `recorded_at` never decreases along `seq` (the appender stamps max(now, previous),
+        verification checks it), so a time range is a range of seqs: two bisections over the
+        primary key, O(log n) point reads, with no index on the time itself (migration 0005).
+        """
+        since_text, until_text = (
+            None if moment is None else format_rfc3339(parse_rfc3339(moment, name))
+            for moment, name in ((since, "since"), (until, "until"))
+        )
+        size = self.size()
+        with self.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                first = (
+                    0 if since_text is None else _first_seq_at(cursor, self._sql, since_text, size)
+                )
+                stop = (
+                    size
+                    if until_text is None
+                    else _first_seq_at(cursor, self._sql, until_text, size)
+                )
+            finally:
+                cursor.close()
+        return first, max(first, stop)
 
     def iter_entries(self, start: int = 0, *, chunk: int = 10_000) -> Iterator[Entry]:
         """Every entry from `start` in seq order, read in chunks (flat memory)."""
@@ -285,25 +294,6 @@ class LedgerStore:
 
     # -- proofs ------------------------------------------------------------------------
 
-    def _nodes(self, conn: Connection, wanted: set[int]) -> dict[int, bytes]:
-        if not wanted:
-            return {}
-        rows = conn.execute(
-            select(merkle_nodes.c.node_id, merkle_nodes.c.hash).where(
-                merkle_nodes.c.node_id.in_(sorted(wanted))
-            )
-        ).all()
-        return {int(r[0]): bytes(r[1]) for r in rows}
-
-    def _fold(self, plan: list[list[tuple[int, int]]], nodes: dict[int, bytes]) -> list[bytes]:
-        try:
-            return [
-                merkle.fold_subtrees([nodes[merkle.node_id(l, i)] for l, i in element])
-                for element in plan
-            ]
-        except KeyError as exc:
-            raise NotFound(f"Merkle node {exc} is missing from the store") from None
-
     def _check_size(self, tree_size: int | None, current: int) -> int:
         size = current if tree_size is None else tree_size
         if size < 0 or size > current:
@@ -312,45 +302,24 @@ class LedgerStore:
 
     def root_at(self, tree_size: int) -> bytes:
         """The Merkle root of the first `tree_size` entries."""
-        plan = [merkle.range_subtrees(0, tree_size)] if tree_size else []
         with self.engine.connect() as conn:
-            nodes = self._nodes(conn, {merkle.node_id(l, i) for l, i in plan[0]} if plan else set())
-        return self._fold(plan, nodes)[0] if plan else merkle.root_hash([])
+            return tree_store.root_at(conn, tree_size)
 
     def inclusion_proof(self, seq: int, tree_size: int | None = None) -> InclusionProof:
         """Inclusion proof of entry `seq` in the tree of `tree_size` (default: current)."""
         size = self._check_size(tree_size, self.size())
         if not 0 <= seq < size:
             raise UnknownEntry(f"no entry at seq {seq} in a tree of {size} entries")
-        plan = merkle.inclusion_proof_plan(seq, size)
-        root_plan = merkle.range_subtrees(0, size)
-        wanted = {merkle.node_id(l, i) for element in plan for l, i in element}
-        wanted |= {merkle.node_id(l, i) for l, i in root_plan}
         with self.engine.connect() as conn:
-            nodes = self._nodes(conn, wanted)
-            leaf = conn.execute(select(entries.c.entry_hash).where(entries.c.seq == seq)).scalar()
-        if leaf is None:
-            raise UnknownEntry(f"no entry at seq {seq}")
-        return InclusionProof(
-            seq, size, bytes(leaf), self._fold(plan, nodes), self._fold([root_plan], nodes)[0]
-        )
+            return tree_store.inclusion_proof(conn, seq, size)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         """Consistency proof from the tree of `old_size` to the tree of `new_size`."""
         new = self._check_size(new_size, self.size())
         if not 0 <= old_size <= new:
             raise NotFound(f"old size {old_size} must be between 0 and {new}")
-        plan = merkle.consistency_proof_plan(old_size, new) if 0 < old_size < new else []
-        old_plan = merkle.range_subtrees(0, old_size) if old_size else []
-        new_plan = merkle.range_subtrees(0, new) if new else []
-        wanted = {merkle.node_id(l, i) for element in plan for l, i in element}
-        wanted |= {merkle.node_id(l, i) for l, i in old_plan + new_plan}
         with self.engine.connect() as conn:
-            nodes = self._nodes(conn, wanted)
-        empty = merkle.root_hash([])
-        old_root = self._fold([old_plan], nodes)[0] if old_plan else empty
-        new_root = self._fold([new_plan], nodes)[0] if new_plan else empty
-        return ConsistencyProof(old_size, new, old_root, new_root, self._fold(plan, nodes))
+            return tree_store.consistency_proof(conn, old_size, new)
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -408,16 +377,18 @@ class LedgerStore:
             return Checkpoint(self.origin, size, signed.root, str(note))
         return signed
 
-    def count(self, filters: EntryFilter) -> int:
-        """Number of entries matching filters (model/version/kind/actor only)."""
-        query = select(func.count()).select_from(entries)
-        for column, value in (
-            (entries.c.model, filters.model),
-            (entries.c.version, filters.version),
-            (entries.c.kind, filters.kind),
-            (entries.c.actor, filters.actor),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
+
+def _first_seq_at(cursor: Any, sql: Statements, moment: str, size: int) -> int:
+    """The first seq in [0, size) recorded at or after `moment`, or `size` if there is none."""
+    lo, hi = 0, size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        cursor.execute(sql.recorded_from, (mid,))
+        row = cursor.fetchone()
+        if row is None:  # nothing from mid on (a gap in a tampered log): look lower
+            hi = mid
+        elif str(row[0]) < moment:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

@@ -11,20 +11,30 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, LargeBinary, String, Text, text
 from sqlmodel import Field, SQLModel
 
+from ledger.sql import GOVERNANCE_KIND_SQL
+
 # A 64-bit key that is also SQLite's rowid (`INTEGER PRIMARY KEY`, migration 0004): one
 # B-tree per append-only table instead of a rowid tree plus a unique index on the key.
 RowKey = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class EntryRow(SQLModel, table=True):
-    """One ledger entry; `payload` holds the payload's RFC 8785 canonical JSON text."""
+    """One ledger entry; `payload` holds the payload's RFC 8785 canonical JSON text.
+
+    Indexes (migration 0005): no index on `recorded_at`, which never decreases along `seq`
+    (a time range is a seq range); the kind index covers the rare governance kinds only.
+    """
 
     __tablename__ = "entries"
     __table_args__ = (
         Index("ix_entries_model_version", "model", "version"),
-        Index("ix_entries_kind", "kind"),
+        Index(
+            "ix_entries_governance_kind",
+            "kind",
+            sqlite_where=text(GOVERNANCE_KIND_SQL),
+            postgresql_where=text(GOVERNANCE_KIND_SQL),
+        ),
         Index("ix_entries_actor", "actor"),
-        Index("ix_entries_recorded_at", "recorded_at"),
         Index(
             "ux_entries_signature",
             "signature",

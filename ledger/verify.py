@@ -63,6 +63,7 @@ class Problem(StrEnum):
     ARTIFACT_TAMPERED = "artifact-tampered"
     ARTIFACT_MISSING = "artifact-missing"
     MALFORMED = "malformed"
+    TIME_REVERSED = "time-reversed"
     TREE_MISMATCH = "tree-mismatch"
 
 
@@ -183,6 +184,7 @@ class StreamVerifier:
     artifact_store: ArtifactStore | None = None
     _size: int = 0
     _last_hash: bytes | None = bytes(32)
+    _last_recorded: str | None = None
     _tree: list[bytes] = field(default_factory=list)
     _leaves: int = 0
     _keys: dict[str, _Key] = field(default_factory=dict)
@@ -217,6 +219,7 @@ class StreamVerifier:
         frontier: merkle.MerkleFrontier,
         keys: dict[str, _Key],
         *,
+        last_recorded: str | None = None,
         signatures: int = 0,
         artifacts_seen: Iterable[str] = (),
     ) -> None:
@@ -225,12 +228,14 @@ class StreamVerifier:
         For verification in ranges (`ledger.verify_ranges`): `frontier` is the Merkle
         frontier of the entries before `size` (or a fresh one, for a range that returns its
         subtree hashes), `keys` comes from `keys_before`, and `last_hash` None skips the
-        link check of the first entry, which the caller then does itself. Checkpoints up to
+        link check of the first entry, which the caller then does itself (and so does
+        `last_recorded` None for the first entry's time). Checkpoints up to
         `size` are the caller's to have checked; `signatures` and `artifacts_seen` carry the
         counts of the entries before `size` into the report.
         """
         self._size = size
         self._last_hash = last_hash
+        self._last_recorded = last_recorded
         self._tree = list(frontier.hashes)
         self._leaves = frontier.size
         self._keys = keys
@@ -247,6 +252,11 @@ class StreamVerifier:
     def last_hash(self) -> bytes | None:
         """The entry_hash of the last entry checked."""
         return self._last_hash
+
+    @property
+    def last_recorded(self) -> str | None:
+        """The recorded_at of the last entry checked."""
+        return self._last_recorded
 
     @property
     def frontier_hashes(self) -> tuple[bytes, ...]:
@@ -306,8 +316,8 @@ class StreamVerifier:
         millions, so it keeps its state in locals and builds the canonical entry with one
         format operation instead of a Statement object and two function calls (together
         about twice as fast). The checks and their order are those of DESIGN.md: seq without
-        gap, link to the previous entry, entry hash, signature and key, artifacts, Merkle
-        root at each checkpoint.
+        gap, link to the previous entry, entry hash, time order, signature and key,
+        artifacts, Merkle root at each checkpoint.
         """
         if self._failure is not None:
             return False
@@ -319,6 +329,7 @@ class StreamVerifier:
         size = self._size
         leaves = self._leaves
         last_hash = self._last_hash
+        last_recorded = self._last_recorded
         next_checkpoint = self._pending[0].size if self._pending else -1
         try:
             for row in rows:
@@ -371,6 +382,15 @@ class StreamVerifier:
                         "entry_hash is not the SHA-256 of the entry's canonical form: the "
                         "entry was altered",
                     )
+                if last_recorded is not None and recorded_at < last_recorded:
+                    raise _Failure(
+                        seq,
+                        Problem.TIME_REVERSED,
+                        f"recorded_at {recorded_at} is earlier than the previous entry's "
+                        f"{last_recorded}: the ledger never stamps a time earlier than the "
+                        "last, so this entry was not appended in order by it",
+                    )
+                last_recorded = recorded_at
                 if signature is not None or key_id is not None:
                     self._check_signature(row)
                 elif kind in _SIGNATURE_REQUIRED:
@@ -405,6 +425,7 @@ class StreamVerifier:
             self._size = size
             self._leaves = leaves
             self._last_hash = last_hash
+            self._last_recorded = last_recorded
         return True
 
     def _check_signature(self, row: Sequence[Any]) -> None:

@@ -9,8 +9,9 @@ the sequential verifier's, because:
 - a range starts with the signing keys that the entries before it registered and revoked
   (`keys_before`, from the few key entries read up front). That state is exact whenever
   every earlier entry verifies; if one does not, an earlier range fails and is reported;
-- the one check a range cannot make alone, the link from its first entry to the previous
-  range's last, is made here, in order, with the seq;
+- the checks a range cannot make alone, the link from its first entry to the previous
+  range's last and that its first time is not earlier than that entry's, are made here, in
+  order, with the seq;
 - ranges start at multiples of a power of two, so a complete range is one complete Merkle
   subtree: a worker returns its hash (and the subtree hashes at each checkpoint inside the
   range), and the roots are folded here without touching an entry;
@@ -72,8 +73,10 @@ class _RangeJob:
 class _RangeResult:
     ok: bool
     first: tuple[int, bytes] | None
+    first_recorded: str | None
     size: int
     last_hash: bytes | None
+    last_recorded: str | None
     hashes: tuple[bytes, ...]
     snapshots: dict[int, tuple[bytes, ...]]
     signatures: int
@@ -123,6 +126,7 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
     verifier = StreamVerifier(artifact_store=artifacts)
     verifier.resume(job.start, None, merkle.MerkleFrontier(), dict(job.keys))
     first: tuple[int, bytes] | None = None
+    first_recorded: str | None = None
     snapshots: dict[int, tuple[bytes, ...]] = {}
     pending = list(job.snapshot_sizes)
     ok = True
@@ -130,6 +134,7 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
     for rows in entry_chunks(fetch_all, statements, job.start, job.stop, 10_000):
         if first is None:
             first = (int(rows[0][0]), bytes(rows[0][3]))
+            first_recorded = str(rows[0][2])
         while ok and pending and rows and verifier.size < pending[0] <= int(rows[-1][0]) + 1:
             cut = pending[0] - verifier.size
             ok = verifier.feed_rows(rows[:cut])
@@ -144,8 +149,10 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
     return _RangeResult(
         ok=ok,
         first=first,
+        first_recorded=first_recorded,
         size=verifier.size,
         last_hash=verifier.last_hash,
+        last_recorded=verifier.last_recorded,
         hashes=verifier.frontier_hashes,
         snapshots=snapshots,
         signatures=verifier.signatures,
@@ -204,6 +211,7 @@ def verify_in_ranges(
     stack: list[tuple[int, bytes]] = []
     tail: tuple[bytes, ...] = ()
     size, last_hash, signatures = 0, bytes(32), 0
+    last_recorded: str | None = None
     artifacts: set[str] = set()
     with _Workers(workers) as pool:
         for job, future in zip(jobs, pool.run(jobs), strict=True):
@@ -212,6 +220,7 @@ def verify_in_ranges(
             sound = (
                 result.ok
                 and result.first == (size, last_hash)
+                and (last_recorded is None or str(result.first_recorded) >= last_recorded)
                 and result.size == job.stop
                 and len(result.snapshots) == len(job.snapshot_sizes)
                 and all(
@@ -222,6 +231,7 @@ def verify_in_ranges(
             if not sound:
                 break
             size, last_hash = result.size, result.last_hash or last_hash
+            last_recorded = result.last_recorded or last_recorded
             signatures += result.signatures
             artifacts |= result.artifacts
             if result.size - job.start == range_size:
@@ -234,6 +244,7 @@ def verify_in_ranges(
         last_hash,
         frontier,
         keys_before(events, size),
+        last_recorded=last_recorded,
         signatures=signatures,
         artifacts_seen=artifacts,
     )

@@ -1,4 +1,4 @@
-"""Deep check of the stored Merkle tree: every node the store keeps for proofs.
+"""Deep check of the stored Merkle tree: every node the store serves proofs from.
 
 `verify_ledger` recomputes the root from the entries and compares it with the signed
 checkpoints and with the stored nodes on the root's path. Proofs are served from the other
@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from ledger import merkle
 from ledger.store import LedgerStore
 from ledger.tables import entries, merkle_nodes
+from ledger.tree_store import BLOCK, STORED_MIN_LEVEL
 
 _CHUNK = 20_000
 
@@ -67,19 +68,42 @@ def _entry_hashes(store: LedgerStore) -> Iterator[tuple[int, bytes]]:
         next_seq = int(rows[-1][0]) + 1
 
 
+def _block_roots(store: LedgerStore, size: int) -> Iterator[tuple[int, bytes]]:
+    """(block index, root) of every complete aligned block of `BLOCK` entries below `size`."""
+    block: list[bytes] = []
+    for expected, (seq, entry_hash) in enumerate(_entry_hashes(store)):
+        if seq != expected or seq >= size - size % BLOCK:
+            return  # the end, or a gap (which the verification of the entries reports)
+        block.append(entry_hash)
+        if len(block) == BLOCK:
+            yield seq // BLOCK, merkle.root_hash(block)
+            block = []
+
+
 def verify_stored_tree(store: LedgerStore, size: int) -> TreeProblem | None:
-    """Check every stored complete subtree of a tree of `size` entries; None when all hold."""
-    level_count = size
-    stored = _stored_level(store, 0, size)
-    for seq, entry_hash in _entry_hashes(store):
-        if seq >= size:
-            break
+    """Check every stored subtree of a tree of `size` entries; None when all hold.
+
+    Level `STORED_MIN_LEVEL` is re-derived from the entries, each level above from the one
+    below it. Nodes below that level, which ledgers written before `ledger.tree_store`'s
+    layout also hold, serve no proof and are not checked.
+    """
+    level = STORED_MIN_LEVEL
+    level_count = size // BLOCK
+    stored = _stored_level(store, level, level_count)
+    for block, root in _block_roots(store, size):
         node = next(stored, None)
-        if node is None or node[0] != seq:
-            return TreeProblem(0, seq, f"the stored leaf node for seq {seq} is missing")
-        if node[1] != merkle.leaf_hash(entry_hash):
-            return TreeProblem(0, seq, f"the stored leaf node for seq {seq} does not match it")
-    level = 1
+        if node is None or node[0] != block:
+            return TreeProblem(
+                level, block, f"stored node (level {level}, index {block}) is missing"
+            )
+        if node[1] != root:
+            return TreeProblem(
+                level,
+                block,
+                f"stored node (level {level}, index {block}) is not the root of entries "
+                f"{block * BLOCK} to {(block + 1) * BLOCK - 1}: proofs through it would not verify",
+            )
+    level += 1
     while level_count >= 2:
         parents = level_count // 2
         children = _stored_level(store, level - 1, parents * 2)

@@ -108,6 +108,7 @@ def rewrite_history(
                 .values(
                     prev_hash=entry.prev_hash,
                     entry_hash=entry.entry_hash,
+                    recorded_at=entry.recorded_at,
                     kind=st.kind,
                     model=st.model,
                     version=st.version,

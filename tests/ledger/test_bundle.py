@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import subprocess
+import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +19,11 @@ from ledger.artifacts import ArtifactStore
 from ledger.bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
 from ledger.checkpoint import sign_checkpoint, verifier_key
 from ledger.errors import BundleInvalid, Conflict, GovledgerError
+from ledger.records import format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, populate_mixed_ledger, training
+from tests.ledger.tamper import disable_append_only_triggers, rewrite_history
 
 Lines = list[str]
 
@@ -283,4 +289,38 @@ def test_import_of_a_bundle_that_does_not_verify_writes_nothing(
     target = make_ledger(f"sqlite:///{tmp_path / 'target.db'}")
     with pytest.raises(GovledgerError, match="nothing imported"):
         import_bundle(target, bundle, **kwargs)
+    assert target.size() == 0
+
+
+def test_a_bundle_whose_times_go_back_is_refused_even_if_signed_by_its_ledger(
+    make_ledger: Callable[..., LedgerStore], tmp_path: Path
+) -> None:
+    """Whoever holds the ledger key can sign any history; one whose recorded_at goes back
+    was not appended by a govledger ledger, and queries by time would be wrong over it."""
+    store = make_ledger(f"sqlite:///{tmp_path / 'source.db'}")
+    for batch in range(3):
+        store.append_batch([note(f"{batch}.{i}") for i in range(5)])
+    before = parse_rfc3339(store.entry(9).recorded_at) - timedelta(seconds=1)
+    disable_append_only_triggers(store.engine)
+    rewrite_history(store, 10, lambda e: dataclasses.replace(e, recorded_at=format_rfc3339(before)))
+    store.checkpoint()  # the rewrite, signed with the ledger's own key
+    path = export(store, tmp_path / "reversed.jsonl")
+
+    report = verify_bundle(path)
+    assert (report.ok, report.first_bad_seq, report.problem) == (
+        False,
+        10,
+        Problem.TIME_REVERSED,
+    )
+    standalone = subprocess.run(
+        [sys.executable, "-m", "ledger.standalone_verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert standalone.returncode == 1
+    assert standalone.stderr.startswith("FAILED at seq 10: recorded_at is earlier")
+    target = make_ledger(f"sqlite:///{tmp_path / 'target.db'}")
+    with pytest.raises(GovledgerError, match="nothing imported"):
+        import_bundle(target, path)
     assert target.size() == 0

@@ -1,7 +1,9 @@
 """Migrating a ledger that holds entries: revision 0004 rebuilds SQLite's append-only tables
-and replaces the signature constraint. Nothing in the log may change: the same rows, the same
-root, every proof against a checkpoint issued before the migration still verifying, and the
-append-only triggers and uniqueness rules still enforced by the database afterwards."""
+and replaces the signature constraint; 0005 drops the recorded_at index and narrows the kind
+index to the rare kinds. Nothing in the log may change: the same rows, the same root, every
+proof against a checkpoint issued before the migration still verifying, the same answers to
+queries by time and kind, and the append-only triggers and uniqueness rules still enforced
+by the database afterwards."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sqlalchemy import exc, text
 from ledger import merkle, migrate
 from ledger.bootstrap import init_ledger
 from ledger.settings import LedgerSettings
-from ledger.store import LedgerStore
+from ledger.store import EntryFilter, LedgerStore
 from ledger.verify import verify_ledger
 from tests.ledger.factories import Actor, note, training
 
@@ -25,25 +27,71 @@ def _rows(store: LedgerStore, table: str, key: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))]
 
 
+def _filled_at(
+    revision: str, settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> LedgerStore:
+    """A ledger created and filled by the schema of `revision`."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrate, "upgrade", functools.partial(migrate.upgrade, revision=revision))
+        store = init_ledger(settings, origin="migrations.example/ledger")
+    validator = Actor.make("vera")
+    store.append(validator.register())
+    run = store.append(training("1.0"))
+    store.append(validator.approve(run, role="validator"))
+    for batch in range(3):  # three batches, three recorded_at times
+        store.append_batch([note(f"before {batch}.{i}") for i in range(13)])
+    store.checkpoint()
+    return store
+
+
 @pytest.fixture
 def ledger_at_0003(
     settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[], LedgerStore]:
     """A ledger created and filled by the schema of revision 0003 (before 0004 existed)."""
+    return functools.partial(_filled_at, "0003", settings, monkeypatch)
 
-    def make() -> LedgerStore:
-        with monkeypatch.context() as patch:
-            patch.setattr(migrate, "upgrade", functools.partial(migrate.upgrade, revision="0003"))
-            store = init_ledger(settings, origin="migrations.example/ledger")
-        validator = Actor.make("vera")
-        store.append(validator.register())
-        run = store.append(training("1.0"))
-        store.append(validator.approve(run, role="validator"))
-        store.append_batch([note(f"before {i}") for i in range(37)])
-        store.checkpoint()
-        return store
 
-    return make
+def _index_names(store: LedgerStore) -> set[str]:
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'entries'"
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE tablename = 'entries'"
+        return {str(name) for (name,) in conn.execute(text(query))}
+
+
+def _answers(store: LedgerStore) -> list[list[int]]:
+    """The seqs of a few queries by time and by kind."""
+    times = sorted({e.recorded_at for e in store.iter_entries()})
+    queries = [
+        EntryFilter(since=times[1]),
+        EntryFilter(until=times[2]),
+        EntryFilter(since=times[1], until=times[-1], kind="note"),
+        EntryFilter(kind="approval.granted"),
+        EntryFilter(kind="key.registered", actor="vera"),
+        EntryFilter(kind="note", model=""),
+    ]
+    return [[e.seq for e in store.list_entries(q, limit=1000)] for q in queries]
+
+
+def test_0005_drops_two_indexes_and_keeps_every_row_and_answer(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = _filled_at("0004", settings, monkeypatch)
+    assert {"ix_entries_recorded_at", "ix_entries_kind"} <= _index_names(store)
+    rows = _rows(store, "entries", "seq")
+    answers = _answers(store)
+    assert all(answers) and answers[0] != answers[1]
+
+    migrate.upgrade(store.engine)
+
+    indexes = _index_names(store)
+    assert "ix_entries_governance_kind" in indexes
+    assert not {"ix_entries_recorded_at", "ix_entries_kind"} & indexes
+    assert _rows(store, "entries", "seq") == rows
+    assert _answers(store) == answers
+    assert verify_ledger(store).ok
 
 
 def test_0004_keeps_every_row_root_and_proof_of_a_filled_ledger(

@@ -1,5 +1,6 @@
-"""Proofs answered by the store from its stored Merkle subtrees: equal to the proofs computed
-from all leaves, verifying with `ledger.merkle`, and read with one O(log n) query."""
+"""Proofs answered by the store from its stored Merkle subtrees and entry hashes: equal to the
+proofs computed from all leaves, verifying with `ledger.merkle`, and read with one O(log n)
+query of nodes and one of a few blocks of entries."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import random
 from collections.abc import Iterator, Sequence
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
-from ledger import merkle
+from ledger import merkle, tree_store
 from ledger.errors import NotFound, UnknownEntry
 from ledger.store import LedgerStore
 from tests.ledger.factories import note
@@ -167,7 +168,7 @@ def _parameter_count(parameters: object) -> int:
     return len(parameters) if isinstance(parameters, tuple | list | dict) else 0
 
 
-def test_a_proof_reads_o_log_n_merkle_nodes_in_one_query(
+def test_a_proof_reads_o_log_n_merkle_nodes_and_a_few_entry_blocks(
     big_store: tuple[LedgerStore, Reference],
 ) -> None:
     store, ref = big_store
@@ -182,13 +183,32 @@ def test_a_proof_reads_o_log_n_merkle_nodes_in_one_query(
             nodes = log.on("merkle_nodes")
             assert len(nodes) == 1
             assert _parameter_count(nodes[0][1]) <= bound
-            assert len(log.on("entries")) == 1  # the leaf, by seq
-        for old in (1, 1000, size - 1):
+            blocks = log.on("entries")
+            assert len(blocks) == 1  # the leaf's block and the right edge's, in one query
+            assert _parameter_count(blocks[0][1]) <= 4
+        for old in (1, 1000, 2048, size - 1):
             log.statements.clear()
             check_consistency(store, ref, old, None)
             nodes = log.on("merkle_nodes")
             assert len(nodes) == 1
             assert _parameter_count(nodes[0][1]) <= bound
-            assert log.on("entries") == []
+            blocks = log.on("entries")
+            assert len(blocks) <= 1
+            assert sum(_parameter_count(b[1]) for b in blocks) <= 4
     finally:
         event.remove(store.engine, "before_cursor_execute", log)
+
+
+def test_no_merkle_node_below_the_stored_level_is_written(
+    big_store: tuple[LedgerStore, Reference],
+) -> None:
+    store, ref = big_store
+    with store.engine.connect() as conn:
+        levels = {
+            merkle.split_node_id(int(n))[0]
+            for (n,) in conn.execute(text("SELECT node_id FROM merkle_nodes"))
+        }
+        count = conn.execute(text("SELECT count(*) FROM merkle_nodes")).scalar()
+    assert min(levels) == tree_store.STORED_MIN_LEVEL
+    # one node per complete subtree of 16 or more leaves: fewer than size / 8
+    assert count == sum(len(ref.leaves) >> level for level in range(4, 64))

@@ -12,10 +12,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
-from ledger.bootstrap import init_ledger
+from ledger.bootstrap import init_ledger, open_ledger
 from ledger.settings import LedgerSettings
 from ledger.sql import statements_for
+from ledger.store import EntryFilter
 
 SQL = statements_for("sqlite")
 
@@ -61,5 +63,61 @@ def test_group_facts_seek_each_pair_in_the_model_version_index(database: Path, p
 )
 def test_admission_queries_seek_an_index(database: Path, query: str, index: str) -> None:
     text = plan(database, getattr(SQL, query))
+    assert "SEARCH" in text and index in text, text
+    assert "SCAN" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("key_events", "ix_entries_governance_kind (kind=?)"),
+        ("recorded_from", "INTEGER PRIMARY KEY (rowid>?)"),
+    ],
+)
+def test_reads_without_a_time_or_full_kind_index_still_seek(
+    database: Path, query: str, index: str
+) -> None:
+    text = plan(database, getattr(SQL, query))
+    assert "SEARCH" in text and index in text, text
+    assert "SCAN" not in text, text
+
+
+def _listing_plan(database: Path, filters: EntryFilter) -> str:
+    """The plan of the query `LedgerStore.list_entries` sends for these filters."""
+    store = open_ledger(LedgerSettings(database_url=f"sqlite:///{database}", home=database.parent))
+    sent: list[tuple[str, tuple[object, ...]]] = []
+
+    def log(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.startswith("SELECT entries.seq, entries.entry_id"):
+            sent.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", log)
+    try:
+        store.list_entries(filters, limit=10)
+    finally:
+        store.engine.dispose()
+    [(statement, parameters)] = sent
+    with sqlite3.connect(database) as conn:
+        rows = conn.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+    return " | ".join(str(row[3]) for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        (EntryFilter(kind="approval.granted"), "ix_entries_governance_kind (kind=? AND rowid>?)"),
+        (EntryFilter(kind="deployment.promoted", actor="olga"), "ix_entries_"),
+        (EntryFilter(kind="note"), "INTEGER PRIMARY KEY (rowid>?)"),
+        (
+            EntryFilter(since="2026-01-01T00:00:00Z", until="2027-01-01T00:00:00Z"),
+            "INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
+        ),
+        (EntryFilter(model="m", version="1"), "ix_entries_model_version (model=? AND version=?"),
+    ],
+)
+def test_listings_by_rare_kind_and_by_time_seek(
+    database: Path, filters: EntryFilter, index: str
+) -> None:
+    text = _listing_plan(database, filters)
     assert "SEARCH" in text and index in text, text
     assert "SCAN" not in text, text

@@ -332,6 +332,8 @@ def edit_and_rehash(column: str) -> Mutation:
             return signature_fails  # an approval (or key) without a signature
         if column == "payload" and _cites_missing_artifact(ledger, row["payload"]):
             return expect(seq, Problem.ARTIFACT_MISSING)
+        if column == "recorded_at" and seq and row[column] < rows[seq - 1][column]:
+            return expect(seq, Problem.TIME_REVERSED)  # earlier than the entry before it
         if seq == len(rows) - 1:  # the head follows: only the trusted checkpoint tells
             set_head(ledger.store.engine, size=len(rows), last_hash=row["entry_hash"])
             return expect(None, Problem.CHECKPOINT_MISMATCH)
@@ -366,10 +368,16 @@ def delete_entry(ledger: CampaignLedger, rng: random.Random) -> Expected:
 
 
 def _forged(
-    ledger: CampaignLedger, rng: random.Random, seq: int, prev_hash: bytes, *, signed: bool
+    ledger: CampaignLedger,
+    rng: random.Random,
+    seq: int,
+    previous: dict[str, Any] | None,
+    *,
+    signed: bool,
 ) -> dict[str, Any]:
-    """A forged entry with a correct hash and link: an approval (signed by a key that may
-    not sign it, or not signed at all) or an unsigned note."""
+    """A forged entry with a correct hash and link and a time no earlier than the previous
+    entry's, as a careful forger makes it: an approval (signed by a key that may not sign it,
+    or not signed at all) or an unsigned note."""
     if signed:
         owner_key = rng.choice(sorted(ledger.keys.owner))
         claimed_actor = ledger.keys.owner[owner_key]
@@ -393,7 +401,7 @@ def _forged(
     row = {
         "seq": seq,
         "entry_id": str(uuid.uuid4()),
-        "recorded_at": "2026-06-01T12:00:00.000000Z",
+        "recorded_at": _time_after(previous),
         "kind": statement.kind,
         "model": statement.model,
         "version": statement.version,
@@ -403,7 +411,7 @@ def _forged(
         "issued_at": statement.issued_at,
         "signature": signature,
         "key_id": key_id,
-        "prev_hash": prev_hash,
+        "prev_hash": bytes(32) if previous is None else previous["entry_hash"],
     }
     row["entry_hash"] = row_hash(row)
     return row
@@ -413,7 +421,7 @@ def insert_at_end(ledger: CampaignLedger, rng: random.Random) -> Expected:
     """INSERT a forged approval after the last entry: hash, link, Merkle nodes and head
     as an append makes them."""
     rows = entry_rows(ledger.store.engine)
-    forged = _forged(ledger, rng, len(rows), rows[-1]["entry_hash"], signed=True)
+    forged = _forged(ledger, rng, len(rows), rows[-1], signed=True)
     replace_rows(ledger.store.engine, [], [forged])
     rebuild_tree(ledger.store.engine, [*rows, forged])
     return expect(len(rows), Problem.BAD_SIGNATURE, Problem.UNKNOWN_KEY)
@@ -426,8 +434,7 @@ def insert_in_middle(ledger: CampaignLedger, rng: random.Random) -> Expected:
     rows = entry_rows(ledger.store.engine)
     at = rng.randrange(len(rows))
     signed = rng.random() < 0.5
-    prev = rows[at - 1]["entry_hash"] if at else bytes(32)
-    forged = _forged(ledger, rng, at, prev, signed=signed)
+    forged = _forged(ledger, rng, at, rows[at - 1] if at else None, signed=signed)
     shifted = [{**row, "seq": row["seq"] + 1} for row in rows[at:]]
     replace_rows(ledger.store.engine, [r["seq"] for r in rows[at:]], [forged, *shifted])
     set_head(ledger.store.engine, size=len(rows) + 1, last_hash=rows[-1]["entry_hash"])
@@ -436,8 +443,13 @@ def insert_in_middle(ledger: CampaignLedger, rng: random.Random) -> Expected:
     return expect(at + 1, Problem.BROKEN_LINK, Problem.HASH_MISMATCH)
 
 
+def _time_after(previous: dict[str, Any] | None) -> str:
+    """The recorded_at a forger gives an entry after `previous`: the same moment."""
+    return "2026-06-01T12:00:00.000000Z" if previous is None else str(previous["recorded_at"])
+
+
 def _forged_registration(
-    ledger: CampaignLedger, seq: int, prev_hash: bytes, actor: str, key_id: str, key: Any
+    ledger: CampaignLedger, seq: int, previous: dict[str, Any], actor: str, key_id: str, key: Any
 ) -> dict[str, Any]:
     """A self-signed key.registered row for `actor` claiming `key_id` for `key`."""
     statement = build_statement(
@@ -453,7 +465,7 @@ def _forged_registration(
     row = {
         "seq": seq,
         "entry_id": str(uuid.uuid4()),
-        "recorded_at": "2026-06-01T12:00:00.000000Z",
+        "recorded_at": _time_after(previous),
         "kind": statement.kind,
         "model": statement.model,
         "version": statement.version,
@@ -463,7 +475,7 @@ def _forged_registration(
         "issued_at": statement.issued_at,
         "signature": signing.sign(key, statement.signing_bytes()),
         "key_id": key_id,
-        "prev_hash": prev_hash,
+        "prev_hash": previous["entry_hash"],
     }
     row["entry_hash"] = row_hash(row)
     return row
@@ -485,9 +497,7 @@ def rebind_key_at_end(how: str) -> Mutation:
             key = ledger.keys.private[key_id]
         actor = ledger.keys.owner[key_id]
         size = len(rows)
-        registration = _forged_registration(
-            ledger, size, rows[-1]["entry_hash"], actor, key_id, key
-        )
+        registration = _forged_registration(ledger, size, rows[-1], actor, key_id, key)
         statement = Actor(actor).decision_statement("ab" * 32, role="approver", version="0.0")
         approval = {
             **registration,

@@ -269,28 +269,37 @@ def test_a_rewrite_that_leaves_the_stored_checkpoint_is_caught_by_it(ledger: Led
     assert_fails(ledger.verify(), None, Problem.CHECKPOINT_MISMATCH)
 
 
+def _grow_to(ledger: Ledger, size: int) -> None:
+    count = size - ledger.store.size()
+    ledger.store.append_batch([note(f"filler {i}") for i in range(count)])
+
+
 def test_a_changed_merkle_node_on_the_roots_path_is_caught(ledger: Ledger) -> None:
-    # 14 entries: the root folds the stored subtrees (3, 0), (2, 2) and (1, 6)
+    _grow_to(ledger, 34)  # the root folds the stored subtree (5, 0) and leaves 32 and 33
     with ledger.tamperable().store.engine.begin() as conn:
         conn.execute(
             update(merkle_nodes)
-            .where(merkle_nodes.c.node_id == merkle.node_id(3, 0))
+            .where(merkle_nodes.c.node_id == merkle.node_id(5, 0))
             .values(hash=hashlib.sha256(b"forged node").digest())
         )
     report = ledger.verify()
     assert not report.ok and report.problem is Problem.TREE_MISMATCH
 
 
-def test_a_changed_leaf_node_gives_proofs_that_do_not_verify(ledger: Ledger) -> None:
+def test_a_changed_lowest_stored_node_gives_proofs_that_do_not_verify(ledger: Ledger) -> None:
+    _grow_to(ledger, 34)
     with ledger.tamperable().store.engine.begin() as conn:
-        conn.execute(
+        changed = conn.execute(
             update(merkle_nodes)
-            .where(merkle_nodes.c.node_id == merkle.node_id(0, 0))
+            .where(merkle_nodes.c.node_id == merkle.node_id(4, 0))
             .values(hash=hashlib.sha256(b"forged node").digest())
         )
+    assert changed.rowcount == 1
     report = ledger.verify()
-    proof = ledger.store.inclusion_proof(1)  # leaf 0's hash is leaf 1's first sibling
-    assert not merkle.verify_inclusion(proof.leaf, 1, proof.tree_size, proof.proof, report.root)
+    proof = ledger.store.inclusion_proof(16)  # subtree (4, 0) is leaf 16's last sibling
+    assert not merkle.verify_inclusion(proof.leaf, 16, proof.tree_size, proof.proof, report.root)
+    proof = ledger.store.inclusion_proof(3)  # computed from entries below level 4
+    assert merkle.verify_inclusion(proof.leaf, 3, proof.tree_size, proof.proof, report.root)
 
 
 def test_a_checkpoint_signed_by_another_ledger_is_refused(
