@@ -13,24 +13,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class PendingAppend:
-    """One caller's request, waiting in the group-commit queue."""
+    """One caller's request, waiting in the group-commit queue.
+
+    `wake` exists only for a caller that waits (a follower): a caller that leads its own
+    group, as every single writer does, never needs one.
+    """
 
     payload: Any
     result: Any = None
     error: BaseException | None = None
     resolved: bool = False
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event | None = None
 
     def resolve(self, result: Any = None, error: BaseException | None = None) -> None:
         """Record the outcome and wake the caller."""
         self.result, self.error, self.resolved = result, error, True
-        self.wake.set()
+        if self.wake is not None:
+            self.wake.set()
 
 
 class GroupCommit:
@@ -48,7 +53,9 @@ class GroupCommit:
             self._queue.append(request)
             lead = not self._leading
             self._leading = True
-        if not lead:
+            if not lead:
+                request.wake = threading.Event()  # before the leader can resolve it
+        if request.wake is not None:
             request.wake.wait()
             if request.resolved:
                 return
@@ -70,6 +77,8 @@ class GroupCommit:
                     request.resolve(error=RuntimeError("group commit left a request unresolved"))
             with self._mutex:
                 if self._queue:
-                    self._queue[0].wake.set()  # hand leadership to the oldest waiter
+                    waiter = self._queue[0].wake
+                    assert waiter is not None  # queued behind a leader, so a follower
+                    waiter.set()  # hand leadership to the oldest waiter
                 else:
                     self._leading = False

@@ -47,8 +47,12 @@ def utc_now_rfc3339() -> str:
 
 
 def format_rfc3339(moment: datetime) -> str:
-    """Format an aware datetime as RFC 3339 UTC with microseconds (sorts as text)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Format an aware datetime as RFC 3339 UTC with microseconds (sorts as text).
+
+    `isoformat`, not `strftime`: glibc's strftime re-reads the time zone (a stat of
+    /etc/localtime) on every call, a measurable part of a single append's CPU.
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_rfc3339(value: str, field: str = "time") -> datetime:

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from ledger.database import tune_sqlite_writer
+
+_IN_ORDER = nullcontext()
+"""`DriverCursor.batch` where there is no pipeline: the statements simply run in order."""
 
 
 class DriverCursor:
@@ -35,8 +38,7 @@ class DriverCursor:
         self._connection = connection
         self._pipelined = pipelined
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> AbstractContextManager[Any]:
         """Send the statements of the block together, without waiting for each result.
 
         On PostgreSQL this is psycopg's pipeline mode: a group's reads (head, idempotency,
@@ -46,10 +48,9 @@ class DriverCursor:
         block. On SQLite (in-process) statements simply run in order.
         """
         if not self._pipelined:
-            yield
-            return
-        with self._connection.pipeline():
-            yield
+            return _IN_ORDER
+        pipeline: AbstractContextManager[Any] = self._connection.pipeline()
+        return pipeline
 
     def later(self, sql: str, params: Sequence[object] = ()) -> Callable[[], list[tuple[Any, ...]]]:
         """Queue a query (see `batch`); the returned function gives its rows."""
