@@ -40,6 +40,7 @@ from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
 from ledger.sql import Statements
 from ledger.tree_store import stored_nodes
 from ledger.write_tx import (
+    ConnectionLost,
     DriverCursor,
     WriteConnections,
     database_errors,
@@ -200,8 +201,7 @@ class Appender:
                 first_seen.add(key)
             now_group.append(pending)
         try:
-            with self._connections.transaction() as tx:
-                outcomes = self._append_locked(tx, [p.payload for p in now_group])
+            outcomes = self._transact([p.payload for p in now_group])
         except self._errors as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
                 for pending in now_group:
@@ -220,6 +220,16 @@ class Appender:
                     pending.resolve(result=result)
         if later:
             self.commit_group(later)
+
+    def _transact(self, requests: list[AppendRequest]) -> list[_Outcome]:
+        """Admit and write requests in one transaction; once more on a new connection if
+        the writer's kept connection turned out closed before anything was written."""
+        try:
+            with self._connections.transaction() as tx:
+                return self._append_locked(tx, requests)
+        except ConnectionLost:
+            with self._connections.transaction() as tx:
+                return self._append_locked(tx, requests)
 
     def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
         """The answer to a request whose transaction failed in the database."""
@@ -391,8 +401,8 @@ class Appender:
         for entry in accepted:
             entry_rows.append(entry_row(entry))
             node_rows.extend(stored_nodes(frontier.append(entry.entry_hash)))
-        tx.executemany(sql.insert_entry, entry_rows)
-        tx.executemany(sql.insert_node, node_rows)
+        tx.insert(sql.insert_entry, entry_rows)
+        tx.insert(sql.insert_node, node_rows)
         self._index_keys(tx, accepted)
         idempotency_rows = [
             (request.key, request.fingerprint, outcome[0].seq, len(outcome), recorded_at)
@@ -402,7 +412,7 @@ class Appender:
             and outcome
             and outcome[0].seq >= accepted[0].seq
         ]
-        tx.executemany(sql.insert_idempotency, idempotency_rows)
+        tx.insert(sql.insert_idempotency, idempotency_rows)
 
     def _index_keys(self, tx: DriverCursor, created: list[Entry]) -> None:
         for entry in created:
@@ -434,6 +444,15 @@ class Appender:
         Used by bundle import. Entries this ledger already holds must match exactly; the rest
         are written with their Merkle nodes in one transaction, under the sequencer lock.
         """
+        try:
+            return self._import_locked(source, expected_root)
+        except ConnectionLost as lost:
+            raise LedgerUnavailable(
+                f"the connection to the ledger database was lost ({lost}); nothing was "
+                "imported: run the import again"
+            ) from lost
+
+    def _import_locked(self, source: Iterator[Entry], expected_root: bytes) -> int:
         sql = self._sql
         added = 0
         with self._connections.transaction() as tx:
@@ -484,6 +503,6 @@ class Appender:
                 )
             rows.append(entry_row(entry))
             nodes.extend(stored_nodes(frontier.append(entry.entry_hash)))
-        tx.executemany(self._sql.insert_entry, rows)
-        tx.executemany(self._sql.insert_node, nodes)
+        tx.insert(self._sql.insert_entry, rows)
+        tx.insert(self._sql.insert_node, nodes)
         self._index_keys(tx, batch)
