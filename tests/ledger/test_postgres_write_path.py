@@ -19,7 +19,7 @@ import pytest
 from ledger.admission import Submission
 from ledger.store import LedgerStore
 from ledger.verify import verify_ledger
-from ledger.write_tx import ROWS_PER_INSERT
+from ledger.write_tx import MULTI_ROW_INSERT_MAX
 from tests.ledger.factories import evaluation, note, training
 
 pytestmark = pytest.mark.postgres
@@ -70,11 +70,12 @@ def test_appends_seek_their_tables_however_small_the_ledger_was_when_they_began(
     assert store.size() == 3000 + 2 * (early + later)
 
 
-def test_a_batch_larger_than_one_insert_statement_is_written_whole(
-    pg_url: str, make_ledger: Callable[..., LedgerStore]
+@pytest.mark.parametrize("count", [1, MULTI_ROW_INSERT_MAX, MULTI_ROW_INSERT_MAX + 1, 300])
+def test_batches_of_every_size_are_written_whole_and_in_order(
+    pg_url: str, make_ledger: Callable[..., LedgerStore], count: int
 ) -> None:
+    """One multi-row INSERT up to MULTI_ROW_INSERT_MAX rows, executemany beyond."""
     store = make_ledger(pg_url)
-    count = 2 * ROWS_PER_INSERT + 17
     created = store.append_batch([note(f"n{i}") for i in range(count)])
     assert [e.seq for e in created] == list(range(count))
     assert [e.entry_hash for e in store.iter_entries()] == [e.entry_hash for e in created]
