@@ -528,8 +528,11 @@ class StreamVerifier:
         if self._failure is None:
             self._failure = _Failure(seq, problem, message)
 
-    def finish(self, *, expected_size: int | None = None) -> VerificationReport:
-        """Close the stream: check truncation against checkpoints and the expected size."""
+    def finish(
+        self, *, expected_size: int | None = None, expected_last_hash: bytes | None = None
+    ) -> VerificationReport:
+        """Close the stream: check truncation against checkpoints, and the expected size and
+        last entry hash (what the ledger's head row recorded)."""
         if self._failure is None and self._pending:
             missing = self._pending[-1]
             self._failure = _Failure(
@@ -543,6 +546,18 @@ class StreamVerifier:
                 min(expected_size, self._size),
                 Problem.HEAD_MISMATCH,
                 f"the ledger head records {expected_size} entries but {self._size} were found",
+            )
+        if (
+            self._failure is None
+            and expected_last_hash is not None
+            and self._size > 0
+            and self._last_hash != expected_last_hash
+        ):
+            self._failure = _Failure(
+                self._size - 1,
+                Problem.HEAD_MISMATCH,
+                "the last entry's hash differs from the one the ledger head recorded when it "
+                "was appended: the entry was rewritten since",
             )
         latest = max(self.checkpoints, key=lambda c: c.size, default=None)
         failure = self._failure
@@ -599,7 +614,7 @@ def verify_ledger(
             verifier = StreamVerifier()
             verifier.fail(None, Problem.CHECKPOINT_INVALID, exc.message)
             return verifier.finish()
-    head_size, _ = store.head()
+    head_size, head_hash = store.head()
     verifier = StreamVerifier(checkpoints=checkpoints, artifact_store=artifact_store)
     from ledger import verify_ranges  # imports this module: import it only when used
 
@@ -612,19 +627,20 @@ def verify_ledger(
             verifier,
             checkpoints,
             head_size=head_size,
+            head_hash=head_hash,
             workers=workers,
             artifact_store=artifact_store,
         )
     else:
         feed_rows(verifier, store.iter_rows(chunk=chunk))
-        report = verifier.finish(expected_size=head_size)
+        report = verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
     if report.ok and report.size and _stored_root(store, report.size) != report.root:
         verifier.fail(
             None,
             Problem.TREE_MISMATCH,
             "the stored Merkle nodes do not give the root recomputed from the entries",
         )
-        report = verifier.finish(expected_size=head_size)
+        report = verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
     return report
 
 

@@ -176,6 +176,7 @@ def verify_in_ranges(
     checkpoints: Sequence[Checkpoint],
     *,
     head_size: int,
+    head_hash: bytes | None = None,
     workers: int,
     range_size: int | None = None,
     artifact_store: ArtifactStore | None = None,
@@ -249,7 +250,7 @@ def verify_in_ranges(
         artifacts_seen=artifacts,
     )
     verifier.feed_rows(store.iter_rows(size))
-    return verifier.finish(expected_size=head_size)
+    return verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
 
 
 class _Workers:

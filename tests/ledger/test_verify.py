@@ -159,6 +159,24 @@ def test_a_head_that_disagrees_with_the_entries_is_reported(ledger: Ledger) -> N
     assert not report.ok and report.problem is Problem.HEAD_MISMATCH
 
 
+def test_a_last_entry_rewritten_with_its_hash_recomputed_is_caught_by_the_head(
+    ledger: Ledger,
+) -> None:
+    """No later entry links to the last one, and below 16 entries no stored Merkle node
+    covers it: without a checkpoint only the head row's hash tells (unless the rewriter
+    also rewrote the head, which the tamper campaign does)."""
+    entry = ledger.store.append(note("the last word"))
+    forged = dataclasses.replace(entry, statement=note("another last word"))
+    forged = dataclasses.replace(forged, entry_hash=recompute_hash(forged))
+    set_columns(
+        ledger.tamperable().store.engine,
+        entry.seq,
+        payload=forged.statement.payload_json,
+        entry_hash=forged.entry_hash,
+    )
+    assert_fails(ledger.verify(), entry.seq, Problem.HEAD_MISMATCH)
+
+
 def test_a_replaced_artifact_is_reported_at_the_entry_citing_it(ledger: Ledger) -> None:
     path = ledger.artifacts.path_for(ledger.written.artifact_digest)
     os.chmod(path, 0o644)  # artifacts are stored read-only
