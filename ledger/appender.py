@@ -228,8 +228,15 @@ class Appender:
             with self._connections.transaction() as tx:
                 return self._append_locked(tx, requests)
         except ConnectionLost:
+            pass
+        try:
             with self._connections.transaction() as tx:
                 return self._append_locked(tx, requests)
+        except ConnectionLost as lost:
+            raise LedgerUnavailable(
+                f"the connection to the ledger database was lost twice ({lost}); nothing was "
+                "written: retry with the same Idempotency-Key"
+            ) from lost
 
     def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
         """The answer to a request whose transaction failed in the database."""
