@@ -38,7 +38,14 @@ from ledger.errors import (
 from ledger.inventory import check_registration
 from ledger.kinds import DECISION_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
 from ledger.oversight import OversightFact, check_not_stopped, check_oversight
-from ledger.policy import ApprovalPolicy, DecisionFact, RunFact, check_deployment, check_four_eyes
+from ledger.policy import (
+    ApprovalPolicy,
+    DecisionFact,
+    RunFact,
+    check_deployment,
+    check_four_eyes,
+    check_oversight_four_eyes,
+)
 from ledger.records import Statement, parse_rfc3339
 
 _KEY_ID = re.compile(r"[0-9a-f]{32}")
@@ -127,7 +134,8 @@ def admit(
             facts.catalogue_versions(model, version),
         )
     elif kind is Kind.OVERSIGHT_RECORDED:
-        _require_version(statement, facts)
+        run = _require_version(statement, facts)
+        check_oversight_four_eyes(run, statement.actor, str(statement.payload["action"]))
         check_oversight(
             statement.model,
             statement.version,
@@ -184,9 +192,11 @@ def _check_run(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
 
 def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
     """A decision is about the version's run (`run`, or `subject` naming it) or about one of
-    the version's catalogues (`subject`); its author may not decide (four eyes)."""
+    the version's catalogues (`subject`); its author may not decide (four eyes); the evidence
+    it cites are entries of the same model already in the ledger."""
     run = _require_version(statement, facts)
     payload = statement.payload
+    _check_evidence(statement, facts)
     if payload.get("run") is not None:
         decided_run = bytes.fromhex(payload["run"])
         if decided_run != run.entry_hash:
@@ -214,6 +224,28 @@ def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
             f"of {subject.model} {subject.version}".rstrip()
         )
     check_four_eyes(subject, statement.actor)
+
+
+def _check_evidence(statement: Statement, facts: LedgerFacts) -> None:
+    """Every `evidence` hash names an entry of the decided model that is already in the ledger.
+
+    A decision's evidence is what the signer says they reviewed (EU AI Act Annex IV 2(g):
+    test reports signed by the responsible persons); a hash that names nothing, or another
+    model's report, would let a card list evidence that was never reviewed for this model.
+    """
+    for cited in statement.payload.get("evidence") or ():
+        entry = facts.subject_by_hash(bytes.fromhex(cited))
+        if entry is None:
+            raise UnknownEntry(
+                f"evidence {cited} is not the entry_hash of any entry in the ledger: cite the "
+                "evaluation entries you reviewed (their entry_hash)"
+            )
+        if entry.model != statement.model:
+            where = f"model {entry.model!r}" if entry.model else "no model"
+            raise InvalidStatement(
+                f"evidence {cited} is a {entry.kind} of {where}, not of "
+                f"{statement.model!r}: a decision cites evidence about the model it decides on"
+            )
 
 
 def _check_signature(

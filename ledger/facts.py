@@ -107,6 +107,9 @@ class TransactionFacts:
     def add(self, entry: Entry) -> None:
         """Record a just-admitted entry so that later statements in the batch see it."""
         st = entry.statement
+        self._subjects[entry.entry_hash] = run_fact(
+            entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor
+        )
         if st.model:
             self._models.add(st.model)
         if entry.signature:
@@ -116,13 +119,10 @@ class TransactionFacts:
             fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
             self._runs[key] = fact
             self._runs_by_hash[entry.entry_hash] = fact
-            self._subjects[entry.entry_hash] = fact
             self._run_payloads[key] = st.payload_json
         elif st.kind == Kind.MODEL_REGISTERED.value:
             self._registered.setdefault(st.model, entry.seq)
         elif st.kind == Kind.CATALOGUE_RECORDED.value:
-            fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
-            self._subjects[entry.entry_hash] = fact
             self._catalogues.setdefault(key, []).append(str(st.payload["catalogue_version"]))
         elif st.kind == Kind.OVERSIGHT_RECORDED.value:
             self._oversight.setdefault(key, []).append(

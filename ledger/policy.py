@@ -86,6 +86,23 @@ def check_four_eyes(run: RunFact, actor: str) -> None:
         )
 
 
+def check_oversight_four_eyes(run: RunFact, actor: str, action: str) -> None:
+    """The actor who logged a version may not oversee it: no stop, resume, override or
+    oversight measures of one's own work.
+
+    Human oversight (EU AI Act Art. 14(4)) is only independent when the person who can stop
+    a version, lift the stop or reverse its decisions is not the one who built it; otherwise
+    a builder who also holds a reviewing role could stop and resume their own version at
+    will, which is the self-review four eyes exists to prevent (SR 26-2 effective challenge).
+    """
+    if run.actor == actor:
+        raise FourEyesViolation(
+            f"{actor} logged {run.model} {run.version} and so cannot record its oversight "
+            f"({action}) (four eyes): ask a validator, approver or compliance officer who did "
+            "not build it"
+        )
+
+
 def _latest_decisions(
     run: RunFact, decisions: Iterable[DecisionFact]
 ) -> dict[tuple[str, str], DecisionFact]:

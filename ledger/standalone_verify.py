@@ -22,8 +22,9 @@ re-implements exactly what it needs, each after its specification:
 - the govledger formats "govledger-bundle/1" and "govledger-evidence/1": every entry's hash
   (SHA-256 of the canonical entry without `entry_hash`), the chain of `prev_hash`, gapless
   `seq`, `recorded_at` never going back in a bundle, every actor signature (Ed25519 over
-  the canonical statement) with a key registered earlier in the log and not revoked, and
-  approvals and key registrations never unsigned.
+  the canonical statement) with a key registered earlier in the log and not revoked,
+  approvals and key registrations never unsigned, and (in a bundle) every decision's
+  subject and evidence and every run's parent an earlier entry of the same model.
 
 Not covered by any signature and so not checked: a bundle header's `exported_at`.
 """
@@ -328,6 +329,46 @@ class Signatures:
         self.checked += 1
 
 
+class References:
+    """The entries seen so far, by hash; checks what decisions and runs cite.
+
+    A decision names its subject (`subject` or `run`: a run or catalogue of the same model
+    and version) and its `evidence` (entries of the same model); a run names its
+    `parent_run` (a run of the same model). Each must be an earlier entry of the log: a run
+    rewritten after a signed approval leaves the approval naming a hash no entry has."""
+
+    RUN_KINDS = ("run.training", "run.recalibration")
+    DECISION_KINDS = ("approval.granted", "approval.rejected")
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[int, str, str, str]] = {}
+
+    def check(self, entry: dict[str, Any]) -> None:
+        st, seq = entry["statement"], entry["seq"]
+        kind, model, payload = st["kind"], st["model"], st["payload"]
+        if kind in self.DECISION_KINDS:
+            subject = payload.get("subject") or payload.get("run")
+            self._cited(seq, "subject", subject, model, st["version"],
+                        (*self.RUN_KINDS, "catalogue.recorded"))  # fmt: skip
+            for cited in payload.get("evidence") or ():
+                self._cited(seq, "evidence", cited, model, None, None)
+        elif kind in self.RUN_KINDS and payload.get("parent_run") is not None:
+            self._cited(seq, "parent_run", payload["parent_run"], model, None, self.RUN_KINDS)
+        if model:
+            self.seen[str(entry["entry_hash"])] = (seq, kind, model, st["version"])
+
+    def _cited(self, seq: int, name: str, cited: Any, model: str, version: str | None,
+               kinds: tuple[str, ...] | None) -> None:  # fmt: skip
+        found = self.seen.get(str(cited))
+        if found is None:
+            raise Failed(f"{name} {cited} names no earlier entry of this log: rewritten?", seq)
+        if found[2] != model or (version is not None and found[3] != version) or (
+            kinds is not None and found[1] not in kinds
+        ):
+            raise Failed(f"{name} {cited} is the {found[1]} of {found[2]} {found[3]}, "
+                         f"not about {model} {version or ''}".rstrip(), seq)  # fmt: skip
+
+
 # --- export bundles -----------------------------------------------------------------------
 
 
@@ -364,6 +405,7 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
     if header.get("origin") != origin:
         raise Failed("the bundle header names another log than its checkpoint")
     tree, signatures, last_hash, count = MerkleRoot(), Signatures(), bytes(32), 0
+    references = References()
     last_recorded = ""
     listed_keys: list[dict[str, Any]] = []
     for number, record, line in records[2:]:
@@ -387,6 +429,7 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
             raise Failed("recorded_at is earlier than the previous entry's: not in order", seq)
         last_recorded = str(entry["recorded_at"])
         signatures.check(entry)
+        references.check(entry)
         if entry["statement"]["kind"] == "key.revoked":
             revoked = signatures.keys.get(str(entry["statement"]["payload"].get("key_id")))
             if revoked is not None and revoked.get("revoked") is None:

@@ -258,7 +258,7 @@ class LedgerStore:
         """
         return entry_chunks(self._fetch_all, self._sql, start, stop, chunk)
 
-    def _fetch_all(self, query: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    def _fetch_all(self, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self.engine.connect() as conn:
             cursor = conn.connection.cursor()
             try:
@@ -266,6 +266,15 @@ class LedgerStore:
                 return list(cursor.fetchall())
             finally:
                 cursor.close()
+
+    def entry_reference(self, entry_hash: bytes) -> tuple[int, str, str, str] | None:
+        """(seq, kind, model, version) of the entry with this hash, by the entry_hash index;
+        None when there is none. Verification checks what decisions and runs cite with it."""
+        rows = self._fetch_all(self._sql.subject_by_hash, (entry_hash,))
+        if not rows:
+            return None
+        _, seq, kind, model, version, _ = rows[0]
+        return int(seq), str(kind), str(model), str(version)
 
     def key_events(self) -> list[tuple[Any, ...]]:
         """(seq, kind, actor, payload, key_id) of every key.registered / key.revoked entry.

@@ -14,7 +14,7 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,18 @@ difference from records.py would fail the verification of every honest ledger, w
 tests verify on SQLite and PostgreSQL."""
 
 _SIGNATURE_REQUIRED = frozenset({"approval.granted", "approval.rejected", "key.registered"})
+_DECISION_KINDS = frozenset({"approval.granted", "approval.rejected"})
+_RUN_KINDS = frozenset({"run.training", "run.recalibration"})
+_SUBJECT_KINDS = _RUN_KINDS | {"catalogue.recorded"}
+_REFERRING_KINDS = _DECISION_KINDS | _RUN_KINDS
+"""Kinds whose payload names earlier entries by hash: a decision its subject (`run` or
+`subject`) and its `evidence`, a run its `parent_run`."""
+
+Reference = tuple[int, str, str, str]
+"""What verification needs to know of an entry another one cites: (seq, kind, model, version)."""
+
+FindReference = Callable[[bytes], "Reference | None"]
+"""Looks an entry up by its entry_hash (the store's index), None when no entry has it."""
 
 
 class Problem(StrEnum):
@@ -65,6 +77,10 @@ class Problem(StrEnum):
     MALFORMED = "malformed"
     TIME_REVERSED = "time-reversed"
     TREE_MISMATCH = "tree-mismatch"
+    BAD_REFERENCE = "bad-reference"
+    """A decision's subject or evidence, or a run's parent, names no earlier entry of its model
+    (for example a run rewritten after it was approved: the signed approval still names the
+    run's old hash)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +198,10 @@ class StreamVerifier:
     checkpoints: Sequence[Checkpoint] = ()
     verifier_key: VerifierKey | None = None
     artifact_store: ArtifactStore | None = None
+    find_reference: FindReference | None = None
+    """How to look up an entry a decision or run cites (the store's entry_hash index). None:
+    the verifier remembers the entries of every model it has seen instead, which costs
+    memory in proportion to the log, for sources without an index (bundles)."""
     _size: int = 0
     _last_hash: bytes | None = bytes(32)
     _last_recorded: str | None = None
@@ -193,8 +213,12 @@ class StreamVerifier:
     _pending: list[Checkpoint] = field(default_factory=list)
     _failure: _Failure | None = None
     _started: float = field(default_factory=time.perf_counter)
+    _seen: dict[bytes, Reference] | None = None
 
     def __post_init__(self) -> None:
+        if self.find_reference is None:
+            self._seen = {}
+            self.find_reference = self._seen.get
         checked: list[Checkpoint] = []
         for cp in self.checkpoints:
             if self.verifier_key is not None:
@@ -331,6 +355,8 @@ class StreamVerifier:
         last_hash = self._last_hash
         last_recorded = self._last_recorded
         next_checkpoint = self._pending[0].size if self._pending else -1
+        seen = self._seen
+        referring = _REFERRING_KINDS
         try:
             for row in rows:
                 (
@@ -401,6 +427,10 @@ class StreamVerifier:
                         key.revoked_at = seq
                 if artifacts and '"artifacts"' in payload:
                     self._check_artifacts(seq, payload)
+                if kind in referring:
+                    self._check_references(seq, kind, model, version, payload)
+                if seen is not None and model:
+                    seen[entry_hash] = (seq, kind, model, version)
                 # merkle.MerkleFrontier.append, inlined without the list of completed
                 # subtrees it builds for the store (40% of its time): RFC 9162 leaf hash,
                 # then one node hash per carry of the leaf count.
@@ -483,6 +513,70 @@ class StreamVerifier:
         if kind == "key.registered":
             self._keys[key_id] = key
         self._signatures += 1
+
+    def _check_references(
+        self, seq: int, kind: str, model: str, version: str, payload_json: str
+    ) -> None:
+        """The entries a decision or a run names by hash exist earlier in this log, and are
+        of the same model (and, for a decision's subject, of the same version).
+
+        A signed approval names the entry_hash of the run it approves. Someone who rewrites
+        that run and recomputes every later hash (and re-signs the checkpoints, holding the
+        ledger key) leaves a chain that links, but the approval, which they cannot re-sign,
+        still names the old hash: this check catches that without any kept checkpoint."""
+        payload = json.loads(payload_json)
+        if kind in _DECISION_KINDS:
+            subject = payload.get("subject") or payload.get("run")
+            self._check_reference(
+                seq, "subject", subject, model, version, _SUBJECT_KINDS, "a run or catalogue"
+            )
+            for cited in payload.get("evidence") or ():
+                self._check_reference(seq, "evidence", cited, model, None, None, "an entry")
+        elif payload.get("parent_run") is not None:
+            self._check_reference(
+                seq, "parent_run", payload["parent_run"], model, None, _RUN_KINDS, "a run"
+            )
+
+    def _check_reference(
+        self,
+        seq: int,
+        field_name: str,
+        cited: object,
+        model: str,
+        version: str | None,
+        kinds: frozenset[str] | None,
+        what: str,
+    ) -> None:
+        try:
+            wanted = bytes.fromhex(str(cited))
+        except ValueError:
+            wanted = b""
+        if len(wanted) != 32:
+            raise _Failure(
+                seq, Problem.BAD_REFERENCE, f"{field_name} {cited!r} is not an entry hash"
+            )
+        assert self.find_reference is not None
+        found = self.find_reference(wanted)
+        if found is None or found[0] >= seq:
+            raise _Failure(
+                seq,
+                Problem.BAD_REFERENCE,
+                f"{field_name} {wanted.hex()} names no earlier entry of this log: the entry it "
+                "was signed over was rewritten or removed",
+            )
+        ref_seq, ref_kind, ref_model, ref_version = found
+        if (
+            ref_model != model
+            or (version is not None and ref_version != version)
+            or (kinds is not None and ref_kind not in kinds)
+        ):
+            about = f"{model} {version}" if version is not None else model
+            raise _Failure(
+                seq,
+                Problem.BAD_REFERENCE,
+                f"{field_name} {wanted.hex()} is the {ref_kind} of {ref_model} {ref_version} at "
+                f"seq {ref_seq}, not {what} of {about}".rstrip(),
+            )
 
     def _check_artifacts(self, seq: int, payload_json: str) -> None:
         assert self.artifact_store is not None
@@ -615,7 +709,11 @@ def verify_ledger(
             verifier.fail(None, Problem.CHECKPOINT_INVALID, exc.message)
             return verifier.finish()
     head_size, head_hash = store.head()
-    verifier = StreamVerifier(checkpoints=checkpoints, artifact_store=artifact_store)
+    verifier = StreamVerifier(
+        checkpoints=checkpoints,
+        artifact_store=artifact_store,
+        find_reference=store.entry_reference,
+    )
     from ledger import verify_ranges  # imports this module: import it only when used
 
     if workers is None:

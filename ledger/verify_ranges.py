@@ -119,18 +119,26 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
     """Check the entries with job.start <= seq < job.stop (runs in a worker process)."""
     connection = _connection(job.dialect, job.dsn)
 
-    def fetch_all(query: str, params: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    def fetch_all(query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return list(connection.execute(query, params).fetchall())
 
+    statements = statements_for(job.dialect)
+
+    def find_reference(entry_hash: bytes) -> tuple[int, str, str, str] | None:
+        rows = fetch_all(statements.subject_by_hash, (entry_hash,))
+        if not rows:
+            return None
+        _, seq, kind, model, version, _ = rows[0]
+        return int(seq), str(kind), str(model), str(version)
+
     artifacts = ArtifactStore(Path(job.artifacts_root)) if job.artifacts_root else None
-    verifier = StreamVerifier(artifact_store=artifacts)
+    verifier = StreamVerifier(artifact_store=artifacts, find_reference=find_reference)
     verifier.resume(job.start, None, merkle.MerkleFrontier(), dict(job.keys))
     first: tuple[int, bytes] | None = None
     first_recorded: str | None = None
     snapshots: dict[int, tuple[bytes, ...]] = {}
     pending = list(job.snapshot_sizes)
     ok = True
-    statements = statements_for(job.dialect)
     for rows in entry_chunks(fetch_all, statements, job.start, job.stop, 10_000):
         if first is None:
             first = (int(rows[0][0]), bytes(rows[0][3]))

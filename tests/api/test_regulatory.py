@@ -176,3 +176,31 @@ def test_report_inventory_writes_the_pdf_and_the_csv(
     assert result.stdout.startswith("Wrote inv.pdf: 1 models (0 not registered)")
     assert (tmp_path / "inv.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "inv.csv").read_text().splitlines()[1].startswith(f"{MODEL},yes")
+
+
+def test_a_builder_who_is_also_a_validator_cannot_stop_or_resume_their_own_version(
+    module_service: Service,
+) -> None:
+    """Four eyes over HTTP: the role allows oversight, the authorship forbids it; the refusal
+    is 403, nothing of it is appended but the `request.refused` record."""
+    svc = module_service
+    svc.add_user("bea", ["data_scientist", "validator"])
+    bea, carol = svc.client("bea"), svc.client("carol")
+    with bea.run(M, version="7.0", algorithm="logistic regression") as run:
+        run.log_features(FEATURES)
+    for action in ("stop", "override"):
+        details = (
+            {"decisions": {"application_ids": ["A-1"]}, "outcome": "approved"}
+            if action == "override"
+            else {}
+        )
+        with pytest.raises(errors.FourEyesViolation, match="four eyes") as refused:
+            bea.record_oversight(M, "7.0", action, "my own version", **details)
+        assert refused.value.status == 403
+    assert bea.version(M, "7.0")["status"] == "logged"
+    carol.record_oversight(M, "7.0", "stop", "complaints")
+    with pytest.raises(errors.FourEyesViolation):
+        bea.record_oversight(M, "7.0", "resume", "I fixed it")
+    assert bea.version(M, "7.0")["status"] == "stopped"
+    kept = [e for e in carol.entries(model=M, kind="request.refused")]
+    assert [e["statement"]["payload"]["problem"] for e in kept[-3:]] == ["four-eyes-violation"] * 3

@@ -19,7 +19,7 @@ from ledger.artifacts import ArtifactStore
 from ledger.bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
 from ledger.checkpoint import sign_checkpoint, verifier_key
 from ledger.errors import BundleInvalid, Conflict, GovledgerError
-from ledger.records import format_rfc3339, parse_rfc3339
+from ledger.records import Entry, build_statement, format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, populate_mixed_ledger, training
@@ -320,6 +320,52 @@ def test_a_bundle_whose_times_go_back_is_refused_even_if_signed_by_its_ledger(
     )
     assert standalone.returncode == 1
     assert standalone.stderr.startswith("FAILED at seq 10: recorded_at is earlier")
+    target = make_ledger(f"sqlite:///{tmp_path / 'target.db'}")
+    with pytest.raises(GovledgerError, match="nothing imported"):
+        import_bundle(target, path)
+    assert target.size() == 0
+
+
+def test_a_bundle_of_a_run_rewritten_after_its_approval_is_refused_by_every_verifier(
+    store: LedgerStore,
+    artifact_store: ArtifactStore,
+    make_ledger: Callable[..., LedgerStore],
+    tmp_path: Path,
+) -> None:
+    """The rewrite re-signed with the ledger's own key, so the bundle's checkpoint matches
+    its entries; only the approval, which names the run's old hash, gives it away."""
+    written = populate_mixed_ledger(store, artifact_store)
+    disable_append_only_triggers(store.engine)
+    run_seq, approval_seq = written.seq("run"), written.seq("validation")
+
+    def amended(entry: Entry) -> Entry:
+        st = entry.statement
+        payload = {**st.payload, "metrics": {"auc": 0.99}}
+        return dataclasses.replace(
+            entry,
+            statement=build_statement(
+                kind=st.kind, model=st.model, version=st.version, actor=st.actor, payload=payload
+            ),
+        )
+
+    rewrite_history(store, run_seq, amended)
+    store.checkpoint()
+    path = export(store, tmp_path / "rewritten.jsonl")
+
+    report = verify_bundle(path)
+    assert (report.ok, report.first_bad_seq, report.problem) == (
+        False,
+        approval_seq,
+        Problem.BAD_REFERENCE,
+    )
+    standalone = subprocess.run(
+        [sys.executable, "-m", "ledger.standalone_verify", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert standalone.returncode == 1
+    assert standalone.stderr.startswith(f"FAILED at seq {approval_seq}: subject ")
     target = make_ledger(f"sqlite:///{tmp_path / 'target.db'}")
     with pytest.raises(GovledgerError, match="nothing imported"):
         import_bundle(target, path)

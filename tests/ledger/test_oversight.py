@@ -10,6 +10,7 @@ from ledger.admission import Submission
 from ledger.artifacts import ArtifactStore
 from ledger.errors import (
     Conflict,
+    FourEyesViolation,
     InvalidStatement,
     MissingReason,
     PolicyViolation,
@@ -19,7 +20,7 @@ from ledger.errors import (
 from ledger.records import build_statement
 from ledger.registry import version_view
 from ledger.store import LedgerStore
-from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledger
+from tests.ledger.regulated import BUILDER, MODEL, RegulatedLedger, build_regulated_ledger
 
 
 @pytest.fixture
@@ -124,3 +125,47 @@ def test_an_override_names_the_decisions_and_the_human_outcome(
     view = version_view(regulated.store, MODEL, "1.0")
     assert [e.statement.payload["action"] for e in view.oversight] == ["measures", "override"]
     assert view.status.value == "deployed"
+
+
+@pytest.mark.parametrize("action", ["stop", "override", "measures"])
+def test_the_builder_of_a_version_cannot_record_its_oversight(
+    regulated: RegulatedLedger, action: str
+) -> None:
+    """Four eyes covers oversight too: whoever logged a version may not stop, override or
+    arrange the oversight of it, whatever roles they also hold."""
+    payload: dict[str, Any] = {
+        "stop": {},
+        "override": {"decisions": {"application_ids": ["A-7"]}, "outcome": "approved"},
+        "measures": {"assigned_to": ["dana"]},
+    }[action]
+    size = regulated.store.size()
+    statement = build_statement(
+        kind="oversight.recorded",
+        model=MODEL,
+        version="1.0",
+        actor=BUILDER,
+        reason="my own model",
+        payload={"action": action, **payload},
+    )
+    with pytest.raises(FourEyesViolation, match="cannot record its oversight"):
+        regulated.store.append(statement)
+    assert regulated.store.size() == size
+
+
+def test_the_builder_cannot_resume_a_version_someone_else_stopped(
+    regulated: RegulatedLedger,
+) -> None:
+    regulated.store.append(oversight("stop"))
+    resume = build_statement(
+        kind="oversight.recorded",
+        model=MODEL,
+        version="1.0",
+        actor=BUILDER,
+        reason="I fixed it",
+        payload={"action": "resume"},
+    )
+    with pytest.raises(FourEyesViolation):
+        regulated.store.append(resume)
+    assert version_view(regulated.store, MODEL, "1.0").status.value == "stopped"
+    regulated.store.append(oversight("resume"))  # carol, who did not build it, may
+    assert version_view(regulated.store, MODEL, "1.0").status.value != "stopped"

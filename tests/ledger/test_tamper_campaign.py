@@ -334,12 +334,44 @@ def edit_and_rehash(column: str) -> Mutation:
             return expect(seq, Problem.ARTIFACT_MISSING)
         if column == "recorded_at" and seq and row[column] < rows[seq - 1][column]:
             return expect(seq, Problem.TIME_REVERSED)  # earlier than the entry before it
+        if _cites_no_earlier_entry(rows[:seq], row):
+            return expect(seq, Problem.BAD_REFERENCE)  # e.g. a run's parent_run edited
         if seq == len(rows) - 1:  # the head follows: only the trusted checkpoint tells
             set_head(ledger.store.engine, size=len(rows), last_hash=row["entry_hash"])
             return expect(None, Problem.CHECKPOINT_MISMATCH)
         return expect(seq + 1, Problem.BROKEN_LINK)
 
     return mutate
+
+
+def _cites_no_earlier_entry(earlier: list[dict[str, Any]], row: dict[str, Any]) -> bool:
+    """Whether a (run or decision) row names a parent, subject or evidence that no earlier
+    row of its model (and, for a subject, its version) is: the rule of `verify`, restated."""
+    try:
+        payload = json.loads(row["payload"])
+    except ValueError:
+        return False
+    if not isinstance(payload, dict):
+        return False
+    cited: list[tuple[Any, str | None, set[str] | None]] = []
+    runs = {"run.training", "run.recalibration"}
+    if row["kind"] in ("approval.granted", "approval.rejected"):
+        subject = payload.get("subject") or payload.get("run")
+        cited.append((subject, row["version"], runs | {"catalogue.recorded"}))
+        cited += [(e, None, None) for e in payload.get("evidence") or ()]
+    elif row["kind"] in runs and payload.get("parent_run") is not None:
+        cited.append((payload["parent_run"], None, runs))
+    by_hash = {bytes(r["entry_hash"]).hex(): r for r in earlier}
+    for digest, version, kinds in cited:
+        target = by_hash.get(str(digest))
+        if (
+            target is None
+            or target["model"] != row["model"]
+            or (version is not None and target["version"] != version)
+            or (kinds is not None and target["kind"] not in kinds)
+        ):
+            return True
+    return False
 
 
 def _cites_missing_artifact(ledger: CampaignLedger, payload_json: str) -> bool:
@@ -641,12 +673,46 @@ def insider_rewrite(ledger: CampaignLedger, rng: random.Random) -> Expected:
     the head, deleting the stored checkpoints: the database is consistent again and only the
     checkpoint held outside tells (no seq can be named)."""
     rows = entry_rows(ledger.store.engine)
-    row = rows[rng.choice([r["seq"] for r in rows if not _signed(r)])]
+    last_cited = max(_first_citations(rows), default=-1)  # every hash after it is free to change
+    row = rows[rng.choice([r["seq"] for r in rows if not _signed(r) and r["seq"] > last_cited])]
     row["reason"] = row["reason"] + " (amended)"
     rewrite_chain(ledger.store, rows, row["seq"])
     alone = ledger.verify(trusted=False)
     assert alone.ok, f"the rewrite left a trace the database alone shows: {alone.summary()}"
     return expect(None, Problem.CHECKPOINT_MISMATCH)
+
+
+def insider_rewrite_of_a_cited_entry(ledger: CampaignLedger, rng: random.Random) -> Expected:
+    """Rewrite an entry at or before one that a later approval (or run) names by hash,
+    recomputing every later hash, the Merkle nodes and the head, with the stored checkpoints
+    deleted: the citation, signed or hashed into an entry the insider re-hashes but does not
+    edit, still names the old hash, so the database alone tells, at the first such citation."""
+    rows = entry_rows(ledger.store.engine)
+    cited = _first_citations(rows)
+    seq = rng.choice([r["seq"] for r in rows if not _signed(r) and r["seq"] <= max(cited)])
+    rows[seq]["reason"] = rows[seq]["reason"] + " (amended)"
+    rewrite_chain(ledger.store, rows, seq)
+    first = min(citing for target, citing in cited.items() if target >= seq)
+    alone = ledger.verify(trusted=False)
+    assert (alone.first_bad_seq, alone.problem) == (first, Problem.BAD_REFERENCE), alone.summary()
+    return expect(first, Problem.BAD_REFERENCE)
+
+
+def _first_citations(rows: list[dict[str, Any]]) -> dict[int, int]:
+    """seq of each entry that a later decision or run names by hash -> the first citing seq."""
+    seq_of = {bytes(r["entry_hash"]).hex(): r["seq"] for r in rows}
+    first: dict[int, int] = {}
+    for row in rows:
+        payload = json.loads(row["payload"])
+        names = [payload.get("subject"), payload.get("run"), payload.get("parent_run")]
+        if row["kind"] in ("approval.granted", "approval.rejected"):
+            names += payload.get("evidence") or []
+        elif row["kind"] not in ("run.training", "run.recalibration"):
+            continue
+        for name in names:
+            if name in seq_of:
+                first.setdefault(seq_of[name], row["seq"])
+    return first
 
 
 ROW_COLUMNS = ENTRY_COLUMNS
@@ -670,6 +736,7 @@ MUTATIONS: dict[str, Mutation] = {
     "re-sign with the actor's own revoked key": resign("own-revoked-key"),
     "strip the signature": resign("stripped"),
     "insider rewrite, every hash recomputed": insider_rewrite,
+    "insider rewrite of an approved run, every hash recomputed": insider_rewrite_of_a_cited_entry,
 }
 
 

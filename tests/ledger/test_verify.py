@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from ledger import merkle, signing
 from ledger.artifacts import ArtifactStore
-from ledger.records import Entry, recompute_hash
+from ledger.records import Entry, build_statement, recompute_hash
 from ledger.store import LedgerStore
 from ledger.tables import ledger_head, merkle_nodes
 from ledger.verify import Problem, VerificationReport, verify_ledger
@@ -276,8 +276,10 @@ def test_an_insider_rewrite_with_every_hash_recomputed_is_caught_by_an_earlier_c
 
 
 def test_a_rewrite_that_leaves_the_stored_checkpoint_is_caught_by_it(ledger: Ledger) -> None:
+    """A note after the last entry any decision or run cites: nothing but the checkpoint can
+    tell (an earlier rewrite changes a cited hash: `BAD_REFERENCE`, tested below)."""
     ledger.store.checkpoint()
-    seq = ledger.tamperable().written.seq("note")
+    seq = ledger.tamperable().written.seq("note2")
     rewrite_history(
         ledger.store,
         seq,
@@ -327,3 +329,65 @@ def test_a_checkpoint_signed_by_another_ledger_is_refused(
     other.append_batch([note(str(i)) for i in range(3)])
     report = ledger.verify(trusted=[other.checkpoint().note])
     assert_fails(report, None, Problem.CHECKPOINT_INVALID)
+
+
+# --- what decisions and runs cite ------------------------------------------------------------
+
+
+def _with_payload(entry: Entry, **changes: object) -> Entry:
+    st = entry.statement
+    statement = build_statement(
+        kind=st.kind,
+        model=st.model,
+        version=st.version,
+        actor=st.actor,
+        reason=st.reason,
+        payload={**st.payload, **changes},
+    )
+    return dataclasses.replace(entry, statement=statement)
+
+
+def _amend_metrics(entry: Entry) -> Entry:
+    return _with_payload(entry, metrics={"auc": 0.99})
+
+
+def test_a_run_rewritten_after_its_approval_fails_at_the_approval_without_any_checkpoint(
+    ledger: Ledger,
+) -> None:
+    """The insider recomputes every later hash, rebuilds the tree and deletes the stored
+    checkpoints; no checkpoint is kept outside. The approval they cannot re-sign still
+    names the run's old entry_hash."""
+    run_seq = ledger.tamperable().written.seq("run")
+    rewrite_history(ledger.store, run_seq, _amend_metrics)
+    report = ledger.verify()
+    assert_fails(report, ledger.written.seq("validation"), Problem.BAD_REFERENCE)
+    assert "names no earlier entry" in report.message
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [("evaluation", "not a run"), ("note2", "names no earlier entry")],
+    ids=["an-evaluation", "a-later-entry"],
+)
+def test_a_recalibration_whose_parent_is_not_an_earlier_run_is_caught(
+    ledger: Ledger, target: str, says: str
+) -> None:
+    seq = ledger.tamperable().written.seq("recalibration")
+    parent = ledger.written.entries[target].entry_hash.hex()
+    rewrite_history(ledger.store, seq, lambda e: _with_payload(e, parent_run=parent))
+    report = ledger.verify()
+    assert_fails(report, seq, Problem.BAD_REFERENCE)
+    assert says in report.message
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_decision_whose_subject_is_missing_is_found_sequentially_and_in_ranges(
+    ledger: Ledger, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import verify_ranges
+
+    monkeypatch.setattr(verify_ranges, "RANGE_SIZE", 4)
+    run_seq = ledger.tamperable().written.seq("run")
+    rewrite_history(ledger.store, run_seq, _amend_metrics)
+    report = verify_ledger(ledger.store, artifact_store=ledger.artifacts, workers=workers)
+    assert_fails(report, ledger.written.seq("validation"), Problem.BAD_REFERENCE)
