@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ledger import signing
 from ledger.catalogue import check_catalogue, scored_features
+from ledger.citations import Cited, citation_problem, citations_of, cited_hash
 from ledger.errors import (
     Conflict,
     InvalidStatement,
@@ -82,7 +83,6 @@ class LedgerFacts(Protocol):
     """What admission needs to know about the ledger (implemented by the store)."""
 
     def run_for(self, model: str, version: str) -> RunFact | None: ...
-    def run_by_hash(self, entry_hash: bytes) -> RunFact | None: ...
     def decisions_for(self, model: str, version: str) -> list[DecisionFact]: ...
     def model_known(self, model: str) -> bool: ...
     def is_retired(self, model: str, version: str) -> bool: ...
@@ -153,6 +153,23 @@ def admit(
             raise UnknownKey(f"key {statement.payload['key_id']} is not registered")
         if key.revoked:
             raise Conflict(f"key {key.key_id} is already revoked")
+    _check_citations(statement, facts)
+
+
+def _check_citations(statement: Statement, facts: LedgerFacts) -> None:
+    """Every entry the payload cites (`ledger.citations`) is in the ledger and about the
+    right model: an approval's evidence (EU AI Act Annex IV 2(g): the test reports the
+    signer reviewed), a recalibration's parent run, a deployment's approvals, what a note
+    or an oversight record refers to."""
+    for citation, value in citations_of(statement.kind, statement.payload):
+        wanted = cited_hash(value)
+        fact = None if wanted is None else facts.subject_by_hash(wanted)
+        found = None if fact is None else Cited(fact.seq, fact.kind, fact.model, fact.version)
+        problem = citation_problem(
+            citation, value, found, seq=None, model=statement.model, version=statement.version
+        )
+        if problem is not None:
+            raise UnknownEntry(problem) if found is None else InvalidStatement(problem)
 
 
 def _require_version(statement: Statement, facts: LedgerFacts) -> RunFact:
@@ -176,27 +193,17 @@ def _check_run(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
         )
     if facts.is_retired(statement.model, ""):
         raise ModelRetired(f"model {statement.model} is retired")
-    parent = statement.payload.get("parent_run")
-    if parent is not None:
-        parent_run = facts.run_by_hash(bytes.fromhex(parent))
-        if parent_run is None:
-            raise UnknownEntry(f"parent_run {parent} is not the entry hash of a run in the ledger")
-        if parent_run.model != statement.model:
-            raise InvalidStatement(
-                f"parent_run {parent} belongs to model {parent_run.model!r}, "
-                f"not {statement.model!r}"
-            )
-    elif kind is Kind.RUN_RECALIBRATION:  # pragma: no cover - the payload model requires it
-        raise InvalidStatement("a recalibration must name its parent_run")
+    if kind is Kind.RUN_RECALIBRATION and statement.payload.get("parent_run") is None:
+        raise InvalidStatement(  # pragma: no cover - the payload model requires it
+            "a recalibration must name its parent_run"
+        )
 
 
 def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
     """A decision is about the version's run (`run`, or `subject` naming it) or about one of
-    the version's catalogues (`subject`); its author may not decide (four eyes); the evidence
-    it cites are entries of the same model already in the ledger."""
+    the version's catalogues (`subject`); its author may not decide (four eyes)."""
     run = _require_version(statement, facts)
     payload = statement.payload
-    _check_evidence(statement, facts)
     if payload.get("run") is not None:
         decided_run = bytes.fromhex(payload["run"])
         if decided_run != run.entry_hash:
@@ -224,28 +231,6 @@ def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
             f"of {subject.model} {subject.version}".rstrip()
         )
     check_four_eyes(subject, statement.actor)
-
-
-def _check_evidence(statement: Statement, facts: LedgerFacts) -> None:
-    """Every `evidence` hash names an entry of the decided model that is already in the ledger.
-
-    A decision's evidence is what the signer says they reviewed (EU AI Act Annex IV 2(g):
-    test reports signed by the responsible persons); a hash that names nothing, or another
-    model's report, would let a card list evidence that was never reviewed for this model.
-    """
-    for cited in statement.payload.get("evidence") or ():
-        entry = facts.subject_by_hash(bytes.fromhex(cited))
-        if entry is None:
-            raise UnknownEntry(
-                f"evidence {cited} is not the entry_hash of any entry in the ledger: cite the "
-                "evaluation entries you reviewed (their entry_hash)"
-            )
-        if entry.model != statement.model:
-            where = f"model {entry.model!r}" if entry.model else "no model"
-            raise InvalidStatement(
-                f"evidence {cited} is a {entry.kind} of {where}, not of "
-                f"{statement.model!r}: a decision cites evidence about the model it decides on"
-            )
 
 
 def _check_signature(

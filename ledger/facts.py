@@ -61,7 +61,6 @@ class TransactionFacts:
         self._tx = tx
         self._sql = sql
         self._runs: dict[tuple[str, str], RunFact] = {}
-        self._runs_by_hash: dict[bytes, RunFact] = {}
         self._decisions: dict[tuple[str, str], list[DecisionFact]] = {}
         self._models: set[str] = set()
         self._retired: set[tuple[str, str]] = set()
@@ -118,7 +117,6 @@ class TransactionFacts:
         if st.kind in _RUN_KIND_VALUES:
             fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
             self._runs[key] = fact
-            self._runs_by_hash[entry.entry_hash] = fact
             self._run_payloads[key] = st.payload_json
         elif st.kind == Kind.MODEL_REGISTERED.value:
             self._registered.setdefault(st.model, entry.seq)
@@ -158,12 +156,6 @@ class TransactionFacts:
         if (model, version) in self._loaded:
             return self._stored_runs.get((model, version))
         row = self._first(self._sql.run_for, model, version)
-        return None if row is None else _run_from_row(row)
-
-    def run_by_hash(self, entry_hash: bytes) -> RunFact | None:
-        if entry_hash in self._runs_by_hash:
-            return self._runs_by_hash[entry_hash]
-        row = self._first(self._sql.run_by_hash, entry_hash)
         return None if row is None else _run_from_row(row)
 
     def decisions_for(self, model: str, version: str) -> list[DecisionFact]:

@@ -39,7 +39,6 @@ class Statements:
     insert_idempotency: str
     update_head: str
     run_for: str
-    run_by_hash: str
     decisions_for: str
     model_known: str
     retired: str
@@ -111,8 +110,6 @@ def statements_for(dialect: str) -> Statements:
         "frontier = ? WHERE id = 1",
         run_for="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
         f"WHERE model = ? AND version = ? AND kind IN {RUN_KINDS_SQL} ORDER BY seq LIMIT 1",
-        run_by_hash="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
-        f"WHERE entry_hash = ? AND kind IN {RUN_KINDS_SQL}",
         decisions_for="SELECT seq, entry_hash, actor, kind, reason, payload FROM entries "
         f"WHERE model = ? AND version = ? AND kind IN {DECISION_KINDS_SQL} ORDER BY seq",
         model_known="SELECT seq FROM entries WHERE model = ? LIMIT 1",

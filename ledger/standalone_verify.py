@@ -329,44 +329,53 @@ class Signatures:
         self.checked += 1
 
 
+_RUNS = ("run.training", "run.recalibration")
+_DECISION_CITES = (("run", False, _RUNS, True, True),
+                   ("subject", False, (*_RUNS, "catalogue.recorded"), True, True),
+                   ("evidence", True, None, True, False))  # fmt: skip
+CITATIONS: dict[str, tuple[tuple[str, bool, tuple[str, ...] | None, bool, bool], ...]] = {
+    "approval.granted": _DECISION_CITES,
+    "approval.rejected": _DECISION_CITES,
+    "run.training": (("parent_run", False, _RUNS, True, False),),
+    "run.recalibration": (("parent_run", False, _RUNS, True, False),),
+    "deployment.promoted": (("approvals", True, ("approval.granted",), True, True),),
+    "catalogue.recorded": (("supersedes", False, ("catalogue.recorded",), True, False),),
+    "oversight.recorded": (("refers_to", True, None, True, False),),
+    "note": (("refers_to", True, None, False, False),),
+}
+"""`ledger.citations.CITATIONS` restated: kind -> (field, a list?, kinds the cited entry may
+have, same model?, same version?)."""
+
+
 class References:
-    """The entries seen so far, by hash; checks what decisions and runs cite.
+    """The entries seen so far, by hash; checks what each entry cites.
 
-    A decision names its subject (`subject` or `run`: a run or catalogue of the same model
-    and version) and its `evidence` (entries of the same model); a run names its
-    `parent_run` (a run of the same model). Each must be an earlier entry of the log: a run
-    rewritten after a signed approval leaves the approval naming a hash no entry has."""
-
-    RUN_KINDS = ("run.training", "run.recalibration")
-    DECISION_KINDS = ("approval.granted", "approval.rejected")
+    Each cited entry (`CITATIONS`) must be an earlier entry of the log about the right
+    model: a run rewritten after a signed approval leaves the approval naming a hash no entry
+    has."""
 
     def __init__(self) -> None:
         self.seen: dict[str, tuple[int, str, str, str]] = {}
 
     def check(self, entry: dict[str, Any]) -> None:
         st, seq = entry["statement"], entry["seq"]
-        kind, model, payload = st["kind"], st["model"], st["payload"]
-        if kind in self.DECISION_KINDS:
-            subject = payload.get("subject") or payload.get("run")
-            self._cited(seq, "subject", subject, model, st["version"],
-                        (*self.RUN_KINDS, "catalogue.recorded"))  # fmt: skip
-            for cited in payload.get("evidence") or ():
-                self._cited(seq, "evidence", cited, model, None, None)
-        elif kind in self.RUN_KINDS and payload.get("parent_run") is not None:
-            self._cited(seq, "parent_run", payload["parent_run"], model, None, self.RUN_KINDS)
-        if model:
-            self.seen[str(entry["entry_hash"])] = (seq, kind, model, st["version"])
-
-    def _cited(self, seq: int, name: str, cited: Any, model: str, version: str | None,
-               kinds: tuple[str, ...] | None) -> None:  # fmt: skip
-        found = self.seen.get(str(cited))
-        if found is None:
-            raise Failed(f"{name} {cited} names no earlier entry of this log: rewritten?", seq)
-        if found[2] != model or (version is not None and found[3] != version) or (
-            kinds is not None and found[1] not in kinds
-        ):
-            raise Failed(f"{name} {cited} is the {found[1]} of {found[2]} {found[3]}, "
-                         f"not about {model} {version or ''}".rstrip(), seq)  # fmt: skip
+        payload = st["payload"] if isinstance(st["payload"], dict) else {}
+        for name, many, kinds, same_model, same_version in CITATIONS.get(st["kind"], ()):
+            value = payload.get(name)
+            if value is None:
+                continue
+            for cited in (value if isinstance(value, list) else [value]) if many else [value]:
+                found = self.seen.get(str(cited))
+                if found is None or found[0] >= seq:
+                    raise Failed(f"{name} {cited} names no earlier entry of this log", seq)
+                if (
+                    (same_model and found[2] != st["model"])
+                    or (same_version and found[3] != st["version"])
+                    or (kinds is not None and found[1] not in kinds)
+                ):
+                    what = f"{found[1]} of {found[2]} {found[3]}".rstrip()
+                    raise Failed(f"{name} {cited} is the {what}, not one it may cite", seq)
+        self.seen[str(entry["entry_hash"])] = (seq, st["kind"], st["model"], st["version"])
 
 
 # --- export bundles -----------------------------------------------------------------------

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ledger import merkle, signing
+from ledger import citations, merkle, signing
 from ledger.artifacts import ArtifactState, ArtifactStore
 from ledger.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from ledger.citations import CITING_KINDS
 from ledger.errors import CheckpointInvalid, NotFound, VerificationError
 
 if TYPE_CHECKING:
@@ -46,13 +47,6 @@ difference from records.py would fail the verification of every honest ledger, w
 tests verify on SQLite and PostgreSQL."""
 
 _SIGNATURE_REQUIRED = frozenset({"approval.granted", "approval.rejected", "key.registered"})
-_DECISION_KINDS = frozenset({"approval.granted", "approval.rejected"})
-_RUN_KINDS = frozenset({"run.training", "run.recalibration"})
-_SUBJECT_KINDS = _RUN_KINDS | {"catalogue.recorded"}
-_REFERRING_KINDS = _DECISION_KINDS | _RUN_KINDS
-"""Kinds whose payload names earlier entries by hash: a decision its subject (`run` or
-`subject`) and its `evidence`, a run its `parent_run`."""
-
 Reference = tuple[int, str, str, str]
 """What verification needs to know of an entry another one cites: (seq, kind, model, version)."""
 
@@ -78,7 +72,7 @@ class Problem(StrEnum):
     TIME_REVERSED = "time-reversed"
     TREE_MISMATCH = "tree-mismatch"
     BAD_REFERENCE = "bad-reference"
-    """A decision's subject or evidence, or a run's parent, names no earlier entry of its model
+    """An entry cites (`ledger.citations`) no earlier entry, or one of another model or kind
     (for example a run rewritten after it was approved: the signed approval still names the
     run's old hash)."""
 
@@ -356,7 +350,7 @@ class StreamVerifier:
         last_recorded = self._last_recorded
         next_checkpoint = self._pending[0].size if self._pending else -1
         seen = self._seen
-        referring = _REFERRING_KINDS
+        citing, may_cite = CITING_KINDS, citations.may_cite
         try:
             for row in rows:
                 (
@@ -427,8 +421,8 @@ class StreamVerifier:
                         key.revoked_at = seq
                 if artifacts and '"artifacts"' in payload:
                     self._check_artifacts(seq, payload)
-                if kind in referring:
-                    self._check_references(seq, kind, model, version, payload)
+                if kind in citing and may_cite(kind, payload):
+                    self._check_citations(seq, kind, model, version, payload)
                 if seen is not None and model:
                     seen[entry_hash] = (seq, kind, model, version)
                 # merkle.MerkleFrontier.append, inlined without the list of completed
@@ -514,69 +508,37 @@ class StreamVerifier:
             self._keys[key_id] = key
         self._signatures += 1
 
-    def _check_references(
+    def _check_citations(
         self, seq: int, kind: str, model: str, version: str, payload_json: str
     ) -> None:
-        """The entries a decision or a run names by hash exist earlier in this log, and are
-        of the same model (and, for a decision's subject, of the same version).
+        """Every entry this one cites exists earlier in this log and is about the right model
+        (`ledger.citations`, the rule admission applies too).
 
         A signed approval names the entry_hash of the run it approves. Someone who rewrites
         that run and recomputes every later hash (and re-signs the checkpoints, holding the
         ledger key) leaves a chain that links, but the approval, which they cannot re-sign,
         still names the old hash: this check catches that without any kept checkpoint."""
         payload = json.loads(payload_json)
-        if kind in _DECISION_KINDS:
-            subject = payload.get("subject") or payload.get("run")
-            self._check_reference(
-                seq, "subject", subject, model, version, _SUBJECT_KINDS, "a run or catalogue"
-            )
-            for cited in payload.get("evidence") or ():
-                self._check_reference(seq, "evidence", cited, model, None, None, "an entry")
-        elif payload.get("parent_run") is not None:
-            self._check_reference(
-                seq, "parent_run", payload["parent_run"], model, None, _RUN_KINDS, "a run"
-            )
-
-    def _check_reference(
-        self,
-        seq: int,
-        field_name: str,
-        cited: object,
-        model: str,
-        version: str | None,
-        kinds: frozenset[str] | None,
-        what: str,
-    ) -> None:
-        try:
-            wanted = bytes.fromhex(str(cited))
-        except ValueError:
-            wanted = b""
-        if len(wanted) != 32:
-            raise _Failure(
-                seq, Problem.BAD_REFERENCE, f"{field_name} {cited!r} is not an entry hash"
-            )
+        if not isinstance(payload, dict):
+            return
         assert self.find_reference is not None
-        found = self.find_reference(wanted)
-        if found is None or found[0] >= seq:
-            raise _Failure(
-                seq,
-                Problem.BAD_REFERENCE,
-                f"{field_name} {wanted.hex()} names no earlier entry of this log: the entry it "
-                "was signed over was rewritten or removed",
+        for citation, value in citations.citations_of(kind, payload):
+            wanted = citations.cited_hash(value)
+            if wanted is None:
+                raise _Failure(
+                    seq, Problem.BAD_REFERENCE, f"{citation.field} {value!r} is not an entry hash"
+                )
+            found = self.find_reference(wanted)
+            problem = citations.citation_problem(
+                citation,
+                value,
+                None if found is None else citations.Cited(*found),
+                seq=seq,
+                model=model,
+                version=version,
             )
-        ref_seq, ref_kind, ref_model, ref_version = found
-        if (
-            ref_model != model
-            or (version is not None and ref_version != version)
-            or (kinds is not None and ref_kind not in kinds)
-        ):
-            about = f"{model} {version}" if version is not None else model
-            raise _Failure(
-                seq,
-                Problem.BAD_REFERENCE,
-                f"{field_name} {wanted.hex()} is the {ref_kind} of {ref_model} {ref_version} at "
-                f"seq {ref_seq}, not {what} of {about}".rstrip(),
-            )
+            if problem is not None:
+                raise _Failure(seq, Problem.BAD_REFERENCE, problem)
 
     def _check_artifacts(self, seq: int, payload_json: str) -> None:
         assert self.artifact_store is not None

@@ -365,7 +365,7 @@ def test_a_bundle_of_a_run_rewritten_after_its_approval_is_refused_by_every_veri
         check=False,
     )
     assert standalone.returncode == 1
-    assert standalone.stderr.startswith(f"FAILED at seq {approval_seq}: subject ")
+    assert standalone.stderr.startswith(f"FAILED at seq {approval_seq}: run ")
     target = make_ledger(f"sqlite:///{tmp_path / 'target.db'}")
     with pytest.raises(GovledgerError, match="nothing imported"):
         import_bundle(target, path)

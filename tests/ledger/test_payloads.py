@@ -140,10 +140,18 @@ def test_digests_must_be_lowercase_hex_sha256(bad: object) -> None:
 
 
 def test_a_recalibration_whose_parent_is_not_a_run_is_refused(store: LedgerStore) -> None:
+    """The entry exists but is no run: 422 (an unknown hash is 404, below)."""
     remark = store.append(note("not a run"))
-    with pytest.raises(UnknownEntry, match="parent_run"):
+    with pytest.raises(InvalidStatement, match=r"parent_run .* not a run of"):
         store.append(recalibration("1.1", remark))
     assert store.size() == 1
+
+
+def test_a_recalibration_of_an_unknown_hash_is_refused(store: LedgerStore) -> None:
+    orphan = build(Kind.RUN_RECALIBRATION, payload={"parent_run": RUN})
+    with pytest.raises(UnknownEntry, match=r"parent_run .* names no earlier entry"):
+        store.append(orphan)
+    assert store.size() == 0
 
 
 def test_a_recalibration_whose_parent_belongs_to_another_model_is_refused(

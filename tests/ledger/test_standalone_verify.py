@@ -258,3 +258,25 @@ def test_rfc_8785_appendix_examples() -> None:
     assert list(json.loads(sv.canonical(data))) == [
         "\r", "1", "\u0080", "\u00f6", "\u20ac", "\U0001f600", "\ufb33"
     ]  # fmt: skip
+
+
+def test_the_standalone_citation_table_restates_the_ledgers() -> None:
+    """Both verifiers must refuse the same citations: the restated table is the same rule."""
+    from ledger import citations, standalone_verify
+
+    restated = {
+        kind: tuple(
+            (c.field, c.many, None if c.kinds is None else tuple(sorted(c.kinds)), c.same_model,
+             c.same_version)
+            for c in rule
+        )
+        for kind, rule in citations.CITATIONS.items()
+    }  # fmt: skip
+    standalone = {
+        kind: tuple(
+            (f, many, None if kinds is None else tuple(sorted(kinds)), model, version)
+            for f, many, kinds, model, version in rule
+        )
+        for kind, rule in standalone_verify.CITATIONS.items()
+    }
+    assert standalone == restated

@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from ledger import signing
+from ledger import citations, signing
 from ledger.artifacts import ArtifactStore
 from ledger.bootstrap import init_ledger
 from ledger.records import Statement, build_statement
@@ -345,33 +345,30 @@ def edit_and_rehash(column: str) -> Mutation:
 
 
 def _cites_no_earlier_entry(earlier: list[dict[str, Any]], row: dict[str, Any]) -> bool:
-    """Whether a (run or decision) row names a parent, subject or evidence that no earlier
-    row of its model (and, for a subject, its version) is: the rule of `verify`, restated."""
+    """Whether a row cites (`ledger.citations`) an entry that no earlier row of the right
+    model and kind is."""
     try:
         payload = json.loads(row["payload"])
     except ValueError:
         return False
     if not isinstance(payload, dict):
         return False
-    cited: list[tuple[Any, str | None, set[str] | None]] = []
-    runs = {"run.training", "run.recalibration"}
-    if row["kind"] in ("approval.granted", "approval.rejected"):
-        subject = payload.get("subject") or payload.get("run")
-        cited.append((subject, row["version"], runs | {"catalogue.recorded"}))
-        cited += [(e, None, None) for e in payload.get("evidence") or ()]
-    elif row["kind"] in runs and payload.get("parent_run") is not None:
-        cited.append((payload["parent_run"], None, runs))
-    by_hash = {bytes(r["entry_hash"]).hex(): r for r in earlier}
-    for digest, version, kinds in cited:
-        target = by_hash.get(str(digest))
-        if (
-            target is None
-            or target["model"] != row["model"]
-            or (version is not None and target["version"] != version)
-            or (kinds is not None and target["kind"] not in kinds)
-        ):
-            return True
-    return False
+    by_hash = {
+        bytes(r["entry_hash"]).hex(): citations.Cited(r["seq"], r["kind"], r["model"], r["version"])
+        for r in earlier
+    }
+    return any(
+        citations.citation_problem(
+            citation,
+            value,
+            by_hash.get(str(value)),
+            seq=row["seq"],
+            model=row["model"],
+            version=row["version"],
+        )
+        is not None
+        for citation, value in citations.citations_of(row["kind"], payload)
+    )
 
 
 def _cites_missing_artifact(ledger: CampaignLedger, payload_json: str) -> bool:
@@ -699,19 +696,14 @@ def insider_rewrite_of_a_cited_entry(ledger: CampaignLedger, rng: random.Random)
 
 
 def _first_citations(rows: list[dict[str, Any]]) -> dict[int, int]:
-    """seq of each entry that a later decision or run names by hash -> the first citing seq."""
+    """seq of each entry that a later entry cites (`ledger.citations`) -> the first citing seq."""
     seq_of = {bytes(r["entry_hash"]).hex(): r["seq"] for r in rows}
     first: dict[int, int] = {}
     for row in rows:
         payload = json.loads(row["payload"])
-        names = [payload.get("subject"), payload.get("run"), payload.get("parent_run")]
-        if row["kind"] in ("approval.granted", "approval.rejected"):
-            names += payload.get("evidence") or []
-        elif row["kind"] not in ("run.training", "run.recalibration"):
-            continue
-        for name in names:
-            if name in seq_of:
-                first.setdefault(seq_of[name], row["seq"])
+        for _, value in citations.citations_of(row["kind"], payload):
+            if value in seq_of:
+                first.setdefault(seq_of[str(value)], row["seq"])
     return first
 
 
