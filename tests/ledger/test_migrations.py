@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import exc, text
 
 from ledger import merkle, migrate
+from ledger.appender import Appender
 from ledger.bootstrap import init_ledger
+from ledger.facts import TransactionFacts
 from ledger.settings import LedgerSettings
 from ledger.store import EntryFilter, LedgerStore
 from ledger.verify import verify_ledger
@@ -27,20 +29,36 @@ def _rows(store: LedgerStore, table: str, key: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))]
 
 
+def _as_before_0006(patch: pytest.MonkeyPatch) -> None:
+    """Make the writer behave as it did before revision 0006 created `signed_statements`:
+    it neither wrote nor asked that table (replays were refused by signature text only)."""
+    patch.setattr(Appender, "_index_signed", lambda self, tx, created: None)
+    patch.setattr(TransactionFacts, "signature_seen", lambda self, signature, digest: False)
+
+
 def _filled_at(
-    revision: str, settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+    revision: str,
+    settings: LedgerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    fill: Callable[[LedgerStore], None] | None = None,
 ) -> LedgerStore:
-    """A ledger created and filled by the schema of `revision`."""
+    """A ledger created and filled by the schema (and writer) of `revision`; `fill` adds
+    more entries with that writer."""
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "upgrade", functools.partial(migrate.upgrade, revision=revision))
         store = init_ledger(settings, origin="migrations.example/ledger")
-    validator = Actor.make("vera")
-    store.append(validator.register())
-    run = store.append(training("1.0"))
-    store.append(validator.approve(run, role="validator"))
-    for batch in range(3):  # three batches, three recorded_at times
-        store.append_batch([note(f"before {batch}.{i}") for i in range(13)])
-    store.checkpoint()
+    with monkeypatch.context() as patch:
+        if revision < "0006":
+            _as_before_0006(patch)
+        validator = Actor.make("vera")
+        store.append(validator.register())
+        run = store.append(training("1.0"))
+        store.append(validator.approve(run, role="validator"))
+        for batch in range(3):  # three batches, three recorded_at times
+            store.append_batch([note(f"before {batch}.{i}") for i in range(13)])
+        if fill is not None:
+            fill(store)
+        store.checkpoint()
     return store
 
 
