@@ -238,7 +238,6 @@ def _check_signature(
         raise SignatureInvalid("a signature needs both signature and key_id")
     if not _KEY_ID.fullmatch(key_id):
         raise SignatureInvalid("key_id must be 32 lowercase hex characters (govledger keys create)")
-    signature_bytes = ed25519_strict.parse_signature(signature)
     if statement.issued_at is None:
         raise InvalidStatement("a signed statement must carry issued_at, the time of signing")
     issued = parse_rfc3339(statement.issued_at, "issued_at")
@@ -267,8 +266,8 @@ def _check_signature(
         if key.actor != statement.actor:
             raise KeyNotOwned(f"key {key_id} belongs to {key.actor}, not to {statement.actor}")
         public_key = key.public_key
-    if kind is not Kind.KEY_REGISTERED:
         ed25519_strict.parse_public_key(public_key)  # a weak key registered before the rule
+    signature_bytes = ed25519_strict.parse_signature(signature)
     signed = statement.signing_bytes()
     if not signing.verify(public_key, signed, signature):
         raise SignatureInvalid(

@@ -233,13 +233,13 @@ def weak_point(encoding: bytes) -> str | None:
     return None
 
 
-def _b64(text: str, what: str) -> bytes:
+def _b64(text: str, what: str, seq: int | None = None) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError, TypeError):
-        raise Failed(f"{what} is not base64") from None
+        raise Failed(f"{what} is not base64", seq) from None
     if base64.b64encode(data).decode("ascii") != text:
-        raise Failed(f"{what} is not in canonical base64 (another spelling of its bytes)")
+        raise Failed(f"{what} is not in canonical base64 (another spelling of its bytes)", seq)
     return data
 
 
@@ -354,7 +354,7 @@ class Signatures:
         signature, key_id = entry["signature"], entry["key_id"]
         if st["kind"] == "key.registered":
             payload = st["payload"]
-            raw = _b64(str(payload.get("public_key", "")), "a registered public key")
+            raw = _b64(str(payload.get("public_key", "")), "a registered public key", seq)
             if len(raw) == 32 and weak_point(raw) is not None:
                 raise Failed(f"key {key_id} is refused: {weak_point(raw)}", seq)
             if key_id != payload.get("key_id") or hashlib.sha256(raw).hexdigest()[:32] != key_id:
@@ -380,9 +380,9 @@ class Signatures:
             raise Failed(f"signed by key {key_id}, revoked at seq {key['revoked']}", seq)
         if key["actor"] != st["actor"]:
             raise Failed(f"key {key_id} belongs to {key['actor']}, not {st['actor']}", seq)
-        raw_signature = _b64(signature, "a signature")
+        raw_signature = _b64(signature, "a signature", seq)
         message = canonical(st).encode("utf-8")
-        strict_verify(_b64(key["public_key"], "a public key"), raw_signature, message, seq)
+        strict_verify(_b64(key["public_key"], "a public key", seq), raw_signature, message, seq)
         digest = hashlib.sha256(message).digest()
         earlier = self.seen.get(raw_signature, self.seen.get(digest))
         if earlier is not None:

@@ -20,7 +20,14 @@ from ledger.appender import entry_row, new_entry_id
 from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
 from ledger.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
 from ledger.store import LedgerStore
-from ledger.tables import APPEND_ONLY_TABLES, checkpoints, entries, ledger_head, merkle_nodes
+from ledger.tables import (
+    APPEND_ONLY_TABLES,
+    checkpoints,
+    entries,
+    ledger_head,
+    merkle_nodes,
+    signing_keys,
+)
 from ledger.tree_store import stored_nodes
 
 
@@ -287,8 +294,9 @@ def append_bypassing_admission(
     """Append an entry the way a writer without admission would: a correct hash, link, Merkle
     nodes and head, so only the checks of the signature itself can tell.
 
-    Inserts only (no trigger to bypass); writes no `signed_statements` row (the attacker's
-    writer skips the replay guard, whose UNIQUE constraints would refuse a replay)."""
+    Inserts only (no trigger to bypass), and the key index row of a key.registered; writes
+    no `signed_statements` row (the attacker's writer skips the replay guard, whose UNIQUE
+    constraints would refuse a replay)."""
     with store.engine.begin() as conn:
         size, last_hash, last_recorded, frontier_bytes = conn.execute(
             select(
@@ -316,6 +324,16 @@ def append_bypassing_admission(
         )  # fmt: skip
         values = dict(zip(SQL_ENTRY_COLUMNS.split(", "), entry_row(entry), strict=True))
         conn.execute(insert(entries).values(**values))
+        if statement.kind == "key.registered":  # the key index, as the writer keeps it
+            payload = statement.payload
+            conn.execute(
+                insert(signing_keys).values(
+                    key_id=payload["key_id"],
+                    actor=statement.actor,
+                    public_key=payload["public_key"],
+                    registered_seq=entry.seq,
+                )
+            )
         for node_id, node in stored_nodes(frontier.append(entry_hash)):
             conn.execute(insert(merkle_nodes).values(node_id=node_id, hash=node))
         conn.execute(
