@@ -57,6 +57,7 @@ def test_group_facts_seek_each_pair_in_the_model_version_index(database: Path, p
         ("model_known", "ix_entries_model_version (model=?)"),
         ("retired", "ix_entries_model_version (model=? AND version=?)"),
         ("signature_seen", "(signature=?)"),
+        ("signature_seen", "(statement_digest=?)"),
         ("run_by_hash", "(entry_hash=?)"),
         ("find_idempotency", "(key=?)"),
     ],
