@@ -137,9 +137,7 @@ class SignedStatementRow(SQLModel, table=True):
     __tablename__ = "signed_statements"
 
     seq: int = Field(sa_column=Column(RowKey, primary_key=True, autoincrement=False))
-    statement_digest: bytes = Field(
-        sa_column=Column(LargeBinary(32), nullable=False, unique=True)
-    )
+    statement_digest: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False, unique=True))
     signature: bytes = Field(sa_column=Column(LargeBinary(64), nullable=False, unique=True))
 
 

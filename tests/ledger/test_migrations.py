@@ -1,9 +1,10 @@
 """Migrating a ledger that holds entries: revision 0004 rebuilds SQLite's append-only tables
 and replaces the signature constraint; 0005 drops the recorded_at index and narrows the kind
-index to the rare kinds; 0006 adds the signed statements (replay guard), back-filled. Nothing in the log may change: the same rows, the same root, every
-proof against a checkpoint issued before the migration still verifying, the same answers to
-queries by time and kind, and the append-only triggers and uniqueness rules still enforced
-by the database afterwards."""
+index to the rare kinds; 0006 adds the signed statements (the replay guard), back-filled.
+Nothing in the log may change: the same rows, the same root, every proof against a
+checkpoint issued before the migration still verifying, the same answers to queries by time
+and kind, and the append-only triggers and uniqueness rules still enforced by the database
+afterwards."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from ledger.appender import Appender
 from ledger.bootstrap import init_ledger
 from ledger.errors import ReplayedStatement
 from ledger.facts import TransactionFacts
-from ledger.settings import LedgerSettings
 from ledger.records import Entry
+from ledger.settings import LedgerSettings
 from ledger.store import EntryFilter, LedgerStore
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, training
