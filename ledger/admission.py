@@ -7,18 +7,20 @@ statement, not replayed, fresh), and the state rules (version logged once, appro
 known versions only, four eyes, deployment policy, retirement; issue 8: materiality tiers and
 reasoned amendments of the inventory, catalogues naming scored features only, decisions on a
 catalogue, and no deployment of a stopped version).
+
+Signatures follow the strict Ed25519 rule of `ledger.ed25519_strict` (one base64 spelling,
+no weak keys, S < L), and a replay is a signature whose bytes, or a statement whose SHA-256,
+the ledger already holds.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ledger import signing
+from ledger import ed25519_strict, signing
 from ledger.catalogue import check_catalogue, scored_features
 from ledger.citations import Cited, citation_problem, citations_of, cited_hash
 from ledger.errors import (
@@ -87,7 +89,7 @@ class LedgerFacts(Protocol):
     def model_known(self, model: str) -> bool: ...
     def is_retired(self, model: str, version: str) -> bool: ...
     def signing_key(self, key_id: str) -> KeyFact | None: ...
-    def signature_seen(self, signature: str) -> bool: ...
+    def signature_seen(self, signature: bytes, statement_digest: bytes) -> bool: ...
     def registration_seq(self, model: str) -> int | None: ...
     def subject_by_hash(self, entry_hash: bytes) -> RunFact | None: ...
     def run_payload(self, model: str, version: str) -> dict[str, Any] | None: ...
@@ -253,11 +255,6 @@ def _check_signature(
         raise SignatureInvalid("a signature needs both signature and key_id")
     if not _KEY_ID.fullmatch(key_id):
         raise SignatureInvalid("key_id must be 32 lowercase hex characters (govledger keys create)")
-    try:
-        if len(base64.b64decode(signature, validate=True)) != 64:
-            raise SignatureInvalid("an Ed25519 signature is 64 bytes (88 base64 characters)")
-    except (binascii.Error, ValueError):
-        raise SignatureInvalid("signature is not valid base64") from None
     if statement.issued_at is None:
         raise InvalidStatement("a signed statement must carry issued_at, the time of signing")
     issued = parse_rfc3339(statement.issued_at, "issued_at")
@@ -268,11 +265,8 @@ def _check_signature(
         )
     if kind is Kind.KEY_REGISTERED:
         public_key = str(statement.payload["public_key"])
-        try:
-            raw = base64.b64decode(public_key, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidStatement("public_key is not base64") from None
-        if len(raw) != 32 or signing.key_id_for(raw) != statement.payload["key_id"]:
+        raw = ed25519_strict.parse_public_key(public_key)
+        if signing.key_id_for(raw) != statement.payload["key_id"]:
             raise InvalidStatement("key_id must be the first 16 bytes of SHA-256(public key), hex")
         if key_id != statement.payload["key_id"]:
             raise SignatureInvalid("a key registration must be signed by the key it registers")
@@ -289,10 +283,16 @@ def _check_signature(
         if key.actor != statement.actor:
             raise KeyNotOwned(f"key {key_id} belongs to {key.actor}, not to {statement.actor}")
         public_key = key.public_key
-    if not signing.verify(public_key, statement.signing_bytes(), signature):
+        ed25519_strict.parse_public_key(public_key)  # a weak key registered before the rule
+    signature_bytes = ed25519_strict.parse_signature(signature)
+    signed = statement.signing_bytes()
+    if not signing.verify(public_key, signed, signature):
         raise SignatureInvalid(
             "signature does not verify over the canonical statement: it was signed for another "
             "model, version, kind or payload, or by another key"
         )
-    if facts.signature_seen(signature):
-        raise ReplayedStatement("this signed statement is already in the ledger (replay)")
+    if facts.signature_seen(signature_bytes, signing.statement_digest(signed)):
+        raise ReplayedStatement(
+            "this signed statement (or its signature) is already in the ledger: a replay. "
+            "To decide again, sign a new statement"
+        )

@@ -37,6 +37,7 @@ from ledger.group_commit import GroupCommit, PendingAppend
 from ledger.kinds import Kind
 from ledger.policy import ApprovalPolicy
 from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
+from ledger.signing import signed_statement_row
 from ledger.sql import Statements
 from ledger.tree_store import stored_nodes
 from ledger.write_tx import (
@@ -411,6 +412,7 @@ class Appender:
         tx.insert(sql.insert_entry, entry_rows)
         tx.insert(sql.insert_node, node_rows)
         self._index_keys(tx, accepted)
+        self._index_signed(tx, accepted)
         idempotency_rows = [
             (request.key, request.fingerprint, outcome[0].seq, len(outcome), recorded_at)
             for request, outcome in zip(requests, outcomes, strict=True)
@@ -420,6 +422,13 @@ class Appender:
             and outcome[0].seq >= accepted[0].seq
         ]
         tx.insert(sql.insert_idempotency, idempotency_rows)
+
+    def _index_signed(self, tx: DriverCursor, created: list[Entry]) -> None:
+        """The `signed_statements` rows of the signed entries (the database's replay guard);
+        nothing for unsigned ones."""
+        rows = [signed_statement_row(e) for e in created if e.signature is not None]
+        if rows:
+            tx.insert(self._sql.insert_signed, rows)
 
     def _index_keys(self, tx: DriverCursor, created: list[Entry]) -> None:
         for entry in created:
@@ -513,3 +522,4 @@ class Appender:
         tx.insert(self._sql.insert_entry, rows)
         tx.insert(self._sql.insert_node, nodes)
         self._index_keys(tx, batch)
+        self._index_signed(tx, batch)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.errors import CheckpointInvalid
+from ledger import ed25519_strict
+from ledger.errors import CheckpointInvalid, NonCanonicalSignature, WeakKey
 from ledger.signing import public_key_raw
 
 _ED25519_ALG = b"\x01"
@@ -69,6 +70,12 @@ class VerifierKey:
             raise CheckpointInvalid("verifier key is not an Ed25519 signed-note key")
         if _key_hash(name, data[1:]) != key_hash:
             raise CheckpointInvalid("verifier key hash does not match its name and public key")
+        if base64.b64encode(data).decode() != key_b64:
+            raise CheckpointInvalid("verifier key is not in canonical base64")
+        try:
+            ed25519_strict.check_public_key(data[1:])
+        except WeakKey as exc:
+            raise CheckpointInvalid(f"verifier key: {exc.message}") from None
         return cls(name, key_hash, Ed25519PublicKey.from_public_bytes(data[1:]))
 
 
@@ -129,6 +136,8 @@ def parse_checkpoint(note: str) -> tuple[Checkpoint, list[tuple[str, bytes]]]:
             found.append((parts[1], base64.b64decode(parts[2], validate=True)))
         except (ValueError, binascii.Error):
             raise CheckpointInvalid("signature line is not base64") from None
+        if base64.b64encode(found[-1][1]).decode() != parts[2]:
+            raise CheckpointInvalid("signature line is not in canonical base64")
     if base64.b64encode(root).decode() != root_text:
         raise CheckpointInvalid("checkpoint root hash is not in canonical base64")
     return Checkpoint(origin=origin, size=int(size_text), root=root, note=note), found
@@ -150,8 +159,9 @@ def verify_checkpoint(note: str, key: VerifierKey | str) -> Checkpoint:
         if name != verifier.name or blob[:4] != verifier.key_hash:
             continue
         try:
+            ed25519_strict.check_signature(blob[4:])
             verifier.public_key.verify(blob[4:], body.encode("utf-8"))
-        except InvalidSignature:
+        except (InvalidSignature, NonCanonicalSignature):
             raise CheckpointInvalid(
                 "checkpoint signature does not verify with the ledger key: the checkpoint "
                 "was altered or signed by another key"

@@ -100,6 +100,24 @@ class SignatureInvalid(SignatureError):
     slug = "signature-invalid"
 
 
+class WeakKey(SignatureInvalid):
+    """An Ed25519 public key that proves nothing: non-canonical or of small order.
+
+    A signature by a small-order key can be forged for any message (RFC 8032 section 5.1.7,
+    `ledger.ed25519_strict`)."""
+
+    slug = "weak-key"
+
+
+class NonCanonicalSignature(SignatureInvalid):
+    """A signature in a second spelling: non-canonical base64, S >= L, or a bad R.
+
+    Only one text per signature is accepted, so that replay protection cannot be evaded by
+    re-encoding (`ledger.ed25519_strict`)."""
+
+    slug = "non-canonical-signature"
+
+
 class UnknownKey(SignatureError):
     """The key_id is not registered in the ledger."""
 

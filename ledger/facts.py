@@ -15,6 +15,7 @@ from ledger.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.oversight import OversightFact
 from ledger.policy import DecisionFact, RunFact
 from ledger.records import Entry, Statement
+from ledger.signing import signed_statement_row
 from ledger.sql import Statements
 from ledger.write_tx import DriverCursor
 
@@ -65,7 +66,8 @@ class TransactionFacts:
         self._models: set[str] = set()
         self._retired: set[tuple[str, str]] = set()
         self._keys: dict[str, KeyFact] = {}
-        self._signatures: set[str] = set()
+        self._signatures: set[bytes] = set()
+        self._statement_digests: set[bytes] = set()
         self._registered: dict[str, int] = {}
         self._subjects: dict[bytes, RunFact] = {}
         self._run_payloads: dict[tuple[str, str], str] = {}
@@ -111,8 +113,10 @@ class TransactionFacts:
         )
         if st.model:
             self._models.add(st.model)
-        if entry.signature:
-            self._signatures.add(entry.signature)
+        if entry.signature is not None:
+            _, digest, signature = signed_statement_row(entry)
+            self._signatures.add(signature)
+            self._statement_digests.add(digest)
         key = (st.model, st.version)
         if st.kind in _RUN_KIND_VALUES:
             fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
@@ -184,10 +188,10 @@ class TransactionFacts:
             return None
         return KeyFact(str(row[0]), str(row[1]), str(row[2]), revoked=row[3] is not None)
 
-    def signature_seen(self, signature: str) -> bool:
-        if signature in self._signatures:
+    def signature_seen(self, signature: bytes, statement_digest: bytes) -> bool:
+        if signature in self._signatures or statement_digest in self._statement_digests:
             return True
-        return self._first(self._sql.signature_seen, signature) is not None
+        return self._first(self._sql.signature_seen, signature, statement_digest) is not None
 
     # -- issue 8: inventory, catalogues, oversight -----------------------------------------
 

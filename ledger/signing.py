@@ -9,19 +9,22 @@ SHA-256(raw public key) in hex.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = ["Ed25519PrivateKey", "Ed25519PublicKey"]
 
+from ledger import ed25519_strict
 from ledger.errors import KeyFileError
+
+if TYPE_CHECKING:
+    from ledger.records import Entry
 
 PRIVATE_KEY_MODE = 0o600
 
@@ -48,14 +51,9 @@ def key_id_for(public_key: bytes) -> str:
 
 
 def decode_public_key(value: str) -> Ed25519PublicKey:
-    """Parse a base64 raw Ed25519 public key; raise ValueError if it is not one."""
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("public key is not valid base64") from None
-    if len(raw) != 32:
-        raise ValueError(f"an Ed25519 public key has 32 bytes, this one has {len(raw)}")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    """Parse a base64 raw Ed25519 public key; raise InvalidStatement if it is not one, WeakKey
+    if it is not a canonical key of large order (`ledger.ed25519_strict`)."""
+    return Ed25519PublicKey.from_public_bytes(ed25519_strict.parse_public_key(value))
 
 
 def sign(key: Ed25519PrivateKey, message: bytes) -> str:
@@ -64,19 +62,37 @@ def sign(key: Ed25519PrivateKey, message: bytes) -> str:
 
 
 def verify(public_key_b64_value: str, message: bytes, signature_b64: str) -> bool:
-    """True when `signature_b64` is a valid Ed25519 signature of `message` by the key."""
+    """True when `signature_b64` is a valid Ed25519 signature of `message` by the key.
+
+    Strict (`ledger.ed25519_strict`): both in canonical base64, the key canonical and not of
+    small order, R canonical and not of small order, S < L. Every verifier of the package
+    (admission, ledger verification, bundles, cards' evidence, reports) comes through here.
+    """
     try:
-        public = decode_public_key(public_key_b64_value)
-        signature = base64.b64decode(signature_b64, validate=True)
-    except (ValueError, binascii.Error):
+        public = ed25519_strict.canonical_b64(public_key_b64_value, "public key", 32)
+        signature = ed25519_strict.canonical_b64(signature_b64, "signature", 64)
+    except ValueError:
         return False
-    if len(signature) != 64:
-        return False
-    try:
-        public.verify(signature, message)
-    except InvalidSignature:
-        return False
-    return True
+    return ed25519_strict.verify_raw(public, message, signature)
+
+
+def statement_digest(signing_bytes: bytes) -> bytes:
+    """SHA-256 of a statement's canonical bytes: what replay protection keys a signed
+    statement by, besides its signature's bytes (the same statement is admitted once)."""
+    return hashlib.sha256(signing_bytes).digest()
+
+
+def signed_statement_row(entry: Entry) -> tuple[int, bytes, bytes]:
+    """(seq, statement digest, signature bytes) of a signed entry: its `signed_statements` row.
+
+    For entries admission accepted (or a verified bundle holds), whose signature is in
+    canonical base64."""
+    assert entry.signature is not None
+    return (
+        entry.seq,
+        statement_digest(entry.statement.signing_bytes()),
+        base64.b64decode(entry.signature, validate=True),
+    )
 
 
 def write_private_key(path: Path, key: Ed25519PrivateKey, *, overwrite: bool = False) -> None:

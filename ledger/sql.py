@@ -44,6 +44,7 @@ class Statements:
     retired: str
     signing_key: str
     signature_seen: str
+    insert_signed: str
     insert_key: str
     revoke_key: str
     registration_seq: str
@@ -117,7 +118,10 @@ def statements_for(dialect: str) -> Statements:
         "AND (kind || '') = 'model.retired' LIMIT 1",
         signing_key="SELECT key_id, actor, public_key, revoked_seq FROM signing_keys "
         "WHERE key_id = ?",
-        signature_seen="SELECT seq FROM entries WHERE signature = ?",
+        signature_seen="SELECT seq FROM signed_statements WHERE signature = ? "
+        "OR statement_digest = ?",
+        insert_signed="INSERT INTO signed_statements (seq, statement_digest, signature) "
+        "VALUES (?, ?, ?)",
         insert_key="INSERT INTO signing_keys (key_id, actor, public_key, registered_seq) "
         "VALUES (?, ?, ?, ?)",
         revoke_key="UPDATE signing_keys SET revoked_seq = ? WHERE key_id = ?",

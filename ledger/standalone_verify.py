@@ -24,7 +24,11 @@ re-implements exactly what it needs, each after its specification:
   `seq`, `recorded_at` never going back in a bundle, every actor signature (Ed25519 over
   the canonical statement) with a key registered earlier in the log and not revoked,
   approvals and key registrations never unsigned, and (in a bundle) every decision's
-  subject and evidence and every run's parent an earlier entry of the same model.
+  subject and evidence and every run's parent an earlier entry of the same model;
+- strict Ed25519 (RFC 8032 section 5.1.7, and "Taming the many EdDSAs", 2020): signatures
+  and keys in canonical base64 only, no key or R that is non-canonical or of small order
+  (with those, a signature can be forged for any message), S below the group order L; and no
+  replay: a signature's bytes, or a signed statement's SHA-256, appear once.
 
 Not covered by any signature and so not checked: a bundle header's `exported_at`.
 """
@@ -200,14 +204,65 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], roo
     return sn == 0 and value == root
 
 
-# --- C2SP signed-note checkpoints ----------------------------------------------------------
+# --- strict Ed25519 --------------------------------------------------------------------------
+
+FIELD_P = 2**255 - 19
+GROUP_L = 2**252 + 27742317777372353535851937790883648493
+SMALL_ORDER = frozenset(bytes.fromhex(h) for h in (
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+))  # fmt: skip
+"""The encodings of the 8 points of order dividing 8 (the identity first)."""
 
 
-def _b64(text: str, what: str) -> bytes:
+def weak_point(encoding: bytes) -> str | None:
+    """Why a compressed Edwards point is refused as a key or a signature's R, or None."""
+    value = int.from_bytes(encoding, "little")
+    y = value & ((1 << 255) - 1)
+    if len(encoding) != 32:
+        return "it is not 32 bytes"
+    if y >= FIELD_P or (value >> 255 and y in (1, FIELD_P - 1)):
+        return "it is a non-canonical point encoding"
+    if encoding in SMALL_ORDER:
+        return "it is a point of small order, with which any message verifies"
+    return None
+
+
+def _b64(text: str, what: str, seq: int | None = None) -> bytes:
     try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise Failed(f"{what} is not base64") from None
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise Failed(f"{what} is not base64", seq) from None
+    if base64.b64encode(data).decode("ascii") != text:
+        raise Failed(f"{what} is not in canonical base64 (another spelling of its bytes)", seq)
+    return data
+
+
+def strict_verify(public_key: bytes, signature: bytes, message: bytes, seq: int | None) -> None:
+    """Raise Failed unless the Ed25519 signature verifies under the strict rule."""
+    problem = weak_point(public_key)
+    if problem is not None:
+        raise Failed(f"the public key is refused: {problem}", seq)
+    if len(signature) != 64:
+        raise Failed("an Ed25519 signature is 64 bytes", seq)
+    problem = weak_point(signature[:32])
+    if problem is not None:
+        raise Failed(f"the signature's R is refused: {problem}", seq)
+    if int.from_bytes(signature[32:], "little") >= GROUP_L:
+        raise Failed("the signature's S is not below the group order L: malleated", seq)
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        raise Failed("the Ed25519 signature does not verify over the statement", seq) from None
+
+
+# --- C2SP signed-note checkpoints ----------------------------------------------------------
 
 
 def parse_verifier_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
@@ -220,6 +275,8 @@ def parse_verifier_key(text: str) -> tuple[str, bytes, Ed25519PublicKey]:
         raise Failed("the verifier key is not an Ed25519 signed-note key")
     if hashlib.sha256(name.encode() + b"\n\x01" + data[1:]).digest()[:4] != key_hash:
         raise Failed("the verifier key's hash does not match its name and public key")
+    if weak_point(data[1:]) is not None:
+        raise Failed(f"the verifier key is refused: {weak_point(data[1:])}")
     return name, key_hash, Ed25519PublicKey.from_public_bytes(data[1:])
 
 
@@ -242,6 +299,8 @@ def verify_checkpoint(note: str, key: str) -> tuple[str, int, bytes]:
             if blob[:4] != key_hash:
                 continue
             try:
+                if weak_point(blob[4:36]) or int.from_bytes(blob[36:], "little") >= GROUP_L:
+                    raise InvalidSignature
                 public.verify(blob[4:], (body + "\n").encode("utf-8"))
             except InvalidSignature:
                 raise Failed("the checkpoint signature does not verify with the key") from None
@@ -289,13 +348,16 @@ class Signatures:
     def __init__(self) -> None:
         self.keys: dict[str, dict[str, Any]] = {}
         self.checked = 0
+        self.seen: dict[bytes, int] = {}  # signature bytes and statement digests -> seq
 
     def check(self, entry: dict[str, Any], *, registrations: dict[str, Any] | None = None) -> None:
         st, seq = entry["statement"], entry["seq"]
         signature, key_id = entry["signature"], entry["key_id"]
         if st["kind"] == "key.registered":
             payload = st["payload"]
-            raw = _b64(str(payload.get("public_key", "")), "a registered public key")
+            raw = _b64(str(payload.get("public_key", "")), "a registered public key", seq)
+            if len(raw) == 32 and weak_point(raw) is not None:
+                raise Failed(f"key {key_id} is refused: {weak_point(raw)}", seq)
             if key_id != payload.get("key_id") or hashlib.sha256(raw).hexdigest()[:32] != key_id:
                 raise Failed("a key registration is not signed by the key it registers", seq)
             earlier = (registrations or self.keys).get(key_id)
@@ -319,11 +381,14 @@ class Signatures:
             raise Failed(f"signed by key {key_id}, revoked at seq {key['revoked']}", seq)
         if key["actor"] != st["actor"]:
             raise Failed(f"key {key_id} belongs to {key['actor']}, not {st['actor']}", seq)
-        try:
-            verifier = Ed25519PublicKey.from_public_bytes(_b64(key["public_key"], "a public key"))
-            verifier.verify(_b64(signature, "a signature"), canonical(st).encode("utf-8"))
-        except (InvalidSignature, ValueError):
-            raise Failed("the Ed25519 signature does not verify over the statement", seq) from None
+        raw_signature = _b64(signature, "a signature", seq)
+        message = canonical(st).encode("utf-8")
+        strict_verify(_b64(key["public_key"], "a public key", seq), raw_signature, message, seq)
+        digest = hashlib.sha256(message).digest()
+        earlier = self.seen.get(raw_signature, self.seen.get(digest))
+        if earlier is not None:
+            raise Failed(f"the signed statement of seq {earlier} appears again: a replay", seq)
+        self.seen[raw_signature] = self.seen[digest] = seq
         if st["kind"] == "key.registered":
             self.keys[key_id] = key
         self.checked += 1

@@ -3,7 +3,8 @@
 `entries`, `merkle_nodes` and `checkpoints` are append-only: migrations install triggers that
 refuse UPDATE and DELETE on them. `ledger_head` is the sequencer row (size, last hash,
 Merkle frontier), locked by every append. `signing_keys` is a derived index of
-key.registered / key.revoked entries, rebuildable from the log.
+key.registered / key.revoked entries, rebuildable from the log. `signed_statements`
+(append-only too) keeps signed statements unique by their bytes.
 """
 
 from __future__ import annotations
@@ -125,6 +126,21 @@ class SigningKeyRow(SQLModel, table=True):
     revoked_seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
+class SignedStatementRow(SQLModel, table=True):
+    """One row per signed entry: the replay guard the database enforces (migration 0006).
+
+    `statement_digest` is SHA-256 of the canonical statement (what the signature covers),
+    `signature` the signature's 64 decoded bytes; each is UNIQUE, so neither the same signed
+    statement nor the same signature in another base64 spelling can be written twice.
+    """
+
+    __tablename__ = "signed_statements"
+
+    seq: int = Field(sa_column=Column(RowKey, primary_key=True, autoincrement=False))
+    statement_digest: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False, unique=True))
+    signature: bytes = Field(sa_column=Column(LargeBinary(64), nullable=False, unique=True))
+
+
 entries = EntryRow.__table__  # type: ignore[attr-defined]
 merkle_nodes = MerkleNodeRow.__table__  # type: ignore[attr-defined]
 checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
@@ -132,5 +148,6 @@ ledger_head = LedgerHeadRow.__table__  # type: ignore[attr-defined]
 ledger_meta = LedgerMetaRow.__table__  # type: ignore[attr-defined]
 idempotency_keys = IdempotencyRow.__table__  # type: ignore[attr-defined]
 signing_keys = SigningKeyRow.__table__  # type: ignore[attr-defined]
+signed_statements = SignedStatementRow.__table__  # type: ignore[attr-defined]
 
-APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints")
+APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints", "signed_statements")

@@ -10,7 +10,6 @@ nothing of where entries come from: `verify_ledger` feeds it from the database i
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import time
@@ -19,11 +18,19 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ledger import citations, merkle, signing
+from ledger import citations, ed25519_strict, merkle, signing
 from ledger.artifacts import ArtifactState, ArtifactStore
 from ledger.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
 from ledger.citations import CITING_KINDS
-from ledger.errors import CheckpointInvalid, NotFound, VerificationError
+from ledger.errors import (
+    CheckpointInvalid,
+    InvalidStatement,
+    NonCanonicalSignature,
+    NotFound,
+    SignatureInvalid,
+    VerificationError,
+    WeakKey,
+)
 
 if TYPE_CHECKING:
     from ledger.records import Statement
@@ -75,6 +82,9 @@ class Problem(StrEnum):
     """An entry cites (`ledger.citations`) no earlier entry, or one of another model or kind
     (for example a run rewritten after it was approved: the signed approval still names the
     run's old hash)."""
+    WEAK_KEY = "weak-key"
+    NON_CANONICAL_SIGNATURE = "non-canonical-signature"
+    REPLAYED_SIGNATURE = "replayed-signature"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +148,13 @@ class VerificationReport:
 
 
 def _fingerprint(public_key_b64: str) -> str | None:
-    """The key_id of a base64 raw public key (`signing.key_id_for`); None if it is not one."""
+    """The key_id of a base64 raw public key (`signing.key_id_for`); None if it is not one
+    in canonical base64."""
     try:
-        raw = base64.b64decode(public_key_b64, validate=True)
+        raw = ed25519_strict.canonical_b64(public_key_b64, "public key", 32)
     except ValueError:
         return None
-    return signing.key_id_for(raw) if len(raw) == 32 else None
+    return signing.key_id_for(raw)
 
 
 class _Failure(Exception):
@@ -204,6 +215,8 @@ class StreamVerifier:
     _keys: dict[str, _Key] = field(default_factory=dict)
     _artifacts_seen: set[str] = field(default_factory=set)
     _signatures: int = 0
+    _signed: dict[bytes, int] = field(default_factory=dict)
+    _digests: dict[bytes, int] = field(default_factory=dict)
     _pending: list[Checkpoint] = field(default_factory=list)
     _failure: _Failure | None = None
     _started: float = field(default_factory=time.perf_counter)
@@ -240,6 +253,7 @@ class StreamVerifier:
         last_recorded: str | None = None,
         signatures: int = 0,
         artifacts_seen: Iterable[str] = (),
+        signed: tuple[dict[bytes, int], dict[bytes, int]] | None = None,
     ) -> None:
         """Start checking at seq `size`, as if the entries before it had been fed.
 
@@ -249,7 +263,8 @@ class StreamVerifier:
         link check of the first entry, which the caller then does itself (and so does
         `last_recorded` None for the first entry's time). Checkpoints up to
         `size` are the caller's to have checked; `signatures` and `artifacts_seen` carry the
-        counts of the entries before `size` into the report.
+        counts of the entries before `size` into the report, and `signed` the signed
+        statements seen before it (`signed_seen`), so that a replay of one is caught.
         """
         self._size = size
         self._last_hash = last_hash
@@ -259,6 +274,8 @@ class StreamVerifier:
         self._keys = keys
         self._signatures = signatures
         self._artifacts_seen = set(artifacts_seen)
+        self._signed = {} if signed is None else dict(signed[0])
+        self._digests = {} if signed is None else dict(signed[1])
         self._pending = [cp for cp in self._pending if cp.size > size]
 
     @property
@@ -285,6 +302,12 @@ class StreamVerifier:
     def signatures(self) -> int:
         """How many signatures have been checked."""
         return self._signatures
+
+    @property
+    def signed_seen(self) -> tuple[dict[bytes, int], dict[bytes, int]]:
+        """The signed statements checked so far: {signature bytes: seq} and {SHA-256 of the
+        canonical statement: seq}. Only signed entries are kept (they are few)."""
+        return dict(self._signed), dict(self._digests)
 
     @property
     def artifacts_seen(self) -> frozenset[str]:
@@ -460,6 +483,12 @@ class StreamVerifier:
         if kind == "key.registered":
             payload = json.loads(payload_json)
             key = _Key(actor, str(payload.get("public_key", "")))
+            try:
+                ed25519_strict.parse_public_key(key.public_key)
+            except WeakKey as exc:
+                raise _Failure(seq, Problem.WEAK_KEY, f"key {key_id}: {exc.message}") from None
+            except InvalidStatement as exc:
+                raise _Failure(seq, Problem.BAD_SIGNATURE, exc.message) from None
             if payload.get("key_id") != key_id or _fingerprint(key.public_key) != key_id:
                 raise _Failure(
                     seq, Problem.BAD_SIGNATURE, "key registration not signed by the registered key"
@@ -500,10 +529,28 @@ class StreamVerifier:
             encode(reason),
             encode(version),
         )
-        if not signing.verify(public_key, statement_json.encode("utf-8"), signature):
+        try:
+            raw_signature = ed25519_strict.parse_signature(signature)
+        except NonCanonicalSignature as exc:
+            raise _Failure(seq, Problem.NON_CANONICAL_SIGNATURE, exc.message) from None
+        except SignatureInvalid as exc:
+            raise _Failure(seq, Problem.BAD_SIGNATURE, exc.message) from None
+        signed_bytes = statement_json.encode("utf-8")
+        if not signing.verify(public_key, signed_bytes, signature):
             raise _Failure(
                 seq, Problem.BAD_SIGNATURE, "Ed25519 signature does not verify over the statement"
             )
+        digest = signing.statement_digest(signed_bytes)
+        earlier = self._signed.get(raw_signature, self._digests.get(digest))
+        if earlier is not None:
+            raise _Failure(
+                seq,
+                Problem.REPLAYED_SIGNATURE,
+                f"the signed statement of seq {earlier} appears again (the same signature "
+                "bytes or the same statement): a replay, which admission refuses",
+            )
+        self._signed[raw_signature] = seq
+        self._digests[digest] = seq
         if kind == "key.registered":
             self._keys[key_id] = key
         self._signatures += 1

@@ -10,8 +10,9 @@ the sequential verifier's, because:
   (`keys_before`, from the few key entries read up front). That state is exact whenever
   every earlier entry verifies; if one does not, an earlier range fails and is reported;
 - the checks a range cannot make alone, the link from its first entry to the previous
-  range's last and that its first time is not earlier than that entry's, are made here, in
-  order, with the seq;
+  range's last, that its first time is not earlier than that entry's, and that none of its
+  signed statements (signature bytes or statement digest) was seen in an earlier range
+  (a replay), are made here, in order, with the seq;
 - ranges start at multiples of a power of two, so a complete range is one complete Merkle
   subtree: a worker returns its hash (and the subtree hashes at each checkpoint inside the
   range), and the roots are folded here without touching an entry;
@@ -81,6 +82,7 @@ class _RangeResult:
     snapshots: dict[int, tuple[bytes, ...]]
     signatures: int
     artifacts: frozenset[str]
+    signed: tuple[dict[bytes, int], dict[bytes, int]]
 
 
 _connections: dict[tuple[str, str], Any] = {}
@@ -165,6 +167,7 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
         snapshots=snapshots,
         signatures=verifier.signatures,
         artifacts=verifier.artifacts_seen,
+        signed=verifier.signed_seen,
     )
 
 
@@ -222,6 +225,8 @@ def verify_in_ranges(
     size, last_hash, signatures = 0, bytes(32), 0
     last_recorded: str | None = None
     artifacts: set[str] = set()
+    signed: dict[bytes, int] = {}
+    digests: dict[bytes, int] = {}
     with _Workers(workers) as pool:
         for job, future in zip(jobs, pool.run(jobs), strict=True):
             result = future.result()
@@ -236,6 +241,8 @@ def verify_in_ranges(
                     merkle.fold_subtrees(prefix + hashes) == roots[s]
                     for s, hashes in result.snapshots.items()
                 )
+                and signed.keys().isdisjoint(result.signed[0])
+                and digests.keys().isdisjoint(result.signed[1])
             )
             if not sound:
                 break
@@ -243,6 +250,8 @@ def verify_in_ranges(
             last_recorded = result.last_recorded or last_recorded
             signatures += result.signatures
             artifacts |= result.artifacts
+            signed.update(result.signed[0])
+            digests.update(result.signed[1])
             if result.size - job.start == range_size:
                 _push_subtree(stack, level, result.hashes[0])
             else:
@@ -256,6 +265,7 @@ def verify_in_ranges(
         last_recorded=last_recorded,
         signatures=signatures,
         artifacts_seen=artifacts,
+        signed=(signed, digests),
     )
     verifier.feed_rows(store.iter_rows(size))
     return verifier.finish(expected_size=head_size, expected_last_hash=head_hash)

@@ -309,6 +309,7 @@ def _check_keys_and_signatures(
             "public_keys differ from the key registrations included in the evidence",
         )
     signatures = 0
+    seen: dict[bytes, int] = {}
     for entry in entries:
         st = entry.statement
         if entry.signature is None and entry.key_id is None:
@@ -341,8 +342,18 @@ def _check_keys_and_signatures(
         if not signing.verify(public_key, st.signing_bytes(), str(entry.signature)):
             raise _Failure(
                 EvidenceProblem.BAD_SIGNATURE,
-                "the Ed25519 signature does not verify over the statement",
+                "the Ed25519 signature does not verify over the statement (under the strict "
+                "rule: canonical base64, no weak key, S < L)",
                 entry.seq,
             )
+        _, digest, signature = signing.signed_statement_row(entry)
+        earlier = seen.get(signature, seen.get(digest))
+        if earlier is not None:  # the same signature bytes or the same statement again
+            raise _Failure(
+                EvidenceProblem.BAD_SIGNATURE,
+                f"the signed statement of seq {earlier} appears again: a replay",
+                entry.seq,
+            )
+        seen[signature] = seen[digest] = entry.seq
         signatures += 1
         state["signatures"] = signatures

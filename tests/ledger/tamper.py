@@ -6,17 +6,29 @@ the superuser the tests connect as. Each test has its own database, so nothing i
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, text, update
+from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 
-from ledger import merkle
-from ledger.records import Entry, Statement, compute_entry_hash
+from ledger import ed25519_strict, merkle
+from ledger.appender import entry_row, new_entry_id
+from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
+from ledger.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
 from ledger.store import LedgerStore
-from ledger.tables import APPEND_ONLY_TABLES, checkpoints, entries, ledger_head, merkle_nodes
+from ledger.tables import (
+    APPEND_ONLY_TABLES,
+    checkpoints,
+    entries,
+    ledger_head,
+    merkle_nodes,
+    signing_keys,
+)
+from ledger.tree_store import stored_nodes
 
 
 def disable_append_only_triggers(engine: Engine) -> None:
@@ -248,3 +260,88 @@ def rebuild_tree(engine: Engine, rows: list[dict[str, Any]]) -> None:
                 size=len(rows), last_hash=rows[-1]["entry_hash"], frontier=frontier.to_bytes()
             )
         )
+
+
+# --- signed rows written around admission (tests of the strict Ed25519 rule and replays) ----
+
+
+def reencoded(signature: str) -> str:
+    """Another base64 spelling of the same 64 signature bytes: non-zero padding bits.
+
+    64 bytes end in one byte, written as two characters and "=="; the second character
+    carries 4 bits that decoders ignore."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    assert signature.endswith("==") and len(signature) == 88
+    last = alphabet.index(signature[-3])
+    spelling = signature[:-3] + alphabet[last | 0b0001] + "=="
+    if spelling == signature:
+        spelling = signature[:-3] + alphabet[last | 0b0010] + "=="
+    assert base64.b64decode(spelling) == base64.b64decode(signature)
+    return spelling
+
+
+def malleated(signature: str) -> str:
+    """The same signature with S + L (RFC 8032 section 5.1.7): what a lax verifier accepts."""
+    raw = base64.b64decode(signature)
+    s = int.from_bytes(raw[32:], "little") + ed25519_strict.L
+    assert s < 2**256
+    return base64.b64encode(raw[:32] + s.to_bytes(32, "little")).decode("ascii")
+
+
+def append_bypassing_admission(
+    store: LedgerStore, statement: Statement, *, signature: str | None, key_id: str | None
+) -> Entry:
+    """Append an entry the way a writer without admission would: a correct hash, link, Merkle
+    nodes and head, so only the checks of the signature itself can tell.
+
+    Inserts only (no trigger to bypass), and the key index row of a key.registered; writes
+    no `signed_statements` row (the attacker's writer skips the replay guard, whose UNIQUE
+    constraints would refuse a replay)."""
+    with store.engine.begin() as conn:
+        size, last_hash, last_recorded, frontier_bytes = conn.execute(
+            select(
+                ledger_head.c.size,
+                ledger_head.c.last_hash,
+                ledger_head.c.last_recorded_at,
+                ledger_head.c.frontier,
+            )
+        ).one()
+        recorded_at = max(format_rfc3339(datetime.now(UTC)), str(last_recorded))
+        frontier = merkle.MerkleFrontier.from_bytes(bytes(frontier_bytes))
+        entry_id = new_entry_id()
+        entry_hash = compute_entry_hash(
+            seq=int(size),
+            entry_id=entry_id,
+            recorded_at=recorded_at,
+            prev_hash=bytes(last_hash),
+            statement=statement,
+            signature=signature,
+            key_id=key_id,
+        )
+        entry = Entry(
+            int(size), entry_id, recorded_at, bytes(last_hash), statement, signature, key_id,
+            entry_hash,
+        )  # fmt: skip
+        values = dict(zip(SQL_ENTRY_COLUMNS.split(", "), entry_row(entry), strict=True))
+        conn.execute(insert(entries).values(**values))
+        if statement.kind == "key.registered":  # the key index, as the writer keeps it
+            payload = statement.payload
+            conn.execute(
+                insert(signing_keys).values(
+                    key_id=payload["key_id"],
+                    actor=statement.actor,
+                    public_key=payload["public_key"],
+                    registered_seq=entry.seq,
+                )
+            )
+        for node_id, node in stored_nodes(frontier.append(entry_hash)):
+            conn.execute(insert(merkle_nodes).values(node_id=node_id, hash=node))
+        conn.execute(
+            update(ledger_head).values(
+                size=int(size) + 1,
+                last_hash=entry_hash,
+                last_recorded_at=recorded_at,
+                frontier=frontier.to_bytes(),
+            )
+        )
+    return entry

@@ -23,7 +23,12 @@ from ledger.records import Entry, build_statement, format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, populate_mixed_ledger, training
-from tests.ledger.tamper import disable_append_only_triggers, rewrite_history
+from tests.ledger.tamper import (
+    append_bypassing_admission,
+    disable_append_only_triggers,
+    reencoded,
+    rewrite_history,
+)
 
 Lines = list[str]
 
@@ -370,3 +375,50 @@ def test_a_bundle_of_a_run_rewritten_after_its_approval_is_refused_by_every_veri
     with pytest.raises(GovledgerError, match="nothing imported"):
         import_bundle(target, path)
     assert target.size() == 0
+
+
+def test_a_bundle_holding_a_replayed_approval_is_neither_verified_nor_imported(
+    store: LedgerStore, make_ledger: Callable[..., LedgerStore], tmp_path: Path
+) -> None:
+    """A replay written around admission (another base64 spelling of the same signature, or
+    the same statement signed by a second key) fails the bundle's verification at its seq,
+    in govledger and in the standalone verifier alike, and nothing of it is imported."""
+    vera, second = Actor.make("vera"), Actor.make("vera")
+    store.append(vera.register())
+    store.append(second.register())
+    run = store.append(training("1.0"))
+    approval = store.append(vera.approve(run, role="validator"))
+    assert approval.signature is not None
+    replays = {
+        "re-spelt": (
+            reencoded(approval.signature),
+            approval.key_id,
+            Problem.NON_CANONICAL_SIGNATURE,
+        ),
+        "second key": (
+            second.sign(approval.statement).signature,
+            second.key_id,
+            Problem.REPLAYED_SIGNATURE,
+        ),
+    }
+    for name, (signature, key_id, problem) in replays.items():
+        source = make_ledger(f"sqlite:///{tmp_path / f'{name}.db'}")
+        import_bundle(source, export(store, tmp_path / "honest.jsonl"))
+        replay = append_bypassing_admission(
+            source, approval.statement, signature=signature, key_id=key_id
+        )
+        bundle = export(source, tmp_path / f"{name}.jsonl")
+        report = verify_bundle(bundle)
+        assert (report.ok, report.first_bad_seq, report.problem) == (False, replay.seq, problem)
+        standalone = subprocess.run(
+            [sys.executable, "-m", "ledger.standalone_verify", str(bundle)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert standalone.returncode == 1
+        assert standalone.stderr.startswith(f"FAILED at seq {replay.seq}:"), standalone.stderr
+        target = make_ledger(f"sqlite:///{tmp_path / f'{name}-target.db'}")
+        with pytest.raises(BundleInvalid, match="nothing imported"):
+            import_bundle(target, bundle)
+        assert target.size() == 0

@@ -1,12 +1,14 @@
 """Migrating a ledger that holds entries: revision 0004 rebuilds SQLite's append-only tables
 and replaces the signature constraint; 0005 drops the recorded_at index and narrows the kind
-index to the rare kinds. Nothing in the log may change: the same rows, the same root, every
-proof against a checkpoint issued before the migration still verifying, the same answers to
-queries by time and kind, and the append-only triggers and uniqueness rules still enforced
-by the database afterwards."""
+index to the rare kinds; 0006 adds the signed statements (the replay guard), back-filled.
+Nothing in the log may change: the same rows, the same root, every proof against a
+checkpoint issued before the migration still verifying, the same answers to queries by time
+and kind, and the append-only triggers and uniqueness rules still enforced by the database
+afterwards."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import sqlite3
 from collections.abc import Callable
@@ -14,12 +16,17 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import exc, text
 
-from ledger import merkle, migrate
+from ledger import merkle, migrate, signing
+from ledger.appender import Appender
 from ledger.bootstrap import init_ledger
+from ledger.errors import ReplayedStatement
+from ledger.facts import TransactionFacts
+from ledger.records import Entry
 from ledger.settings import LedgerSettings
 from ledger.store import EntryFilter, LedgerStore
-from ledger.verify import verify_ledger
+from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, training
+from tests.ledger.tamper import append_bypassing_admission, reencoded
 
 
 def _rows(store: LedgerStore, table: str, key: str) -> list[tuple[object, ...]]:
@@ -27,20 +34,36 @@ def _rows(store: LedgerStore, table: str, key: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY {key}"))]
 
 
+def _as_before_0006(patch: pytest.MonkeyPatch) -> None:
+    """Make the writer behave as it did before revision 0006 created `signed_statements`:
+    it neither wrote nor asked that table (replays were refused by signature text only)."""
+    patch.setattr(Appender, "_index_signed", lambda self, tx, created: None)
+    patch.setattr(TransactionFacts, "signature_seen", lambda self, signature, digest: False)
+
+
 def _filled_at(
-    revision: str, settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+    revision: str,
+    settings: LedgerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    fill: Callable[[LedgerStore], None] | None = None,
 ) -> LedgerStore:
-    """A ledger created and filled by the schema of `revision`."""
+    """A ledger created and filled by the schema (and writer) of `revision`; `fill` adds
+    more entries with that writer."""
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "upgrade", functools.partial(migrate.upgrade, revision=revision))
         store = init_ledger(settings, origin="migrations.example/ledger")
-    validator = Actor.make("vera")
-    store.append(validator.register())
-    run = store.append(training("1.0"))
-    store.append(validator.approve(run, role="validator"))
-    for batch in range(3):  # three batches, three recorded_at times
-        store.append_batch([note(f"before {batch}.{i}") for i in range(13)])
-    store.checkpoint()
+    with monkeypatch.context() as patch:
+        if revision < "0006":
+            _as_before_0006(patch)
+        validator = Actor.make("vera")
+        store.append(validator.register())
+        run = store.append(training("1.0"))
+        store.append(validator.approve(run, role="validator"))
+        for batch in range(3):  # three batches, three recorded_at times
+            store.append_batch([note(f"before {batch}.{i}") for i in range(13)])
+        if fill is not None:
+            fill(store)
+        store.checkpoint()
     return store
 
 
@@ -204,3 +227,110 @@ def test_sqlite_entries_are_keyed_by_seq_alone(store: LedgerStore) -> None:
             str(row[3])
             for row in conn.execute("EXPLAIN QUERY PLAN SELECT * FROM entries WHERE seq = 5")
         )
+
+
+def _signed_rows(store: LedgerStore) -> list[tuple[int, bytes, bytes]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT seq, statement_digest, signature FROM signed_statements ORDER BY seq")
+        )
+        return [(int(seq), bytes(digest), bytes(sig)) for seq, digest, sig in rows]
+
+
+def test_0006_back_fills_the_signed_statements_keeping_the_first_of_a_replay(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0005 ledger holding two replays of an approval, one admitted by the old writer (the
+    same statement signed by the actor's second key) and one written around admission (the
+    same signature bytes in another base64 spelling), migrates without error; the table keeps
+    the first of each, verification reports the first replay, and admission now refuses a
+    third copy from the table."""
+    second_key = Actor.make("vera")
+    written: dict[str, Entry] = {}
+
+    def fill(store: LedgerStore) -> None:
+        approval = next(e for e in store.iter_entries() if e.statement.kind == "approval.granted")
+        written["approval"] = approval
+        written["second key"] = store.append(second_key.register())
+        written["same statement"] = store.append(second_key.sign(approval.statement))
+        assert approval.signature is not None
+        written["re-encoded"] = append_bypassing_admission(
+            store,
+            approval.statement,
+            signature=reencoded(approval.signature),
+            key_id=approval.key_id,
+        )
+
+    store = _filled_at("0005", settings, monkeypatch, fill)
+    signed_before = [e.seq for e in store.iter_entries() if e.signature is not None]
+    rows = _rows(store, "entries", "seq")
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    assert _rows(store, "entries", "seq") == rows
+    kept = _signed_rows(store)
+    replays = {written["same statement"].seq, written["re-encoded"].seq}
+    assert [seq for seq, _, _ in kept] == [s for s in signed_before if s not in replays]
+    approval = written["approval"]
+    assert approval.signature is not None
+    assert (
+        approval.seq,
+        signing.statement_digest(approval.statement.signing_bytes()),
+        base64.b64decode(approval.signature),
+    ) in kept
+    report = verify_ledger(store)
+    assert not report.ok
+    assert report.problem is Problem.REPLAYED_SIGNATURE
+    assert report.first_bad_seq == written["same statement"].seq
+    size = store.size()
+    with pytest.raises(ReplayedStatement):
+        store.append(second_key.sign(approval.statement))
+    assert store.size() == size
+
+
+@pytest.mark.parametrize(
+    "sql", ["UPDATE signed_statements SET seq = seq + 100", "DELETE FROM signed_statements"]
+)
+def test_0006_signed_statements_are_append_only(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    store = _filled_at("0005", settings, monkeypatch)
+    migrate.upgrade(store.engine)
+    before = _signed_rows(store)
+    assert len(before) == 2  # the key registration and the approval
+    with pytest.raises(exc.DBAPIError, match="append-only"):
+        with store.engine.begin() as conn:
+            conn.execute(text(sql))
+    assert _signed_rows(store) == before
+
+
+def test_only_signed_entries_add_a_signed_statements_row(store: LedgerStore) -> None:
+    """The replay guard costs unsigned appends nothing: no row, no index page."""
+    vera = Actor.make("vera")
+    registered = store.append(vera.register())
+    store.append_batch([note(str(i)) for i in range(20)])
+    assert [seq for seq, _, _ in _signed_rows(store)] == [registered.seq]
+
+
+def test_the_database_refuses_a_second_row_with_the_same_signature_bytes(
+    store: LedgerStore,
+) -> None:
+    """Admission refuses a replay first; the UNIQUE constraints are the database's own guard,
+    whatever base64 spelling the entry's text uses."""
+    signed = store.append(Actor.make("vera").register())
+    [(_, digest, signature)] = _signed_rows(store)
+    for row in (
+        {"digest": bytes(32), "signature": signature},
+        {"digest": digest, "signature": bytes(64)},
+    ):
+        with pytest.raises(exc.IntegrityError):
+            with store.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO signed_statements (seq, statement_digest, signature) "
+                        "VALUES (:seq, :digest, :signature)"
+                    ),
+                    {"seq": signed.seq + 1, **row},
+                )
+    assert len(_signed_rows(store)) == 1

@@ -58,6 +58,7 @@ def test_group_facts_seek_each_pair_in_the_model_version_index(database: Path, p
         ("retired", "ix_entries_model_version (model=? AND version=?)"),
         ("signature_seen", "(signature=?)"),
         ("subject_by_hash", "(entry_hash=?)"),
+        ("signature_seen", "(statement_digest=?)"),
         ("find_idempotency", "(key=?)"),
     ],
 )

@@ -3,13 +3,19 @@ the deployment policy. Every refusal raises its own error and writes nothing."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger import ed25519_strict, signing, standalone_verify, verify_ranges
 from ledger.admission import Submission
+from ledger.bundle import export_bundle, verify_bundle
 from ledger.errors import (
     Conflict,
     FourEyesViolation,
@@ -18,6 +24,7 @@ from ledger.errors import (
     KeyNotOwned,
     KeyRevoked,
     MissingReason,
+    NonCanonicalSignature,
     PolicyViolation,
     ReplayedStatement,
     SignatureInvalid,
@@ -25,10 +32,13 @@ from ledger.errors import (
     StaleStatement,
     UnknownKey,
     UnknownModelVersion,
+    WeakKey,
 )
 from ledger.records import Entry, Statement, build_statement
 from ledger.store import LedgerStore
-from tests.ledger.factories import BUILDER, MODEL, Actor, deployment, issued_now, training
+from ledger.verify import Problem, verify_ledger
+from tests.ledger.factories import BUILDER, MODEL, Actor, deployment, issued_now, note, training
+from tests.ledger.tamper import append_bypassing_admission, malleated, reencoded
 
 
 def refused(
@@ -328,3 +338,326 @@ def test_a_configured_policy_is_enforced(review: Review) -> None:
     review.store.policy = dataclasses.replace(review.store.policy, required={"validator": 1})
     review.store.append(review.validator.approve(review.run, role="validator"))
     assert review.store.append(deployment("1.0")).statement.version == "1.0"
+
+
+# --- strict Ed25519: weak keys, malleable signatures, replays in another spelling ------------
+#
+# Edwards25519 in pure Python (RFC 8032 section 5.1: -x^2 + y^2 = 1 + d x^2 y^2 over GF(p)),
+# written for these tests so that the small-order list in ledger.ed25519_strict is checked
+# against arithmetic that does not come from it.
+
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+_ORDER = 2**252 + 27742317777372353535851937790883648493
+_IDENTITY = (0, 1)
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    x = (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P
+    y = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+    return x, y
+
+
+def _times(n: int, point: tuple[int, int]) -> tuple[int, int]:
+    result = _IDENTITY
+    while n:
+        if n & 1:
+            result = _add(result, point)
+        point, n = _add(point, point), n >> 1
+    return result
+
+
+def _point_with_y(y: int) -> tuple[int, int] | None:
+    """The curve point with this y and even x, or None when there is none."""
+    u = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(u, (_P + 3) // 8, _P)
+    if x * x % _P != u:
+        x = x * _SQRT_M1 % _P
+    if x * x % _P != u:
+        return None
+    return (_P - x if x & 1 else x), y
+
+
+def _encode(point: tuple[int, int]) -> bytes:
+    x, y = point
+    return (y | (x & 1) << 255).to_bytes(32, "little")
+
+
+def _eight_torsion() -> set[bytes]:
+    """Every point P with [8]P = O: the group has order 8 L, so [L]Q lies in the 8-torsion
+    subgroup (cyclic of order 8) for any point Q; one of order 8 generates all of it."""
+    for y in range(2, 200):
+        q = _point_with_y(y)
+        if q is None:
+            continue
+        t = _times(_ORDER, q)
+        if _times(4, t) != _IDENTITY:  # order 8
+            points = {_encode(_times(i, t)) for i in range(8)}
+            assert all(_times(8, _times(i, t)) == _IDENTITY for i in range(8))
+            return points
+    raise AssertionError("no point of order 8 found")
+
+
+def test_the_small_order_list_is_exactly_the_eight_torsion_subgroup() -> None:
+    derived = _eight_torsion()
+    assert len(derived) == 8 and _encode(_IDENTITY) in derived
+    assert ed25519_strict.SMALL_ORDER_POINTS == derived
+    assert standalone_verify.SMALL_ORDER == derived
+
+
+IDENTITY_KEY = _encode(_IDENTITY)
+UNIVERSAL_SIGNATURE = IDENTITY_KEY + bytes(32)
+"""R = O, S = 0: [0]B = O = R + [k]O holds for every k, so every message "verifies"."""
+
+
+def test_openssl_alone_accepts_the_universal_signature_and_the_ledger_does_not() -> None:
+    """Why the strict rule exists: the library under it verifies this for any message."""
+    lax = Ed25519PublicKey.from_public_bytes(IDENTITY_KEY)
+    for message in (b"approve credit-scoring 1.0", b"anything at all"):
+        lax.verify(UNIVERSAL_SIGNATURE, message)  # no exception: "valid"
+        assert not signing.verify(_b64(IDENTITY_KEY), message, _b64(UNIVERSAL_SIGNATURE))
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _weak_registration(raw_key: bytes, *, actor: str = "mallory") -> Submission:
+    """A key.registered of `raw_key`, "self-signed" with the universal signature."""
+    statement = build_statement(
+        kind="key.registered",
+        actor=actor,
+        payload={
+            "algorithm": "ed25519",
+            "key_id": signing.key_id_for(raw_key),
+            "public_key": _b64(raw_key),
+        },
+        issued_at=issued_now(),
+    )
+    return Submission(statement, _b64(UNIVERSAL_SIGNATURE), signing.key_id_for(raw_key))
+
+
+@pytest.mark.parametrize(
+    "raw_key", sorted(ed25519_strict.SMALL_ORDER_POINTS), ids=lambda b: b.hex()[:8] + b.hex()[-2:]
+)
+def test_a_small_order_key_is_refused_at_registration(store: LedgerStore, raw_key: bytes) -> None:
+    error = refused(store, WeakKey, _weak_registration(raw_key))
+    assert "small order" in error.message and "govledger keys create" in error.message
+
+
+NON_CANONICAL_KEYS = {
+    "y = p (0 unreduced)": _P.to_bytes(32, "little"),
+    "y = p + 1 (the identity unreduced)": (_P + 1).to_bytes(32, "little"),
+    "y = 2**255 - 1": (2**255 - 1).to_bytes(32, "little"),
+    "y = p + 5 with the sign bit": (_P + 5 | 1 << 255).to_bytes(32, "little"),
+    "the identity with the sign bit": (1 | 1 << 255).to_bytes(32, "little"),
+    "(0, -1) with the sign bit": (_P - 1 | 1 << 255).to_bytes(32, "little"),
+}
+
+
+@pytest.mark.parametrize("raw_key", list(NON_CANONICAL_KEYS.values()), ids=list(NON_CANONICAL_KEYS))
+def test_a_non_canonically_encoded_key_is_refused_at_registration(
+    store: LedgerStore, raw_key: bytes
+) -> None:
+    error = refused(store, WeakKey, _weak_registration(raw_key))
+    assert "non-canonical" in error.message
+
+
+def test_a_key_in_another_base64_spelling_is_refused_at_registration(store: LedgerStore) -> None:
+    vera = Actor.make("vera")
+    statement = vera.registration_statement()
+    public_key = statement.payload["public_key"]
+    respelt = public_key[:-2] + _next_spelling(public_key[-2]) + "="
+    assert base64.b64decode(respelt) == base64.b64decode(public_key)
+    forged = dataclasses.replace(
+        statement, payload_json=statement.payload_json.replace(public_key, respelt)
+    )
+    error = refused(store, WeakKey, vera.sign(forged))
+    assert "canonical base64" in error.message
+
+
+def _next_spelling(char: str) -> str:
+    """The base64 character one above `char`: the same 6-bit group with the low (padding)
+    bit set, for a 32-byte key whose last character carries 2 padding bits."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    index = alphabet.index(char)
+    assert index & 0b11 == 0, "a canonical encoding leaves its padding bits zero"
+    return alphabet[index | 0b01]
+
+
+def test_an_approval_with_the_universal_signature_is_refused(review: Review) -> None:
+    """By a registered (strong) key, R = O is refused before OpenSSL is asked."""
+    signed = review.validator.approve(review.run, role="validator")
+    forged = dataclasses.replace(signed, signature=_b64(UNIVERSAL_SIGNATURE))
+    error = refused(review.store, NonCanonicalSignature, forged)
+    assert "small order" in error.message
+
+
+def test_an_approval_by_a_weak_key_already_in_the_ledger_is_refused(review: Review) -> None:
+    """A ledger written before the rule may hold a small-order key: signing with it now is
+    refused with the reason, however the universal signature "verifies"."""
+    store = review.store
+    registration = _weak_registration(IDENTITY_KEY, actor="mallory")
+    assert registration.signature is not None
+    append_bypassing_admission(
+        store,
+        registration.statement,
+        signature=registration.signature,
+        key_id=registration.key_id,
+    )
+    mallory = review.validator.decision_statement(review.run, role="validator")
+    mallory = dataclasses.replace(mallory, actor="mallory")
+    forged = Submission(mallory, _b64(UNIVERSAL_SIGNATURE), signing.key_id_for(IDENTITY_KEY))
+    refused(store, WeakKey, forged)
+
+
+def test_a_malleated_signature_s_plus_l_is_refused(review: Review) -> None:
+    signed = review.validator.approve(review.run, role="validator")
+    assert signed.signature is not None
+    error = refused(
+        review.store,
+        NonCanonicalSignature,
+        dataclasses.replace(signed, signature=malleated(signed.signature)),
+    )
+    assert "group order L" in error.message
+
+
+def test_a_replay_in_another_base64_spelling_is_refused(review: Review) -> None:
+    signed = review.validator.approve(review.run, role="validator")
+    review.store.append(signed)
+    assert signed.signature is not None
+    replay = dataclasses.replace(signed, signature=reencoded(signed.signature))
+    error = refused(review.store, NonCanonicalSignature, replay)
+    assert "canonical base64" in error.message
+
+
+def test_the_same_statement_signed_by_a_second_key_is_a_replay(review: Review) -> None:
+    """The statement digest is unique too: one decision cannot be entered twice by signing
+    it again with another of the actor's keys."""
+    store = review.store
+    statement = review.validator.decision_statement(review.run, role="validator")
+    second = Actor.make("vera")
+    store.append(second.register())
+    store.append(review.validator.sign(statement))
+    refused(store, ReplayedStatement, second.sign(statement))
+
+
+def test_a_replay_inside_one_batch_is_refused(review: Review) -> None:
+    store = review.store
+    statement = review.validator.decision_statement(review.run, role="validator")
+    second = Actor.make("vera")
+    store.append(second.register())
+    size = store.size()
+    with pytest.raises(ReplayedStatement, match="statement 1 of the batch"):
+        store.append_batch([review.validator.sign(statement), second.sign(statement)])
+    assert store.size() == size
+
+
+def test_a_withdrawn_approval_is_not_resurrected_by_a_respelt_replay(review: Review) -> None:
+    store, run = review.store, review.run
+    validation = review.validator.approve(run, role="validator")
+    store.append(validation)
+    store.append(review.approver.approve(run, role="approver"))
+    store.append(review.validator.reject(run, role="validator"))
+    refused(store, PolicyViolation, deployment())
+    assert validation.signature is not None
+    for spelling in (validation.signature, reencoded(validation.signature)):
+        with pytest.raises((ReplayedStatement, NonCanonicalSignature)):
+            store.append(dataclasses.replace(validation, signature=spelling))
+    refused(store, PolicyViolation, deployment())
+
+
+# --- verification of rows written around admission ------------------------------------------
+
+
+def _weak_key_row(store: LedgerStore) -> int:
+    registration = _weak_registration(IDENTITY_KEY)
+    return append_bypassing_admission(
+        store,
+        registration.statement,
+        signature=registration.signature,
+        key_id=registration.key_id,
+    ).seq
+
+
+def _respelt_row(store: LedgerStore) -> int:
+    approval = next(e for e in store.iter_entries() if e.statement.kind == "approval.granted")
+    assert approval.signature is not None
+    return append_bypassing_admission(
+        store,
+        approval.statement,
+        signature=reencoded(approval.signature),
+        key_id=approval.key_id,
+    ).seq
+
+
+def _malleated_row(store: LedgerStore) -> int:
+    approval = next(e for e in store.iter_entries() if e.statement.kind == "approval.granted")
+    assert approval.signature is not None
+    return append_bypassing_admission(
+        store,
+        approval.statement,
+        signature=malleated(approval.signature),
+        key_id=approval.key_id,
+    ).seq
+
+
+def _second_key_row(store: LedgerStore) -> int:
+    approval = next(e for e in store.iter_entries() if e.statement.kind == "approval.granted")
+    second = Actor.make(approval.statement.actor)
+    store.append(second.register())
+    signed = second.sign(approval.statement)
+    return append_bypassing_admission(
+        store, approval.statement, signature=signed.signature, key_id=signed.key_id
+    ).seq
+
+
+ROWS_AROUND_ADMISSION = {
+    "weak key": (_weak_key_row, Problem.WEAK_KEY),
+    "re-encoded signature": (_respelt_row, Problem.NON_CANONICAL_SIGNATURE),
+    "malleated S": (_malleated_row, Problem.NON_CANONICAL_SIGNATURE),
+    "same statement, second key": (_second_key_row, Problem.REPLAYED_SIGNATURE),
+}
+
+
+@pytest.mark.parametrize(
+    ("write", "problem"), list(ROWS_AROUND_ADMISSION.values()), ids=list(ROWS_AROUND_ADMISSION)
+)
+def test_verification_reports_signed_rows_admission_would_refuse(
+    review: Review, tmp_path: Path, write: Callable[[LedgerStore], int], problem: Problem
+) -> None:
+    """Every verifier (the ledger's, a bundle's, the standalone one) fails at the same seq."""
+    store = review.store
+    store.append(review.validator.approve(review.run, role="validator"))
+    assert verify_ledger(store).ok
+    seq = write(store)
+    store.append(note("after"))
+    report = verify_ledger(store)
+    assert (report.ok, report.first_bad_seq, report.problem) == (False, seq, problem), report
+    bundle = tmp_path / "ledger.jsonl"
+    with open(bundle, "w", encoding="utf-8") as out:
+        export_bundle(store, out)
+    offline = verify_bundle(bundle)
+    assert (offline.ok, offline.first_bad_seq, offline.problem) == (False, seq, problem)
+    with pytest.raises(standalone_verify.Failed) as failed:
+        standalone_verify.verify_file(bundle, None)
+    assert failed.value.seq == seq
+
+
+def test_a_replay_in_a_later_range_is_found_by_verification_in_ranges(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers verify ranges apart; the stitching must still see a signed statement of one
+    range again in another, and name the seq the sequential verifier names."""
+    store = review.store
+    store.append(review.validator.approve(review.run, role="validator"))
+    store.append_batch([note(f"filler {i}") for i in range(40)])
+    seq = _second_key_row(store)
+    store.append_batch([note(f"after {i}") for i in range(20)])
+    monkeypatch.setattr(verify_ranges, "RANGE_SIZE", 16)
+    one, ranged = verify_ledger(store, workers=1), verify_ledger(store, workers=2)
+    assert (one.first_bad_seq, one.problem) == (seq, Problem.REPLAYED_SIGNATURE)
+    assert (ranged.ok, ranged.first_bad_seq, ranged.problem) == (False, seq, one.problem)

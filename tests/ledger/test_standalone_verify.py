@@ -8,6 +8,7 @@ libraries govledger uses for canonical JSON) blocked from import; it agrees with
 from __future__ import annotations
 
 import ast
+import base64
 import importlib.util
 import json
 import math
@@ -23,6 +24,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import ed25519_strict, signing
 from ledger.artifacts import ArtifactStore
 from ledger.bootstrap import init_ledger
 from ledger.bundle import export_bundle, verify_bundle
@@ -280,3 +282,37 @@ def test_the_standalone_citation_table_restates_the_ledgers() -> None:
         for kind, rule in standalone_verify.CITATIONS.items()
     }
     assert standalone == restated
+
+
+def _strict_cases() -> dict[str, tuple[bytes, bytes, bytes]]:
+    """(public key, signature, message) cases of the strict Ed25519 rule."""
+    key = signing.generate_private_key()
+    public, message = signing.public_key_raw(key), b"approve credit-scoring 1.0"
+    good = key.sign(message)
+    identity = bytes([1]) + bytes(31)
+    s_plus_l = int.from_bytes(good[32:], "little") + ed25519_strict.L
+    cases = {
+        "honest": (public, good, message),
+        "identity key, universal signature": (identity, identity + bytes(32), message),
+        "S + L": (public, good[:32] + s_plus_l.to_bytes(32, "little"), message),
+        "R of small order": (public, identity + good[32:], message),
+        "key y >= p": ((2**255 - 1).to_bytes(32, "little"), good, message),
+        "other message": (public, good, message + b"!"),
+    }
+    for point in sorted(ed25519_strict.SMALL_ORDER_POINTS):
+        cases[f"small-order key {point.hex()[:8]}"] = (point, point + bytes(32), message)
+    return cases
+
+
+@pytest.mark.parametrize("case", list(_strict_cases()))
+def test_its_strict_ed25519_rule_gives_govledgers_verdicts(case: str) -> None:
+    public, signature, message = _strict_cases()[case]
+    ours = signing.verify(
+        base64.b64encode(public).decode(), message, base64.b64encode(signature).decode()
+    )
+    try:
+        sv.strict_verify(public, signature, message, None)
+        theirs = True
+    except sv.Failed:
+        theirs = False
+    assert ours is theirs is (case == "honest")

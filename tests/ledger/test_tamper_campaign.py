@@ -45,7 +45,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from ledger import citations, signing
+from ledger import citations, ed25519_strict, signing
 from ledger.artifacts import ArtifactStore
 from ledger.bootstrap import init_ledger
 from ledger.records import Statement, build_statement
@@ -68,7 +68,9 @@ from tests.ledger.tamper import (
     ENTRY_COLUMNS,
     disable_append_only_triggers,
     entry_rows,
+    malleated,
     rebuild_tree,
+    reencoded,
     replace_rows,
     rewrite_chain,
     row_hash,
@@ -707,6 +709,94 @@ def _first_citations(rows: list[dict[str, Any]]) -> dict[int, int]:
     return first
 
 
+def respell_signature(how: str) -> Mutation:
+    """Give a signed entry (approval or key registration) another spelling of its signature,
+    then rewrite every later hash, the Merkle nodes and the head: `base64` re-encodes the same
+    bytes with non-zero padding bits, `malleate` writes S + L (RFC 8032 section 5.1.7). A lax
+    verifier accepts both, and a uniqueness check on the text misses the replay they make."""
+
+    def mutate(ledger: CampaignLedger, rng: random.Random) -> Expected:
+        rows = entry_rows(ledger.store.engine)
+        row = rows[rng.choice([r["seq"] for r in rows if _signed(r)])]
+        change = reencoded if how == "base64" else malleated
+        row["signature"] = change(row["signature"])
+        rewrite_chain(ledger.store, rows, row["seq"])
+        return expect(row["seq"], Problem.NON_CANONICAL_SIGNATURE)
+
+    return mutate
+
+
+def replay_approval_at_end(ledger: CampaignLedger, rng: random.Random) -> Expected:
+    """Copy an approval, signature and all, to the end (the text uniqueness index dropped
+    first, as an attacker with the database can): a replay that every signature check
+    passes, so only the record of signed statements can tell."""
+    rows = entry_rows(ledger.store.engine)
+    size = len(rows)
+    candidates = [r for r in _approvals(ledger, rows) if ledger.keys.valid_at(r["key_id"], size)]
+    original = rng.choice(candidates)
+    replay = {
+        **original,
+        "seq": size,
+        "entry_id": str(uuid.uuid4()),
+        "recorded_at": _time_after(rows[-1]),
+        "prev_hash": rows[-1]["entry_hash"],
+    }
+    replay["entry_hash"] = row_hash(replay)
+    with ledger.store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ux_entries_signature")
+    replace_rows(ledger.store.engine, [], [replay])
+    rebuild_tree(ledger.store.engine, [*rows, replay])
+    return expect(size, Problem.REPLAYED_SIGNATURE)
+
+
+def register_weak_key_at_end(ledger: CampaignLedger, rng: random.Random) -> Expected:
+    """INSERT at the end a registration of a small-order key (self-"signed" with the universal
+    signature R = O, S = 0, which OpenSSL accepts for the identity key and any message) and an
+    approval "signed" with it: the registration is caught."""
+    rows = entry_rows(ledger.store.engine)
+    size = len(rows)
+    raw_key = rng.choice(sorted(ed25519_strict.SMALL_ORDER_POINTS))
+    universal = base64.b64encode(bytes([1]) + bytes(63)).decode("ascii")
+    key_id = signing.key_id_for(raw_key)
+    registration = build_statement(
+        kind="key.registered",
+        actor="mallory",
+        payload={
+            "algorithm": "ed25519",
+            "key_id": key_id,
+            "public_key": base64.b64encode(raw_key).decode("ascii"),
+        },
+        issued_at="2026-06-01T12:00:00.000000Z",
+    )
+    approval = Actor("mallory").decision_statement("ab" * 32, role="approver", version="0.0")
+    added: list[dict[str, Any]] = []
+    previous = rows[-1]
+    for statement in (registration, approval):
+        row = {
+            "seq": size + len(added),
+            "entry_id": str(uuid.uuid4()),
+            "recorded_at": _time_after(previous),
+            "kind": statement.kind,
+            "model": statement.model,
+            "version": statement.version,
+            "actor": statement.actor,
+            "reason": statement.reason,
+            "payload": statement.payload_json,
+            "issued_at": statement.issued_at,
+            "signature": universal,
+            "key_id": key_id,
+            "prev_hash": previous["entry_hash"],
+        }
+        row["entry_hash"] = row_hash(row)
+        added.append(row)
+        previous = row
+    with ledger.store.engine.begin() as conn:  # the universal signature, twice
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ux_entries_signature")
+    replace_rows(ledger.store.engine, [], added)
+    rebuild_tree(ledger.store.engine, [*rows, *added])
+    return expect(size, Problem.WEAK_KEY)
+
+
 ROW_COLUMNS = ENTRY_COLUMNS
 REHASHED_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in ("seq", "prev_hash", "entry_hash"))
 
@@ -729,6 +819,10 @@ MUTATIONS: dict[str, Mutation] = {
     "strip the signature": resign("stripped"),
     "insider rewrite, every hash recomputed": insider_rewrite,
     "insider rewrite of an approved run, every hash recomputed": insider_rewrite_of_a_cited_entry,
+    "re-spell a signature's base64, hashes recomputed": respell_signature("base64"),
+    "malleate a signature's S to S + L, hashes recomputed": respell_signature("malleate"),
+    "replay an approval at the end, text index dropped": replay_approval_at_end,
+    "register a small-order key at the end, universal signature": register_weak_key_at_end,
 }
 
 
