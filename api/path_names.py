@@ -19,9 +19,10 @@ never removed here: `..` is one segment naming a model that cannot be created.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, unquote_to_bytes
 
+from fastapi import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.errors import InvalidStatement
@@ -33,6 +34,19 @@ MODEL_SEGMENT_MAX = 3 * 200
 VERSION_SEGMENT_MAX = 3 * 64
 """Longest routed segment of a model (200 characters) or version (64) name: each `/` or `%`
 of a legacy name is three characters once escaped."""
+
+
+_ENCODING = (
+    "one path segment: percent-encode (UTF-8) every character but A-Z a-z 0-9 - . _ ~, "
+    "as urllib.parse.quote(name, safe='') does"
+)
+ModelSegment = Annotated[
+    str, Path(min_length=1, max_length=MODEL_SEGMENT_MAX, description="Model name, " + _ENCODING)
+]
+VersionSegment = Annotated[
+    str,
+    Path(min_length=1, max_length=VERSION_SEGMENT_MAX, description="Version name, " + _ENCODING),
+]
 
 
 def _escape(name: str) -> str:

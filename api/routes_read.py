@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from api.context import Context, Reader
 from api.identity import Role
-from api.path_names import MODEL_SEGMENT_MAX, VERSION_SEGMENT_MAX, name_from_segment
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger import registry
 from ledger.artifacts import check_digest
 from ledger.errors import InvalidStatement
@@ -17,9 +17,6 @@ from ledger.store import EntryFilter
 from ledger.verify import verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
-
-Name = Annotated[str, Path(min_length=1, max_length=MODEL_SEGMENT_MAX)]
-VersionName = Annotated[str, Path(min_length=1, max_length=VERSION_SEGMENT_MAX)]
 
 
 @router.get("/me", summary="Who you are and what you may do")
@@ -123,8 +120,8 @@ def list_models(context: Context, _: Reader) -> dict[str, Any]:
 # A name is one percent-encoded segment, even an older ledger's `a/b` (api.path_names).
 @router.get("/models/{model}/versions/{version}", summary="A version's evidence and status")
 def get_version(
-    model: Name,
-    version: VersionName,
+    model: ModelSegment,
+    version: VersionSegment,
     context: Context,
     _: Reader,
 ) -> dict[str, Any]:
@@ -134,7 +131,7 @@ def get_version(
 
 
 @router.get("/models/{model}", summary="One model: registration and versions")
-def get_model(model: Name, context: Context, _: Reader) -> dict[str, Any]:
+def get_model(model: ModelSegment, context: Context, _: Reader) -> dict[str, Any]:
     return registry.model_summary(context.store, name_from_segment(model))
 
 

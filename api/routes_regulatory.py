@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.context import Context, Reader
-from api.path_names import MODEL_SEGMENT_MAX, VERSION_SEGMENT_MAX, name_from_segment
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 
 router = APIRouter(prefix="/v1", tags=["regulatory"])
 
-Model = Annotated[str, Path(min_length=1, max_length=MODEL_SEGMENT_MAX)]
-Version = Annotated[str, Path(min_length=1, max_length=VERSION_SEGMENT_MAX)]
+Model = ModelSegment
+Version = VersionSegment
 Regime = Annotated[
     str,
     Query(

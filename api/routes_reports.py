@@ -11,16 +11,16 @@ import unicodedata
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.context import Context, Reader
-from api.path_names import MODEL_SEGMENT_MAX, VERSION_SEGMENT_MAX, name_from_segment
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
-Model = Annotated[str, Path(min_length=1, max_length=MODEL_SEGMENT_MAX)]
-Version = Annotated[str, Path(min_length=1, max_length=VERSION_SEGMENT_MAX)]
+Model = ModelSegment
+Version = VersionSegment
 Since = Annotated[str, Query(description="First day (2026-10-01) or RFC 3339 UTC time")]
 Until = Annotated[str, Query(description="Last day, included (2026-12-31), or RFC 3339 UTC time")]
 
