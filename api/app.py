@@ -17,6 +17,7 @@ from api import problems
 from api.context import ServiceContext
 from api.identity import IdentityStore
 from api.limits import BodySizeLimit
+from api.path_names import NameSegments
 from api.routes_read import router as read_router
 from api.routes_regulatory import router as regulatory_router
 from api.routes_reports import router as reports_router
@@ -51,7 +52,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.context = context
     problems.install(app)
     app.include_router(write_router)
-    # Before read_router: its `/v1/models/{model:path}` would otherwise take .../card.pdf.
     app.include_router(reports_router)
     app.include_router(regulatory_router)
     app.include_router(read_router)
@@ -64,6 +64,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
     )
+    app.add_middleware(NameSegments)  # a name is one path segment, even `a/b` (api.path_names)
     return app
 
 

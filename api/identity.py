@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from ledger.errors import Conflict, GovledgerError, NotFound
+from ledger.names import check_user_name
 from ledger.records import format_rfc3339, normalize_name
 
 metadata = MetaData()
@@ -134,6 +135,7 @@ class IdentityStore:
     def add_user(self, name: str, roles: frozenset[Role]) -> str:
         """Create a user and its first API key; return the key (shown once)."""
         name = normalize_name(name, "user name", max_length=200, allow_empty=False)
+        check_user_name(name)  # new users only: existing users keep their names
         with self.engine.begin() as conn:
             if conn.execute(select(users.c.name).where(users.c.name == name)).first():
                 raise Conflict(f"user {name} already exists; use `govledger users key {name}`")

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from api.context import Context, Reader
 from api.identity import Role
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger import registry
 from ledger.artifacts import check_digest
 from ledger.errors import InvalidStatement
@@ -16,8 +17,6 @@ from ledger.store import EntryFilter
 from ledger.verify import verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
-
-Name = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 @router.get("/me", summary="Who you are and what you may do")
@@ -118,20 +117,22 @@ def list_models(context: Context, _: Reader) -> dict[str, Any]:
     }
 
 
-# Model names may hold '/': `{model:path}` takes them whole, so the version route comes first.
-@router.get("/models/{model:path}/versions/{version}", summary="A version's evidence and status")
+# A name is one percent-encoded segment, even an older ledger's `a/b` (api.path_names).
+@router.get("/models/{model}/versions/{version}", summary="A version's evidence and status")
 def get_version(
-    model: Name,
-    version: Annotated[str, Path(min_length=1, max_length=64)],
+    model: ModelSegment,
+    version: VersionSegment,
     context: Context,
     _: Reader,
 ) -> dict[str, Any]:
-    return registry.version_view(context.store, _nfc(model), _nfc(version)).to_dict()
+    return registry.version_view(
+        context.store, name_from_segment(model), name_from_segment(version)
+    ).to_dict()
 
 
-@router.get("/models/{model:path}", summary="One model: registration and versions")
-def get_model(model: Name, context: Context, _: Reader) -> dict[str, Any]:
-    return registry.model_summary(context.store, _nfc(model))
+@router.get("/models/{model}", summary="One model: registration and versions")
+def get_model(model: ModelSegment, context: Context, _: Reader) -> dict[str, Any]:
+    return registry.model_summary(context.store, name_from_segment(model))
 
 
 @router.get("/verify", summary="Verify the whole ledger (compliance)")

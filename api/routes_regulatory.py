@@ -1,23 +1,22 @@
 """Regulatory reads: a version's completeness per regime, and the model inventory.
 
-Thin over `reports.compliance` and `reports.inventory` (viewer and up). Included before the
-read router, whose `/v1/models/{model:path}` would otherwise take `.../compliance`.
+Thin over `reports.compliance` and `reports.inventory` (viewer and up).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.context import Context, Reader
-from api.routes_read import _nfc
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 
 router = APIRouter(prefix="/v1", tags=["regulatory"])
 
-Model = Annotated[str, Path(min_length=1, max_length=200)]
-Version = Annotated[str, Path(min_length=1, max_length=64)]
+Model = ModelSegment
+Version = VersionSegment
 Regime = Annotated[
     str,
     Query(
@@ -41,7 +40,7 @@ def regimes(_: Reader) -> dict[str, Any]:
 
 
 @router.get(
-    "/models/{model:path}/versions/{version}/compliance",
+    "/models/{model}/versions/{version}/compliance",
     summary="Each checklist item of a regime: satisfied by named entries, or a gap",
 )
 def compliance(
@@ -49,7 +48,8 @@ def compliance(
 ) -> dict[str, Any]:
     from reports.compliance import check_version
 
-    return check_version(context.store, _nfc(model), _nfc(version), regime).to_dict()
+    model, version = name_from_segment(model), name_from_segment(version)
+    return check_version(context.store, model, version, regime).to_dict()
 
 
 @router.get("/inventory", summary="The model inventory (SR 26-2) as JSON")

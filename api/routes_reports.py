@@ -9,31 +9,45 @@ from __future__ import annotations
 
 import unicodedata
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.context import Context, Reader
+from api.path_names import ModelSegment, VersionSegment, name_from_segment
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
-Model = Annotated[str, Path(min_length=1, max_length=200)]
-Version = Annotated[str, Path(min_length=1, max_length=64)]
+Model = ModelSegment
+Version = VersionSegment
 Since = Annotated[str, Query(description="First day (2026-10-01) or RFC 3339 UTC time")]
 Until = Annotated[str, Query(description="Last day, included (2026-12-31), or RFC 3339 UTC time")]
 
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
+def _filename(*parts: str, ascii_only: bool = True) -> str:
+    def keep(c: str) -> bool:
+        if c.isascii():
+            return c.isalnum() or c in "._-"
+        return not ascii_only and (c.isalnum() or unicodedata.category(c)[0] == "M")
 
-
-def _filename(*parts: str) -> str:
-    safe = "-".join("".join(c if c.isalnum() or c in "._-" else "_" for c in p) for p in parts)
+    safe = "-".join("".join(c if keep(c) else "_" for c in p) for p in parts)
     return safe[:150] or "document"
 
 
+def _attachment(*parts: str, suffix: str) -> str:
+    """A Content-Disposition for a download named after `parts`: an ASCII `filename` (HTTP
+    header values are Latin-1 at most) and the names' own letters in `filename*` (RFC 6266
+    section 4.3, RFC 8187), so `modèle-crédit` or `信用` downloads under its name."""
+    plain = _filename(*parts) + suffix
+    full = _filename(*parts, ascii_only=False) + suffix
+    if full == plain:
+        return f'attachment; filename="{plain}"'
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(full, safe='')}"
+
+
 @router.get(
-    "/models/{model:path}/versions/{version}/card.pdf",
+    "/models/{model}/versions/{version}/card.pdf",
     summary="The model card as PDF/A-3b, with evidence.json and the CycloneDX ML-BOM attached",
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}},
@@ -41,24 +55,25 @@ def _filename(*parts: str) -> str:
 def card_pdf_route(model: Model, version: Version, context: Context, _: Reader) -> Response:
     from reports.documents import card_pdf
 
-    rendered = card_pdf(context.store, context.artifacts, _nfc(model), _nfc(version))
-    name = _filename("card", model, version) + ".pdf"
+    model, version = name_from_segment(model), name_from_segment(version)
+    rendered = card_pdf(context.store, context.artifacts, model, version)
     return Response(
         rendered.pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": _attachment("card", model, version, suffix=".pdf")},
     )
 
 
 @router.get(
-    "/models/{model:path}/versions/{version}/card.html",
+    "/models/{model}/versions/{version}/card.html",
     summary="The model card as a web page",
     response_class=HTMLResponse,
 )
 def card_html_route(model: Model, version: Version, context: Context, _: Reader) -> HTMLResponse:
     from reports.documents import card_page
 
-    return HTMLResponse(card_page(context.store, context.artifacts, _nfc(model), _nfc(version)))
+    model, version = name_from_segment(model), name_from_segment(version)
+    return HTMLResponse(card_page(context.store, context.artifacts, model, version))
 
 
 @router.get(

@@ -12,7 +12,6 @@ works from the browser) but never a write: see `api.context.COOKIE_METHODS`.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.context import ServiceContext
 from api.identity import Unauthenticated
+from api.path_names import name_from_segment
 from api.web_pages import (
     TimelineInputError,
     TimelineQuery,
@@ -172,10 +172,6 @@ def safe_next(target: str) -> str:
     return target
 
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
-
-
 # -- signing in and out ------------------------------------------------------------------
 
 
@@ -253,19 +249,19 @@ def models_page(request: Request, session: SignedIn) -> Response:
     return render(request, "models.html", session, title="Models", models=models, single=False)
 
 
-@router.get("/models/{model:path}/versions/{version}")
+@router.get("/models/{model}/versions/{version}")
 def card(request: Request, session: SignedIn, model: str, version: str) -> Response:
     from reports.documents import card_page  # matplotlib: seconds to import, only when used
 
     context = _context(request)
-    model, version = _nfc(model), _nfc(version)
+    model, version = name_from_segment(model), name_from_segment(version)
     document = card_page(context.store, context.artifacts, model, version)
     return framed_card(request, session, document, model, version)
 
 
-@router.get("/models/{model:path}")
+@router.get("/models/{model}")
 def model_page(request: Request, session: SignedIn, model: str) -> Response:
-    row = model_row(_context(request).store, _nfc(model))
+    row = model_row(_context(request).store, name_from_segment(model))
     return render(
         request, "models.html", session, title=f"Model {row.name}", models=[row], single=True
     )

@@ -361,7 +361,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             alice.approve(MODEL, "1.1.0", "Approved for production", key=demo.key_files["alice"])
             dana.deploy(MODEL, "1.1.0", reason="Replaces 1.0.0 after recalibration")
         with step(demo, "Write the model card and the audit report (PDF/A-3b)"):
-            card = carol.request("GET", f"/v1/models/{MODEL}/versions/1.1.0/card.pdf")
+            card = carol.card_pdf(MODEL, "1.1.0")
             (out / "model-card.pdf").write_bytes(card)
             until = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
             audit = carol.request(

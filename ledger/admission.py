@@ -40,6 +40,7 @@ from ledger.errors import (
 )
 from ledger.inventory import check_registration
 from ledger.kinds import DECISION_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
+from ledger.names import check_model_name, check_version_name, model_name_problem
 from ledger.oversight import OversightFact, check_not_stopped, check_oversight
 from ledger.policy import (
     ApprovalPolicy,
@@ -107,6 +108,7 @@ def admit(
     """Raise the specific error that refuses this submission, or return if it may be appended."""
     statement = submission.statement
     kind = Kind(statement.kind)
+    _check_new_names(statement, kind, facts)
     _check_signature(submission, kind, facts, now, window)
     if kind in RUN_KINDS:
         _check_run(statement, kind, facts)
@@ -172,6 +174,20 @@ def _check_citations(statement: Statement, facts: LedgerFacts) -> None:
         )
         if problem is not None:
             raise UnknownEntry(problem) if found is None else InvalidStatement(problem)
+
+
+def _check_new_names(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
+    """A name enters the ledger only in the grammar of `ledger.names`: a model name the ledger
+    does not hold yet (a registration, a run or a note about a new model), and the version of
+    a run. Names already in the ledger, even ones an older ledger accepted, may be referred to
+    (amendments, evaluations, decisions...). A legal name costs no query."""
+    if kind is Kind.REQUEST_REFUSED:  # the ledger's own record of what was asked
+        return
+    if statement.model and model_name_problem(statement.model):
+        if not facts.model_known(statement.model):
+            check_model_name(statement.model)
+    if kind in RUN_KINDS:
+        check_version_name(statement.version)
 
 
 def _require_version(statement: Statement, facts: LedgerFacts) -> RunFact:

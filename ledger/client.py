@@ -66,6 +66,18 @@ def _raise_for_problem(response: httpx.Response) -> None:
     raise exc
 
 
+def _model_path(model: str) -> str:
+    """The API path of a model: the name is one path segment, every character but the
+    unreserved ones percent-encoded (RFC 3986 section 2.3), so `1.0` or an older ledger's
+    `a/b` reaches that name and nothing else."""
+    return f"/v1/models/{quote(model, safe='')}"
+
+
+def _version_path(model: str, version: str) -> str:
+    """The API path of a model version (each name one percent-encoded segment)."""
+    return f"{_model_path(model)}/versions/{quote(version, safe='')}"
+
+
 @functools.cache
 def _git_revision() -> str | None:
     try:
@@ -382,7 +394,7 @@ class LedgerClient:
 
     def compliance(self, model: str, version: str, regime: str) -> dict[str, Any]:
         """A version's completeness against a regime's checklist (items and gaps)."""
-        path = f"/v1/models/{quote(model, safe='')}/versions/{quote(version, safe='')}/compliance"
+        path = _version_path(model, version) + "/compliance"
         result: dict[str, Any] = self.request("GET", path, params={"regime": regime})
         return result
 
@@ -407,9 +419,19 @@ class LedgerClient:
 
     def version(self, model: str, version: str) -> dict[str, Any]:
         """A version's status and evidence."""
-        path = f"/v1/models/{quote(model, safe='')}/versions/{quote(version, safe='')}"
-        result: dict[str, Any] = self.request("GET", path)
+        result: dict[str, Any] = self.request("GET", _version_path(model, version))
         return result
+
+    def model(self, model: str) -> dict[str, Any]:
+        """A model's registration (the inventory record) and its versions' status."""
+        result: dict[str, Any] = self.request("GET", _model_path(model))
+        return result
+
+    def card_pdf(self, model: str, version: str) -> bytes:
+        """A version's model card as PDF/A-3b (evidence.json attached: `govledger verify-card`
+        checks it offline)."""
+        pdf: bytes = self.request("GET", _version_path(model, version) + "/card.pdf")
+        return pdf
 
     def entries(self, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every entry matching filters (model, version, kind, actor, since, until), paging."""

@@ -34,6 +34,12 @@ class InvalidStatement(GovledgerError):
     slug = "invalid-statement"
 
 
+class InvalidName(InvalidStatement):
+    """A model, version or user name breaks the name grammar (`ledger.names`)."""
+
+    slug = "invalid-name"
+
+
 class UnknownKind(InvalidStatement):
     """The statement's kind is not one of the kinds in DESIGN.md."""
 

@@ -21,10 +21,12 @@ from ledger import signing
 from ledger.admission import Submission
 from ledger.artifacts import ArtifactStore
 from ledger.bootstrap import init_ledger
+from ledger.names import model_name_problem
 from ledger.records import Entry, Statement, build_statement, format_rfc3339
 from ledger.settings import LedgerSettings
 from ledger.signing import Ed25519PrivateKey
 from ledger.store import LedgerStore
+from tests.ledger.legacy import append_legacy
 
 MODEL = "retail-credit-pd"
 BUILDER = "dana"
@@ -339,14 +341,16 @@ def build_small_ledger(settings: LedgerSettings, *, model: str) -> SmallLedger:
     store = init_ledger(settings, origin=ORIGIN)
     artifacts = ArtifactStore(settings.artifacts_path)
     validator = Signer("vera")
-    store.append(
-        build_statement(
-            kind="model.registered",
-            model=model,
-            actor=BUILDER,
-            payload={"description": f"A model called {model}", "intended_use": "<b>testing</b>"},
-        )
+    registration = build_statement(
+        kind="model.registered",
+        model=model,
+        actor=BUILDER,
+        payload={"description": f"A model called {model}", "intended_use": "<b>testing</b>"},
     )
+    if model_name_problem(model):  # a hostile name only an older ledger could hold
+        append_legacy(store, [registration])
+    else:
+        store.append(registration)
     store.append(validator.register())
     run = store.append(
         build_statement(

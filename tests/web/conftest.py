@@ -13,7 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from ledger.records import build_statement
 from tests.api.conftest import Service, make_service, stop
+from tests.ledger.legacy import append_legacy
 
 MODEL = "retail-credit-pd"
 HOSTILE_MODEL = "<script>alert(1)</script>"
@@ -49,7 +51,8 @@ def explanation_summary() -> dict[str, object]:
 
 def populate(svc: Service) -> dict[str, str]:
     """Log a model's life through the API: registration, run, evaluations, two signed
-    approvals, deployment; and a model with a hostile name. Returns the run hashes."""
+    approvals, deployment; and a model with a hostile name, as an older ledger holds it.
+    Returns the run hashes."""
     runs: dict[str, str] = {}
     with svc.client("dana") as dana:
         dana.register_model(
@@ -67,7 +70,17 @@ def populate(svc: Service) -> dict[str, str]:
         dana.log_evaluation(
             MODEL, "1.0.0", {"evaluation": "explanation", "summary": explanation_summary()}
         )
-        dana.register_model(HOSTILE_MODEL, description=HOSTILE_MODEL, owner=HOSTILE_MODEL)
+        store = svc.open_store()
+        try:  # a name only an older ledger could hold (ledger.names); its pages still work
+            registration = build_statement(
+                kind="model.registered",
+                model=HOSTILE_MODEL,
+                actor="dana",
+                payload={"description": HOSTILE_MODEL, "owner": HOSTILE_MODEL},
+            )
+            append_legacy(store, [registration])
+        finally:
+            store.engine.dispose()
         with dana.run(HOSTILE_MODEL, "1") as run:
             run.log_params({"note": HOSTILE_MODEL})
     for name, role in (("victor", "validator"), ("alice", "approver")):
