@@ -77,7 +77,7 @@ def build_card(
         cited.setdefault(entry.seq, ref)
         return ref
 
-    registration = _registration(family, use)
+    registration = registration_of(family, use)
     run = _run(view.run, use)
     lineage = _lineage(store, view.run, family, use)
     sections: dict[str, Any] = {}
@@ -183,7 +183,8 @@ def _section_number(card: ModelCard, anchor: str) -> int:
     return 10 + anchors.index(anchor) if anchor in anchors else 0
 
 
-def _registration(family: list[Entry], use: Cite) -> Registration | None:
+def registration_of(family: list[Entry], use: Cite) -> Registration | None:
+    """The model's latest registration as the card shows it (`reports.card_binding` too)."""
     entries = [e for e in family if e.statement.kind == Kind.MODEL_REGISTERED.value]
     if not entries:
         return None
