@@ -54,7 +54,7 @@ BUILDER = "dana"
 ORIGIN = "bench.example/govledger"
 HEADROOM = 4096
 """Bytes kept free below MAX_STATEMENT_BYTES for the statement's other fields."""
-console = Console()
+console = Console(width=130)
 
 
 @dataclass
