@@ -8,6 +8,7 @@ evidence attached (pikepdf). Every forged PDF is a real PDF read back by verify-
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from reports.verify_card import verify_card
 from tests.reports.builders import SmallLedger, build_small_ledger
 
 MODEL = "consumer-pd"
+STANDALONE = Path(__file__).parents[2] / "ledger" / "standalone_verify.py"
 
 
 @dataclass
@@ -199,3 +201,12 @@ def test_verify_card_cli_with_a_conflicting_checkpoint_exits_1_in_one_line(
     held.write_text(card.checkpoint_note)
     passed = CliRunner().invoke(app, args)
     assert passed.exit_code == 0, passed.output
+
+
+def test_the_standalone_verifier_says_it_did_not_compare_the_pages(genuine: Card) -> None:
+    spec = importlib.util.spec_from_file_location("standalone_verify", STANDALONE)
+    assert spec is not None and spec.loader is not None
+    standalone = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(standalone)
+    line = standalone.verify_file(genuine.path, genuine.key)
+    assert line.startswith("OK: ") and "visible pages were NOT compared" in line
