@@ -196,7 +196,7 @@ def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
         actor=st.actor,
         recorded_at=entry.recorded_at,
         reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
-        summary=_describe(entry),
+        summary=clip(_describe(entry), 500),
         entry_hash=entry.entry_hash.hex(),
         signed=entry.signature is not None,
         signature_status=check.status.value,

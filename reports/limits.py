@@ -79,10 +79,10 @@ def clip(text: Any, limit: int = MAX_TEXT, *, where: str = "") -> str:
 
 
 def more_line(count: int, noun: str, shown: int, where: str) -> str:
-    """'Showing the first 100 of 50,000 parameters ...' or 'All 3 parameters ...'."""
+    """'Showing 100 of 50,000 parameters; the other 49,900 are in ...' or '3 of 3 shown, ...'."""
     total = count + shown
     if count == 0:
-        return f"All {total:,} {noun} of {where} shown."
+        return f"{total:,} of {total:,} shown, from {where}."
     return (
         f"Showing {shown:,} of {total:,} {noun}; the other {count:,} are in {where}, "
         "which the attached evidence.json carries with its inclusion proof."
