@@ -150,7 +150,12 @@ def verify_card_command(
     pinned = key
     if key is not None and "+" not in key:
         pinned = Path(key).read_text(encoding="utf-8").strip()
-    held = _previous_checkpoint(checkpoint) if checkpoint is not None else None
+    held = None
+    if checkpoint is not None:
+        try:
+            held = _previous_checkpoint(checkpoint)
+        except UnicodeDecodeError:
+            fail(f"{checkpoint} is neither a checkpoint note nor an audit report PDF")
     proof = None
     if consistency_proof is not None:
         try:
