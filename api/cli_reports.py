@@ -124,14 +124,51 @@ def verify_card_command(
         str | None,
         typer.Option(help="The ledger's verifier key (name+hash+base64, or a file holding it)"),
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="A signed checkpoint you already hold (checkpoint.txt or an audit PDF): the "
+            "card's must be the same tree or be linked to it by --consistency-proof"
+        ),
+    ] = None,
+    consistency_proof: Annotated[
+        Path | None,
+        typer.Option(
+            help="Consistency proof JSON between the two tree sizes "
+            "(GET /v1/proofs/consistency, or an audit's consistency-proof.json)"
+        ),
+    ] = None,
+    allow_unlinked: Annotated[
+        bool,
+        typer.Option(help="Accept a held checkpoint of another size without a proof (warned)"),
+    ] = False,
 ) -> None:
-    """Check the card's evidence offline: checkpoint, entry hashes, proofs, signatures."""
+    """Check the card offline: evidence (checkpoint, hashes, proofs, signatures) and pages."""
+    from reports.checkpoint_link import read_consistency_proof
     from reports.verify_card import verify_card
 
     pinned = key
     if key is not None and "+" not in key:
         pinned = Path(key).read_text(encoding="utf-8").strip()
-    report = verify_card(card, verifier_key=pinned)
+    held = None
+    if checkpoint is not None:
+        try:
+            held = _previous_checkpoint(checkpoint)
+        except UnicodeDecodeError:
+            fail(f"{checkpoint} is neither a checkpoint note nor an audit report PDF")
+    proof = None
+    if consistency_proof is not None:
+        try:
+            proof = read_consistency_proof(consistency_proof.read_bytes())
+        except (ValueError, UnicodeDecodeError) as exc:
+            fail(f"{consistency_proof} is not a consistency proof: {exc}")
+    report = verify_card(
+        card,
+        verifier_key=pinned,
+        held_checkpoint=held,
+        consistency_proof=proof,
+        allow_unlinked=allow_unlinked,
+    )
     if report.ok:
         console.print(report.summary(), soft_wrap=True, markup=False)
         return

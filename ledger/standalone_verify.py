@@ -31,6 +31,11 @@ re-implements exactly what it needs, each after its specification:
   replay: a signature's bytes, or a signed statement's SHA-256, appear once.
 
 Not covered by any signature and so not checked: a bundle header's `exported_at`.
+
+Not checked for a card PDF: its visible pages. Nothing signs them; `govledger verify-card`
+compares their text with the facts the proven entries determine, which needs a PDF text
+extractor (fonts, CMaps, content streams) that the standard library does not have. This
+verifier proves the attached evidence only, and says so in its OK line.
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ EVIDENCE_FORMAT = "govledger-evidence/1"
 SIGNED_KINDS = frozenset({"approval.granted", "approval.rejected", "key.registered"})
 MAX_SAFE_INTEGER = 2**53 - 1
 _HEX32 = re.compile(r"[0-9a-f]{64}")
+PAGES_NOT_COMPARED = (
+    "; the visible pages were NOT compared with it (this verifier cannot read PDF page "
+    "text: run govledger verify-card for that)"
+)
 _ENTRY_KEYS = ("seq", "entry_id", "recorded_at", "prev_hash", "statement", "signature",
                "key_id", "entry_hash")  # fmt: skip
 _STATEMENT_KEYS = ("kind", "model", "version", "actor", "reason", "payload", "issued_at")
@@ -631,7 +640,7 @@ def verify_file(path: Path, key: str | None) -> str:
     """Verify a bundle, evidence.json or card PDF; return the OK line or raise Failed."""
     data = path.read_bytes()
     if data.startswith(b"%PDF"):
-        return verify_evidence(evidence_from_pdf(data), key)
+        return verify_evidence(evidence_from_pdf(data), key) + PAGES_NOT_COMPARED
     if data.lstrip().startswith(b'{"type"'):
         try:
             text = data.decode("utf-8")

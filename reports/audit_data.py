@@ -22,6 +22,7 @@ from ledger.kinds import DECISION_KINDS, Kind
 from ledger.records import Entry, format_rfc3339, parse_rfc3339
 from ledger.store import EntryFilter, LedgerStore
 from ledger.verify import verify_ledger
+from reports.limits import clip
 from reports.signatures import KeyBook, all_entries
 
 LEDGER_WIDE = "(ledger-wide: keys, notes)"
@@ -194,8 +195,8 @@ def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
         version=st.version,
         actor=st.actor,
         recorded_at=entry.recorded_at,
-        reason=st.reason,
-        summary=_describe(entry),
+        reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
+        summary=clip(_describe(entry), 500),
         entry_hash=entry.entry_hash.hex(),
         signed=entry.signature is not None,
         signature_status=check.status.value,

@@ -39,10 +39,26 @@ from reports.evaluations import (
     read_generic,
 )
 from reports.fairness_section import FairnessSection
+from reports.limits import (
+    MAX_DATASETS,
+    MAX_DECISIONS,
+    MAX_EVENTS,
+    MAX_METRICS,
+    MAX_OPEN_ISSUES,
+    MAX_OTHER_EVALUATIONS,
+    MAX_PARAMS,
+    clip,
+    first_sorted,
+    latest,
+    more_line,
+)
 from reports.regulatory import catalogue_section, mapping_section, oversight_section, regime_checks
 from reports.signatures import KeyBook
 
 MAX_LINEAGE = 50
+MAX_USERS = 50
+MAX_OUT_OF_SCOPE = 20
+MAX_CONDITIONS = 10
 Cite = Callable[[Entry, str], EntryRef]
 """Records that the card cites an entry (and why) and returns the reference."""
 
@@ -61,7 +77,7 @@ def build_card(
         cited.setdefault(entry.seq, ref)
         return ref
 
-    registration = _registration(family, use)
+    registration = registration_of(family, use)
     run = _run(view.run, use)
     lineage = _lineage(store, view.run, family, use)
     sections: dict[str, Any] = {}
@@ -74,12 +90,35 @@ def build_card(
         else:
             sections[name] = reader(entry, artifacts)
             use(entry, sections[name].entry.why)
+    more: dict[str, str] = {}
+    if len(others) > MAX_OTHER_EVALUATIONS:
+        more["other_evaluations"] = more_line(
+            len(others) - MAX_OTHER_EVALUATIONS,
+            "other evaluations",
+            MAX_OTHER_EVALUATIONS,
+            "their evaluation.recorded entries",
+        )
+        others = others[:MAX_OTHER_EVALUATIONS]
     keys = KeyBook.from_store(store, max_seq=checkpoint.size)
-    approvals = [_approval(e, view.run, keys, use) for e in view.decisions]
-    deployments = [_event(e, "deployment", use) for e in view.deployments]
-    retirements = [_event(e, "retirement", use) for e in view.retirements]
-    refusals = [_event(e, "refused request", use) for e in view.refusals]
-    notes = [_event(e, "note", use) for e in view.notes]
+    all_approvals = [_approval(e, view.run, keys, use) for e in view.decisions]
+    approvals, hidden = latest(all_approvals, MAX_DECISIONS)
+    if hidden:
+        more["approvals"] = more_line(
+            hidden, "decisions (latest shown)", len(approvals), "their approval entries"
+        )
+    events: dict[str, list[Event]] = {}
+    for name, found, why in (
+        ("deployments", view.deployments, "deployment"),
+        ("retirements", view.retirements, "retirement"),
+        ("refusals", view.refusals, "refused request"),
+        ("notes", view.notes, "note"),
+    ):
+        shown, hidden = latest(found, MAX_EVENTS)
+        events[name] = [_event(e, why, use) for e in shown]
+        if hidden:
+            more[name] = more_line(hidden, f"{name} (latest shown)", len(shown), "the ledger")
+    deployments, retirements = events["deployments"], events["retirements"]
+    refusals, notes = events["refusals"], events["notes"]
     card = ModelCard(
         model=model,
         version=version,
@@ -91,7 +130,7 @@ def build_card(
         registration=registration,
         run=run,
         lineage=lineage,
-        datasets=_datasets(view.run, sections, others),
+        datasets=_datasets(view.run, sections, others, more),
         performance=sections.get("performance"),
         explanation=sections.get("explanation"),
         reason_codes=sections.get("reason_codes"),
@@ -111,6 +150,7 @@ def build_card(
             checkpoint_root=checkpoint.root.hex(),
             cited=[],
         ),
+        more=more,
     )
     proven = version_view(store, model, version, entries_of_model=family)
     checks = regime_checks(proven, family, store.policy)
@@ -119,7 +159,7 @@ def build_card(
         catalogue_section(proven),
         mapping_section(checks),
     ]
-    card.headline = _headline(card)
+    card.headline = _headline(card, all_approvals)
     if proven.stop is not None:
         stop = proven.stop.statement
         card.headline.open_issues.insert(0, f"Stopped by {stop.actor}: {stop.reason}")
@@ -129,6 +169,10 @@ def build_card(
         for c in checks
         if c.gaps
     ]
+    issues = card.headline.open_issues
+    if len(issues) > MAX_OPEN_ISSUES:
+        rest = len(issues) - MAX_OPEN_ISSUES
+        card.headline.open_issues = [*issues[:MAX_OPEN_ISSUES], f"… and {rest:,} more."]
     card.evidence.cited = sorted(cited.values(), key=lambda r: r.seq)
     return card
 
@@ -139,7 +183,8 @@ def _section_number(card: ModelCard, anchor: str) -> int:
     return 10 + anchors.index(anchor) if anchor in anchors else 0
 
 
-def _registration(family: list[Entry], use: Cite) -> Registration | None:
+def registration_of(family: list[Entry], use: Cite) -> Registration | None:
+    """The model's latest registration as the card shows it (`reports.card_binding` too)."""
     entries = [e for e in family if e.statement.kind == Kind.MODEL_REGISTERED.value]
     if not entries:
         return None
@@ -150,9 +195,11 @@ def _registration(family: list[Entry], use: Cite) -> Registration | None:
         description=str(p.get("description", "")),
         decision=str(p.get("decision", "")),
         owner=p.get("owner"),
-        users=[str(u) for u in p.get("users") or []],
+        users=_listed([str(u) for u in p.get("users") or []], MAX_USERS, "users"),
         intended_use=str(p.get("intended_use", "")),
-        out_of_scope_uses=[str(u) for u in p.get("out_of_scope_uses") or []],
+        out_of_scope_uses=_listed(
+            [clip(u) for u in p.get("out_of_scope_uses") or []], MAX_OUT_OF_SCOPE, "uses"
+        ),
         materiality_tier=p.get("materiality_tier"),
         is_model=bool(p.get("is_model", True)),
         validation_status=p.get("validation_status"),
@@ -161,21 +208,45 @@ def _registration(family: list[Entry], use: Cite) -> Registration | None:
     )
 
 
-def _run(entry: Entry, use: Cite) -> RunDetails:
+def _listed(items: list[str], limit: int, noun: str) -> list[str]:
+    """The first `limit` items, then one line saying how many more the entry holds."""
+    if len(items) <= limit:
+        return items
+    return [*items[:limit], f"… and {len(items) - limit:,} more {noun} in the registration entry"]
+
+
+def run_details(entry: Entry, use: Cite) -> RunDetails:
+    """The run entry as the card shows it: parameters and metrics bounded (`reports.limits`).
+
+    Public because `reports.card_binding` re-derives the same rows from the proven entry."""
     p = entry.statement.payload
+    where = f"the {entry.statement.kind} entry at seq {entry.seq}"
+    params, params_hidden = first_sorted(dict(p.get("params") or {}), MAX_PARAMS)
+    metrics, metrics_hidden = first_sorted(dict(p.get("metrics") or {}), MAX_METRICS)
+    before = dict(p.get("metrics_before") or {})
+    tags, _ = first_sorted({str(k): str(v) for k, v in (p.get("tags") or {}).items()}, MAX_PARAMS)
     return RunDetails(
         entry=use(entry, "the run that logged this version"),
         kind=entry.statement.kind,
         run_id=p.get("run_id"),
         algorithm=p.get("algorithm"),
         code_revision=p.get("code_revision"),
-        params=dict(p.get("params") or {}),
-        metrics=dict(p.get("metrics") or {}),
-        metrics_before=dict(p.get("metrics_before") or {}),
-        tags={str(k): str(v) for k, v in (p.get("tags") or {}).items()},
-        artifacts=[a for a in p.get("artifacts") or [] if isinstance(a, dict)],
-        reason=entry.statement.reason,
+        params=params,
+        metrics=metrics,
+        metrics_before={k: before.get(k) for k in metrics} if before else {},
+        tags=tags,
+        artifacts=[a for a in p.get("artifacts") or [] if isinstance(a, dict)][:MAX_DATASETS],
+        reason=clip(entry.statement.reason, where=where),
+        params_note=more_line(params_hidden, "parameters (sorted by name)", len(params), where)
+        if params
+        else "",
+        metrics_note=more_line(metrics_hidden, "metrics (sorted by name)", len(metrics), where)
+        if metrics
+        else "",
     )
+
+
+_run = run_details
 
 
 def _step(relation: str, entry: Entry) -> LineageStep:
@@ -186,7 +257,7 @@ def _step(relation: str, entry: Entry) -> LineageStep:
         st.kind,
         st.actor,
         entry.recorded_at,
-        st.reason,
+        clip(st.reason),
         entry.entry_hash.hex(),
         entry.seq,
     )
@@ -218,7 +289,9 @@ def _lineage(store: LedgerStore, run: Entry, family: list[Entry], use: Cite) -> 
     return steps
 
 
-def _datasets(run: Entry, sections: dict[str, Any], others: list[Any]) -> list[Dataset]:
+def _datasets(
+    run: Entry, sections: dict[str, Any], others: list[Any], more: dict[str, str]
+) -> list[Dataset]:
     found: list[Dataset] = []
     sources = [(run.statement.payload, f"{run.statement.kind} (seq {run.seq})")]
     for section in [*sections.values(), *others]:
@@ -236,10 +309,17 @@ def _datasets(run: Entry, sections: dict[str, Any], others: list[Any]) -> list[D
                         source,
                     )
                 )
-    return found
+    if len(found) > MAX_DATASETS:
+        more["datasets"] = more_line(
+            len(found) - MAX_DATASETS, "dataset fingerprints", MAX_DATASETS, "the cited entries"
+        )
+    return found[:MAX_DATASETS]
 
 
-def _approval(entry: Entry, run: Entry, keys: KeyBook, use: Cite) -> Approval:
+def decision_row(entry: Entry, run: Entry, keys: KeyBook, use: Cite) -> Approval:
+    """One approval or rejection as the card shows it (reason clipped, signature re-checked).
+
+    Public because `reports.card_binding` re-derives the same rows from the proven entries."""
     st = entry.statement
     p = st.payload
     check = keys.check(entry)
@@ -253,8 +333,10 @@ def _approval(entry: Entry, run: Entry, keys: KeyBook, use: Cite) -> Approval:
         granted=granted,
         recorded_at=entry.recorded_at,
         issued_at=st.issued_at,
-        reason=st.reason,
-        conditions=[str(c) for c in p.get("conditions") or []],
+        reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
+        conditions=_listed(
+            [clip(c) for c in p.get("conditions") or []], MAX_CONDITIONS, "conditions"
+        ),
         key_id=entry.key_id,
         signature_status=check.status.value,
         signature_ok=check.ok,
@@ -263,16 +345,25 @@ def _approval(entry: Entry, run: Entry, keys: KeyBook, use: Cite) -> Approval:
     )
 
 
+_approval = decision_row
+_EVENT_DETAILS = ("environment", "replacement", "attempted_kind", "problem", "text")
+
+
 def _event(entry: Entry, why: str, use: Cite) -> Event:
+    """An event with the payload fields the card shows, each clipped (`reports.limits`)."""
     st = entry.statement
-    return Event(use(entry, why), st.kind, st.actor, entry.recorded_at, st.reason, dict(st.payload))
+    p = st.payload
+    where = f"the entry at seq {entry.seq}"
+    details = {k: clip(p[k], where=where) for k in _EVENT_DETAILS if isinstance(p.get(k), str)}
+    return Event(use(entry, why), st.kind, st.actor, entry.recorded_at, clip(st.reason), details)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _performance_line(p: PerformanceSection | None) -> str:
+def performance_line(p: PerformanceSection | None) -> str:
+    """The summary's headline performance sentence (from the evaluation's summary only)."""
     if p is None:
         return "No performance evaluation recorded."
     parts = [
@@ -305,18 +396,20 @@ def _fairness_line(f: FairnessSection | None) -> str:
     )
 
 
-def _open_issues(card: ModelCard) -> list[str]:
+def _open_issues(card: ModelCard, approvals: list[Approval]) -> list[str]:
     issues = [f"Approval policy still needs {m}." for m in card.missing_approvals]
-    latest: dict[tuple[str, str], Approval] = {}
-    for a in card.approvals:
+    in_force: dict[tuple[str, str], Approval] = {}
+    for a in approvals:
         if a.decides_this_run:
-            latest[(a.actor, a.role)] = a
+            in_force[(a.actor, a.role)] = a
     issues += [
-        f"Rejected by {a.actor} ({a.role}): {a.reason}" for a in latest.values() if not a.granted
+        f"Rejected by {a.actor} ({a.role}): {clip(a.reason, 300)}"
+        for a in in_force.values()
+        if not a.granted
     ]
     issues += [
         f"Signature of the {a.role} decision by {a.actor} does not verify ({a.signature_status})."
-        for a in card.approvals
+        for a in approvals
         if not a.signature_ok
     ]
     if card.fairness is None:
@@ -328,24 +421,28 @@ def _open_issues(card: ModelCard) -> list[str]:
         issues.append(f"Population shift (PSI above the shift band) in: {', '.join(s.shifted)}.")
     if s is not None and s.score and s.score.get("band") in ("watch", "shift"):
         issues.append(f"Score PSI is in the '{s.score.get('band')}' band.")
-    issues += [f"Refused request by {r.actor}: {r.reason}" for r in card.refusals]
-    issues += [f"Retired: {r.reason}" for r in card.retirements]
+    issues += [f"Refused request by {r.actor}: {clip(r.reason, 300)}" for r in card.refusals]
+    issues += [f"Retired: {clip(r.reason, 300)}" for r in card.retirements]
     return issues
 
 
-def _headline(card: ModelCard) -> Headline:
-    reg = card.registration
-    decision = (reg.decision or reg.description) if reg else ""
-    approved_by = [
+def approved_by(approvals: list[Approval]) -> list[str]:
+    """The summary's "Approved by": verified grants of this run (bounded like the table)."""
+    return [
         f"{a.actor} ({a.role}), {a.recorded_at[:10]}"
-        for a in card.approvals
+        for a in approvals[-MAX_DECISIONS:]
         if a.granted and a.decides_this_run and a.signature_ok
     ]
+
+
+def _headline(card: ModelCard, approvals: list[Approval]) -> Headline:
+    reg = card.registration
+    decision = (reg.decision or reg.description) if reg else ""
     return Headline(
-        decision=decision or "Not stated in the model's registration.",
+        decision=clip(decision) or "Not stated in the model's registration.",
         status=card.status,
-        performance=_performance_line(card.performance),
+        performance=performance_line(card.performance),
         fairness=_fairness_line(card.fairness),
-        approved_by=approved_by,
-        open_issues=_open_issues(card),
+        approved_by=approved_by(approvals),
+        open_issues=_open_issues(card, approvals),
     )

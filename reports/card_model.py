@@ -67,6 +67,9 @@ class RunDetails:
     tags: dict[str, str]
     artifacts: list[dict[str, Any]]
     reason: str
+    params_note: str = ""
+    """How many parameters are shown of how many (`reports.limits`)."""
+    metrics_note: str = ""
 
 
 @dataclass
@@ -181,6 +184,9 @@ class ModelCard:
     notes: list[Event]
     evidence: Evidence
     extra_sections: list[ExtraSection] = field(default_factory=list)
+    more: dict[str, str] = field(default_factory=dict)
+    """For a long field shown in part (`reports.limits`): the line saying what was left
+    out and where it is, by field ("params", "metrics", "datasets", "approvals", ...)."""
 
     def cited_entries(self) -> list[EntryRef]:
         """Every entry the card cites (evidence section plus extra sections), by seq."""

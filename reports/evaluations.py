@@ -26,6 +26,14 @@ from reports.sections import (
 from reports.tables import summary_tables
 
 EXAMPLE_NOTICES = 5
+MAX_METRIC_ROWS = 40
+MAX_CALIBRATION_BINS = 20
+MAX_ROC_POINTS = 1000
+MAX_PSI_COLUMNS = 40
+MAX_SHIFTED_NAMES = 20
+"""Bounds on what a section shows of a long summary (see `reports.limits` for why): a
+performance evaluation reports about ten metrics and ten deciles, a ROC curve is drawn
+well with a thousand points, a stability table of 40 columns covers a credit model."""
 
 # --- performance -------------------------------------------------------------------------
 
@@ -88,9 +96,15 @@ def read_performance(entry: Entry, store: ArtifactStore | None) -> PerformanceSe
         _object(s.get(k)) for k in ("metrics", "before", "change", "intervals")
     )
     order = list(_METRIC_LABELS)
-    for key, value in sorted(
+    ranked = sorted(
         metrics.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
-    ):
+    )
+    if len(ranked) > MAX_METRIC_ROWS:
+        section.notes.append(
+            f"Showing {MAX_METRIC_ROWS} of {len(ranked):,} metrics; the others are in the "
+            "entry (proven in evidence.json)."
+        )
+    for key, value in ranked[:MAX_METRIC_ROWS]:
         bounds = _object(intervals.get(key))
         interval = Estimate(
             number(value), number(bounds.get("ci_low")), number(bounds.get("ci_high"))
@@ -114,12 +128,21 @@ def read_performance(entry: Entry, store: ArtifactStore | None) -> PerformanceSe
     if isinstance(s.get("confusion"), dict):
         section.confusion = dict(s["confusion"])
     if isinstance(s.get("calibration"), list):
-        section.calibration = [b for b in s["calibration"] if isinstance(b, dict)]
+        bins = [b for b in s["calibration"] if isinstance(b, dict)]
+        section.calibration = bins[:MAX_CALIBRATION_BINS]
+        if len(bins) > MAX_CALIBRATION_BINS:
+            section.notes.append(
+                f"Showing {MAX_CALIBRATION_BINS} of {len(bins):,} calibration bins; the others "
+                "are in the entry (proven in evidence.json)."
+            )
     roc = ArtifactReader(store, entry, section.notes).json("roc_curve.json")
     if isinstance(roc, dict):
         fpr = [number(v) for v in roc.get("false_positive_rate") or []]
         tpr = [number(v) for v in roc.get("true_positive_rate") or []]
         pairs = [(f, t) for f, t in zip(fpr, tpr, strict=False) if f is not None and t is not None]
+        if len(pairs) > MAX_ROC_POINTS:  # evenly spaced points, the first and last kept
+            step = (len(pairs) - 1) / (MAX_ROC_POINTS - 1)
+            pairs = [pairs[round(i * step)] for i in range(MAX_ROC_POINTS)]
         section.roc_fpr = [p[0] for p in pairs]
         section.roc_tpr = [p[1] for p in pairs]
     section.extra = summary_tables(s, title="Further performance results", skip=_PERFORMANCE_KEYS)
@@ -205,12 +228,22 @@ def read_stability(entry: Entry, store: ArtifactStore | None) -> StabilitySectio
     section = StabilitySection(**section_fields(entry, "stability (PSI) evaluation"))
     s = section.summary
     section.score = s.get("score") if isinstance(s.get("score"), dict) else None
-    section.features = [
+    features = [
         f
         for f in s.get("features") or []
         if isinstance(f, dict) and number(f.get("psi")) is not None
     ]
-    section.shifted = [str(c) for c in s.get("shifted") or []]
+    if len(features) > MAX_PSI_COLUMNS:
+        section.notes.append(
+            f"Showing the {MAX_PSI_COLUMNS} columns with the highest PSI of {len(features):,}; "
+            "the others are in the entry (proven in evidence.json)."
+        )
+        features = sorted(features, key=lambda f: -(number(f.get("psi")) or 0.0))
+    section.features = features[:MAX_PSI_COLUMNS]
+    shifted = [str(c) for c in s.get("shifted") or []]
+    section.shifted = shifted[:MAX_SHIFTED_NAMES]
+    if len(shifted) > MAX_SHIFTED_NAMES:
+        section.shifted.append(f"and {len(shifted) - MAX_SHIFTED_NAMES:,} more")
     section.extra = summary_tables(
         s,
         title="Stability settings",

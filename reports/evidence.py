@@ -51,6 +51,8 @@ class EvidenceProblem(StrEnum):
     BAD_SIGNATURE = "bad-signature"
     ARTIFACTS_MISMATCH = "artifacts-mismatch"
     NO_EVIDENCE = "no-evidence"
+    PAGES_NOT_BOUND = "pages-not-bound"
+    CHECKPOINT_CONFLICT = "checkpoint-conflict"
 
 
 class EvidenceUnavailable(GovledgerError):
@@ -80,6 +82,9 @@ class EvidenceReport:
     entries_checked: int = 0
     signatures_checked: int = 0
     key_pinned: bool = False
+    pages: str = ""
+    """What comparing the PDF's pages with the proven entries found (`reports.card_binding`),
+    and what a held checkpoint showed; empty when only evidence.json was checked."""
 
     def summary(self) -> str:
         """One line for a terminal."""
@@ -87,10 +92,11 @@ class EvidenceReport:
             where = f" at seq {self.first_bad_seq}" if self.first_bad_seq is not None else ""
             return f"FAILED{where}: {self.problem}: {self.message}"
         pin = "pinned key" if self.key_pinned else "key taken from the card (pass --key to pin)"
+        pages = f"; {self.pages}" if self.pages else ""
         return (
             f"OK: {self.entries_checked} entries and {self.signatures_checked} signatures "
             f"verified against the checkpoint of {self.origin} at tree size "
-            f"{self.checkpoint_size}, root {self.checkpoint_root} ({pin})"
+            f"{self.checkpoint_size}, root {self.checkpoint_root} ({pin}){pages}"
         )
 
     def raise_for_problem(self) -> None:

@@ -16,6 +16,9 @@ from reports.sections import ArtifactReader, Estimate, SectionBase, number, sect
 from reports.tables import summary_tables
 
 MAX_GROUPS = 40
+MAX_PARTITIONS = 10
+"""A partition (sex, age band, their intersection) is a table and a chart: ten cover every
+protected characteristic a credit model is screened on; the entry keeps the rest."""
 
 
 _DISPARITY_LABELS = {
@@ -94,21 +97,28 @@ def read_fairness(entry: Entry, store: ArtifactStore | None) -> FairnessSection:
     section.confidence = number(s.get("confidence"))
     detailed = ArtifactReader(store, entry, section.notes).json("fairness_groups.json")
     if isinstance(detailed, list) and all(isinstance(p, dict) for p in detailed):
-        section.partitions = [_partition(p) for p in detailed]
+        found = detailed
         section.intervals = True
     else:
-        section.partitions = [
-            _partition(p) for p in s.get("partitions") or [] if isinstance(p, dict)
-        ]
+        found = [p for p in s.get("partitions") or [] if isinstance(p, dict)]
         section.notes.append(
             "Per-group confidence intervals come from the fairness_groups.json artifact, "
             "which is not available: point estimates only."
+        )
+    section.partitions = [_partition(p) for p in found[:MAX_PARTITIONS]]
+    if len(found) > MAX_PARTITIONS:
+        flagged_elsewhere = sum(
+            1 for p in found[MAX_PARTITIONS:] if p.get("four_fifths_violations")
+        )
+        section.notes.append(
+            f"Showing {MAX_PARTITIONS} of {len(found):,} partitions ({flagged_elsewhere:,} of the "
+            "others have flags); the rest are in the entry or its artifact."
         )
     flagged = s.get("four_fifths_violated")
     section.violated = (
         bool(flagged)
         if isinstance(flagged, bool)
-        else any(p.violations for p in section.partitions)
+        else any(p.get("four_fifths_violations") for p in found)
     )
     section.extra = summary_tables(
         s,

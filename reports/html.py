@@ -21,6 +21,7 @@ from markupsafe import Markup
 from reports import charts
 from reports.audit_data import AuditReport
 from reports.card_model import ModelCard
+from reports.limits import breakable
 from reports.sections import Estimate
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -98,7 +99,13 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=num, signed=signed, pct=pct, estimate=estimate, when=when, css_string=css_string
+        num=num,
+        signed=signed,
+        pct=pct,
+        estimate=estimate,
+        when=when,
+        css_string=css_string,
+        wrap=breakable,
     )
     return env
 

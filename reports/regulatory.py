@@ -15,8 +15,15 @@ from ledger.registry import VersionView
 from reports.card_model import ExtraSection
 from reports.citations import EntryRef, cite
 from reports.compliance import ComplianceCheck, evaluate
+from reports.limits import MAX_EVENTS, clip, more_line
 from reports.regimes import known_regimes, load_regime
 from reports.tables import Table
+
+MAX_CATALOGUE_ROWS = 200
+"""Reasons in force shown (a catalogue may hold 5,000): a credit model's catalogue maps a few
+dozen features; the entry keeps the rest."""
+MAX_REFS = 10
+"""Entries named per checklist item in the mapping table; all are in the Evidence section."""
 
 _ACTIONS = {
     "measures": "Oversight measures",
@@ -63,12 +70,13 @@ def oversight_section(view: VersionView) -> ExtraSection:
             _ACTIONS.get(str(e.statement.payload.get("action")), "?"),
             e.statement.actor,
             e.recorded_at[:16].replace("T", " ") + " UTC",
-            _what(e.statement.payload),
-            e.statement.reason,
+            clip(_what(e.statement.payload), where=f"the entry at seq {e.seq}"),
+            clip(e.statement.reason, where=f"the entry at seq {e.seq}"),
             f"seq {e.seq}",
         ]
-        for e in view.oversight
+        for e in view.oversight[-MAX_EVENTS:]
     ]
+    hidden = max(0, len(view.oversight) - MAX_EVENTS)
     if view.stop is not None:
         intro = (
             f"STOPPED: {view.stop.statement.actor} stopped this version on "
@@ -89,6 +97,9 @@ def oversight_section(view: VersionView) -> ExtraSection:
                 "Oversight records",
                 ["Action", "By", "Time", "Which decisions / what", "Why", "Entry"],
                 rows,
+                more_line(hidden, "records (latest shown)", len(rows), "the ledger")
+                if hidden
+                else "",
                 numeric=[False] * 6,
                 css_class="with-hashes",
             )
@@ -144,11 +155,21 @@ def catalogue_section(view: VersionView) -> ExtraSection:
                     [
                         str(e.get("code", "")),
                         str(e.get("feature", "")),
-                        "any" if e.get("values") is None else ", ".join(map(str, e["values"])),
+                        "any"
+                        if e.get("values") is None
+                        else clip(", ".join(map(str, e["values"]))),
                         str(e.get("statement", "")),
                     ]
-                    for e in in_force.entries
+                    for e in in_force.entries[:MAX_CATALOGUE_ROWS]
                 ],
+                more_line(
+                    len(in_force.entries) - MAX_CATALOGUE_ROWS,
+                    "reasons",
+                    MAX_CATALOGUE_ROWS,
+                    f"the catalogue entry {in_force.entry_hash.hex()[:12]}…",
+                )
+                if len(in_force.entries) > MAX_CATALOGUE_ROWS
+                else "",
                 numeric=[False] * 4,
                 css_class="with-hashes",
             )
@@ -171,7 +192,9 @@ def regime_checks(
 
 
 def _evidence_cell(refs: list[EntryRef]) -> str:
-    return "; ".join(f"seq {r.seq} {r.kind} {r.entry_hash}" for r in refs) or "—"
+    shown = "; ".join(f"seq {r.seq} {r.kind} {r.entry_hash}" for r in refs[:MAX_REFS]) or "—"
+    more = len(refs) - MAX_REFS
+    return shown + (f"; and {more:,} more (cited entries, section Evidence)" if more > 0 else "")
 
 
 def mapping_section(checks: list[ComplianceCheck]) -> ExtraSection:

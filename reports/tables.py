@@ -5,6 +5,12 @@ must still reach the card (as a table), never break it. `summary_tables` turns a
 object into tables: scalars into one two-column table, a list of objects into a table with
 one column per key, an object of objects into rows keyed by name, anything deeper into
 compact JSON text.
+
+A summary may hold up to 1 MiB (50,000 keys, a list of 10,000 objects with 1,000 keys each),
+so every dimension is bounded, with a note saying what was left out (the entry, proven in
+evidence.json, keeps the rest): at most MAX_TABLES tables per summary, MAX_ROWS rows per
+table (scalars included), MAX_COLUMNS columns, MAX_CELL characters per cell. 60 rows fit
+on two pages; 8 columns are what an A4 page can show legibly.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 
 MAX_ROWS = 60
 MAX_CELL = 300
+MAX_COLUMNS = 8
+MAX_TABLES = 12
 
 
 @dataclass
@@ -63,15 +71,29 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
+def _left_out(rows: int, columns: int = 0) -> str:
+    parts = [f"{rows:,} more rows"] if rows else []
+    parts += [f"{columns:,} more columns"] if columns else []
+    return " and ".join(parts) + " in the entry (proven in evidence.json)" if parts else ""
+
+
 def _rows_table(title: str, items: list[dict[str, Any]]) -> Table:
     columns: list[str] = []
+    seen: set[str] = set()
     for item in items[:MAX_ROWS]:
         for key in item:
-            if key not in columns:
+            if key not in seen:
+                seen.add(key)
                 columns.append(key)
-    rows = [[cell(item.get(c)) for c in columns] for item in items[:MAX_ROWS]]
-    note = f"first {MAX_ROWS} of {len(items)} rows" if len(items) > MAX_ROWS else ""
-    return Table(title, [humanize(c) for c in columns], rows, note)
+    shown = columns[:MAX_COLUMNS]
+    rows = [[cell(item.get(c)) for c in shown] for item in items[:MAX_ROWS]]
+    note = _left_out(max(0, len(items) - MAX_ROWS), len(columns) - len(shown))
+    return Table(title, [humanize(c) for c in shown], rows, note)
+
+
+def _pairs_table(title: str, pairs: list[list[Any]], **options: Any) -> Table:
+    note = _left_out(max(0, len(pairs) - MAX_ROWS))
+    return Table(title, ["Name", "Value"], pairs[:MAX_ROWS], note, **options)
 
 
 def summary_tables(
@@ -89,15 +111,22 @@ def summary_tables(
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             tables.append(_rows_table(f"{title}: {humanize(key)}", value))
         elif isinstance(value, list) and all(_is_scalar(v) for v in value):
-            scalars.append([humanize(key), ", ".join(str(v) for v in value) or "(none)"])
+            scalars.append([humanize(key), cell(", ".join(str(v) for v in value) or "(none)")])
         elif isinstance(value, dict) and all(_is_scalar(v) for v in value.values()):
-            rows = [[humanize(k), cell(v)] for k, v in value.items()]
-            tables.append(Table(f"{title}: {humanize(key)}", ["Name", "Value"], rows))
+            rows = [[humanize(k), cell(v)] for k, v in list(value.items())[:MAX_ROWS]]
+            note = _left_out(max(0, len(value) - MAX_ROWS))
+            tables.append(Table(f"{title}: {humanize(key)}", ["Name", "Value"], rows, note))
         elif isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
             items = [{"name": k, **v} for k, v in value.items()]
             tables.append(_rows_table(f"{title}: {humanize(key)}", items))
         else:
             scalars.append([humanize(key), cell(value)])
     if scalars:
-        tables.insert(0, Table(title, ["Name", "Value"], scalars, numeric=[False, False]))
+        tables.insert(0, _pairs_table(title, scalars, numeric=[False, False]))
+    if len(tables) > MAX_TABLES:
+        rest = len(tables) - MAX_TABLES
+        tables = tables[:MAX_TABLES]
+        tables[-1].note = (tables[-1].note + "; " if tables[-1].note else "") + (
+            f"{rest:,} more tables in the entry (proven in evidence.json)"
+        )
     return tables
