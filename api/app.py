@@ -17,6 +17,7 @@ from api import problems
 from api.context import ServiceContext
 from api.identity import IdentityStore
 from api.limits import BodySizeLimit
+from api.request_guard import ControlCharacterGuard
 from api.routes_read import router as read_router
 from api.routes_regulatory import router as regulatory_router
 from api.routes_reports import router as reports_router
@@ -64,6 +65,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
     )
+    app.add_middleware(ControlCharacterGuard)  # outermost: before any route or body
     return app
 
 

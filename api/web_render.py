@@ -49,7 +49,7 @@ def when(value: Any) -> str:
         moment = datetime.strptime(str(value)[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return str(value or "")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.isoformat(" ", "minutes") + " UTC"  # strftime drops year 1's zeros
 
 
 def card_url(model: str, version: str) -> str:
