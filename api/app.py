@@ -13,8 +13,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import problems
+from api import docs_page, problems
 from api.context import ServiceContext
+from api.html_headers import HtmlSecurityHeaders
 from api.identity import IdentityStore
 from api.limits import BodySizeLimit
 from api.request_guard import ControlCharacterGuard
@@ -46,11 +47,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         title="govledger",
         version="1",
         description=API_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # api.docs_page serves it without a CDN
         redoc_url=None,
     )
     app.state.context = context
     problems.install(app)
+    docs_page.install(app)
     app.include_router(write_router)
     # Before read_router: its `/v1/models/{model:path}` would otherwise take .../card.pdf.
     app.include_router(reports_router)
@@ -65,7 +67,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
     )
-    app.add_middleware(ControlCharacterGuard)  # outermost: before any route or body
+    app.add_middleware(ControlCharacterGuard)  # before any route reads path or query
+    app.add_middleware(HtmlSecurityHeaders)  # outermost: on every response, refusals too
     return app
 
 
