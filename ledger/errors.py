@@ -260,6 +260,12 @@ class LedgerUnavailable(GovledgerError):
     slug = "ledger-unavailable"
 
 
+class ArtifactStoreUnavailable(LedgerUnavailable):
+    """The artifact store's file system refused a write or a read (disk full, quota
+    exceeded, read-only, I/O error): nothing of the upload was kept; retry once the
+    operator has fixed the store."""
+
+
 # --- verification --------------------------------------------------------------------------
 
 
