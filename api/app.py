@@ -13,11 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import problems
+from api import docs_page, problems
 from api.context import ServiceContext
+from api.html_headers import HtmlSecurityHeaders
 from api.identity import IdentityStore
 from api.limits import BodySizeLimit
 from api.path_names import NameSegments
+from api.request_guard import ControlCharacterGuard
 from api.routes_read import router as read_router
 from api.routes_regulatory import router as regulatory_router
 from api.routes_reports import router as reports_router
@@ -46,11 +48,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         title="govledger",
         version="1",
         description=API_DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # api.docs_page serves it without a CDN
         redoc_url=None,
     )
     app.state.context = context
     problems.install(app)
+    docs_page.install(app)
     app.include_router(write_router)
     app.include_router(reports_router)
     app.include_router(regulatory_router)
@@ -65,6 +68,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
     )
     app.add_middleware(NameSegments)  # a name is one path segment, even `a/b` (api.path_names)
+    app.add_middleware(ControlCharacterGuard)  # before any route reads path or query
+    app.add_middleware(HtmlSecurityHeaders)  # outermost: on every response, refusals too
     return app
 
 

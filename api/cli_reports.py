@@ -104,7 +104,8 @@ def report_audit(
     if html is not None:
         _write(html, audit_html(report, for_print=False).encode("utf-8"))
     line = (
-        f"Wrote {out}: {report.total_entries} entries from {report.since} to {report.until}; "
+        f"Wrote {out}: {report.total_entries} entries from {report.since} to "
+        f"{report.until or 'the end of the calendar'}; "
         f"checkpoint {report.checkpoint_size}; {report.verification.summary}"
     )
     if report.consistency is not None:

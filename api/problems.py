@@ -56,6 +56,9 @@ def install(app: FastAPI) -> None:
         seq = getattr(exc, "seq", None)
         if seq is not None:
             extra["seq"] = seq
+        parameter = getattr(exc, "parameter", None)
+        if parameter is not None:  # which query parameter or field was refused
+            extra["parameter"] = parameter
         return problem(exc.status, exc.slug, exc.message, **extra)
 
     @app.exception_handler(RequestValidationError)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 
 from ledger import registry
+from ledger.errors import InvalidTimeBound
 from ledger.kinds import Kind
-from ledger.records import Entry, format_rfc3339
+from ledger.records import Entry
 from ledger.store import EntryFilter, LedgerStore
+from ledger.time_bounds import parse_day, time_bound
 
 TIMELINE_PAGE_SIZE = 50
 
@@ -162,14 +163,13 @@ def _nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value.strip())
 
 
-def _midnight(value: str, name: str, *, next_day: bool = False) -> str:
+def _midnight(value: str, name: str, *, next_day: bool = False) -> str | None:
+    """A day filter as a bound (`ledger.time_bounds`); the last day of the calendar as
+    `until` is an open end (None)."""
     try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise TimelineInputError(f"{name} must be a date like 2026-11-23, got {value!r}") from None
-    if next_day:
-        day += timedelta(days=1)
-    return format_rfc3339(datetime.combine(day, time(), tzinfo=UTC))
+        return time_bound(parse_day(value.strip(), name), name, end=next_day)
+    except InvalidTimeBound as exc:
+        raise TimelineInputError(exc.message) from None
 
 
 @dataclass

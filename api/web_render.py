@@ -18,24 +18,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from api.html_headers import SECURITY_HEADERS
 from api.web_sessions import WebSession
 
 TEMPLATES = Path(__file__).parent / "templates" / "web"
 STATIC = Path(__file__).parent / "static" / "web"
 STATIC_URL = "/static/web"
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-"""On every page: no script may run, no other site may frame a page, nothing is cached
-(pages show what a signed-in user may see)."""
 
 
 def segment(value: Any) -> str:
@@ -49,7 +37,7 @@ def when(value: Any) -> str:
         moment = datetime.strptime(str(value)[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return str(value or "")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.isoformat(" ", "minutes") + " UTC"  # strftime drops year 1's zeros
 
 
 def card_url(model: str, version: str) -> str:

@@ -7,6 +7,7 @@ Entries cite digests; verification re-hashes the bytes, so replaced bytes are de
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -16,7 +17,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
-from ledger.errors import ArtifactNotFound, ArtifactTampered, InvalidStatement
+from ledger.errors import (
+    ArtifactNotFound,
+    ArtifactStoreUnavailable,
+    ArtifactTampered,
+    InvalidStatement,
+)
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
@@ -58,12 +64,17 @@ class ArtifactStore:
             return self.put_stream(_chunks(handle))
 
     def put_stream(self, chunks: Iterator[bytes]) -> str:
-        """Store bytes arriving in chunks; return the digest."""
-        staging = self.root / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=staging)
+        """Store bytes arriving in chunks; return the digest.
+
+        A file system that refuses the bytes (full disk, quota, read-only, I/O error)
+        raises ArtifactStoreUnavailable (503) with the partial file removed: the store
+        holds either the whole artifact under its digest or nothing of it."""
+        tmp_name: str | None = None
         try:
+            staging = self.root / "staging"
+            staging.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256()
+            fd, tmp_name = tempfile.mkstemp(dir=staging)
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     digest.update(chunk)
@@ -79,9 +90,15 @@ class ArtifactStore:
                 os.chmod(tmp_name, 0o444)
                 os.replace(tmp_name, final)
             return name
+        except OSError as exc:
+            _discard(tmp_name)
+            raise ArtifactStoreUnavailable(
+                f"the artifact store at {self.root} could not store the artifact "
+                f"({exc.strerror or exc}): nothing was kept; free space or fix the store, "
+                "then upload again"
+            ) from exc
         except BaseException:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+            _discard(tmp_name)
             raise
 
     def exists(self, digest: str) -> bool:
@@ -95,6 +112,11 @@ class ArtifactStore:
             data = path.read_bytes()
         except FileNotFoundError:
             raise ArtifactNotFound(f"artifact {digest} is not in the artifact store") from None
+        except OSError as exc:
+            raise ArtifactStoreUnavailable(
+                f"the artifact store could not read artifact {digest} ({exc.strerror or exc}); "
+                "retry once the store is fixed"
+            ) from exc
         if hashlib.sha256(data).hexdigest() != digest:
             raise ArtifactTampered(f"artifact {digest} was altered: its bytes no longer match")
         return data
@@ -111,6 +133,15 @@ class ArtifactStore:
             for chunk in _chunks(handle):
                 digest_now.update(chunk)
         return ArtifactState.OK if digest_now.hexdigest() == digest else ArtifactState.TAMPERED
+
+
+def _discard(tmp_name: str | None) -> None:
+    """Remove a staging file, if there is one (a store that cannot even delete keeps it,
+    under staging/, never under a digest)."""
+    if tmp_name is None:
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(tmp_name)
 
 
 def _chunks(handle: BinaryIO) -> Iterator[bytes]:

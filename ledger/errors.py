@@ -70,6 +70,29 @@ class FeatureNotScored(InvalidStatement):
     slug = "feature-not-scored"
 
 
+class InvalidTimeBound(InvalidStatement):
+    """A period's since/until is not a day or RFC 3339 UTC time of the calendar
+    (0001-01-01 to 9999-12-31); `parameter` names which bound."""
+
+    slug = "invalid-time-bound"
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class ControlCharacter(GovledgerError):
+    """A path or query holds NUL, another C0 control character or DEL: no name, filter or
+    date contains one, and PostgreSQL text cannot hold NUL at all; `parameter` names where."""
+
+    status = 422
+    slug = "control-character"
+
+    def __init__(self, message: str, parameter: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
 class UnknownRegime(GovledgerError):
     """A compliance check names a regime with no checklist (`reports/regimes`)."""
 
@@ -259,6 +282,12 @@ class LedgerUnavailable(GovledgerError):
 
     status = 503
     slug = "ledger-unavailable"
+
+
+class ArtifactStoreUnavailable(LedgerUnavailable):
+    """The artifact store's file system refused a write or a read (disk full, quota
+    exceeded, read-only, I/O error): nothing of the upload was kept; retry once the
+    operator has fixed the store."""
 
 
 # --- verification --------------------------------------------------------------------------

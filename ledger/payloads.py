@@ -12,6 +12,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,8 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from ledger.errors import InvalidStatement
+from ledger.errors import InvalidStatement, InvalidTimeBound
 from ledger.kinds import Kind
+from ledger.time_bounds import time_bound
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A lowercase hex SHA-256 digest (artifact digests, dataset fingerprints, entry hashes)."""
@@ -30,11 +32,23 @@ Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 ShortText = Annotated[str, StringConstraints(max_length=500)]
 Scalar = str | int | float | bool | None
 FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _on_the_calendar(value: str) -> str:
+    try:
+        time_bound(value, "the period", end=False)
+    except InvalidTimeBound as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
 DateOrTime = Annotated[
     str,
     StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z)?$"),
+    AfterValidator(_on_the_calendar),
 ]
-"""A day (2026-11-30) or an RFC 3339 UTC time (2026-11-30T12:00:00Z)."""
+"""A day (2026-11-30) or an RFC 3339 UTC time (2026-11-30T12:00:00Z) that exists on the
+calendar (`ledger.time_bounds`: no 30 February, no month 13)."""
 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.{1,2}$")
 

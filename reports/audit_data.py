@@ -11,15 +11,15 @@ the ledger then is a prefix of the ledger now (nothing was rewritten or removed 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger import merkle
+from ledger import merkle, time_bounds
 from ledger.artifacts import ArtifactStore
 from ledger.checkpoint import verify_checkpoint
 from ledger.errors import CheckpointInvalid, InvalidStatement
 from ledger.kinds import DECISION_KINDS, Kind
-from ledger.records import Entry, format_rfc3339, parse_rfc3339
+from ledger.records import Entry, format_rfc3339
 from ledger.store import EntryFilter, LedgerStore
 from ledger.verify import verify_ledger
 from reports.limits import clip
@@ -92,6 +92,7 @@ class AuditReport:
     verifier_key: str
     since: str
     until: str
+    """The exclusive end, or "" when the period runs to the end of the calendar."""
     generated_at: str
     checkpoint_note: str
     checkpoint_size: int
@@ -112,31 +113,14 @@ class AuditReport:
         return self.verification.ok and (self.consistency is None or self.consistency.ok)
 
 
-def time_bound(value: str | date | datetime, *, end: bool) -> str:
-    """An RFC 3339 UTC bound from a date or time.
+def time_bound(value: str | date | datetime, *, end: bool) -> str | None:
+    """An RFC 3339 UTC bound from a date or time (`ledger.time_bounds.time_bound`).
 
     A bare date as `since` means its first instant; as `until` (exclusive) the first instant
-    of the next day, so `--until 2026-11-30` includes the whole of 30 November.
+    of the next day, so `--until 2026-11-30` includes the whole of 30 November; `--until
+    9999-12-31` leaves the period open at the end (None).
     """
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return format_rfc3339(moment)
-    if isinstance(value, date):
-        day = value
-    else:
-        text = value.strip()
-        if "T" in text:
-            return format_rfc3339(parse_rfc3339(text, "until" if end else "since"))
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise InvalidStatement(
-                f"{text!r} is neither a date (2026-11-30) nor an RFC 3339 UTC time "
-                "(2026-11-30T12:00:00Z)"
-            ) from None
-    if end:
-        day = day + timedelta(days=1)
-    return format_rfc3339(datetime.combine(day, time(0), tzinfo=UTC))
+    return time_bounds.time_bound(value, "until" if end else "since", end=end)
 
 
 def _describe(entry: Entry) -> str:
@@ -247,8 +231,8 @@ def build_audit(
     previous_checkpoint: str | None,
 ) -> AuditReport:
     """The audit report of entries recorded in [since, until)."""
-    start, end = time_bound(since, end=False), time_bound(until, end=True)
-    if start >= end:
+    start, end = time_bound(since, end=False) or "", time_bound(until, end=True)
+    if end is not None and start >= end:
         raise InvalidStatement(f"the range is empty: since {start} is not before until {end}")
     checkpoint = store.checkpoint()
     report = verify_ledger(store, artifact_store=artifacts)
@@ -269,7 +253,7 @@ def build_audit(
         origin=store.origin,
         verifier_key=store.meta().get("verifier_key", ""),
         since=start,
-        until=end,
+        until=end or "",
         generated_at=format_rfc3339(datetime.now(UTC)),
         checkpoint_note=checkpoint.note,
         checkpoint_size=checkpoint.size,

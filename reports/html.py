@@ -74,7 +74,7 @@ def when(value: Any) -> str:
         moment = datetime.strptime(str(value)[:19], "%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return str(value or "")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return moment.isoformat(" ", "minutes") + " UTC"  # strftime drops year 1's zeros
 
 
 def css_string(value: Any) -> Markup:
@@ -207,13 +207,14 @@ def card_html(card: ModelCard, *, for_print: bool) -> str:
 
 def audit_html(report: AuditReport, *, for_print: bool) -> str:
     """The audit report as one HTML document."""
+    until = when(report.until) if report.until else "the end of the calendar"
     return _render(
         "audit.html",
         report=report,
         for_print=for_print,
-        title=f"Audit report {report.origin} {when(report.since)} to {when(report.until)}",
+        title=f"Audit report {report.origin} {when(report.since)} to {until}",
         running_left=f"Audit report · {report.origin}",
-        running_right=f"{when(report.since)} to {when(report.until)} (exclusive)",
+        running_right=f"{when(report.since)} to {until}" + (" (exclusive)" if report.until else ""),
         running_foot=f"{report.origin} · checkpoint {report.checkpoint_size}",
     )
 

@@ -18,6 +18,7 @@ from ledger.canonical import canonical_json
 from ledger.inventory import InventoryRow
 from ledger.records import format_rfc3339
 from ledger.registry import inventory
+from ledger.spreadsheet import escape_row
 from ledger.store import LedgerStore
 from reports.evidence import evidence_document
 
@@ -95,7 +96,8 @@ def _cell(value: object) -> str:
 
 
 def inventory_csv(report: InventoryReport) -> bytes:
-    """The inventory as CSV (UTF-8, one row per model, lists joined with '; ')."""
+    """The inventory as CSV (UTF-8, one row per model, lists joined with '; '); text that a
+    spreadsheet would run as a formula is written as text (`ledger.spreadsheet`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -105,7 +107,7 @@ def inventory_csv(report: InventoryReport) -> bytes:
             "versions": [f"{v} ({s})" for v, s in row.versions],
             "registration_entry_hash": row.registration_hash,
         }
-        writer.writerow([_cell(values.get(c)) for c in CSV_COLUMNS])
+        writer.writerow(escape_row(_cell(values.get(c)) for c in CSV_COLUMNS))
     return out.getvalue().encode("utf-8")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from ledger.artifacts import ArtifactState, ArtifactStore
 from ledger.errors import GovledgerError
 from ledger.records import Entry
+from ledger.spreadsheet import unescape_cell
 from reports.citations import EntryRef, cite
 from reports.tables import Table
 
@@ -103,17 +104,22 @@ class ArtifactReader:
             return None
 
     def csv_rows(self, name: str, limit: int) -> list[dict[str, str]] | None:
-        """The first `limit` rows of a CSV artifact (hash checked, then streamed)."""
+        """The first `limit` rows of a CSV artifact (hash checked, then streamed), with the
+        spreadsheet escaping of `explain.results.csv_bytes` undone."""
         digest = self._usable(name)
         if digest is None or self._store is None:
             return None
         rows: list[dict[str, str]] = []
         with open(self._store.path_for(digest), encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle):
-                rows.append(row)
+                rows.append({_text(k): _text(v) for k, v in row.items()})
                 if len(rows) >= limit:
                     break
         return rows
+
+
+def _text(cell: Any) -> Any:
+    return unescape_cell(cell) if isinstance(cell, str) else cell
 
 
 def section_fields(entry: Entry, why: str) -> dict[str, Any]:

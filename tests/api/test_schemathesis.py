@@ -3,22 +3,35 @@ scientist's key, a viewer's key and no key, valid and invalid requests alike. No
 be a 5xx, nothing may be written by a viewer or an anonymous caller, and the ledger still
 verifies afterwards.
 
+Schemathesis alone draws plain strings and integers, which seldom land on the inputs that
+break servers, so two things widen it: every operation's string, integer and header
+parameters are also sent, one at a time, with *edge values* (`EDGE_*`: days at the ends of
+the calendar and leap days, far-future and offset times, NUL and other control characters,
+integers past 64 bits), and a share of the generated cases get such values spliced into
+their parameters and JSON bodies. The web pages, which are not in the OpenAPI document, get
+the same edge values in their path and query. Lone surrogates cannot be sent: a client must
+encode a request line as UTF-8, and the server decodes invalid UTF-8 as U+FFFD.
+
 `make test` runs a bounded number of examples per operation on SQLite (a few hundred requests
-per caller); the `slow` variant runs a few thousand per database, on SQLite and PostgreSQL.
+per caller) and the edge values on SQLite and PostgreSQL (which refuses more, e.g. NUL in
+text); the `slow` variant runs a few thousand generated cases per database.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import Service
+from tests.web.conftest import sign_in
 
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0")
 from schemathesis import GenerationMode  # noqa: E402
@@ -38,6 +51,105 @@ def _operations(svc: Service) -> list[Any]:
     return operations
 
 
+EDGE_DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "2028-02-29",
+    "2026-02-29",
+    "0000-01-01",
+    "10000-01-01",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "9999-12-31T23:59:59+14:00",
+    "0001-01-01T00:00:00-14:00",
+    "2026-11-30T24:00:00Z",
+]
+"""Days and times at the calendar's edges, leap days real and not, offsets that overflow."""
+
+EDGE_STRINGS = ["\x00", "a\x00b", "\x01", "\x1f", "\x7f", "\t", "a\nb", "\u200b", "\ufeff"]
+"""NUL, other C0 controls, DEL, and invisible format characters."""
+
+EDGE_INTEGERS = ["-1", "0", "9223372036854775807", "9223372036854775808", "-9223372036854775809"]
+"""Integers at and past the 64-bit limits of a database column."""
+
+DATE_NAMES = {"since", "until"}
+
+
+def _edge_values(name: str, schema: dict[str, Any]) -> list[Any]:
+    """The edge values worth sending for one parameter."""
+    types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+    if "integer" in types:
+        return [int(v) for v in EDGE_INTEGERS]
+    if "string" not in types:
+        return []
+    return (EDGE_DATES if name in DATE_NAMES else []) + EDGE_STRINGS
+
+
+def _plain_value(name: str, schema: dict[str, Any]) -> Any:
+    """A harmless value for a required parameter while another one carries an edge."""
+    types = {schema.get("type")} | {s.get("type") for s in schema.get("anyOf", [])}
+    if "integer" in types:
+        return 1
+    return "2026-01-01" if name in DATE_NAMES else "x"
+
+
+def _sendable_header(value: Any) -> bool:
+    """Whether a client can put the value in a header at all (Latin-1, no line break, no
+    leading white space): the rest never reaches a server."""
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and not value[0].isspace()
+        and "\r" not in value
+        and "\n" not in value
+        and all(ord(c) < 256 for c in value)
+    )
+
+
+def _edge_cases(operation: Any) -> list[Any]:
+    """One case per (parameter, edge value): every other required parameter plain."""
+    params = [p.definition for p in operation.iter_parameters()]
+    if not params:
+        return []
+    locations = {"path": "path_parameters", "query": "query", "header": "headers"}
+    cases = []
+    for target in params:
+        if target["in"] not in locations:
+            continue
+        for value in _edge_values(target["name"], target.get("schema", {})):
+            if target["in"] == "header" and not _sendable_header(value):
+                continue
+            fields: dict[str, dict[str, Any]] = {"path_parameters": {}, "query": {}, "headers": {}}
+            for p in params:
+                if p["in"] in locations and p.get("required") and p is not target:
+                    fields[locations[p["in"]]][p["name"]] = _plain_value(p["name"], p["schema"])
+            fields[locations[target["in"]]][target["name"]] = value
+            cases.append(operation.Case(**{k: v for k, v in fields.items() if v}))
+    return cases
+
+
+def _splice(value: Any, rng: random.Random) -> Any:
+    """A JSON value with some strings (keys and leaves) replaced by edge values."""
+    if isinstance(value, dict):
+        return {_splice(k, rng): _splice(v, rng) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_splice(v, rng) for v in value]
+    if isinstance(value, str) and rng.random() < 0.3:
+        return rng.choice(EDGE_STRINGS + EDGE_DATES)
+    return value
+
+
+def _with_edges(case: Any, rng: random.Random) -> Any:
+    """The case with edge values spliced into its query, path parameters and JSON body."""
+    for field in ("query", "path_parameters"):
+        values = getattr(case, field)
+        if values:
+            setattr(case, field, {k: _splice(v, rng) for k, v in values.items()})
+    if isinstance(case.body, dict | list):
+        case.body = _splice(case.body, rng)
+    return case
+
+
 def _fuzz(svc: Service, user: str | None, examples: int, report: Callable[[str], None]) -> None:
     """Send `examples` generated requests per operation; fail listing every 5xx found."""
     headers = {"Authorization": f"Bearer {svc.api_keys[user]}"} if user else {}
@@ -46,9 +158,11 @@ def _fuzz(svc: Service, user: str | None, examples: int, report: Callable[[str],
     sent = 0
     started = time.monotonic()
     for operation in _operations(svc):
+        positive = operation.as_strategy(GenerationMode.POSITIVE)
         strategy = st.one_of(
-            operation.as_strategy(GenerationMode.POSITIVE),
+            positive,
             operation.as_strategy(GenerationMode.NEGATIVE),
+            st.builds(_with_edges, positive, st.randoms(use_true_random=False)),
         )
 
         @settings(
@@ -73,6 +187,104 @@ def _fuzz(svc: Service, user: str | None, examples: int, report: Callable[[str],
     session.close()
     report(f"{sent} requests as {user or 'anonymous'} in {time.monotonic() - started:.1f} s")
     assert not failures, "\n\n".join(failures)
+
+
+def _send_edges(svc: Service, user: str | None) -> tuple[int, list[str]]:
+    """Every operation's edge cases (`_edge_cases`); the failures, one line each."""
+    headers = {"Authorization": f"Bearer {svc.api_keys[user]}"} if user else {}
+    session = requests.Session()
+    failures: list[str] = []
+    sent = 0
+    for operation in _operations(svc):
+        for case in _edge_cases(operation):
+            sent += 1
+            try:
+                response = case.call(base_url=svc.url, session=session, headers=headers, timeout=60)
+            except requests.RequestException as exc:
+                failures.append(f"{operation.label} {case.path_parameters} {case.query}: {exc!r}")
+                session = requests.Session()
+                continue
+            if response.status_code >= 500:
+                failures.append(
+                    f"{operation.label} path={case.path_parameters} query={case.query} "
+                    f"headers={case.headers}: {response.status_code} {response.text[:200]}"
+                )
+    session.close()
+    return sent, failures
+
+
+PAGES = {
+    "/models/{model}": ["model"],
+    "/models/{model}/versions/{version}": ["model", "version"],
+    "/timeline": [],
+}
+PAGE_QUERY = {
+    "/timeline": ["model", "kind", "actor", "since", "until", "before", "after"],
+    "/signin": ["next"],
+}
+
+
+def _page_requests() -> list[tuple[str, dict[str, str]]]:
+    """(path, query) pairs putting each edge value in each page's path and query."""
+    from urllib.parse import quote
+
+    requests_: list[tuple[str, dict[str, str]]] = []
+    for template, names in PAGES.items():
+        for name in names:
+            for value in EDGE_STRINGS:
+                path = template
+                for other in names:
+                    path = path.replace(
+                        "{" + other + "}", quote(value if other == name else "m", safe="")
+                    )
+                requests_.append((path, {}))
+    for path, names in PAGE_QUERY.items():
+        for name in names:
+            values = EDGE_DATES if name in DATE_NAMES else EDGE_STRINGS
+            if name in ("before", "after"):
+                values = EDGE_INTEGERS + EDGE_STRINGS
+            requests_.extend((path, {name: v}) for v in values)
+    return requests_
+
+
+def _send_page_edges(svc: Service) -> tuple[int, list[str]]:
+    """The web pages' edge cases, as a signed-in viewer."""
+    failures: list[str] = []
+    client = sign_in(svc.url, svc.api_keys["vera"])
+    try:
+        for path, query in _page_requests():
+            try:
+                response = client.get(path, params=query)
+            except httpx.TransportError as exc:
+                failures.append(f"GET {path} {query}: {exc!r}")
+                client.close()
+                client = sign_in(svc.url, svc.api_keys["vera"])
+                continue
+            if response.status_code >= 500:
+                failures.append(f"GET {path} {query}: {response.status_code}")
+    finally:
+        client.close()
+    return len(_page_requests()), failures
+
+
+@pytest.mark.parametrize("user", CALLERS, ids=["data_scientist", "viewer", "no-key"])
+def test_no_edge_value_in_any_parameter_answers_5xx(
+    module_any_service: Service, user: str | None, report_figure: Callable[[str], None]
+) -> None:
+    """Calendar edges, control characters and 64-bit limits in every parameter of every
+    operation, and in the web pages' paths and queries: on SQLite and PostgreSQL."""
+    svc = module_any_service
+    before = svc.size()
+    started = time.monotonic()
+    sent, failures = _send_edges(svc, user)
+    if user == "vera":
+        pages, page_failures = _send_page_edges(svc)
+        sent, failures = sent + pages, failures + page_failures
+    report_figure(
+        f"{sent} edge requests as {user or 'anonymous'} in {time.monotonic() - started:.1f} s"
+    )
+    assert not failures, "\n".join(failures)
+    _check_ledger(svc, before, user)
 
 
 def _check_ledger(svc: Service, before: int, user: str | None) -> None:

@@ -192,3 +192,37 @@ def test_the_pages_work_from_the_keyboard(tab: Tab, web_service: Service) -> Non
     expect(page).to_have_url(re.compile(r"kind=approval.granted"))
     rows = page.get_by_role("table").get_by_role("row")
     expect(rows).to_have_count(3)  # the header and the two approvals
+
+
+def test_the_api_docs_render_their_operations_offline_in_chromium(
+    browser: Any, web_service: Service
+) -> None:
+    """/docs draws every operation from this origin alone: any request elsewhere is aborted
+    and recorded, and no Content-Security-Policy violation is reported."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(base_url=web_service.url)
+    elsewhere: list[str] = []
+    console_errors: list[str] = []
+
+    def only_this_origin(route: Any) -> None:
+        if route.request.url.startswith(web_service.url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    try:
+        context.route("**/*", only_this_origin)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+        page.goto("/docs")
+        expect(page.locator(".opblock").first).to_be_visible()
+        operations = page.locator(".opblock-summary-path").all_inner_texts()
+    finally:
+        context.close()
+    assert len(operations) >= 20, operations
+    assert any(path.startswith("/v1/entries") for path in operations), operations
+    assert elsewhere == []
+    assert console_errors == []
