@@ -25,7 +25,7 @@ from typing import Annotated, Any, ClassVar, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
-from ledger.spreadsheet import escape_row
+from explain.spreadsheet import escape_row
 
 # Modules that define result classes; imported before reading a result of unknown kind.
 _RESULT_MODULES = (
@@ -77,7 +77,7 @@ def json_bytes(data: Any) -> bytes:
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """CSV bytes for an artifact; None is written as an empty cell, and text a spreadsheet
-    would run as a formula as text (`ledger.spreadsheet`, undone by its `unescape_cell`)."""
+    would run as a formula as text (`explain.spreadsheet`, undone by its `unescape_cell`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(escape_row(header))

@@ -14,11 +14,11 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from explain.spreadsheet import escape_row
 from ledger.canonical import canonical_json
 from ledger.inventory import InventoryRow
 from ledger.records import format_rfc3339
 from ledger.registry import inventory
-from ledger.spreadsheet import escape_row
 from ledger.store import LedgerStore
 from reports.evidence import evidence_document
 
@@ -97,7 +97,7 @@ def _cell(value: object) -> str:
 
 def inventory_csv(report: InventoryReport) -> bytes:
     """The inventory as CSV (UTF-8, one row per model, lists joined with '; '); text that a
-    spreadsheet would run as a formula is written as text (`ledger.spreadsheet`)."""
+    spreadsheet would run as a formula is written as text (`explain.spreadsheet`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -12,10 +12,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from explain.spreadsheet import unescape_cell
 from ledger.artifacts import ArtifactState, ArtifactStore
 from ledger.errors import GovledgerError
 from ledger.records import Entry
-from ledger.spreadsheet import unescape_cell
 from reports.citations import EntryRef, cite
 from reports.tables import Table
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from explain.results import csv_bytes
-from ledger.spreadsheet import escape_cell, unescape_cell
+from explain.spreadsheet import escape_cell, unescape_cell
 
 
 @pytest.mark.parametrize(
