@@ -74,7 +74,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
 
 def _install_web(app: FastAPI) -> None:
-    """Mount the web pages when their module is present (issue 6)."""
+    """Mount the web pages when their module is present."""
     try:
         from api.web import install
     except ImportError:

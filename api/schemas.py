@@ -22,7 +22,7 @@ class Body(BaseModel):
 class StatementIn(Body):
     """A statement of any kind; the actor is always the authenticated user."""
 
-    kind: str = Field(description="One of the statement kinds in DESIGN.md")
+    kind: str = Field(description="One of the statement kinds (ledger.kinds.Kind)")
     model: str = ""
     version: str = ""
     reason: str = ""

@@ -1,4 +1,4 @@
-"""Web pages for business leaders and compliance officers (issue 6), served by `govledger serve`.
+"""Web pages for business leaders and compliance officers, served by `govledger serve`.
 
 Server-rendered Jinja2 over the same core the API uses, no JavaScript: sign in with an API key
 (a server-side session, `api.web_sessions`), the models and their versions' status, a

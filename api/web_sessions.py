@@ -1,4 +1,4 @@
-"""Web sign-in sessions and CSRF tokens for the pages (issue 6).
+"""Web sign-in sessions and CSRF tokens for the pages.
 
 Signing in with an API key opens a server-side session: a random 32-byte token goes to the
 browser in the `govledger_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over

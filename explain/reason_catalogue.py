@@ -103,7 +103,7 @@ class ReasonCatalogue(BaseModel):
         return cls(entries=entries)
 
     def to_ledger(self) -> list[dict[str, Any]]:
-        """The entries as a `catalogue.recorded` payload's `entries` (issue 8): record them
+        """The entries as a `catalogue.recorded` payload's `entries`: record them
         in the ledger, have them approved, and compute reason codes with that catalogue."""
         return [e.model_dump(exclude_none=True) for e in self.entries]
 

@@ -4,7 +4,7 @@ Run inside the append transaction (under the sequencer lock), so the facts it re
 change before the entry is written. Every refusal is a specific GovledgerError and nothing is
 written: signatures (registered, unrevoked key of the actor, valid over the canonical
 statement, not replayed, fresh), and the state rules (version logged once, approvals of
-known versions only, four eyes, deployment policy, retirement; issue 8: materiality tiers and
+known versions only, four eyes, deployment policy, retirement; materiality tiers and
 reasoned amendments of the inventory, catalogues naming scored features only, decisions on a
 catalogue, and no deployment of a stopped version).
 

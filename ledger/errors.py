@@ -41,7 +41,7 @@ class InvalidName(InvalidStatement):
 
 
 class UnknownKind(InvalidStatement):
-    """The statement's kind is not one of the kinds in DESIGN.md."""
+    """The statement's kind is not one of the kinds in `ledger.kinds.Kind`."""
 
     slug = "unknown-kind"
 
@@ -255,7 +255,7 @@ class FourEyesViolation(GovledgerError):
     """The actor who logged a version tried to approve or reject it.
 
     Deploying one's own version is allowed once the policy's approvals, none of them by
-    that actor, are present (issue 3); the approvals are the four eyes."""
+    that actor, are present; the approvals are the four eyes."""
 
     status = 403
     slug = "four-eyes-violation"

@@ -193,7 +193,7 @@ class TransactionFacts:
             return True
         return self._first(self._sql.signature_seen, signature, statement_digest) is not None
 
-    # -- issue 8: inventory, catalogues, oversight -----------------------------------------
+    # -- inventory, catalogues, oversight --------------------------------------------------
 
     def registration_seq(self, model: str) -> int | None:
         if model in self._registered:

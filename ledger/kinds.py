@@ -10,7 +10,7 @@ from enum import StrEnum
 
 
 class Kind(StrEnum):
-    """Statement kinds, as listed in DESIGN.md (issue 8 added the catalogue and oversight)."""
+    """Statement kinds: what an entry can record about a model's life."""
 
     MODEL_REGISTERED = "model.registered"
     RUN_TRAINING = "run.training"
@@ -46,7 +46,7 @@ REASON_REQUIRED = frozenset(
         Kind.OVERSIGHT_RECORDED,
     }
 )
-"""Kinds whose statement must say why (DESIGN.md, 'statement.reason')."""
+"""Kinds whose statement must say why (the record's `statement.reason`)."""
 
 SIGNATURE_REQUIRED = frozenset({Kind.APPROVAL_GRANTED, Kind.APPROVAL_REJECTED, Kind.KEY_REGISTERED})
 """Kinds that must carry an Ed25519 signature by the actor's key.

@@ -154,7 +154,7 @@ class DecisionPayload(Payload):
 
     `run` is the entry_hash of the version's run entry: the signature binds the decision to
     the exact evidence reviewed, so it cannot be moved to another run. `subject` generalises
-    it (issue 8): the entry_hash of what is decided, the version's run or one of its
+    it: the entry_hash of what is decided, the version's run or one of its
     `catalogue.recorded` entries. Exactly one of the two is given; `run` stays for the
     decisions already in ledgers.
     """

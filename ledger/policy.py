@@ -1,7 +1,7 @@
 """The approval policy and the four-eyes rule, as pure functions over ledger facts.
 
-This is the one place those rules live (STYLE.md): the store calls them inside the append
-transaction, the API only reports what they raise. Which roles must approve before a
+This is the one place those rules live (docs/architecture.md): the store calls them inside
+the append transaction, the API only reports what they raise. Which roles must approve before a
 deployment is configuration (`ApprovalPolicy`, from GOVLEDGER_APPROVAL_POLICY), not code.
 """
 
@@ -18,7 +18,7 @@ from ledger.errors import FourEyesViolation, PolicyViolation
 class RunFact:
     """The run that logged a model version, or another entry decided on like one.
 
-    Decisions decide on a *subject*: the version's run, or (issue 8) one of its
+    Decisions decide on a *subject*: the version's run, or one of its
     `catalogue.recorded` entries; `kind` tells which. The same rules count their approvals.
     """
 

@@ -1,7 +1,7 @@
 """Statements and ledger entries, and the exact bytes that are hashed and signed.
 
 A *statement* is what an actor asserts; an *entry* wraps it with the ledger's bookkeeping
-(seq, entry_id, recorded_at, prev_hash) and the optional signature. DESIGN.md fixes:
+(seq, entry_id, recorded_at, prev_hash) and the optional signature. The record format is:
 
     signature  = Ed25519(actor key, RFC 8785 canonical JSON of the statement)
     entry_hash = SHA-256(RFC 8785 canonical JSON of the entry without entry_hash)
@@ -73,7 +73,7 @@ def parse_rfc3339(value: str, field: str = "time") -> datetime:
 def normalize_name(value: Any, field: str, *, max_length: int, allow_empty: bool) -> str:
     """NFC-normalise a model, version or actor name and refuse unsafe ones.
 
-    NFC makes the NFC and NFD spellings of one name the same name (issue 7)."""
+    NFC makes the NFC and NFD spellings of one name the same name."""
     if not isinstance(value, str):
         raise InvalidStatement(f"{field} must be a string, got {type(value).__name__}")
     normal = unicodedata.normalize("NFC", value)

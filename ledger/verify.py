@@ -5,7 +5,7 @@ registered keys) and stops at the first problem, naming its seq and what is wron
 nothing of where entries come from: `verify_ledger` feeds it from the database in chunks
 (for a large log, several processes each feed one over a range: `ledger.verify_ranges`),
 `ledger.bundle.verify_bundle` from an export file. The result is a `VerificationReport`:
-`ok` is True or False, never "maybe" (STYLE.md, after sigstore-python).
+`ok` is True or False, never "maybe" (after sigstore-python's verification API).
 """
 
 from __future__ import annotations
@@ -356,9 +356,9 @@ class StreamVerifier:
         This is the loop every verified entry goes through, once per entry of a log of
         millions, so it keeps its state in locals and builds the canonical entry with one
         format operation instead of a Statement object and two function calls (together
-        about twice as fast). The checks and their order are those of DESIGN.md: seq without
-        gap, link to the previous entry, entry hash, time order, signature and key,
-        artifacts, Merkle root at each checkpoint.
+        about twice as fast). The checks and their order are those of docs/architecture.md:
+        seq without gap, link to the previous entry, entry hash, time order, signature and
+        key, citations, artifacts, Merkle root at each checkpoint.
         """
         if self._failure is not None:
             return False

@@ -143,7 +143,7 @@ class Evidence:
 
 @dataclass
 class ExtraSection:
-    """A section added by a later feature (e.g. "Regulatory mapping", issue 8).
+    """A section added by a later feature (e.g. "Regulatory mapping").
 
     Rendered between "Approvals and sign-off" and "Evidence" with the next section number;
     its `cited` entries join the evidence (their inclusion proofs go into evidence.json).

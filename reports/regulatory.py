@@ -1,4 +1,4 @@
-"""The card's regulatory sections (issue 8): human oversight, the reason-code catalogue, and
+"""The card's regulatory sections: human oversight, the reason-code catalogue, and
 the mapping of the version's entries to each regime's checklist.
 
 Each is a `card_model.ExtraSection`: rendered after "Approvals and sign-off", its cited

@@ -18,7 +18,7 @@ for the item to be satisfied (all of them; `any_of` for alternatives). A rule sa
     approved  the run or catalogue has every approval the policy requires
     min       how many entries must match (default 1)
 
-Rules of law are cited here, in data, never in code paths (DESIGN.md). The evaluation is in
+Rules of law are cited here, in data, never in code paths. The evaluation is in
 `reports.compliance`.
 """
 
