@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from ledger import ed25519_strict, signing
 from ledger.catalogue import check_catalogue, scored_features
-from ledger.citations import Cited, citation_problem, citations_of, cited_hash
+from ledger.citations import Cited, citation_problem, citations_of, cited_hash, may_cite
 from ledger.errors import (
     Conflict,
     InvalidStatement,
@@ -165,6 +165,8 @@ def _check_citations(statement: Statement, facts: LedgerFacts) -> None:
     right model: an approval's evidence (EU AI Act Annex IV 2(g): the test reports the
     signer reviewed), a recalibration's parent run, a deployment's approvals, what a note
     or an oversight record refers to."""
+    if not may_cite(statement.kind, statement.payload_json):
+        return  # most statements cite nothing: no payload parsing for them
     for citation, value in citations_of(statement.kind, statement.payload):
         wanted = cited_hash(value)
         fact = None if wanted is None else facts.subject_by_hash(wanted)

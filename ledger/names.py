@@ -36,6 +36,7 @@ by percent-encoding every character that is not unreserved (`a%2Fb`, see `api.pa
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from ledger.errors import InvalidName
@@ -56,8 +57,20 @@ _WORD = _FIRST | {"Mn", "Mc"}
 marks that belong to a letter (an accent, a vowel sign); a name may end with any of them."""
 
 
+_PLAIN = {
+    separators: re.compile(
+        r"[A-Za-z0-9](?:[A-Za-z0-9" + re.escape(separators) + r"]*[A-Za-z0-9])?\Z"
+    )
+    for separators in _SAID
+}
+"""The grammar for plain ASCII names, which nearly every name is: one regular expression
+instead of a Unicode category per character (admission asks this of every statement)."""
+
+
 def _problem(name: str, field: str, separators: str) -> str | None:
     """Why `name` (already NFC) breaks the grammar with these separators, or None."""
+    if _PLAIN[separators].match(name) and "  " not in name:
+        return None  # ASCII letters, digits and separators: NFKC leaves it as it is
     rule = (
         f"{field} names are made of letters, digits, {_SAID[separators]}, and start and end "
         "with a letter or digit"

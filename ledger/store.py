@@ -7,7 +7,8 @@ hashes and the few blocks of entry hashes they need, never the whole log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -267,14 +268,30 @@ class LedgerStore:
             finally:
                 cursor.close()
 
-    def entry_reference(self, entry_hash: bytes) -> tuple[int, str, str, str] | None:
-        """(seq, kind, model, version) of the entry with this hash, by the entry_hash index;
-        None when there is none. Verification checks what decisions and runs cite with it."""
-        rows = self._fetch_all(self._sql.subject_by_hash, (entry_hash,))
-        if not rows:
-            return None
-        _, seq, kind, model, version, _ = rows[0]
-        return int(seq), str(kind), str(model), str(version)
+    @contextmanager
+    def reference_lookup(self) -> Iterator[Callable[[bytes], tuple[int, str, str, str] | None]]:
+        """A function giving (seq, kind, model, version) of the entry with a hash, by the
+        entry_hash index, or None; verification checks what entries cite with it.
+
+        One connection and cursor serve every lookup of the block: a verification of a
+        million entries makes tens of thousands, and a pool checkout per lookup cost more
+        than the indexed query itself."""
+        with self.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            query = self._sql.subject_by_hash
+
+            def find(entry_hash: bytes) -> tuple[int, str, str, str] | None:
+                cursor.execute(query, (entry_hash,))
+                row = cursor.fetchone()
+                if row is None:
+                    return None
+                _, seq, kind, model, version, _ = row
+                return int(seq), str(kind), str(model), str(version)
+
+            try:
+                yield find
+            finally:
+                cursor.close()
 
     def key_events(self) -> list[tuple[Any, ...]]:
         """(seq, kind, actor, payload, key_id) of every key.registered / key.revoked entry.

@@ -718,11 +718,36 @@ def verify_ledger(
             verifier.fail(None, Problem.CHECKPOINT_INVALID, exc.message)
             return verifier.finish()
     head_size, head_hash = store.head()
-    verifier = StreamVerifier(
-        checkpoints=checkpoints,
-        artifact_store=artifact_store,
-        find_reference=store.entry_reference,
-    )
+    with store.reference_lookup() as find_reference:
+        return _verify_stored(
+            store,
+            StreamVerifier(
+                checkpoints=checkpoints,
+                artifact_store=artifact_store,
+                find_reference=find_reference,
+            ),
+            checkpoints,
+            head_size=head_size,
+            head_hash=head_hash,
+            artifact_store=artifact_store,
+            chunk=chunk,
+            workers=workers,
+        )
+
+
+def _verify_stored(
+    store: LedgerStore,
+    verifier: StreamVerifier,
+    checkpoints: Sequence[Checkpoint],
+    *,
+    head_size: int,
+    head_hash: bytes,
+    artifact_store: ArtifactStore | None,
+    chunk: int,
+    workers: int | None,
+) -> VerificationReport:
+    """`verify_ledger` once the checkpoints are checked: sequentially or in ranges, then the
+    stored Merkle nodes against the recomputed root."""
     from ledger import verify_ranges  # imports this module: import it only when used
 
     if workers is None:
