@@ -326,7 +326,9 @@ def edit_and_rehash(column: str) -> Mutation:
         row["entry_hash"] = row_hash(row)
         set_columns(ledger.store.engine, seq, **{column: row[column]}, entry_hash=row["entry_hash"])
         signature_fails = Expected(seq, frozenset({Problem.BAD_SIGNATURE, Problem.UNKNOWN_KEY}))
-        if column in ("signature", "key_id"):
+        if column == "signature":  # a changed S is most often >= L, R sometimes not a point
+            return Expected(seq, signature_fails.problems | {Problem.NON_CANONICAL_SIGNATURE})
+        if column == "key_id":
             return signature_fails
         if was_signed and column in STATEMENT_COLUMNS:
             return signature_fails  # the signature covers the statement
