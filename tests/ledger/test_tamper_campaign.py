@@ -431,6 +431,17 @@ def _forged(
     else:
         statement = note("forged: model approved offline", actor="dana")
         signature, key_id = None, None
+    return _forged_row(seq, previous, statement, signature, key_id)
+
+
+def _forged_row(
+    seq: int,
+    previous: dict[str, Any] | None,
+    statement: Statement,
+    signature: str | None,
+    key_id: str | None,
+) -> dict[str, Any]:
+    """An entry row for `statement` after `previous`, hashed and linked as an append makes it."""
     row = {
         "seq": seq,
         "entry_id": str(uuid.uuid4()),
@@ -774,22 +785,7 @@ def register_weak_key_at_end(ledger: CampaignLedger, rng: random.Random) -> Expe
     added: list[dict[str, Any]] = []
     previous = rows[-1]
     for statement in (registration, approval):
-        row = {
-            "seq": size + len(added),
-            "entry_id": str(uuid.uuid4()),
-            "recorded_at": _time_after(previous),
-            "kind": statement.kind,
-            "model": statement.model,
-            "version": statement.version,
-            "actor": statement.actor,
-            "reason": statement.reason,
-            "payload": statement.payload_json,
-            "issued_at": statement.issued_at,
-            "signature": universal,
-            "key_id": key_id,
-            "prev_hash": previous["entry_hash"],
-        }
-        row["entry_hash"] = row_hash(row)
+        row = _forged_row(size + len(added), previous, statement, universal, key_id)
         added.append(row)
         previous = row
     with ledger.store.engine.begin() as conn:  # the universal signature, twice
