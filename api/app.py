@@ -13,20 +13,20 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api import docs_page, problems
-from api.context import ServiceContext
-from api.html_headers import HtmlSecurityHeaders
-from api.identity import IdentityStore
-from api.limits import BodySizeLimit
-from api.path_names import NameSegments
-from api.request_guard import ControlCharacterGuard
-from api.routes_read import router as read_router
-from api.routes_regulatory import router as regulatory_router
-from api.routes_reports import router as reports_router
-from api.routes_write import router as write_router
-from api.settings import ServiceSettings
-from ledger.artifacts import ArtifactStore
-from ledger.bootstrap import open_ledger
+from api.service import docs_page, problems
+from api.service.context import ServiceContext
+from api.service.html_headers import HtmlSecurityHeaders
+from api.service.identity import IdentityStore
+from api.service.limits import BodySizeLimit
+from api.service.path_names import NameSegments
+from api.service.request_guard import ControlCharacterGuard
+from api.service.routes_read import router as read_router
+from api.service.routes_regulatory import router as regulatory_router
+from api.service.routes_reports import router as reports_router
+from api.service.routes_write import router as write_router
+from api.service.settings import ServiceSettings
+from ledger.store.artifacts import ArtifactStore
+from ledger.store.bootstrap import open_ledger
 
 API_DESCRIPTION = """Append-only, hash-chained, signed ledger of ML model governance events.
 
@@ -76,7 +76,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 def _install_web(app: FastAPI) -> None:
     """Mount the web pages when their module is present."""
     try:
-        from api.web import install
+        from api.web.routes import install
     except ImportError:
         return
     install(app)

@@ -29,10 +29,10 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from api.identity import IdentityStore, parse_roles
-from ledger.bootstrap import init_ledger
+from api.service.identity import IdentityStore, parse_roles
 from ledger.client import LedgerClient
-from ledger.settings import LedgerSettings
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 console = Console()

@@ -44,10 +44,10 @@ from rich.table import Table
 
 from bench import machine
 from bench.workload import Workload
-from ledger import merkle
-from ledger.bootstrap import init_ledger, open_ledger
-from ledger.settings import LedgerSettings
+from ledger.log import merkle
 from ledger.store import LedgerStore
+from ledger.store.bootstrap import init_ledger, open_ledger
+from ledger.store.settings import LedgerSettings
 
 BATCH = 10_000
 PG_ADMIN_URL = os.environ.get(

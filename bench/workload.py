@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger import signing
-from ledger.admission import Submission
-from ledger.records import Entry, Statement, build_statement, utc_now_rfc3339
+from ledger.governance.admission import Submission
+from ledger.log import signing
+from ledger.log.entries import Entry, Statement, build_statement
+from ledger.log.timestamps import utc_now_rfc3339
 
 DATA_SCIENTISTS = ("dana@bank.example", "li.wei@bank.example", "omar@bank.example")
 VALIDATOR = "val.kim@bank.example"

@@ -11,7 +11,7 @@ import os
 from alembic import context
 from sqlalchemy import pool
 
-from ledger.database import make_engine
+from ledger.store.database import make_engine
 
 config = context.config
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.records import Entry
+from ledger.log.entries import Entry
 
 
 @dataclass(frozen=True)

@@ -8,16 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from ledger.artifacts import ArtifactStore
-from ledger.canonical import canonical_json
+from ledger.log.canonical import canonical_json
 from ledger.store import LedgerStore
-from reports.audit_data import AuditReport, build_audit
-from reports.card_data import build_card
-from reports.card_model import ModelCard
-from reports.cyclonedx import cyclonedx_json
-from reports.evidence import build_evidence
-from reports.html import audit_html, card_html
-from reports.pdf import render_pdf
+from ledger.store.artifacts import ArtifactStore
+from reports.audit import AuditReport, build_audit
+from reports.card.cyclonedx import cyclonedx_json
+from reports.card.data import build_card
+from reports.card.evidence import build_evidence
+from reports.card.model import ModelCard
+from reports.render.html import audit_html, card_html
+from reports.render.pdf import render_pdf
 
 CARD_ATTACHMENTS = {
     "evidence.json": (

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from explain.spreadsheet import escape_row
-from ledger.canonical import canonical_json
-from ledger.inventory import InventoryRow
-from ledger.records import format_rfc3339
-from ledger.registry import inventory
+from ledger.governance.inventory import InventoryRow
+from ledger.log.canonical import canonical_json
+from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
-from reports.evidence import evidence_document
+from ledger.store.registry import inventory
+from reports.card.evidence import evidence_document
 
 CSV_COLUMNS = [
     "model",
@@ -121,8 +121,8 @@ def inventory_evidence(store: LedgerStore, report: InventoryReport) -> bytes | N
 
 def inventory_pdf(store: LedgerStore) -> tuple[InventoryReport, bytes]:
     """The inventory report as PDF/A-3b with inventory.csv and evidence.json attached."""
-    from reports.html import inventory_html
-    from reports.pdf import render_pdf
+    from reports.render.html import inventory_html
+    from reports.render.pdf import render_pdf
 
     report = build_inventory(store)
     files = {"inventory.csv": inventory_csv(report)}

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from explain.spreadsheet import unescape_cell
-from ledger.artifacts import ArtifactState, ArtifactStore
 from ledger.errors import GovledgerError
-from ledger.records import Entry
+from ledger.log.entries import Entry
+from ledger.store.artifacts import ArtifactState, ArtifactStore
 from reports.citations import EntryRef, cite
 from reports.tables import Table
 

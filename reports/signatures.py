@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ledger import signing
-from ledger.kinds import Kind
-from ledger.records import Entry
+from ledger.log import signing
+from ledger.log.entries import Entry
+from ledger.log.kinds import Kind
 from ledger.store import EntryFilter, LedgerStore
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.artifacts import ArtifactStore
-from ledger.bootstrap import init_ledger
-from ledger.settings import LedgerSettings
 from ledger.store import LedgerStore
+from ledger.store.artifacts import ArtifactStore
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
 
 PG_ADMIN_URL = os.environ.get(
     "GOVLEDGER_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -49,8 +49,8 @@ def test_a_core_module_importing_the_service_breaks_the_layers(tmp_path: Path) -
             ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    kinds = copy / "ledger" / "kinds.py"
-    kinds.write_text(kinds.read_text(encoding="utf-8") + "\nimport api.problems  # noqa\n")
+    kinds = copy / "ledger" / "log" / "kinds.py"
+    kinds.write_text(kinds.read_text(encoding="utf-8") + "\nimport api.service.problems  # noqa\n")
     result = subprocess.run(
         [_lint_imports(), "--no-cache"],
         cwd=copy,
@@ -61,4 +61,4 @@ def test_a_core_module_importing_the_service_breaks_the_layers(tmp_path: Path) -
         timeout=300,
     )
     assert result.returncode != 0
-    assert "BROKEN" in result.stdout and "ledger.kinds -> api.problems" in result.stdout
+    assert "BROKEN" in result.stdout and "ledger.log.kinds -> api.service.problems" in result.stdout

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from ledger.bootstrap import open_ledger
-from ledger.settings import LedgerSettings
+from ledger.store.bootstrap import open_ledger
+from ledger.store.settings import LedgerSettings
 
 GOVLEDGER = Path(sys.executable).parent / "govledger"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.bootstrap import open_ledger
-from ledger.settings import LedgerSettings
+from ledger.store.bootstrap import open_ledger
+from ledger.store.settings import LedgerSettings
 from ledger.verify import verify_ledger
 from tests.api.conftest import Service, start_server
 

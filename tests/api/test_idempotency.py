@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger import signing
 from ledger.client import LedgerClient
+from ledger.log import signing
 from tests.api.conftest import Service, signed_decision
 
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 import pikepdf
 import pytest
 
-from ledger.records import build_statement
+from ledger.log.entries import build_statement
 from tests.api.conftest import Service
 from tests.api.test_errors import assert_problem, nothing_written
 from tests.ledger.legacy import append_legacy

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.checkpoint import verify_checkpoint
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.records import Entry, recompute_hash
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.entries import Entry, recompute_hash
+from ledger.log.merkle import verify_consistency, verify_inclusion
 from tests.api.conftest import Service
 
 

@@ -13,12 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import MetaData, select
 
-import api.identity
-from api.identity import IdentityStore, Unauthenticated, parse_roles
-from ledger import errors, signing
-from ledger.bootstrap import init_ledger
-from ledger.records import build_statement
-from ledger.settings import LedgerSettings
+import api.service.identity
+from api.service.identity import IdentityStore, Unauthenticated, parse_roles
+from ledger import errors
+from ledger.log import signing
+from ledger.log.entries import build_statement
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
 from tests.api.conftest import Service, signed_decision
 from tests.ledger.legacy import append_legacy
 

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger import ed25519_strict, signing
-from ledger.records import build_statement, utc_now_rfc3339
+from ledger.log import ed25519_strict, signing
+from ledger.log.entries import build_statement
+from ledger.log.timestamps import utc_now_rfc3339
 from tests.api.conftest import Service, signed_decision
 from tests.ledger.tamper import malleated, reencoded
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger import signing
-from ledger.admission import Submission
-from ledger.artifacts import ArtifactStore
-from ledger.records import Entry, Statement, build_statement, format_rfc3339
-from ledger.signing import Ed25519PrivateKey
+from ledger.governance.admission import Submission
+from ledger.log import signing
+from ledger.log.entries import Entry, Statement, build_statement
+from ledger.log.signing import Ed25519PrivateKey
+from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
+from ledger.store.artifacts import ArtifactStore
 
 MODEL = "credit-scoring"
 BUILDER = "dana"

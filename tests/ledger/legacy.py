@@ -8,10 +8,11 @@ store's real import path, so they verify like every other entry.
 
 from __future__ import annotations
 
-from ledger import merkle
-from ledger.appender import new_entry_id
-from ledger.records import Entry, Statement, compute_entry_hash, utc_now_rfc3339
+from ledger.log import merkle
+from ledger.log.entries import Entry, Statement, compute_entry_hash
+from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import LedgerStore
+from ledger.store.appender import new_entry_id
 
 
 def append_legacy(store: LedgerStore, statements: list[Statement]) -> list[Entry]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.artifacts import ArtifactStore
-from ledger.records import Entry, build_statement
+from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore
+from ledger.store.artifacts import ArtifactStore
 from tests.reports.builders import Signer, now
 
 MODEL = "consumer-pd"

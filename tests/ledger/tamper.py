@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 
-from ledger import ed25519_strict, merkle
-from ledger.appender import entry_row, new_entry_id
-from ledger.records import Entry, Statement, compute_entry_hash, format_rfc3339
-from ledger.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
+from ledger.log import ed25519_strict, merkle
+from ledger.log.entries import Entry, Statement, compute_entry_hash
+from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
-from ledger.tables import (
+from ledger.store.appender import entry_row, new_entry_id
+from ledger.store.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
+from ledger.store.tables import (
     APPEND_ONLY_TABLES,
     checkpoints,
     entries,
@@ -28,7 +29,7 @@ from ledger.tables import (
     merkle_nodes,
     signing_keys,
 )
-from ledger.tree_store import stored_nodes
+from ledger.store.tree_store import stored_nodes
 
 
 def disable_append_only_triggers(engine: Engine) -> None:

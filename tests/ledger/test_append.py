@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from ledger import merkle
 from ledger.errors import IdempotencyKeyReused, MissingReason, UnknownKind, VersionAlreadyLogged
-from ledger.records import ZERO_HASH, build_statement, recompute_hash
+from ledger.log import merkle
+from ledger.log.entries import ZERO_HASH, build_statement, recompute_hash
 from ledger.store import LedgerStore
 
 

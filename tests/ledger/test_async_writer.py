@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from ledger.admission import Submission
 from ledger.errors import IdempotencyKeyReused, ModelRetired, VersionAlreadyLogged
-from ledger.records import build_statement
+from ledger.governance.admission import Submission
+from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
 from ledger.verify import verify_ledger
 from tests.ledger.factories import MODEL, training

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger import signing
-from ledger.artifacts import ArtifactStore
-from ledger.bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
-from ledger.checkpoint import sign_checkpoint, verifier_key
 from ledger.errors import BundleInvalid, Conflict, GovledgerError
-from ledger.records import Entry, build_statement, format_rfc3339, parse_rfc3339
+from ledger.log import signing
+from ledger.log.checkpoint import sign_checkpoint, verifier_key
+from ledger.log.entries import Entry, build_statement
+from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore
+from ledger.store.artifacts import ArtifactStore
 from ledger.verify import Problem, verify_ledger
+from ledger.verify.bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
 from tests.ledger.factories import Actor, note, populate_mixed_ledger, training
 from tests.ledger.tamper import (
     append_bypassing_admission,
@@ -318,7 +319,7 @@ def test_a_bundle_whose_times_go_back_is_refused_even_if_signed_by_its_ledger(
         Problem.TIME_REVERSED,
     )
     standalone = subprocess.run(
-        [sys.executable, "-m", "ledger.standalone_verify", str(path)],
+        [sys.executable, "-m", "ledger.verify.standalone", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -364,7 +365,7 @@ def test_a_bundle_of_a_run_rewritten_after_its_approval_is_refused_by_every_veri
         Problem.BAD_REFERENCE,
     )
     standalone = subprocess.run(
-        [sys.executable, "-m", "ledger.standalone_verify", str(path)],
+        [sys.executable, "-m", "ledger.verify.standalone", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -411,7 +412,7 @@ def test_a_bundle_holding_a_replayed_approval_is_neither_verified_nor_imported(
         report = verify_bundle(bundle)
         assert (report.ok, report.first_bad_seq, report.problem) == (False, replay.seq, problem)
         standalone = subprocess.run(
-            [sys.executable, "-m", "ledger.standalone_verify", str(bundle)],
+            [sys.executable, "-m", "ledger.verify.standalone", str(bundle)],
             capture_output=True,
             text=True,
             check=False,

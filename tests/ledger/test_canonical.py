@@ -15,9 +15,9 @@ import rfc8785
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_json
 from ledger.errors import NonCanonicalValue
-from ledger.records import build_statement, entry_canonical_json
+from ledger.log.canonical import MAX_SAFE_INTEGER, canonical_json
+from ledger.log.entries import build_statement, entry_canonical_json
 
 PROPERTY = settings(max_examples=400, deadline=None)
 STATEMENT_PROPERTY = settings(max_examples=150, deadline=None)

@@ -14,9 +14,9 @@ from ledger.errors import (
     InvalidStatement,
     UnknownEntry,
 )
-from ledger.records import Entry, build_statement
-from ledger.registry import version_view
+from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore
+from ledger.store.registry import version_view
 from tests.ledger.regulated import BUILDER, FEATURES, MODEL, REASONS, decide, run_statement
 from tests.reports.builders import Signer, now
 

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle, signing
-from ledger.bootstrap import init_ledger, open_ledger
-from ledger.checkpoint import (
+from ledger.errors import CheckpointInvalid, KeyFileError
+from ledger.log import merkle, signing
+from ledger.log.checkpoint import (
     VerifierKey,
     parse_checkpoint,
     sign_checkpoint,
     verifier_key,
     verify_checkpoint,
 )
-from ledger.errors import CheckpointInvalid, KeyFileError
-from ledger.settings import LedgerSettings
-from ledger.signing import Ed25519PrivateKey
+from ledger.log.signing import Ed25519PrivateKey
 from ledger.store import LedgerStore
+from ledger.store.bootstrap import init_ledger, open_ledger
+from ledger.store.settings import LedgerSettings
 from tests.ledger.factories import note
 
 # golang.org/x/mod/sumdb/note, note_test.go and the package example: a signer key, its

@@ -26,10 +26,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.bootstrap import init_ledger
-from ledger.records import ZERO_HASH
-from ledger.settings import LedgerSettings
+from ledger.log.entries import ZERO_HASH
 from ledger.store import LedgerStore
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
 from ledger.verify import verify_ledger
 from tests.ledger.factories import training
 from tests.ledger.workers import append_each, process_writer, writer_statements

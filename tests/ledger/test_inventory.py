@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
-from ledger.bootstrap import init_ledger
 from ledger.errors import MissingReason, UnknownMaterialityTier
-from ledger.inventory import inventory_record
-from ledger.records import build_statement
-from ledger.registry import inventory, model_entries, model_summary
-from ledger.settings import LedgerSettings
+from ledger.governance.inventory import inventory_record
+from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
+from ledger.store.bootstrap import init_ledger
+from ledger.store.registry import inventory, model_entries, model_summary
+from ledger.store.settings import LedgerSettings
 
 MODEL = "pd-inventory"
 

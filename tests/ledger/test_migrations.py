@@ -16,14 +16,14 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import exc, text
 
-from ledger import merkle, migrate, signing
-from ledger.appender import Appender
-from ledger.bootstrap import init_ledger
 from ledger.errors import ReplayedStatement
-from ledger.facts import TransactionFacts
-from ledger.records import Entry
-from ledger.settings import LedgerSettings
-from ledger.store import EntryFilter, LedgerStore
+from ledger.log import merkle, signing
+from ledger.log.entries import Entry
+from ledger.store import EntryFilter, LedgerStore, migrate
+from ledger.store.appender import Appender
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
+from ledger.store.transaction_facts import TransactionFacts
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, training
 from tests.ledger.tamper import append_bypassing_admission, reencoded

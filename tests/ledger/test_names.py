@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidName, InvalidStatement, VersionAlreadyLogged
-from ledger.names import model_name_problem, user_name_problem, version_name_problem
-from ledger.records import Statement, build_statement
+from ledger.log.entries import Statement, build_statement
+from ledger.log.names import model_name_problem, user_name_problem, version_name_problem
 from ledger.store import LedgerStore
 from ledger.verify import verify_ledger
 from tests.ledger.legacy import append_legacy

@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from ledger.admission import Submission
-from ledger.artifacts import ArtifactStore
 from ledger.errors import (
     Conflict,
     FourEyesViolation,
@@ -17,9 +15,11 @@ from ledger.errors import (
     UnknownModelVersion,
     VersionStopped,
 )
-from ledger.records import build_statement
-from ledger.registry import version_view
+from ledger.governance.admission import Submission
+from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
+from ledger.store.artifacts import ArtifactStore
+from ledger.store.registry import version_view
 from tests.ledger.regulated import BUILDER, MODEL, RegulatedLedger, build_regulated_ledger
 
 

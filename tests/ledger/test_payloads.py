@@ -17,8 +17,8 @@ from ledger.errors import (
     UnknownKind,
     VersionAlreadyLogged,
 )
-from ledger.kinds import Kind
-from ledger.records import MAX_STATEMENT_BYTES, build_statement
+from ledger.log.entries import MAX_STATEMENT_BYTES, build_statement
+from ledger.log.kinds import Kind
 from ledger.store import LedgerStore
 from tests.ledger.factories import MODEL, digest, evaluation, note, recalibration, training
 

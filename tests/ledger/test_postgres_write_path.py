@@ -16,10 +16,10 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from ledger.admission import Submission
+from ledger.governance.admission import Submission
 from ledger.store import LedgerStore
+from ledger.store.write_tx import MULTI_ROW_INSERT_MAX
 from ledger.verify import verify_ledger
-from ledger.write_tx import MULTI_ROW_INSERT_MAX
 from tests.ledger.factories import evaluation, note, training
 
 pytestmark = pytest.mark.postgres

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 import pytest
 from sqlalchemy import event, text
 
-from ledger import merkle, tree_store
 from ledger.errors import NotFound, UnknownEntry
-from ledger.store import LedgerStore
+from ledger.log import merkle
+from ledger.store import LedgerStore, tree_store
 from tests.ledger.factories import note
 
 

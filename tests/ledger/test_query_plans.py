@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from ledger.bootstrap import init_ledger, open_ledger
-from ledger.settings import LedgerSettings
-from ledger.sql import statements_for
 from ledger.store import EntryFilter
+from ledger.store.bootstrap import init_ledger, open_ledger
+from ledger.store.settings import LedgerSettings
+from ledger.store.sql import statements_for
 
 SQL = statements_for("sqlite")
 

@@ -13,9 +13,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import ed25519_strict, signing, standalone_verify, verify_ranges
-from ledger.admission import Submission
-from ledger.bundle import export_bundle, verify_bundle
 from ledger.errors import (
     Conflict,
     FourEyesViolation,
@@ -34,9 +31,14 @@ from ledger.errors import (
     UnknownModelVersion,
     WeakKey,
 )
-from ledger.records import Entry, Statement, build_statement
+from ledger.governance.admission import Submission
+from ledger.log import ed25519_strict, signing
+from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
 from ledger.verify import Problem, verify_ledger
+from ledger.verify import ranges as verify_ranges
+from ledger.verify import standalone as standalone_verify
+from ledger.verify.bundle import export_bundle, verify_bundle
 from tests.ledger.factories import BUILDER, MODEL, Actor, deployment, issued_now, note, training
 from tests.ledger.tamper import append_bypassing_admission, malleated, reencoded
 

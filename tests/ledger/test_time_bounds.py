@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from ledger.errors import InvalidStatement, InvalidTimeBound
-from ledger.records import build_statement
-from ledger.time_bounds import time_bound
+from ledger.log.entries import build_statement
+from ledger.log.time_bounds import time_bound
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ledger import appender
-from ledger.records import format_rfc3339, parse_rfc3339
-from ledger.store import EntryFilter, LedgerStore
+from ledger.log.timestamps import format_rfc3339, parse_rfc3339
+from ledger.store import EntryFilter, LedgerStore, appender
 from tests.ledger.factories import Actor, note, training
 
 

@@ -13,11 +13,11 @@ import pytest
 import rfc8785
 from sqlalchemy import update
 
-from ledger import merkle, signing
-from ledger.artifacts import ArtifactStore
-from ledger.records import Entry, build_statement, recompute_hash
+from ledger.log import merkle, signing
+from ledger.log.entries import Entry, build_statement, recompute_hash
 from ledger.store import LedgerStore
-from ledger.tables import ledger_head, merkle_nodes
+from ledger.store.artifacts import ArtifactStore
+from ledger.store.tables import ledger_head, merkle_nodes
 from ledger.verify import Problem, VerificationReport, verify_ledger
 from tests.ledger.factories import Actor, MixedLedger, note, populate_mixed_ledger
 from tests.ledger.tamper import (
@@ -384,7 +384,7 @@ def test_a_recalibration_whose_parent_is_not_an_earlier_run_is_caught(
 def test_a_decision_whose_subject_is_missing_is_found_sequentially_and_in_ranges(
     ledger: Ledger, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger import verify_ranges
+    from ledger.verify import ranges as verify_ranges
 
     monkeypatch.setattr(verify_ranges, "RANGE_SIZE", 4)
     run_seq = ledger.tamperable().written.seq("run")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from ledger import merkle
-from ledger.records import build_statement
+from ledger.log import merkle
+from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
-from ledger.verify_tree import verify_stored_tree
+from ledger.verify.tree import verify_stored_tree
 from tests.ledger.tamper import disable_append_only_triggers
 
 

@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.bootstrap import open_ledger
-from ledger.records import build_statement
-from ledger.settings import LedgerSettings
+from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
+from ledger.store.bootstrap import open_ledger
+from ledger.store.settings import LedgerSettings
 
 
 def writer_statement(writer: int, index: int) -> Any:

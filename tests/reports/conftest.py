@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.settings import LedgerSettings
-from reports.card_data import build_card
+from ledger.store.settings import LedgerSettings
+from reports.card.data import build_card
 from reports.documents import RenderedCard, card_pdf
-from reports.html import card_html
-from reports.pdf import render_pdf
+from reports.render.html import card_html
+from reports.render.pdf import render_pdf
 from tests.reports.builders import (
     MODEL,
     CreditLedger,

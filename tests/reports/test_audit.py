@@ -9,11 +9,11 @@ import pikepdf
 import pypdf
 import pytest
 
-from ledger.checkpoint import sign_checkpoint
 from ledger.errors import InvalidStatement
-from ledger.records import build_statement
-from ledger.signing import generate_private_key, read_private_key
-from reports.audit_data import LEDGER_WIDE, build_audit, time_bound
+from ledger.log.checkpoint import sign_checkpoint
+from ledger.log.entries import build_statement
+from ledger.log.signing import generate_private_key, read_private_key
+from reports.audit import LEDGER_WIDE, build_audit, time_bound
 from reports.documents import audit_pdf
 from tests.reports.builders import BUILDER, MODEL, ORIGIN, CreditLedger, SmallLedger
 

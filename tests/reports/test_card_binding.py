@@ -20,16 +20,16 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger import signing
-from ledger.checkpoint import sign_checkpoint
-from ledger.records import build_statement
-from ledger.settings import LedgerSettings
-from reports.card_data import build_card
+from ledger.log import signing
+from ledger.log.checkpoint import sign_checkpoint
+from ledger.log.entries import build_statement
+from ledger.store.settings import LedgerSettings
+from reports.card.data import build_card
+from reports.card.evidence import EvidenceProblem
 from reports.documents import CARD_ATTACHMENTS, RenderedCard, card_pdf
-from reports.evidence import EvidenceProblem
-from reports.html import card_html
-from reports.pdf import render_pdf
-from reports.verify_card import verify_card
+from reports.render.html import card_html
+from reports.render.pdf import render_pdf
+from reports.verify.card import verify_card
 from tests.reports.builders import SmallLedger, build_small_ledger
 
 MODEL = "consumer-pd"

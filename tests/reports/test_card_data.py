@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from ledger.errors import UnknownModelVersion
-from ledger.records import build_statement
-from reports.card_data import build_card
-from reports.html import PSI_SHIFT_ABOVE, PSI_STABLE_BELOW
+from ledger.log.entries import build_statement
+from reports.card.data import build_card
+from reports.render.html import PSI_SHIFT_ABOVE, PSI_STABLE_BELOW
 from reports.signatures import KeyBook, SignatureStatus
 from reports.tables import summary_tables
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger

@@ -8,8 +8,8 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from reports.card_data import build_card
-from reports.cyclonedx import cyclonedx_json
+from reports.card.cyclonedx import cyclonedx_json
+from reports.card.data import build_card
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 

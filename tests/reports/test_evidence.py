@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pikepdf
 
-from ledger.canonical import canonical_json
-from ledger.checkpoint import verifier_key
-from ledger.records import build_statement
-from ledger.signing import generate_private_key
-from reports.card_data import build_card
-from reports.evidence import EvidenceProblem, build_evidence, verify_evidence
-from reports.verify_card import verify_card
+from ledger.log.canonical import canonical_json
+from ledger.log.checkpoint import verifier_key
+from ledger.log.entries import build_statement
+from ledger.log.signing import generate_private_key
+from reports.card.data import build_card
+from reports.card.evidence import EvidenceProblem, build_evidence, verify_evidence
+from reports.verify.card import verify_card
 from tests.reports.builders import ORIGIN, CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 

@@ -17,20 +17,20 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from ledger.artifacts import ArtifactStore
-from ledger.bootstrap import init_ledger
 from ledger.errors import UnknownRegime
-from ledger.settings import LedgerSettings
-from reports.audit_data import build_audit
-from reports.card_data import build_card
-from reports.compliance import check_version
-from reports.cyclonedx import cyclonedx_json
+from ledger.store.artifacts import ArtifactStore
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
+from reports.audit import build_audit
+from reports.card.cyclonedx import cyclonedx_json
+from reports.card.data import build_card
+from reports.card.evidence import build_evidence, verify_evidence
 from reports.documents import card_pdf
-from reports.evidence import build_evidence, verify_evidence
-from reports.html import audit_html, card_html
 from reports.inventory import build_inventory, inventory_csv, inventory_pdf
-from reports.regimes import known_regimes, load_regime
-from reports.verify_card import extract_attachment, verify_card
+from reports.regulatory.checklist import check_version
+from reports.regulatory.regimes import known_regimes, load_regime
+from reports.render.html import audit_html, card_html
+from reports.verify.card import extract_attachment, verify_card
 from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledger
 from tests.reports.builders import CreditLedger
 from tests.reports.conftest import RenderedFile

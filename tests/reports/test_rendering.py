@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from reports.html import css_string
-from reports.pdf import render_pdf
+from reports.render.html import css_string
+from reports.render.pdf import render_pdf
 
 DPI = 40
 EDGE_MM = 8

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ledger.records import build_statement
+from ledger.log.entries import build_statement
 from tests.api.conftest import Service, make_service, stop
 from tests.ledger.legacy import append_legacy
 

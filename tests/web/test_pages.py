@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.identity import IdentityStore
-from api.web_sessions import web_sessions
-from ledger.artifacts import ArtifactStore
+from api.service.identity import IdentityStore
+from api.web.sessions import web_sessions
+from ledger.store.artifacts import ArtifactStore
 from tests.api.conftest import Service, free_port, start_server, stop
 from tests.web.conftest import (
     HOSTILE_ESCAPED,

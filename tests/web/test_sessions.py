@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select
 
-from api.identity import IdentityStore, Unauthenticated, parse_roles
-from api.web_sessions import SessionStore, csrf_matches, csrf_token, web_sessions
-from ledger.bootstrap import init_ledger
-from ledger.settings import LedgerSettings
+from api.service.identity import IdentityStore, Unauthenticated, parse_roles
+from api.web.sessions import SessionStore, csrf_matches, csrf_token, web_sessions
+from ledger.store.bootstrap import init_ledger
+from ledger.store.settings import LedgerSettings
 from tests.web.conftest import csrf_of
 
 
@@ -77,7 +77,7 @@ def test_over_https_the_session_cookie_is_also_secure(
     sqlite_url: str, make_settings: Callable[..., LedgerSettings]
 ) -> None:
     from api.app import create_app
-    from api.settings import ServiceSettings
+    from api.service.settings import ServiceSettings
 
     settings = make_settings(sqlite_url)
     store = init_ledger(settings, origin="test.example/web")

@@ -1,0 +1,289 @@
+"""The `govledger` command line: thin over the core (parse, call `ledger`, render).
+
+Every command prints one readable line on failure and exits non-zero; verification exits 1
+when the ledger does not verify. Configuration comes from GOVLEDGER_* variables (see
+`ledger.settings`), overridable with --database-url and --home.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ledger.errors import GovledgerError
+
+app = typer.Typer(
+    name="govledger",
+    help="Governance, audit and explainability ledger for ML models in regulated decisions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print one line on stderr and exit non-zero."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn govledger errors (and unreadable files) into one line and exit code 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GovledgerError as exc:
+            fail(exc.message)
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        except json.JSONDecodeError as exc:
+            fail(f"not valid JSON: {exc.msg} at line {exc.lineno}")
+        return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(
+    database_url: Annotated[
+        str | None, typer.Option(help="Database URL (default: $GOVLEDGER_DATABASE_URL)")
+    ] = None,
+    home: Annotated[
+        Path | None, typer.Option(help="Key and artifact folder (default: $GOVLEDGER_HOME)")
+    ] = None,
+) -> None:
+    """Options that apply to every command."""
+    if database_url:
+        os.environ["GOVLEDGER_DATABASE_URL"] = database_url
+    if home:
+        os.environ["GOVLEDGER_HOME"] = str(home)
+
+
+def _settings() -> Any:
+    from ledger.store.settings import LedgerSettings
+
+    return LedgerSettings()
+
+
+def _store() -> Any:
+    from ledger.store.bootstrap import open_ledger
+
+    return open_ledger(_settings())
+
+
+@app.command()
+@friendly_errors
+def init(
+    origin: Annotated[
+        str | None, typer.Option(help="Log name in checkpoints, e.g. bank.example/credit-models")
+    ] = None,
+) -> None:
+    """Create the ledger: schema (Alembic), ledger key (0600) and the empty log."""
+    from ledger.store.bootstrap import init_ledger
+
+    settings = _settings()
+    store = init_ledger(settings, origin=origin)
+    console.print(f"Ledger [bold]{store.origin}[/] ready at {settings.database_url}")
+    console.print(f"  entries:      {store.size()}")
+    console.print(f"  ledger key:   {settings.ledger_key_path} (private, mode 0600)")
+    console.print(f"  verifier key: {store.meta()['verifier_key']}")
+
+
+@app.command()
+@friendly_errors
+def verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(help="A signed checkpoint you kept earlier (repeatable)"),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Pin the ledger's verifier key (name+hash+base64)")
+    ] = None,
+    artifacts: Annotated[bool, typer.Option(help="Re-hash stored artifacts")] = True,
+    deep: Annotated[
+        bool, typer.Option(help="Also re-derive every stored Merkle node that proofs use")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Recompute every hash, link, signature and the Merkle root; exit 1 on any problem."""
+    from ledger.store.artifacts import ArtifactStore
+    from ledger.verify import verify_ledger
+
+    settings = _settings()
+    store = _store()
+    pinned = key
+    if pinned is None and settings.ledger_public_key_path.exists():
+        pinned = settings.ledger_public_key_path.read_text().strip()
+    report = verify_ledger(
+        store,
+        verifier_key=pinned,
+        trusted_checkpoints=[p.read_text() for p in checkpoint or []],
+        artifact_store=ArtifactStore(settings.artifacts_path) if artifacts else None,
+    )
+    if deep and report.ok:
+        from ledger.verify.tree import verify_stored_tree
+
+        problem = verify_stored_tree(store, report.size)
+        if problem is not None:
+            fail(f"FAILED: stored Merkle tree: {problem.message}")
+    _print_report(report, as_json)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    elif report.ok:
+        console.print(f"[bold green]{report.summary()}[/]", soft_wrap=True)
+    else:
+        err_console.print(f"[bold red]{report.summary()}[/]", soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly_errors
+def export(
+    out: Annotated[Path, typer.Option(help="Bundle file to write (JSON Lines)")],
+) -> None:
+    """Write the ledger as a bundle (entries, keys, signed checkpoint) for offline checks."""
+    from ledger.verify.bundle import export_bundle
+
+    store = _store()
+    tmp = out.with_name(out.name + ".partial")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        checkpoint = export_bundle(store, handle)
+    tmp.replace(out)
+    console.print(f"Exported {checkpoint.size} entries to {out} (root {checkpoint.root.hex()})")
+
+
+@app.command("verify-bundle")
+@friendly_errors
+def verify_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
+    key: Annotated[
+        str | None, typer.Option(help="The ledger's published verifier key, to pin the signer")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verify an export bundle with no database and no network."""
+    from ledger.verify.bundle import read_header, verify_bundle
+
+    header, _ = read_header(bundle)
+    if key is None and not as_json:
+        console.print(
+            f"[yellow]note:[/] trusting the key in the bundle ({header.get('verifier_key')}); "
+            "pass --key to pin the ledger's published key",
+            soft_wrap=True,
+        )
+    _print_report(verify_bundle(bundle, verifier_key=key), as_json)
+
+
+@app.command("import")
+@friendly_errors
+def import_command(
+    bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
+    key: Annotated[str | None, typer.Option(help="Pin the source ledger's verifier key")] = None,
+) -> None:
+    """Verify a bundle and copy its entries into this (empty or prefix) ledger."""
+    from ledger.verify.bundle import import_bundle
+
+    store = _store()
+    added = import_bundle(store, bundle, verifier_key=key)
+    cp = store.checkpoint()
+    console.print(f"Imported {added} entries; ledger now {cp.size} entries, root {cp.root.hex()}")
+
+
+@app.command()
+@friendly_errors
+def log(
+    file: Annotated[Path, typer.Argument(help="JSON statement (or list of them); '-' for stdin")],
+    actor: Annotated[
+        str | None, typer.Option(help="Who asserts it (default: $GOVLEDGER_ACTOR or your login)")
+    ] = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Retry-safe request key")] = None,
+) -> None:
+    """Append entries from a JSON file: {kind, model, version, reason, payload, ...}."""
+    from ledger.governance.admission import Submission
+    from ledger.log.entries import build_statement
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    who = actor or os.environ.get("GOVLEDGER_ACTOR") or getpass.getuser()
+    submissions = []
+    for item in items:
+        if not isinstance(item, dict):
+            fail("each statement must be a JSON object")
+        allowed = {
+            "kind",
+            "model",
+            "version",
+            "actor",
+            "reason",
+            "payload",
+            "issued_at",
+            "signature",
+            "key_id",
+        }
+        unknown = set(item) - allowed
+        if unknown:
+            fail(
+                f"unknown field(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        if "kind" not in item:
+            fail("a statement needs a 'kind'")
+        statement = build_statement(
+            kind=item["kind"],
+            model=item.get("model", ""),
+            version=item.get("version", ""),
+            actor=item.get("actor", who),
+            reason=item.get("reason", ""),
+            payload=item.get("payload", {}),
+            issued_at=item.get("issued_at"),
+        )
+        submissions.append(Submission(statement, item.get("signature"), item.get("key_id")))
+    entries = _store().append_batch(submissions, idempotency_key=idempotency_key)
+    for entry in entries:
+        console.print(f"seq {entry.seq}  {entry.statement.kind}  {entry.entry_hash.hex()}")
+
+
+@app.command()
+@friendly_errors
+def checkpoint() -> None:
+    """Print the latest signed checkpoint (issuing one if the log grew)."""
+    console.print(_store().checkpoint().note, end="", soft_wrap=True, markup=False)
+
+
+def _register_commands() -> None:
+    """Import the command modules that attach themselves to `app`."""
+    import api.cli.regulatory
+    import api.cli.reports
+    import api.cli.service  # noqa: F401  (imported for its side effect)
+
+
+_register_commands()
+
+
+def run() -> None:  # pragma: no cover - console entry point
+    """Entry point for `python -m api.cli`."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,333 @@
+"""Kind-specific payload models: what each statement kind must and may carry.
+
+Payloads are validated, never rewritten: the ledger stores (and the actor signs) the JSON
+the actor sent, so a validated payload is checked against these models and kept as is.
+Unknown fields are refused so that a typo (`metircs`) is an error, not silent data loss;
+`tags` is the place for free-form labels.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ledger.errors import InvalidStatement, InvalidTimeBound
+from ledger.log.kinds import Kind
+from ledger.log.time_bounds import time_bound
+
+Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+"""A lowercase hex SHA-256 digest (artifact digests, dataset fingerprints, entry hashes)."""
+
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+Scalar = str | int | float | bool | None
+FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _on_the_calendar(value: str) -> str:
+    try:
+        time_bound(value, "the period", end=False)
+    except InvalidTimeBound as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+DateOrTime = Annotated[
+    str,
+    StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z)?$"),
+    AfterValidator(_on_the_calendar),
+]
+"""A day (2026-11-30) or an RFC 3339 UTC time (2026-11-30T12:00:00Z) that exists on the
+calendar (`ledger.time_bounds`: no 30 February, no month 13)."""
+
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.{1,2}$")
+
+
+class Payload(BaseModel):
+    """Base of every payload model: strict about unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArtifactRef(Payload):
+    """A file the entry cites, by SHA-256 digest.
+
+    `stored` is true when the bytes are in the ledger's artifact store; verification then
+    re-hashes them. A digest-only reference (bytes kept elsewhere) has `stored` false.
+    """
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    sha256: Digest
+    size: int | None = Field(default=None, ge=0)
+    media_type: ShortText | None = None
+    stored: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_plain_file_name(cls, value: str) -> str:
+        if _UNSAFE_NAME.search(value):
+            raise ValueError(
+                "artifact name must be a plain file name: no '/', '\\', control characters, "
+                "'.' or '..'"
+            )
+        return value
+
+
+class DatasetRef(Payload):
+    """A dataset fingerprint: what data, how many rows, and the SHA-256 of its bytes."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    rows: int = Field(ge=0)
+    sha256: Digest
+    role: Literal["training", "validation", "test", "evaluation", "monitoring", "other"] = (
+        "training"
+    )
+    columns: list[Annotated[str, StringConstraints(max_length=200)]] | None = None
+
+
+class ModelRegisteredPayload(Payload):
+    """A model enters the inventory (SR 26-2: owner, users, use, tier, validation status)."""
+
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    decision: Annotated[str, StringConstraints(max_length=2000)] = ""
+    owner: ShortText | None = None
+    users: list[ShortText] = []
+    intended_use: Annotated[str, StringConstraints(max_length=5000)] = ""
+    out_of_scope_uses: list[Annotated[str, StringConstraints(max_length=2000)]] = []
+    materiality_tier: ShortText | None = None
+    is_model: bool = True
+    validation_status: ShortText | None = None
+    next_review: ShortText | None = None
+    tags: dict[str, ShortText] = {}
+
+
+class RunPayload(Payload):
+    """A training run: parameters, metrics, data fingerprints, code revision, artifacts."""
+
+    run_id: ShortText | None = None
+    algorithm: ShortText | None = None
+    params: dict[str, Scalar] = {}
+    metrics: dict[str, float | None] = {}
+    tags: dict[str, ShortText] = {}
+    datasets: list[DatasetRef] = []
+    code_revision: ShortText | None = None
+    artifacts: list[ArtifactRef] = []
+    parent_run: Digest | None = None
+    features: list[FeatureName] | None = Field(default=None, max_length=5000)
+    """The input features the model scores: what a reason-code catalogue may name
+    (`ledger.catalogue`; without it, the training datasets' columns are used)."""
+
+
+class RecalibrationPayload(RunPayload):
+    """A recalibration: a new version derived from a parent run, with before/after metrics."""
+
+    parent_run: Digest
+    metrics_before: dict[str, float | None] = {}
+
+
+class EvaluationPayload(Payload):
+    """Explainer or metric results (as produced by `explain/`) for one model version.
+
+    Large tables are artifacts; `summary` holds the headline numbers the card cites.
+    """
+
+    evaluation: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    summary: dict[str, Any] = {}
+    datasets: list[DatasetRef] = []
+    artifacts: list[ArtifactRef] = []
+    library_versions: dict[str, ShortText] = {}
+    run: Digest | None = None
+
+
+class DecisionPayload(Payload):
+    """An approval or rejection, signed by the approver over the entry it decides on.
+
+    `run` is the entry_hash of the version's run entry: the signature binds the decision to
+    the exact evidence reviewed, so it cannot be moved to another run. `subject` generalises
+    it: the entry_hash of what is decided, the version's run or one of its
+    `catalogue.recorded` entries. Exactly one of the two is given; `run` stays for the
+    decisions already in ledgers.
+    """
+
+    role: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    run: Digest | None = None
+    subject: Digest | None = None
+    evidence: list[Digest] = []
+    conditions: list[Annotated[str, StringConstraints(max_length=2000)]] = []
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> DecisionPayload:
+        if (self.run is None) == (self.subject is None):
+            raise ValueError(
+                "name what is decided: either run (the version's run entry_hash) or subject "
+                "(the entry_hash of the run or of a catalogue.recorded entry), not both"
+            )
+        return self
+
+    @property
+    def decided(self) -> str:
+        """The entry_hash (hex) of the entry this decision is about."""
+        return str(self.subject or self.run)
+
+
+class DeploymentPayload(Payload):
+    """A version promoted to an environment; the policy checks approvals first."""
+
+    environment: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "production"
+    approvals: list[Digest] = []
+
+
+class RetirementPayload(Payload):
+    """A model or version leaves service."""
+
+    replacement: ShortText | None = None
+
+
+class KeyRegisteredPayload(Payload):
+    """An actor's Ed25519 public key (raw 32 bytes, base64), self-signed by that key."""
+
+    algorithm: Literal["ed25519"] = "ed25519"
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    public_key: Annotated[str, StringConstraints(min_length=44, max_length=44)]
+
+
+class KeyRevokedPayload(Payload):
+    """A key stops being valid for new statements from this entry on."""
+
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class RequestRefusedPayload(Payload):
+    """A refused request worth keeping (four-eyes attempts, policy violations)."""
+
+    attempted_kind: ShortText
+    problem: ShortText
+    detail: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class NotePayload(Payload):
+    """Free text, optionally citing entries and attaching documents.
+
+    A regulatory document (risk-management file, declaration of conformity, post-market
+    monitoring plan...) is a note with its file as an artifact and `tags.document` naming
+    it, which the regime checklists (`reports/regimes`) look for."""
+
+    text: Annotated[str, StringConstraints(max_length=20000)] = ""
+    refers_to: list[Digest] = []
+    tags: dict[str, ShortText] = {}
+    artifacts: list[ArtifactRef] = []
+
+
+class ReasonEntry(Payload):
+    """One catalogue line: a scored feature (optionally some of its values) -> a reason.
+
+    The shape of `explain.reason_catalogue.CatalogueEntry`, so that a recorded catalogue is
+    the catalogue the reason codes are computed with."""
+
+    feature: FeatureName
+    values: list[Scalar] | None = Field(default=None, max_length=1000)
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    statement: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class CataloguePayload(Payload):
+    """A version of a model version's adverse-action reason catalogue (Regulation B).
+
+    Admission refuses an entry whose feature the version does not score (ledger.catalogue);
+    it is in force once approved like a run (decisions with `subject` = this entry)."""
+
+    catalogue_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    entries: list[ReasonEntry] = Field(min_length=1, max_length=5000)
+    supersedes: Digest | None = None
+    tags: dict[str, ShortText] = {}
+
+    @model_validator(mode="after")
+    def _one_general_entry_per_feature(self) -> CataloguePayload:
+        general = [e.feature for e in self.entries if e.values is None]
+        repeated = sorted({f for f in general if general.count(f) > 1})
+        if repeated:
+            raise ValueError(f"more than one value-independent entry for {', '.join(repeated)}")
+        return self
+
+
+class DecisionScope(Payload):
+    """Which automated decisions an oversight record is about: ids and/or a period."""
+
+    application_ids: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default=[], max_length=10000
+    )
+    since: DateOrTime | None = None
+    until: DateOrTime | None = None
+
+
+class OversightPayload(Payload):
+    """A human oversight record (EU AI Act Art. 14; rules in ledger.oversight).
+
+    `override` names the decisions it overrides (`decisions`) and the human `outcome`;
+    `measures` names who is assigned and the procedure; `stop` and `resume` may name the
+    decisions affected. `refers_to` cites entries (a resume cites the stop it lifts)."""
+
+    action: Literal["measures", "override", "stop", "resume"]
+    decisions: DecisionScope | None = None
+    outcome: ShortText | None = None
+    assigned_to: list[ShortText] = []
+    capabilities: list[Literal["understand", "interpret", "override", "stop"]] = []
+    procedure: Annotated[str, StringConstraints(max_length=20000)] = ""
+    refers_to: list[Digest] = []
+    tags: dict[str, ShortText] = {}
+
+    @model_validator(mode="after")
+    def _says_what_it_covers(self) -> OversightPayload:
+        if self.action == "override":
+            scope = self.decisions
+            if scope is None or not (scope.application_ids or scope.since or scope.until):
+                raise ValueError(
+                    "an override must name the decisions it overrides: "
+                    "decisions.application_ids or a period (decisions.since/until)"
+                )
+            if not self.outcome:
+                raise ValueError("an override must state the human outcome (outcome)")
+        if self.action == "measures" and not self.assigned_to:
+            raise ValueError("oversight measures must name who is assigned (assigned_to)")
+        return self
+
+
+PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
+    Kind.MODEL_REGISTERED: ModelRegisteredPayload,
+    Kind.RUN_TRAINING: RunPayload,
+    Kind.RUN_RECALIBRATION: RecalibrationPayload,
+    Kind.EVALUATION_RECORDED: EvaluationPayload,
+    Kind.APPROVAL_GRANTED: DecisionPayload,
+    Kind.APPROVAL_REJECTED: DecisionPayload,
+    Kind.DEPLOYMENT_PROMOTED: DeploymentPayload,
+    Kind.MODEL_RETIRED: RetirementPayload,
+    Kind.KEY_REGISTERED: KeyRegisteredPayload,
+    Kind.KEY_REVOKED: KeyRevokedPayload,
+    Kind.REQUEST_REFUSED: RequestRefusedPayload,
+    Kind.NOTE: NotePayload,
+    Kind.CATALOGUE_RECORDED: CataloguePayload,
+    Kind.OVERSIGHT_RECORDED: OversightPayload,
+}
+
+
+def validate_payload(kind: Kind, payload: dict[str, Any]) -> Payload:
+    """Validate a payload for its kind; raise InvalidStatement naming each bad field."""
+    model = PAYLOAD_MODELS[kind]
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"payload.{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise InvalidStatement(f"{kind.value} payload is invalid: {problems}") from None

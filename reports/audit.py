@@ -1,0 +1,282 @@
+"""Assemble an audit report for a time range: activity, decisions, refusals, keys, proofs.
+
+For compliance officers: every entry recorded in [since, until) grouped by model; approvals
+and rejections with their reasons and re-checked signatures; refused requests (attempted
+four-eyes and policy violations, which the service logs as `request.refused`); key
+registrations and revocations; the result of verifying the whole ledger with the current
+signed checkpoint; and, given the checkpoint of the previous audit, a consistency proof that
+the ledger then is a prefix of the ledger now (nothing was rewritten or removed since).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ledger.errors import CheckpointInvalid, InvalidStatement
+from ledger.log import merkle, time_bounds
+from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.entries import Entry
+from ledger.log.kinds import DECISION_KINDS, Kind
+from ledger.log.timestamps import format_rfc3339
+from ledger.store import EntryFilter, LedgerStore
+from ledger.store.artifacts import ArtifactStore
+from ledger.verify import verify_ledger
+from reports.limits import clip
+from reports.signatures import KeyBook, all_entries
+
+LEDGER_WIDE = "(ledger-wide: keys, notes)"
+
+
+@dataclass
+class AuditEntry:
+    """One entry in the range, as a row of the activity table."""
+
+    seq: int
+    kind: str
+    model: str
+    version: str
+    actor: str
+    recorded_at: str
+    reason: str
+    summary: str
+    entry_hash: str
+    signed: bool
+    signature_status: str
+    signature_ok: bool
+
+
+@dataclass
+class ModelActivity:
+    """The entries about one model (or about no model) in the range."""
+
+    model: str
+    entries: list[AuditEntry]
+    counts: dict[str, int]
+
+
+@dataclass
+class VerificationResult:
+    """`ledger.verify.verify_ledger` over the whole ledger, with the checkpoint it matched."""
+
+    ok: bool
+    summary: str
+    size: int
+    root: str
+    signatures_checked: int
+    artifacts_checked: int
+    first_bad_seq: int | None
+    problem: str | None
+    message: str
+
+
+@dataclass
+class ConsistencyResult:
+    """Whether the previous audit's checkpoint is a prefix of the current one."""
+
+    ok: bool
+    message: str
+    old_size: int | None = None
+    old_root: str | None = None
+    new_size: int | None = None
+    new_root: str | None = None
+    proof: list[str] = field(default_factory=list)
+    previous_note: str = ""
+
+
+@dataclass
+class AuditReport:
+    """Everything the audit report shows."""
+
+    origin: str
+    verifier_key: str
+    since: str
+    until: str
+    """The exclusive end, or "" when the period runs to the end of the calendar."""
+    generated_at: str
+    checkpoint_note: str
+    checkpoint_size: int
+    checkpoint_root: str
+    total_entries: int
+    models: list[ModelActivity]
+    decisions: list[AuditEntry]
+    refusals: list[AuditEntry]
+    keys: list[AuditEntry]
+    oversight: list[AuditEntry]
+    """Human oversight records (EU AI Act Art. 14): measures, overrides, stops, resumes."""
+    verification: VerificationResult
+    consistency: ConsistencyResult | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the ledger verifies and the consistency proof (if asked for) holds."""
+        return self.verification.ok and (self.consistency is None or self.consistency.ok)
+
+
+def time_bound(value: str | date | datetime, *, end: bool) -> str | None:
+    """An RFC 3339 UTC bound from a date or time (`ledger.time_bounds.time_bound`).
+
+    A bare date as `since` means its first instant; as `until` (exclusive) the first instant
+    of the next day, so `--until 2026-11-30` includes the whole of 30 November; `--until
+    9999-12-31` leaves the period open at the end (None).
+    """
+    return time_bounds.time_bound(value, "until" if end else "since", end=end)
+
+
+def _describe(entry: Entry) -> str:
+    st = entry.statement
+    p: dict[str, Any] = st.payload
+    kind = st.kind
+    if kind in (Kind.RUN_TRAINING.value, Kind.RUN_RECALIBRATION.value):
+        parts = [str(p.get(k)) for k in ("algorithm", "run_id", "code_revision") if p.get(k)]
+        return ", ".join(parts)
+    if kind == Kind.EVALUATION_RECORDED.value:
+        return f"{p.get('evaluation', '')} ({len(p.get('artifacts') or [])} artifacts)"
+    if kind in (Kind.APPROVAL_GRANTED.value, Kind.APPROVAL_REJECTED.value):
+        subject = f", on entry {str(p['subject'])[:12]}…" if p.get("subject") else ""
+        return f"as {p.get('role', '')}{subject}"
+    if kind == Kind.CATALOGUE_RECORDED.value:
+        reasons = len(p.get("entries") or [])
+        return f"reason catalogue {p.get('catalogue_version', '')} ({reasons} reasons)"
+    if kind == Kind.OVERSIGHT_RECORDED.value:
+        return oversight_summary(p)
+    if kind == Kind.DEPLOYMENT_PROMOTED.value:
+        return f"to {p.get('environment', '')}"
+    if kind in (Kind.KEY_REGISTERED.value, Kind.KEY_REVOKED.value):
+        return f"key {p.get('key_id', '')}"
+    if kind == Kind.REQUEST_REFUSED.value:
+        return f"{p.get('attempted_kind', '')}: {p.get('problem', '')}"
+    if kind == Kind.NOTE.value:
+        return str(p.get("text", ""))[:200]
+    if kind == Kind.MODEL_REGISTERED.value:
+        return str(p.get("owner") or p.get("description") or "")[:200]
+    return ""
+
+
+def oversight_summary(payload: dict[str, Any]) -> str:
+    """An oversight record in one line: the action and which decisions it covers."""
+    scope = payload.get("decisions") or {}
+    ids = [str(i) for i in scope.get("application_ids") or []]
+    parts = [str(payload.get("action", ""))]
+    if ids:
+        parts.append(f"applications {', '.join(ids[:10])}" + (" …" if len(ids) > 10 else ""))
+    if scope.get("since") or scope.get("until"):
+        parts.append(f"decisions {scope.get('since') or '…'} to {scope.get('until') or '…'}")
+    if payload.get("outcome"):
+        parts.append(f"outcome {payload['outcome']}")
+    if payload.get("assigned_to"):
+        parts.append(f"assigned {', '.join(str(a) for a in payload['assigned_to'])}")
+    return "; ".join(parts)
+
+
+def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
+    st = entry.statement
+    check = keys.check(entry)
+    return AuditEntry(
+        seq=entry.seq,
+        kind=st.kind,
+        model=st.model,
+        version=st.version,
+        actor=st.actor,
+        recorded_at=entry.recorded_at,
+        reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
+        summary=clip(_describe(entry), 500),
+        entry_hash=entry.entry_hash.hex(),
+        signed=entry.signature is not None,
+        signature_status=check.status.value,
+        signature_ok=check.ok,
+    )
+
+
+def check_consistency(
+    store: LedgerStore, previous_note: str, new_size: int, new_root: bytes
+) -> ConsistencyResult:
+    """Verify the previous checkpoint's signature and a consistency proof to the new one."""
+    try:
+        old = verify_checkpoint(previous_note, store.meta()["verifier_key"])
+    except CheckpointInvalid as exc:
+        return ConsistencyResult(
+            False, f"previous checkpoint rejected: {exc.message}", previous_note=previous_note
+        )
+    result = ConsistencyResult(
+        False, "", old.size, old.root.hex(), new_size, new_root.hex(), previous_note=previous_note
+    )
+    if old.size > new_size:
+        result.message = (
+            f"the previous audit saw {old.size} entries but the ledger now has "
+            f"{new_size}: entries were removed"
+        )
+        return result
+    proof = store.consistency_proof(old.size, new_size)
+    result.proof = [h.hex() for h in proof.proof]
+    if merkle.verify_consistency(old.size, new_size, old.root, new_root, proof.proof):
+        result.ok = True
+        result.message = (
+            f"the ledger of {old.size} entries seen by the previous audit is a "
+            f"prefix of the ledger of {new_size} entries: nothing was rewritten"
+        )
+    else:
+        result.message = (
+            "the consistency proof does not verify: the history the previous "
+            "audit saw was rewritten"
+        )
+    return result
+
+
+def build_audit(
+    store: LedgerStore,
+    artifacts: ArtifactStore | None,
+    since: str | date | datetime,
+    until: str | date | datetime,
+    previous_checkpoint: str | None,
+) -> AuditReport:
+    """The audit report of entries recorded in [since, until)."""
+    start, end = time_bound(since, end=False) or "", time_bound(until, end=True)
+    if end is not None and start >= end:
+        raise InvalidStatement(f"the range is empty: since {start} is not before until {end}")
+    checkpoint = store.checkpoint()
+    report = verify_ledger(store, artifact_store=artifacts)
+    keys = KeyBook.from_store(store)
+    rows = [_row(e, keys) for e in all_entries(store, EntryFilter(since=start, until=end))]
+    by_model: dict[str, list[AuditEntry]] = {}
+    for row in rows:
+        by_model.setdefault(row.model or LEDGER_WIDE, []).append(row)
+    models = []
+    for name in sorted(by_model, key=lambda n: (n == LEDGER_WIDE, n)):
+        counts: dict[str, int] = {}
+        for row in by_model[name]:
+            counts[row.kind] = counts.get(row.kind, 0) + 1
+        models.append(ModelActivity(name, by_model[name], counts))
+    decision_kinds = {k.value for k in DECISION_KINDS}
+    key_kinds = {Kind.KEY_REGISTERED.value, Kind.KEY_REVOKED.value}
+    return AuditReport(
+        origin=store.origin,
+        verifier_key=store.meta().get("verifier_key", ""),
+        since=start,
+        until=end or "",
+        generated_at=format_rfc3339(datetime.now(UTC)),
+        checkpoint_note=checkpoint.note,
+        checkpoint_size=checkpoint.size,
+        checkpoint_root=checkpoint.root.hex(),
+        total_entries=len(rows),
+        models=models,
+        decisions=[r for r in rows if r.kind in decision_kinds],
+        refusals=[r for r in rows if r.kind == Kind.REQUEST_REFUSED.value],
+        keys=[r for r in rows if r.kind in key_kinds],
+        oversight=[r for r in rows if r.kind == Kind.OVERSIGHT_RECORDED.value],
+        verification=VerificationResult(
+            ok=report.ok,
+            summary=report.summary(),
+            size=report.size,
+            root=report.root.hex(),
+            signatures_checked=report.signatures_checked,
+            artifacts_checked=report.artifacts_checked,
+            first_bad_seq=report.first_bad_seq,
+            problem=None if report.problem is None else report.problem.value,
+            message=report.message,
+        ),
+        consistency=None
+        if previous_checkpoint is None
+        else check_consistency(store, previous_checkpoint, checkpoint.size, checkpoint.root),
+    )
