@@ -2,6 +2,9 @@
 
 Run through `ledger.migrate.upgrade(engine)` (what `govledger init` does), or with the
 alembic CLI: `alembic -c migrations/alembic.ini upgrade head` with GOVLEDGER_DATABASE_URL set.
+`target_metadata` is the one schema of `ledger.store.tables`, so `alembic revision
+--autogenerate` drafts a new revision from what that module describes and the database lacks
+(tests/ledger/test_migrations.py checks that a migrated database lacks nothing).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from ledger.store.database import make_engine
+from ledger.store.tables import metadata
 
 config = context.config
 
@@ -19,14 +23,14 @@ config = context.config
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
         return
     url = os.environ.get("GOVLEDGER_DATABASE_URL", "sqlite:///govledger.db")
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as conn:
-        context.configure(connection=conn, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -15,42 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import (
-    Column,
-    ForeignKey,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from ledger.errors import Conflict, GovledgerError, NotFound
 from ledger.log.entries import normalize_name
 from ledger.log.names import check_user_name
 from ledger.log.timestamps import format_rfc3339
-
-metadata = MetaData()
-users = Table(
-    "users",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("roles", String(200), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("disabled_at", String(32), nullable=True),
-)
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String(16), primary_key=True),
-    Column("user_name", String(200), ForeignKey("users.name"), nullable=False),
-    Column("secret_hash", LargeBinary(32), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("revoked_at", String(32), nullable=True),
-)
+from ledger.store.tables import api_keys, users
 
 KEY_PREFIX = "glk_"
 

@@ -23,29 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
-from api.service.identity import IdentityStore, Principal, api_keys, parse_roles, users
+from api.service.identity import IdentityStore, Principal, parse_roles
 from ledger.log.timestamps import format_rfc3339
+from ledger.store.tables import api_keys, users, web_sessions
 
 SESSION_COOKIE = "govledger_session"
 SIGNIN_COOKIE = "govledger_signin"
 SIGNIN_COOKIE_SECONDS = 3600
 MAX_TOKEN_LENGTH = 128
 """Longer cookie values are not ours: refused before hashing."""
-
-metadata = MetaData()
-web_sessions = Table(
-    "web_sessions",
-    metadata,
-    Column("token_hash", LargeBinary(32), primary_key=True),
-    Column("user_name", String(200), nullable=False),
-    Column("key_id", String(16), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("expires_at", String(32), nullable=False),
-)
-"""Mirrors migration 0003 (foreign keys to users and api_keys are declared there)."""
 
 
 def _token_hash(token: str) -> bytes:

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from api.service.identity import IdentityStore
-from api.web.sessions import web_sessions
 from ledger.store.artifacts import ArtifactStore
+from ledger.store.tables import web_sessions
 from tests.api.conftest import Service, free_port, start_server, stop
 from tests.web.conftest import (
     HOSTILE_ESCAPED,

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import inspect, select
 
 from api.service.identity import IdentityStore, Unauthenticated, parse_roles
-from api.web.sessions import SessionStore, csrf_matches, csrf_token, web_sessions
+from api.web.sessions import SessionStore, csrf_matches, csrf_token
 from ledger.store.bootstrap import init_ledger
 from ledger.store.settings import LedgerSettings
+from ledger.store.tables import web_sessions
 from tests.web.conftest import csrf_of
 
 
