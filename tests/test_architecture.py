@@ -40,17 +40,36 @@ def test_every_architecture_contract_is_kept() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_a_core_module_importing_the_service_breaks_the_layers(tmp_path: Path) -> None:
-    """The contract is not vacuous: the same configuration over a copy of the tree with one
-    forbidden import (ledger -> api) reports it broken."""
+@pytest.mark.parametrize(
+    ("module", "forbidden", "contract"),
+    [
+        (
+            "ledger/log/kinds.py",
+            "api.service.problems",
+            "Top-level layers: api over reports over (explain | ledger)",
+        ),
+        (
+            "api/cli/terminal.py",
+            "api.cli.reports",
+            "Inside the CLI: the app over the command modules over what they share",
+        ),
+    ],
+    ids=["core-imports-service", "cli-shared-module-imports-a-command-module"],
+)
+def test_one_forbidden_import_breaks_a_contract(
+    tmp_path: Path, module: str, forbidden: str, contract: str
+) -> None:
+    """The contracts are not vacuous: the same configuration over a copy of the tree with one
+    forbidden import (ledger -> api; in the CLI, what the commands share -> a command
+    module, the start of an import cycle) reports it broken."""
     copy = tmp_path / "tree"
     for package in ("ledger", "explain", "reports", "api"):
         shutil.copytree(
             ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    kinds = copy / "ledger" / "log" / "kinds.py"
-    kinds.write_text(kinds.read_text(encoding="utf-8") + "\nimport api.service.problems  # noqa\n")
+    source = copy / module
+    source.write_text(source.read_text(encoding="utf-8") + f"\nimport {forbidden}  # noqa\n")
     result = subprocess.run(
         [_lint_imports(), "--no-cache"],
         cwd=copy,
@@ -61,4 +80,6 @@ def test_a_core_module_importing_the_service_breaks_the_layers(tmp_path: Path) -
         timeout=300,
     )
     assert result.returncode != 0
-    assert "BROKEN" in result.stdout and "ledger.log.kinds -> api.service.problems" in result.stdout
+    importer = module.removesuffix(".py").replace("/", ".")
+    assert f"{contract} BROKEN" in result.stdout
+    assert f"{importer} -> {forbidden}" in result.stdout

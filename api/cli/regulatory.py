@@ -1,20 +1,26 @@
-"""CLI commands for regulation: `check` (a version against a regime) and `report inventory`."""
+"""CLI command for regulation: `check` (a version against a regime's checklist).
+
+`commands` is merged into the top level of `govledger` by `api.cli.app`. The model inventory
+(SR 26-2) is a document: `report inventory`, in `api.cli.reports`.
+"""
 
 from __future__ import annotations
 
 import json
 import unicodedata
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from api.cli.main import app, console, err_console, fail, friendly_errors
-from api.cli.reports import _ledger, _write, report_app
+from api.cli.ledger_access import open_store
+from api.cli.terminal import console, err_console, fail, friendly_errors
+
+commands = typer.Typer()
+"""The commands of this module, at the top level of `govledger`: `check`."""
 
 
-@app.command("check")
+@commands.command("check")
 @friendly_errors
 def check_command(
     model: Annotated[str, typer.Argument(help="Model name")],
@@ -30,7 +36,7 @@ def check_command(
 
     if regime not in known_regimes():
         fail(f"unknown regime {regime!r}; known regimes: {', '.join(known_regimes())}", code=2)
-    store, _ = _ledger()
+    store = open_store()
     result = check_version(
         store, unicodedata.normalize("NFC", model), unicodedata.normalize("NFC", version), regime
     )
@@ -62,26 +68,3 @@ def check_command(
         return
     err_console.print(line, markup=False)
     raise typer.Exit(1)
-
-
-@report_app.command("inventory")
-@friendly_errors
-def report_inventory(
-    out: Annotated[Path, typer.Option(help="PDF/A-3b file to write")] = Path("inventory.pdf"),
-    csv: Annotated[Path | None, typer.Option(help="Also write the inventory as CSV")] = None,
-) -> None:
-    """Write the model inventory (SR 26-2) of every model, with its evidence."""
-    from reports.inventory import inventory_csv, inventory_pdf
-
-    store, _ = _ledger()
-    report, pdf = inventory_pdf(store)
-    _write(out, pdf)
-    if csv is not None:
-        _write(csv, inventory_csv(report))
-    unregistered = [r.model for r in report.rows if not r.registered]
-    console.print(
-        f"Wrote {out}: {len(report.rows)} models ({len(unregistered)} not registered), "
-        f"checkpoint {report.checkpoint_size}" + (f"; {csv}" if csv else ""),
-        markup=False,
-        soft_wrap=True,
-    )

@@ -1,38 +1,29 @@
-"""CLI commands for documents: `report card`, `report audit` and `verify-card`."""
+"""CLI commands for documents: `report card`, `report audit`, `report inventory` and
+`verify-card`.
+
+`report_app` is the `report` group; `commands` holds `verify-card`, at the top level of
+`govledger` (both hung there by `api.cli.app`). Every document is written whole or not at
+all (`api.cli.output_files`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from api.cli.main import app, console, err_console, fail, friendly_errors
+from api.cli.ledger_access import open_store, open_store_and_artifacts
+from api.cli.output_files import write_atomically
+from api.cli.terminal import console, err_console, fail, friendly_errors
 
-if TYPE_CHECKING:
-    from ledger.store import LedgerStore
-    from ledger.store.artifacts import ArtifactStore
+commands = typer.Typer()
+"""The commands of this module at the top level of `govledger`: `verify-card`."""
 
 report_app = typer.Typer(
     help="Model cards and audit reports as PDF/A-3b (and HTML).", no_args_is_help=True
 )
-app.add_typer(report_app, name="report")
-
-
-def _ledger() -> tuple[LedgerStore, ArtifactStore]:
-    from ledger.store.artifacts import ArtifactStore
-    from ledger.store.bootstrap import open_ledger
-    from ledger.store.settings import LedgerSettings
-
-    settings = LedgerSettings()
-    return open_ledger(settings), ArtifactStore(settings.artifacts_path)
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write atomically: a reader never sees half a PDF."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+"""The `report` group."""
 
 
 @report_app.command("card")
@@ -50,14 +41,14 @@ def report_card(
     from reports.documents import card_pdf
     from reports.render.html import card_html
 
-    store, artifacts = _ledger()
+    store, artifacts = open_store_and_artifacts()
     started = time.perf_counter()
     rendered = card_pdf(
         store, artifacts, unicodedata.normalize("NFC", model), unicodedata.normalize("NFC", version)
     )
-    _write(out, rendered.pdf)
+    write_atomically(out, rendered.pdf)
     if html is not None:
-        _write(html, card_html(rendered.card, for_print=False).encode("utf-8"))
+        write_atomically(html, card_html(rendered.card, for_print=False).encode("utf-8"))
     card = rendered.card
     console.print(
         f"Wrote {out} ({len(rendered.pdf):,} bytes, {time.perf_counter() - started:.1f}s): "
@@ -98,11 +89,11 @@ def report_audit(
     from reports.render.html import audit_html
 
     previous = _previous_checkpoint(previous_checkpoint) if previous_checkpoint else None
-    store, artifacts = _ledger()
+    store, artifacts = open_store_and_artifacts()
     report, pdf = audit_pdf(store, artifacts, since, until, previous)
-    _write(out, pdf)
+    write_atomically(out, pdf)
     if html is not None:
-        _write(html, audit_html(report, for_print=False).encode("utf-8"))
+        write_atomically(html, audit_html(report, for_print=False).encode("utf-8"))
     line = (
         f"Wrote {out}: {report.total_entries} entries from {report.since} to "
         f"{report.until or 'the end of the calendar'}; "
@@ -117,7 +108,30 @@ def report_audit(
     raise typer.Exit(1)
 
 
-@app.command("verify-card")
+@report_app.command("inventory")
+@friendly_errors
+def report_inventory(
+    out: Annotated[Path, typer.Option(help="PDF/A-3b file to write")] = Path("inventory.pdf"),
+    csv: Annotated[Path | None, typer.Option(help="Also write the inventory as CSV")] = None,
+) -> None:
+    """Write the model inventory (SR 26-2) of every model, with its evidence."""
+    from reports.inventory import inventory_csv, inventory_pdf
+
+    store = open_store()
+    report, pdf = inventory_pdf(store)
+    write_atomically(out, pdf)
+    if csv is not None:
+        write_atomically(csv, inventory_csv(report))
+    unregistered = [r.model for r in report.rows if not r.registered]
+    console.print(
+        f"Wrote {out}: {len(report.rows)} models ({len(unregistered)} not registered), "
+        f"checkpoint {report.checkpoint_size}" + (f"; {csv}" if csv else ""),
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+@commands.command("verify-card")
 @friendly_errors
 def verify_card_command(
     card: Annotated[Path, typer.Argument(help="A model card PDF written by `report card`")],

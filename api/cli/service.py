@@ -1,4 +1,8 @@
-"""CLI commands for the service: users and API keys, signing keys, and `serve`."""
+"""CLI commands for the service: users and API keys, signing keys, `approve` and `serve`.
+
+`users_app` and `keys_app` are the `users` and `keys` groups; `commands` holds `approve` and
+`serve`, at the top level of `govledger` (all hung there by `api.cli.app`).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,25 @@ from typing import Annotated
 
 import typer
 
-from api.cli.main import app, console, fail, friendly_errors
+from api.cli.ledger_access import open_store
+from api.cli.terminal import console, fail, friendly_errors
+
+commands = typer.Typer()
+"""The commands of this module at the top level of `govledger`: `approve` and `serve`."""
 
 users_app = typer.Typer(
     help="Users, roles and API keys (API keys are stored only as hashes).", no_args_is_help=True
 )
+"""The `users` group."""
+
 keys_app = typer.Typer(help="Your Ed25519 signing key for approvals.", no_args_is_help=True)
-app.add_typer(users_app, name="users")
-app.add_typer(keys_app, name="keys")
+"""The `keys` group."""
 
 
 def _identities():  # type: ignore[no-untyped-def]
     from api.service.identity import IdentityStore
-    from ledger.store.bootstrap import open_ledger
-    from ledger.store.settings import LedgerSettings
 
-    return IdentityStore(open_ledger(LedgerSettings()).engine)
+    return IdentityStore(open_store().engine)
 
 
 @users_app.command("add")
@@ -116,7 +123,7 @@ def keys_register(
     console.print(f"Registered key {entry['statement']['payload']['key_id']} at seq {entry['seq']}")
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def approve(
     model: Annotated[str, typer.Argument()],
@@ -133,7 +140,7 @@ def approve(
     console.print(f"Recorded {entry['statement']['kind']} at seq {entry['seq']}")
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

@@ -1,8 +1,8 @@
-"""The `govledger` command line: thin over the core (parse, call `ledger`, render).
+"""The ledger's own commands: `init`, `log`, `checkpoint`, `verify`, `export`,
+`verify-bundle` and `import`.
 
-Every command prints one readable line on failure and exits non-zero; verification exits 1
-when the ledger does not verify. Configuration comes from GOVLEDGER_* variables (see
-`ledger.settings`), overridable with --database-url and --home.
+Thin over the core (parse, call `ledger`, render); verification exits 1 when the ledger does
+not verify. `commands` is merged into the top level of `govledger` by `api.cli.app`.
 """
 
 from __future__ import annotations
@@ -11,82 +11,21 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from ledger.errors import GovledgerError
+from api.cli.ledger_access import ledger_settings, open_store
+from api.cli.ledger_access import open_store as _store
+from api.cli.output_files import writing_atomically
+from api.cli.terminal import console, err_console, fail, friendly_errors
 
-app = typer.Typer(
-    name="govledger",
-    help="Governance, audit and explainability ledger for ML models in regulated decisions.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-F = TypeVar("F", bound=Callable[..., Any])
+commands = typer.Typer()
+"""The commands of this module, at the top level of `govledger`."""
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print one line on stderr and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def friendly_errors(func: F) -> F:
-    """Turn govledger errors (and unreadable files) into one line and exit code 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except GovledgerError as exc:
-            fail(exc.message)
-        except OSError as exc:
-            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-        except json.JSONDecodeError as exc:
-            fail(f"not valid JSON: {exc.msg} at line {exc.lineno}")
-        return None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@app.callback()
-def main(
-    database_url: Annotated[
-        str | None, typer.Option(help="Database URL (default: $GOVLEDGER_DATABASE_URL)")
-    ] = None,
-    home: Annotated[
-        Path | None, typer.Option(help="Key and artifact folder (default: $GOVLEDGER_HOME)")
-    ] = None,
-) -> None:
-    """Options that apply to every command."""
-    if database_url:
-        os.environ["GOVLEDGER_DATABASE_URL"] = database_url
-    if home:
-        os.environ["GOVLEDGER_HOME"] = str(home)
-
-
-def _settings() -> Any:
-    from ledger.store.settings import LedgerSettings
-
-    return LedgerSettings()
-
-
-def _store() -> Any:
-    from ledger.store.bootstrap import open_ledger
-
-    return open_ledger(_settings())
-
-
-@app.command()
+@commands.command()
 @friendly_errors
 def init(
     origin: Annotated[
@@ -96,7 +35,7 @@ def init(
     """Create the ledger: schema (Alembic), ledger key (0600) and the empty log."""
     from ledger.store.bootstrap import init_ledger
 
-    settings = _settings()
+    settings = ledger_settings()
     store = init_ledger(settings, origin=origin)
     console.print(f"Ledger [bold]{store.origin}[/] ready at {settings.database_url}")
     console.print(f"  entries:      {store.size()}")
@@ -104,7 +43,7 @@ def init(
     console.print(f"  verifier key: {store.meta()['verifier_key']}")
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def verify(
     checkpoint: Annotated[
@@ -124,8 +63,8 @@ def verify(
     from ledger.store.artifacts import ArtifactStore
     from ledger.verify import verify_ledger
 
-    settings = _settings()
-    store = _store()
+    settings = ledger_settings()
+    store = open_store()
     pinned = key
     if pinned is None and settings.ledger_public_key_path.exists():
         pinned = settings.ledger_public_key_path.read_text().strip()
@@ -155,7 +94,7 @@ def _print_report(report: Any, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def export(
     out: Annotated[Path, typer.Option(help="Bundle file to write (JSON Lines)")],
@@ -163,15 +102,13 @@ def export(
     """Write the ledger as a bundle (entries, keys, signed checkpoint) for offline checks."""
     from ledger.verify.bundle import export_bundle
 
-    store = _store()
-    tmp = out.with_name(out.name + ".partial")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    store = open_store()
+    with writing_atomically(out) as handle:
         checkpoint = export_bundle(store, handle)
-    tmp.replace(out)
     console.print(f"Exported {checkpoint.size} entries to {out} (root {checkpoint.root.hex()})")
 
 
-@app.command("verify-bundle")
+@commands.command("verify-bundle")
 @friendly_errors
 def verify_bundle_command(
     bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
@@ -193,7 +130,7 @@ def verify_bundle_command(
     _print_report(verify_bundle(bundle, verifier_key=key), as_json)
 
 
-@app.command("import")
+@commands.command("import")
 @friendly_errors
 def import_command(
     bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
@@ -202,13 +139,13 @@ def import_command(
     """Verify a bundle and copy its entries into this (empty or prefix) ledger."""
     from ledger.verify.bundle import import_bundle
 
-    store = _store()
+    store = open_store()
     added = import_bundle(store, bundle, verifier_key=key)
     cp = store.checkpoint()
     console.print(f"Imported {added} entries; ledger now {cp.size} entries, root {cp.root.hex()}")
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def log(
     file: Annotated[Path, typer.Argument(help="JSON statement (or list of them); '-' for stdin")],
@@ -263,27 +200,8 @@ def log(
         console.print(f"seq {entry.seq}  {entry.statement.kind}  {entry.entry_hash.hex()}")
 
 
-@app.command()
+@commands.command()
 @friendly_errors
 def checkpoint() -> None:
     """Print the latest signed checkpoint (issuing one if the log grew)."""
-    console.print(_store().checkpoint().note, end="", soft_wrap=True, markup=False)
-
-
-def _register_commands() -> None:
-    """Import the command modules that attach themselves to `app`."""
-    import api.cli.regulatory
-    import api.cli.reports
-    import api.cli.service  # noqa: F401  (imported for its side effect)
-
-
-_register_commands()
-
-
-def run() -> None:  # pragma: no cover - console entry point
-    """Entry point for `python -m api.cli`."""
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run()
+    console.print(open_store().checkpoint().note, end="", soft_wrap=True, markup=False)

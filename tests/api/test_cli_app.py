@@ -1,0 +1,82 @@
+"""The `govledger` command line is one Typer app built from its command modules (api.cli.app).
+
+The modules are hung on the app in one place, so these tests pin what a user sees of that
+assembly: every command and group, in the order `govledger --help` lists them, and the same
+app behind every way of starting it (the console script, `python -m api`, `python -m api.cli`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.main import get_command
+
+from api.cli import app
+
+GOVLEDGER = Path(sys.executable).parent / "govledger"
+
+COMMANDS = {
+    "": [
+        "init",
+        "verify",
+        "export",
+        "verify-bundle",
+        "import",
+        "log",
+        "checkpoint",
+        "verify-card",
+        "check",
+        "approve",
+        "serve",
+        "report",
+        "users",
+        "keys",
+    ],
+    "report": ["card", "audit", "inventory"],
+    "users": ["add", "key", "revoke", "list"],
+    "keys": ["create", "register"],
+}
+
+
+def _command_names(group: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Each group's sub-command names, in listing order, keyed by the group's path."""
+    found = {prefix: list(group.commands)}
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            found.update(_command_names(command, f"{prefix} {name}".strip()))
+    return found
+
+
+def test_every_command_and_group_is_on_the_one_app_in_the_listed_order() -> None:
+    assert _command_names(get_command(app)) == COMMANDS
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param([sys.executable, "-m", "api"], id="python -m api"),
+        pytest.param([sys.executable, "-m", "api.cli"], id="python -m api.cli"),
+    ],
+)
+def test_every_way_of_starting_it_runs_the_same_app(
+    start: list[str], child_python_env: dict[str, str]
+) -> None:
+    """Only the program name in the usage line differs from the console script's help."""
+    env = {**child_python_env, "COLUMNS": "100", "NO_COLOR": "1"}
+
+    def help_of(command: list[str]) -> tuple[int, list[str]]:
+        result = subprocess.run(
+            [*command, "--help"], env=env, capture_output=True, text=True, timeout=120
+        )
+        lines = result.stdout.splitlines()
+        assert "Usage:" in lines[1], result.stdout + result.stderr
+        return result.returncode, lines[2:]
+
+    script = help_of([str(GOVLEDGER)])
+    assert script[0] == 0
+    assert any(" verify-card " in line for line in script[1])
+    assert help_of(start) == script
