@@ -32,7 +32,7 @@ from ledger.store.settings import LedgerSettings
 from ledger.verify.bundle import export_bundle, verify_bundle
 from tests.ledger.regulated import build_regulated_ledger
 
-SCRIPT = Path(__file__).parents[2] / "ledger" / "standalone_verify.py"
+SCRIPT = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
 BLOCKED = ("ledger", "reports", "api", "explain", "rfc8785", "pydantic", "sqlalchemy", "tests")
 RUNNER = """
 import runpy, sys

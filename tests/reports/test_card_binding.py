@@ -33,7 +33,7 @@ from reports.verify.card import verify_card
 from tests.reports.builders import SmallLedger, build_small_ledger
 
 MODEL = "consumer-pd"
-STANDALONE = Path(__file__).parents[2] / "ledger" / "standalone_verify.py"
+STANDALONE = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
 
 
 @dataclass

@@ -35,7 +35,7 @@ from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledge
 from tests.reports.builders import CreditLedger
 from tests.reports.conftest import RenderedFile
 
-SCRIPT = Path(__file__).parents[2] / "ledger" / "standalone_verify.py"
+SCRIPT = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
 
 
 @pytest.fixture(scope="module")
