@@ -77,9 +77,9 @@ def verify(
     if deep and report.ok:
         from ledger.verify.tree import verify_stored_tree
 
-        problem = verify_stored_tree(store, report.size)
-        if problem is not None:
-            fail(f"FAILED: stored Merkle tree: {problem.message}")
+        tree = verify_stored_tree(store, report.size)
+        if not tree.ok:
+            fail(f"FAILED: stored Merkle tree: {tree.message}")
     _print_report(report, as_json)
 
 

@@ -33,7 +33,7 @@ from ledger.governance.admission import FreshnessWindow, Submission, admit
 from ledger.governance.policy import ApprovalPolicy
 from ledger.log import merkle
 from ledger.log.canonical import canonical_json
-from ledger.log.entries import Entry, Statement, compute_entry_hash
+from ledger.log.entries import Entry, compute_entry_hash, entry_from_row, entry_row
 from ledger.log.kinds import Kind
 from ledger.log.signing import signed_statement_row
 from ledger.log.timestamps import format_rfc3339
@@ -50,65 +50,6 @@ from ledger.store.write_tx import (
     is_lock_timeout,
     read_cursor,
 )
-
-
-def entry_from_row(row: Sequence[Any]) -> Entry:
-    """Build an Entry from a row in store column order (`ledger.sql.ENTRY_COLUMNS`)."""
-    (
-        seq,
-        entry_id,
-        recorded_at,
-        prev_hash,
-        kind,
-        model,
-        version,
-        actor,
-        reason,
-        payload,
-        issued_at,
-        signature,
-        key_id,
-        entry_hash,
-    ) = row
-    return Entry(
-        seq=int(seq),
-        entry_id=str(entry_id),
-        recorded_at=str(recorded_at),
-        prev_hash=bytes(prev_hash),
-        statement=Statement(
-            kind=str(kind),
-            model=str(model),
-            version=str(version),
-            actor=str(actor),
-            reason=str(reason),
-            payload_json=str(payload),
-            issued_at=None if issued_at is None else str(issued_at),
-        ),
-        signature=None if signature is None else str(signature),
-        key_id=None if key_id is None else str(key_id),
-        entry_hash=bytes(entry_hash),
-    )
-
-
-def entry_row(entry: Entry) -> tuple[object, ...]:
-    """An entry as the parameters of `Statements.insert_entry` (store column order)."""
-    st = entry.statement
-    return (
-        entry.seq,
-        entry.entry_id,
-        entry.recorded_at,
-        entry.prev_hash,
-        st.kind,
-        st.model,
-        st.version,
-        st.actor,
-        st.reason,
-        st.payload_json,
-        st.issued_at,
-        entry.signature,
-        entry.key_id,
-        entry.entry_hash,
-    )
 
 
 def new_entry_id() -> str:

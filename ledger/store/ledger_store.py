@@ -26,10 +26,10 @@ from ledger.errors import (
 from ledger.governance.admission import FreshnessWindow, Submission
 from ledger.governance.policy import ApprovalPolicy
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
-from ledger.log.entries import Entry, Statement
+from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import tree_store
-from ledger.store.appender import Appender, entry_from_row
+from ledger.store.appender import Appender
 from ledger.store.async_writer import AsyncWriter
 from ledger.store.sql import (
     GOVERNANCE_KIND_SQL,
@@ -46,22 +46,7 @@ from ledger.store.tables import (
 )
 from ledger.store.tree_store import ConsistencyProof, InclusionProof
 
-_ENTRY_COLUMNS = (
-    entries.c.seq,
-    entries.c.entry_id,
-    entries.c.recorded_at,
-    entries.c.prev_hash,
-    entries.c.kind,
-    entries.c.model,
-    entries.c.version,
-    entries.c.actor,
-    entries.c.reason,
-    entries.c.payload,
-    entries.c.issued_at,
-    entries.c.signature,
-    entries.c.key_id,
-    entries.c.entry_hash,
-)
+_ENTRY_COLUMNS = tuple(entries.c[name] for name in ROW_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +229,7 @@ class LedgerStore:
     def iter_rows(
         self, start: int = 0, *, stop: int | None = None, chunk: int = 10_000
     ) -> Iterator[tuple[Any, ...]]:
-        """Raw entry rows (in `_ENTRY_COLUMNS` order) with start <= seq (< stop), in seq order."""
+        """Raw entry rows (in `ROW_FIELDS` order) with start <= seq (< stop), in seq order."""
         for rows in self.iter_row_chunks(start, stop=stop, chunk=chunk):
             yield from rows
 

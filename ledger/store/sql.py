@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-ENTRY_COLUMNS = (
-    "seq, entry_id, recorded_at, prev_hash, kind, model, version, actor, reason, payload, "
-    "issued_at, signature, key_id, entry_hash"
-)
+from ledger.log.entries import ROW_FIELDS, ROW_SEQ
+
+ENTRY_COLUMNS = ", ".join(ROW_FIELDS)
+"""The columns of `entries` in the order every entry query selects and inserts them: the one
+order of an entry row (`ledger.log.entries.ROW_FIELDS`)."""
+_ENTRY_VALUES = ", ".join("?" * len(ROW_FIELDS))
 RUN_KINDS_SQL = "('run.training', 'run.recalibration')"
 HIGH_VOLUME_KINDS = frozenset({"evaluation.recorded", "note", "run.training"})
 """The kinds that make nearly every entry, always looked up by model and version: the kind
@@ -102,8 +104,7 @@ def statements_for(dialect: str) -> Statements:
         "WHERE id = 1" + lock,
         find_idempotency="SELECT request_hash, first_seq, count FROM idempotency_keys "
         "WHERE key = ?",
-        insert_entry=f"INSERT INTO entries ({ENTRY_COLUMNS}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        insert_entry=f"INSERT INTO entries ({ENTRY_COLUMNS}) VALUES ({_ENTRY_VALUES})",
         insert_node="INSERT INTO merkle_nodes (node_id, hash) VALUES (?, ?)",
         insert_idempotency="INSERT INTO idempotency_keys (key, request_hash, first_seq, count, "
         "created_at) VALUES (?, ?, ?, ?, ?)",
@@ -173,4 +174,4 @@ def entry_chunks(
         yield rows
         if len(rows) < chunk:
             return
-        next_seq = int(rows[-1][0]) + 1
+        next_seq = int(rows[-1][ROW_SEQ]) + 1

@@ -25,7 +25,8 @@ from ledger.log.entries import Entry
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
 from ledger.store.tables import signing_keys
-from ledger.verify.stream import Problem, StreamVerifier, VerificationReport
+from ledger.verify.report import Problem, VerificationReport
+from ledger.verify.stream import StreamVerifier
 
 BUNDLE_FORMAT = "govledger-bundle/1"
 
@@ -173,16 +174,7 @@ def verify_bundle(path: Path, *, verifier_key: str | None = None) -> Verificatio
                 f"line {number} is not the exported form of entry {entry.seq}: it was edited",
             )
             break
-        if not verifier.feed(
-            entry.seq,
-            entry.entry_id,
-            entry.recorded_at,
-            entry.prev_hash,
-            entry.statement,
-            entry.signature,
-            entry.key_id,
-            entry.entry_hash,
-        ):
+        if not verifier.feed(entry):
             break
     return verifier.finish(expected_size=int(header.get("size", -1)))
 

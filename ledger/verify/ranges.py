@@ -7,7 +7,7 @@ split into ranges of `RANGE_SIZE` entries, each checked by a worker process with
 the sequential verifier's, because:
 
 - a range starts with the signing keys that the entries before it registered and revoked
-  (`keys_before`, from the few key entries read up front). That state is exact whenever
+  (`KeyHistory.before`, from the few key entries read up front). That state is exact whenever
   every earlier entry verifies; if one does not, an earlier range fails and is reported;
 - the checks a range cannot make alone, the link from its first entry to the previous
   range's last, that its first time is not earlier than that entry's, and that none of its
@@ -22,12 +22,12 @@ the sequential verifier's, because:
   problem the sequential verifier would. Everything after the ranges (entries beyond the
   head, truncation, the head's size) goes through the sequential verifier too.
 
-The workers are fresh interpreters (`python -m ledger.verify_ranges`) fed jobs and
+The workers are fresh interpreters (`python -m ledger.verify.ranges`) fed jobs and
 returning results as pickles over their pipes. Not forked: a forked child shares the
 parent's database connections and whatever locks its other threads held. Not
 `multiprocessing`'s spawn either: that re-imports the caller's main script, so a script
 without an `if __name__ == "__main__"` guard would fail. Starting them costs a fraction of
-a second, so `verify_ledger` uses ranges only for large logs.
+a second, so `verify_ledger` (`ledger.verify.database`) uses ranges only for large logs.
 """
 
 from __future__ import annotations
@@ -46,9 +46,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ledger.log import merkle
+from ledger.log.entries import ROW_SEQ, entry_from_row
 from ledger.store.artifacts import ArtifactStore
 from ledger.store.sql import entry_chunks, statements_for
-from ledger.verify.stream import StreamVerifier, VerificationReport, _Key, keys_before
+from ledger.verify.keys import KeyHistory, SignedStatements
+from ledger.verify.report import VerificationReport
+from ledger.verify.stream import StreamVerifier
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy and the models: workers never need them
     from ledger.log.checkpoint import Checkpoint
@@ -65,7 +68,7 @@ class _RangeJob:
     dsn: str
     start: int
     stop: int
-    keys: dict[str, _Key]
+    keys: KeyHistory
     snapshot_sizes: tuple[int, ...]
     artifacts_root: str | None
 
@@ -82,7 +85,7 @@ class _RangeResult:
     snapshots: dict[int, tuple[bytes, ...]]
     signatures: int
     artifacts: frozenset[str]
-    signed: tuple[dict[bytes, int], dict[bytes, int]]
+    signed: SignedStatements
 
 
 _connections: dict[tuple[str, str], Any] = {}
@@ -135,7 +138,7 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
 
     artifacts = ArtifactStore(Path(job.artifacts_root)) if job.artifacts_root else None
     verifier = StreamVerifier(artifact_store=artifacts, find_reference=find_reference)
-    verifier.resume(job.start, None, merkle.MerkleFrontier(), dict(job.keys))
+    verifier.resume(job.start, None, merkle.MerkleFrontier(), job.keys)
     first: tuple[int, bytes] | None = None
     first_recorded: str | None = None
     snapshots: dict[int, tuple[bytes, ...]] = {}
@@ -143,9 +146,9 @@ def _verify_range(job: _RangeJob) -> _RangeResult:
     ok = True
     for rows in entry_chunks(fetch_all, statements, job.start, job.stop, 10_000):
         if first is None:
-            first = (int(rows[0][0]), bytes(rows[0][3]))
-            first_recorded = str(rows[0][2])
-        while ok and pending and rows and verifier.size < pending[0] <= int(rows[-1][0]) + 1:
+            head = entry_from_row(rows[0])
+            first, first_recorded = (head.seq, head.prev_hash), head.recorded_at
+        while ok and pending and rows and verifier.size < pending[0] <= int(rows[-1][ROW_SEQ]) + 1:
             cut = pending[0] - verifier.size
             ok = verifier.feed_rows(rows[:cut])
             rows = rows[cut:]
@@ -211,7 +214,7 @@ def verify_in_ranges(
             dsn=dsn,
             start=start,
             stop=min(start + range_size, head_size),
-            keys=keys_before(events, start),
+            keys=KeyHistory.before(events, start),
             snapshot_sizes=tuple(
                 s for s in sizes if start < s <= min(start + range_size, head_size)
             ),
@@ -225,8 +228,7 @@ def verify_in_ranges(
     size, last_hash, signatures = 0, bytes(32), 0
     last_recorded: str | None = None
     artifacts: set[str] = set()
-    signed: dict[bytes, int] = {}
-    digests: dict[bytes, int] = {}
+    signed = SignedStatements()
     with _Workers(workers) as pool:
         for job, future in zip(jobs, pool.run(jobs), strict=True):
             result = future.result()
@@ -241,8 +243,7 @@ def verify_in_ranges(
                     merkle.fold_subtrees(prefix + hashes) == roots[s]
                     for s, hashes in result.snapshots.items()
                 )
-                and signed.keys().isdisjoint(result.signed[0])
-                and digests.keys().isdisjoint(result.signed[1])
+                and signed.isdisjoint(result.signed)
             )
             if not sound:
                 break
@@ -250,8 +251,7 @@ def verify_in_ranges(
             last_recorded = result.last_recorded or last_recorded
             signatures += result.signatures
             artifacts |= result.artifacts
-            signed.update(result.signed[0])
-            digests.update(result.signed[1])
+            signed.update(result.signed)
             if result.size - job.start == range_size:
                 _push_subtree(stack, level, result.hashes[0])
             else:
@@ -261,11 +261,11 @@ def verify_in_ranges(
         size,
         last_hash,
         frontier,
-        keys_before(events, size),
+        KeyHistory.before(events, size),
         last_recorded=last_recorded,
         signatures=signatures,
         artifacts_seen=artifacts,
-        signed=(signed, digests),
+        signed=signed,
     )
     verifier.feed_rows(store.iter_rows(size))
     return verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
@@ -398,7 +398,7 @@ def can_share(store: LedgerStore) -> bool:
 
 if __name__ == "__main__":
     # Serve from the module imported under its own name, so that results pickle as
-    # ledger.verify_ranges._RangeResult, not __main__._RangeResult.
+    # ledger.verify.ranges._RangeResult, not __main__._RangeResult.
     from ledger.verify.ranges import _serve as serve
 
     results = sys.stdout.buffer

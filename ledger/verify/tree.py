@@ -4,13 +4,13 @@
 checkpoints and with the stored nodes on the root's path. Proofs are served from the other
 stored nodes; an altered one only shows when someone checks a proof against a checkpoint. This
 check re-derives every stored node, level by level, in streaming passes (two rows in memory
-per level), so the store can be shown to serve only proofs that verify.
+per level), so the store can be shown to serve only proofs that verify. The answer is the
+one `VerificationReport`; a failure names the first wrong or missing node as its `item`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from sqlalchemy import and_, select
 
@@ -18,17 +18,13 @@ from ledger.log import merkle
 from ledger.store import LedgerStore
 from ledger.store.tables import entries, merkle_nodes
 from ledger.store.tree_store import BLOCK, STORED_MIN_LEVEL
+from ledger.verify.report import Failed, Problem, Subject, VerificationReport
 
 _CHUNK = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class TreeProblem:
-    """The first stored node that is wrong (or missing)."""
-
-    level: int
-    index: int
-    message: str
+def _node(level: int, index: int) -> str:
+    return f"stored node (level {level}, index {index})"
 
 
 def _stored_level(store: LedgerStore, level: int, count: int) -> Iterator[tuple[int, bytes]]:
@@ -80,28 +76,42 @@ def _block_roots(store: LedgerStore, size: int) -> Iterator[tuple[int, bytes]]:
             block = []
 
 
-def verify_stored_tree(store: LedgerStore, size: int) -> TreeProblem | None:
-    """Check every stored subtree of a tree of `size` entries; None when all hold.
+def verify_stored_tree(store: LedgerStore, size: int) -> VerificationReport:
+    """Check every stored subtree of a tree of `size` entries; ok when all hold.
 
     Level `STORED_MIN_LEVEL` is re-derived from the entries, each level above from the one
-    below it. Nodes below that level, which ledgers written before `ledger.tree_store`'s
+    below it. Nodes below that level, which ledgers written before `ledger.store.tree_store`'s
     layout also hold, serve no proof and are not checked.
     """
+    try:
+        _check_tree(store, size)
+    except Failed as failed:
+        return VerificationReport.failure(Subject.TREE, failed, size=size)
+    return VerificationReport(subject=Subject.TREE, ok=True, size=size)
+
+
+def _missing(level: int, index: int, what: str = "") -> Failed:
+    return Failed(
+        Problem.TREE_NODE_MISSING,
+        what or f"{_node(level, index)} is missing",
+        item=_node(level, index),
+    )
+
+
+def _check_tree(store: LedgerStore, size: int) -> None:
     level = STORED_MIN_LEVEL
     level_count = size // BLOCK
     stored = _stored_level(store, level, level_count)
     for block, root in _block_roots(store, size):
         node = next(stored, None)
         if node is None or node[0] != block:
-            return TreeProblem(
-                level, block, f"stored node (level {level}, index {block}) is missing"
-            )
+            raise _missing(level, block)
         if node[1] != root:
-            return TreeProblem(
-                level,
-                block,
-                f"stored node (level {level}, index {block}) is not the root of entries "
-                f"{block * BLOCK} to {(block + 1) * BLOCK - 1}: proofs through it would not verify",
+            raise Failed(
+                Problem.TREE_MISMATCH,
+                f"{_node(level, block)} is not the root of entries {block * BLOCK} to "
+                f"{(block + 1) * BLOCK - 1}: proofs through it would not verify",
+                item=_node(level, block),
             )
     level += 1
     while level_count >= 2:
@@ -110,24 +120,19 @@ def verify_stored_tree(store: LedgerStore, size: int) -> TreeProblem | None:
         expected = 0
         for index, digest in _stored_level(store, level, parents):
             if index != expected:
-                return TreeProblem(
-                    level, expected, f"stored node (level {level}, index {expected}) is missing"
-                )
+                raise _missing(level, expected)
             expected += 1
             left, right = next(children, None), next(children, None)
             if left is None or right is None or left[0] != 2 * index:
-                return TreeProblem(level - 1, 2 * index, "stored child nodes are missing")
+                raise _missing(level - 1, 2 * index, "stored child nodes are missing")
             if merkle.node_hash(left[1], right[1]) != digest:
-                return TreeProblem(
-                    level,
-                    index,
-                    f"stored node (level {level}, index {index}) is not the "
-                    "hash of its children: proofs through it would not verify",
+                raise Failed(
+                    Problem.TREE_MISMATCH,
+                    f"{_node(level, index)} is not the hash of its children: proofs through "
+                    "it would not verify",
+                    item=_node(level, index),
                 )
         if expected != parents:
-            return TreeProblem(
-                level, expected, f"stored node (level {level}, index {expected}) is missing"
-            )
+            raise _missing(level, expected)
         level += 1
         level_count = parents
-    return None

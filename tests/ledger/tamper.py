@@ -16,10 +16,10 @@ from sqlalchemy import bindparam, delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from ledger.log import ed25519_strict, merkle
-from ledger.log.entries import Entry, Statement, compute_entry_hash
+from ledger.log.entries import Entry, Statement, compute_entry_hash, entry_row
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
-from ledger.store.appender import entry_row, new_entry_id
+from ledger.store.appender import new_entry_id
 from ledger.store.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
 from ledger.store.tables import (
     APPEND_ONLY_TABLES,

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from ledger.log import merkle
 from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
+from ledger.verify import Problem
 from ledger.verify.tree import verify_stored_tree
 from tests.ledger.tamper import disable_append_only_triggers
 
@@ -36,7 +37,8 @@ def _set_node(store: LedgerStore, level: int, index: int, value: bytes | None) -
 @pytest.mark.parametrize("size", [1, 2, 16, 37, 64, 300])
 def test_an_untouched_tree_passes_the_deep_check(store: LedgerStore, size: int) -> None:
     _fill(store, size)
-    assert verify_stored_tree(store, size) is None
+    report = verify_stored_tree(store, size)
+    assert report.ok and report.summary().startswith("OK: "), report.summary()
 
 
 @pytest.mark.parametrize(("level", "index"), [(4, 5), (4, 17), (5, 3), (7, 1), (8, 0)])
@@ -45,19 +47,20 @@ def test_an_altered_stored_node_is_found_at_its_level(
 ) -> None:
     _fill(store, 300)
     _set_node(store, level, index, bytes(32))
-    problem = verify_stored_tree(store, 300)
-    assert problem is not None
-    assert (problem.level, problem.index) == (level, index)
+    report = verify_stored_tree(store, 300)
+    assert not report.ok and report.problem is Problem.TREE_MISMATCH
+    assert report.item == f"stored node (level {level}, index {index})"
+    assert report.summary().startswith(f"FAILED at stored node (level {level}, index {index})")
 
 
 @pytest.mark.parametrize(("level", "index"), [(4, 12), (6, 2), (5, 8)])
 def test_a_deleted_stored_node_is_found(store: LedgerStore, level: int, index: int) -> None:
     _fill(store, 300)
     _set_node(store, level, index, None)
-    problem = verify_stored_tree(store, 300)
-    assert problem is not None
-    assert (problem.level, problem.index) == (level, index)
-    assert "missing" in problem.message
+    report = verify_stored_tree(store, 300)
+    assert not report.ok and report.problem is Problem.TREE_NODE_MISSING
+    assert report.item == f"stored node (level {level}, index {index})"
+    assert "missing" in report.message
 
 
 def test_nodes_below_the_stored_level_are_neither_served_nor_checked(store: LedgerStore) -> None:
@@ -69,7 +72,7 @@ def test_nodes_below_the_stored_level_are_neither_served_nor_checked(store: Ledg
             text("INSERT INTO merkle_nodes (node_id, hash) VALUES (:n, :h)"),
             [{"n": merkle.node_id(level, 0), "h": bytes(32)} for level in range(4)],
         )
-    assert verify_stored_tree(store, 40) is None
+    assert verify_stored_tree(store, 40).ok
     root = store.root_at(40)
     for seq in (0, 1, 17, 39):
         proof = store.inclusion_proof(seq)
