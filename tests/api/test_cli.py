@@ -30,6 +30,8 @@ class Cli:
 
     folder: Path
     base_env: dict[str, str]
+    api_key: str | None = None
+    """The API key `govledger log` writes with (GOVLEDGER_API_KEY), once a user exists."""
 
     @property
     def database(self) -> Path:
@@ -44,9 +46,10 @@ class Cli:
         env.update(
             GOVLEDGER_DATABASE_URL=f"sqlite:///{self.database}",
             GOVLEDGER_HOME=str(self.home),
-            GOVLEDGER_ACTOR="dana",
             NO_COLOR="1",
         )
+        if self.api_key is not None:
+            env["GOVLEDGER_API_KEY"] = self.api_key
         return env
 
     def run(self, *args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -81,11 +84,19 @@ class Cli:
         return path
 
 
-def make_cli(folder: Path, env: dict[str, str]) -> Cli:
+def make_cli(folder: Path, env: dict[str, str], user: str = "dana") -> Cli:
+    """A new ledger with one data scientist, whose API key `log` writes with."""
     folder.mkdir(parents=True, exist_ok=True)
     cli = Cli(folder, env)
     cli.ok("init", "--origin", "bank.example/credit-models")
+    cli.api_key = add_user(cli, user, "data_scientist")
     return cli
+
+
+def add_user(cli: Cli, name: str, *roles: str) -> str:
+    """Create a user with `govledger users add`; return the API key it printed."""
+    out = cli.ok("users", "add", name, *[a for role in roles for a in ("--role", role)])
+    return out.strip().splitlines()[-1]
 
 
 def run_statement(version: str = "1.0") -> dict[str, Any]:
