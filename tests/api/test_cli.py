@@ -153,6 +153,52 @@ def test_log_appends_a_statement_from_a_json_file(cli: Cli) -> None:
     assert cli.size() == 3
 
 
+def test_log_writes_as_the_user_of_the_api_key(cli: Cli) -> None:
+    """Not the login (the old `--actor` default): the actor is who the API key belongs to."""
+    cli.api_key = add_user(cli, "dora", "data_scientist")
+    cli.base_env = {**cli.base_env, "USER": "root", "LOGNAME": "root"}
+    cli.ok("log", cli.statement_file(run_statement()))
+    store = open_ledger(LedgerSettings(database_url=f"sqlite:///{cli.database}", home=cli.home))
+    try:
+        assert store.entry(0).statement.actor == "dora"
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("api_key", "expected"),
+    [
+        (None, "error: set GOVLEDGER_API_KEY to your API key"),
+        ("glk_0123456789abcdef_" + "x" * 43, "error: API key is unknown or revoked"),
+        ("not-a-key", "error: malformed API key"),
+    ],
+    ids=["none", "unknown", "malformed"],
+)
+def test_log_without_a_valid_api_key_is_one_line_and_writes_nothing(
+    shared: Cli, api_key: str | None, expected: str
+) -> None:
+    before = shared.size()
+    anonymous = Cli(shared.folder, shared.base_env, api_key=api_key)
+    line = one_line_error(anonymous.run("log", shared.statement_file(run_statement("8.0"))))
+    assert line.startswith(expected)
+    assert shared.size() == before
+
+
+def test_log_with_a_revoked_api_key_is_refused(cli: Cli) -> None:
+    cli.ok("users", "revoke", "dana")
+    line = one_line_error(cli.run("log", cli.statement_file(run_statement())))
+    assert line == "error: API key is unknown or revoked"
+    assert cli.size() == 0
+
+
+def test_log_refuses_a_statement_naming_another_actor(cli: Cli) -> None:
+    named = {**run_statement(), "actor": "fiona"}
+    line = one_line_error(cli.run("log", cli.statement_file(named)))
+    assert line.startswith("error: dana cannot submit a statement as fiona")
+    assert cli.size() == 0
+    assert cli.ok("log", cli.statement_file({**run_statement(), "actor": "dana"}))
+
+
 def test_log_with_an_idempotency_key_writes_once(cli: Cli) -> None:
     path = cli.statement_file(run_statement())
     first = cli.ok("log", path, "--idempotency-key", "job-17")
