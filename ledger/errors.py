@@ -70,6 +70,13 @@ class FeatureNotScored(InvalidStatement):
     slug = "feature-not-scored"
 
 
+class ArtifactNotStored(InvalidStatement):
+    """A payload marks an artifact `stored` whose bytes are not in the artifact store: the
+    entry would promise evidence that verification could never re-hash."""
+
+    slug = "artifact-not-stored"
+
+
 class InvalidTimeBound(InvalidStatement):
     """A period's since/until is not a day or RFC 3339 UTC time of the calendar
     (0001-01-01 to 9999-12-31); `parameter` names which bound."""
@@ -186,6 +193,15 @@ class KeyFileError(GovledgerError):
     slug = "key-file"
 
 
+class InvalidConfiguration(GovledgerError):
+    """A setting (GOVLEDGER_*) names something that cannot exist, such as an approval policy
+    role no approval is made as: raised when the settings load or a store opens, so a ledger
+    never runs under a rule nobody can satisfy."""
+
+    status = 500
+    slug = "invalid-configuration"
+
+
 # --- ledger state (404 / 409 / 403) -------------------------------------------------------
 
 
@@ -249,6 +265,14 @@ class ModelRetired(Conflict):
     """The model or version is retired; nothing but notes can be added."""
 
     slug = "model-retired"
+
+
+class Forbidden(GovledgerError):
+    """The submitter is known but lacks the role this action needs
+    (`ledger.governance.permissions`)."""
+
+    status = 403
+    slug = "forbidden"
 
 
 class FourEyesViolation(GovledgerError):

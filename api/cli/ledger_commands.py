@@ -7,7 +7,6 @@ not verify. `commands` is merged into the top level of `govledger` by `api.cli.a
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sys
@@ -149,19 +148,27 @@ def import_command(
 @friendly_errors
 def log(
     file: Annotated[Path, typer.Argument(help="JSON statement (or list of them); '-' for stdin")],
-    actor: Annotated[
-        str | None, typer.Option(help="Who asserts it (default: $GOVLEDGER_ACTOR or your login)")
-    ] = None,
     idempotency_key: Annotated[str | None, typer.Option(help="Retry-safe request key")] = None,
 ) -> None:
-    """Append entries from a JSON file: {kind, model, version, reason, payload, ...}."""
+    """Append entries from a JSON file: {kind, model, version, reason, payload, ...}.
+
+    Written as the user whose API key is in $GOVLEDGER_API_KEY, under the same rules as the
+    HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals)."""
+    from api.service.identity import IdentityStore
     from ledger.governance.admission import Submission
     from ledger.log.entries import build_statement
 
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     data = json.loads(text)
     items = data if isinstance(data, list) else [data]
-    who = actor or os.environ.get("GOVLEDGER_ACTOR") or getpass.getuser()
+    api_key = os.environ.get("GOVLEDGER_API_KEY")
+    if not api_key:
+        fail(
+            "set GOVLEDGER_API_KEY to your API key: `govledger log` writes as the user it "
+            "belongs to (`govledger users add` or `users key` issues one)"
+        )
+    store = _store()
+    principal = IdentityStore(store.engine).authenticate(api_key)
     submissions = []
     for item in items:
         if not isinstance(item, dict):
@@ -189,13 +196,13 @@ def log(
             kind=item["kind"],
             model=item.get("model", ""),
             version=item.get("version", ""),
-            actor=item.get("actor", who),
+            actor=item.get("actor", principal.name),
             reason=item.get("reason", ""),
             payload=item.get("payload", {}),
             issued_at=item.get("issued_at"),
         )
         submissions.append(Submission(statement, item.get("signature"), item.get("key_id")))
-    entries = _store().append_batch(submissions, idempotency_key=idempotency_key)
+    entries = store.submit(principal, submissions, idempotency_key=idempotency_key)
     for entry in entries:
         console.print(f"seq {entry.seq}  {entry.statement.kind}  {entry.entry_hash.hex()}")
 

@@ -1,28 +1,24 @@
-"""The service's shared objects (store, identities, artifacts) and request dependencies."""
+"""The service's shared objects (store, identities, artifacts) and request dependencies.
+
+Writes go to `LedgerStore.submit_async` (the store's write gate: roles, stored artifacts,
+admission, recorded refusals); this module only says who the caller is."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 
-from api.service.identity import IdentityStore, Principal, Role, Unauthenticated
-from api.service.permissions import authorize_statement
+from api.service.identity import IdentityStore, Unauthenticated
 from api.service.settings import ServiceSettings
-from ledger.errors import FourEyesViolation, GovledgerError, PolicyViolation
-from ledger.governance.admission import Submission
-from ledger.log.entries import Entry, Statement, build_statement
+from ledger.governance.permissions import READERS
+from ledger.governance.roles import Principal
 from ledger.store import LedgerStore
 from ledger.store.artifacts import ArtifactStore
-from ledger.store.async_writer import AsyncWriter
-
-REFUSALS_WORTH_RECORDING = (FourEyesViolation, PolicyViolation)
-"""Refused requests the audit trail keeps as `request.refused` entries (issue: audit report)."""
 
 COOKIE_METHODS = frozenset({"GET", "HEAD"})
 """A signed-in browser may read /v1 with its session cookie (the card PDF link), never write:
@@ -40,11 +36,6 @@ class ServiceContext:
     _auth_cache: dict[bytes, tuple[Principal, float]] = field(default_factory=dict)
     session_principal: Callable[[Request], Principal | None] | None = None
     """The web pages' hook (api.web): the user of a request's live session cookie, if any."""
-    writer: AsyncWriter = field(init=False)
-    """The process's writer thread for coroutine endpoints (`submit`)."""
-
-    def __post_init__(self) -> None:
-        self.writer = self.store.async_writer()
 
     def authenticate(self, token: str | None) -> Principal:
         """Check an API key, trusting a recent check for `auth_cache_seconds`."""
@@ -60,71 +51,6 @@ class ServiceContext:
             self._auth_cache.clear()
         self._auth_cache[digest] = (principal, now + self.settings.auth_cache_seconds)
         return principal
-
-    async def submit(
-        self,
-        principal: Principal,
-        submissions: Sequence[Submission],
-        idempotency_key: str | None,
-    ) -> list[Entry]:
-        """Authorise and append; keep a `request.refused` entry for four-eyes/policy refusals.
-
-        Awaited on the event loop: the process's writer thread (`ledger.async_writer`)
-        commits whatever is queued as one group, so no request takes a thread-pool hop."""
-        for sub in submissions:
-            owner = None
-            if sub.statement.kind == "key.revoked":
-                owner = await run_in_threadpool(
-                    self._key_owner, str(sub.statement.payload.get("key_id", ""))
-                )
-            authorize_statement(principal, sub.statement, key_owner=owner)
-        try:
-            return await self.writer.append(list(submissions), idempotency_key)
-        except REFUSALS_WORTH_RECORDING as exc:
-            refusal, key = self._refusal(principal, submissions, exc, idempotency_key)
-            await self.writer.append([Submission(refusal)], key)
-            raise
-
-    def _key_owner(self, key_id: str) -> str | None:
-        from sqlalchemy import select
-
-        from ledger.store.tables import signing_keys
-
-        with self.store.engine.connect() as conn:
-            owner = conn.execute(
-                select(signing_keys.c.actor).where(signing_keys.c.key_id == key_id)
-            ).scalar()
-        return None if owner is None else str(owner)
-
-    @staticmethod
-    def _refusal(
-        principal: Principal,
-        submissions: Sequence[Submission],
-        exc: GovledgerError,
-        idempotency_key: str | None,
-    ) -> tuple[Statement, str | None]:
-        """The `request.refused` statement for a refused request, and its idempotency key."""
-        attempted = submissions[0].statement if submissions else None
-        refusal = build_statement(
-            kind="request.refused",
-            model=attempted.model if attempted else "",
-            version=attempted.version if attempted else "",
-            actor=principal.name,
-            reason=exc.message[:2000],
-            payload={
-                "attempted_kind": attempted.kind if attempted else "",
-                "problem": exc.slug,
-                "detail": exc.message[:2000],
-            },
-        )
-        # A retry of the refused request finds this refusal instead of recording it twice;
-        # hashed so that it fits the key column whatever the length of the client's key.
-        key = (
-            "refused:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
-            if idempotency_key
-            else None
-        )
-        return refusal, key
 
 
 async def get_context(request: Request) -> ServiceContext:
@@ -171,14 +97,7 @@ IDEMPOTENCY_HEADER = Header(
 
 async def require_reader(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     """Any authenticated user may read."""
-    principal.require(
-        Role.VIEWER,
-        Role.DATA_SCIENTIST,
-        Role.VALIDATOR,
-        Role.APPROVER,
-        Role.COMPLIANCE,
-        action="reading the ledger",
-    )
+    principal.require(*READERS, action="reading the ledger")
     return principal
 
 

@@ -1,4 +1,7 @@
-"""Users, roles and API keys: who may call the service, and as whom.
+"""Users and API keys: who may call the service, and as whom (authentication).
+
+What a user may then do is the core's rule (`ledger.governance.roles`, `.permissions`): this
+module only turns a credential into the `Principal` the store's write gate checks.
 
 An API key is `glk_<key_id>_<secret>`: `key_id` (8 random bytes, hex) finds the row, and only
 SHA-256(secret) is stored; the secret (32 random bytes) is printed once at creation and never
@@ -11,14 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from ledger.errors import Conflict, GovledgerError, NotFound
+from ledger.governance.roles import Principal, Role, parse_roles
 from ledger.log.entries import normalize_name
 from ledger.log.names import check_user_name
 from ledger.log.timestamps import format_rfc3339
@@ -27,68 +29,11 @@ from ledger.store.tables import api_keys, users
 KEY_PREFIX = "glk_"
 
 
-class Role(StrEnum):
-    """What a user may do; a user holds one or more."""
-
-    ADMIN = "admin"
-    DATA_SCIENTIST = "data_scientist"
-    VALIDATOR = "validator"
-    APPROVER = "approver"
-    COMPLIANCE = "compliance"
-    VIEWER = "viewer"
-
-
 class Unauthenticated(GovledgerError):
     """No credential, or one that is unknown, malformed or revoked."""
 
     status = 401
     slug = "unauthenticated"
-
-
-class Forbidden(GovledgerError):
-    """The user is known but lacks the role this action needs."""
-
-    status = 403
-    slug = "forbidden"
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The authenticated caller."""
-
-    name: str
-    roles: frozenset[Role]
-
-    def has_any(self, *roles: Role) -> bool:
-        """True if the user holds any of the roles (admin holds all)."""
-        return Role.ADMIN in self.roles or any(r in self.roles for r in roles)
-
-    def require(self, *roles: Role, action: str) -> None:
-        """Raise Forbidden unless the user holds one of `roles`."""
-        if not self.has_any(*roles):
-            wanted = " or ".join(r.value for r in roles)
-            raise Forbidden(
-                f"{action} needs the {wanted} role; {self.name} has "
-                f"{', '.join(sorted(r.value for r in self.roles)) or 'none'}"
-            )
-
-
-def parse_roles(values: list[str] | str) -> frozenset[Role]:
-    """Parse role names; raise a GovledgerError naming the valid ones."""
-    items = values.split(",") if isinstance(values, str) else values
-    roles: set[Role] = set()
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        try:
-            roles.add(Role(item))
-        except ValueError:
-            raise GovledgerError(
-                f"unknown role {item!r}; roles are: {', '.join(r.value for r in Role)}"
-            ) from None
-    if not roles:
-        raise GovledgerError("a user needs at least one role")
-    return frozenset(roles)
 
 
 def _hash_secret(secret: str) -> bytes:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from api.service.context import Context, Reader
-from api.service.identity import Role
 from api.service.path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger.errors import InvalidStatement
+from ledger.governance.roles import Role
 from ledger.store import EntryFilter, registry
 from ledger.store.artifacts import check_digest
 from ledger.verify import verify_ledger

@@ -1,4 +1,6 @@
-"""Write endpoints: coroutines that append through `ServiceContext.submit` (no thread hop)."""
+"""Write endpoints: parse the body, build the caller's statements and hand them to the store's
+write gate (`LedgerStore.submit_async`: roles, stored artifacts, admission, recorded
+refusals), awaited on the event loop with no thread hop."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.service.context import Context, CurrentUser, IdempotencyKey
-from api.service.identity import Principal, Role
 from api.service.schemas import (
     BatchIn,
     CatalogueIn,
@@ -25,6 +26,7 @@ from api.service.schemas import (
 )
 from ledger.errors import InvalidStatement
 from ledger.governance.admission import Submission
+from ledger.governance.roles import Principal, Role
 from ledger.log.entries import Entry, Statement, build_statement
 
 router = APIRouter(prefix="/v1", tags=["write"])
@@ -50,17 +52,6 @@ def _from_body(principal: Principal, body: StatementIn) -> Submission:
     )
 
 
-def _check_stored_artifacts(context: Context, payload: dict[str, Any]) -> None:
-    for artifact in payload.get("artifacts") or []:
-        if isinstance(artifact, dict) and artifact.get("stored"):
-            digest = str(artifact.get("sha256", ""))
-            if not context.artifacts.exists(digest):
-                raise InvalidStatement(
-                    f"artifact {artifact.get('name')} is marked stored but {digest} was never "
-                    "uploaded: POST the bytes to /v1/artifacts first"
-                )
-
-
 def _created(entries: list[Entry], content: Any) -> JSONResponse:
     """201 with a Location; a JSONResponse directly, skipping FastAPI's re-encoding pass."""
     return JSONResponse(
@@ -78,9 +69,7 @@ async def _submit(
 async def _submit_many(
     context: Context, principal: Principal, subs: list[Submission], key: str | None
 ) -> list[Entry]:
-    for sub in subs:
-        _check_stored_artifacts(context, sub.statement.payload)
-    return await context.submit(principal, subs, key)
+    return await context.store.submit_async(principal, subs, idempotency_key=key)
 
 
 @router.post("/entries", status_code=201, summary="Append one statement of any kind")

@@ -18,6 +18,12 @@ An index of the rules, each in one place (module.function):
 - what a payload may cite, of which kind and model: `citations.may_cite`,
   `citations.citation_problem`
 - the facts the rules read, and how they are built from entries: `facts`
+- who may submit which kind, as which actor, deciding in which role:
+  `permissions.authorize_statement` (the roles: `roles.Role`, `roles.Principal`)
+- the roles an approval policy may count: `roles.check_policy_roles`
+- which refusals are kept as `request.refused` entries, and what one says:
+  `refusals.is_recorded`, `refusals.refusal_statement`
 
-Nothing here reads a database: the store hands admission a `facts.LedgerFacts`.
+Nothing here reads a database: the store hands admission a `facts.LedgerFacts`, and its
+write gate (`ledger.store.submit`) applies the role and refusal rules on every write path.
 """

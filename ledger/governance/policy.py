@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ledger.errors import FourEyesViolation, PolicyViolation
+from ledger.governance.roles import check_policy_roles
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,9 @@ class ApprovalPolicy:
     required: Mapping[str, int] = field(default_factory=lambda: {"validator": 1, "approver": 1})
     materiality_tiers: tuple[str, ...] = ()
     """The inventory's materiality tiers (ledger.inventory); empty: any tier is accepted."""
+
+    def __post_init__(self) -> None:
+        check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration
 
     def describe(self) -> str:
         """Human-readable summary, e.g. '1 validator and 1 approver'."""

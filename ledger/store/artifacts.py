@@ -2,7 +2,9 @@
 
 Artifacts (SHAP tables, fairness tables, charts, model files) are kept outside the database,
 named by their SHA-256, written atomically (temp file, fsync, rename) and never overwritten.
-Entries cite digests; verification re-hashes the bytes, so replaced bytes are detected.
+Entries cite digests; verification re-hashes the bytes, so replaced bytes are detected. An
+entry may mark a digest `stored` only once its bytes are here (`check_stored_references`,
+run by the store's write gate on every write path).
 """
 
 from __future__ import annotations
@@ -19,13 +21,18 @@ from typing import BinaryIO
 
 from ledger.errors import (
     ArtifactNotFound,
+    ArtifactNotStored,
     ArtifactStoreUnavailable,
     ArtifactTampered,
     InvalidStatement,
 )
+from ledger.log.entries import Statement
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
+_STORED_MARK = '"stored":true'
+"""How a stored reference reads in a payload's RFC 8785 text (no whitespace): most payloads
+hold none, and are let through without being parsed."""
 
 
 class ArtifactState(StrEnum):
@@ -133,6 +140,29 @@ class ArtifactStore:
             for chunk in _chunks(handle):
                 digest_now.update(chunk)
         return ArtifactState.OK if digest_now.hexdigest() == digest else ArtifactState.TAMPERED
+
+
+def check_stored_references(artifacts: ArtifactStore | None, statement: Statement) -> None:
+    """Refuse a statement whose payload marks an artifact `stored` that is not stored.
+
+    The references are the payload's `artifacts` list, the same the verifier re-hashes
+    (`ledger.verify.stream`): an entry admitted with a reference to bytes nobody uploaded
+    would fail verification forever after. A store opened without an artifact store
+    (`artifacts` None) holds no artifact, so it refuses every stored reference.
+    """
+    if _STORED_MARK not in statement.payload_json:
+        return
+    references = statement.payload.get("artifacts")
+    for artifact in references if isinstance(references, list) else []:
+        if not isinstance(artifact, dict) or not artifact.get("stored"):
+            continue
+        digest = check_digest(str(artifact.get("sha256", "")))
+        if artifacts is None or not artifacts.exists(digest):
+            raise ArtifactNotStored(
+                f"artifact {artifact.get('name')} is marked stored but {digest} is not in the "
+                "artifact store: upload its bytes first (POST /v1/artifacts, "
+                "LedgerClient.upload_artifact or ArtifactStore.put), then submit again"
+            )
 
 
 def _discard(tmp_name: str | None) -> None:

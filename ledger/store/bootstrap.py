@@ -119,4 +119,5 @@ def _store(
         checkpoint_key=key,
         policy=settings.policy(),
         window=settings.window(),
+        artifacts=ArtifactStore(settings.artifacts_path),
     )

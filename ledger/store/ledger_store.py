@@ -1,7 +1,9 @@
 """The ledger store: append (one total order), read, Merkle proofs and checkpoints.
 
-Appends go through `ledger.appender` (one transaction under the sequencer lock; all of a
-request or none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
+Writes made for a user go through `submit` (the write gate, `ledger.store.submit`: roles,
+stored artifacts, admission, recorded refusals); `append_batch` is admission and append
+alone (`ledger.appender`: one transaction under the sequencer lock; all of a request or
+none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
 hashes and the few blocks of entry hashes they need, never the whole log.
 """
 
@@ -25,11 +27,13 @@ from ledger.errors import (
 )
 from ledger.governance.admission import FreshnessWindow, Submission
 from ledger.governance.policy import ApprovalPolicy
+from ledger.governance.roles import Principal
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import tree_store
 from ledger.store.appender import Appender
+from ledger.store.artifacts import ArtifactStore
 from ledger.store.async_writer import AsyncWriter
 from ledger.store.sql import (
     GOVERNANCE_KIND_SQL,
@@ -38,6 +42,7 @@ from ledger.store.sql import (
     entry_chunks,
     statements_for,
 )
+from ledger.store.submit import WriteGate
 from ledger.store.tables import (
     checkpoints,
     entries,
@@ -72,6 +77,7 @@ class LedgerStore:
         checkpoint_key: Ed25519PrivateKey | None = None,
         policy: ApprovalPolicy | None = None,
         window: FreshnessWindow | None = None,
+        artifacts: ArtifactStore | None = None,
     ) -> None:
         self.engine = engine
         self.origin = origin
@@ -80,6 +86,13 @@ class LedgerStore:
         self._appender = Appender(
             engine, self._sql, policy or ApprovalPolicy(), window or FreshnessWindow()
         )
+        self._gate = WriteGate(engine, self._appender, artifacts)
+        self._submit_writer: AsyncWriter | None = None
+
+    @property
+    def artifacts(self) -> ArtifactStore | None:
+        """The artifact store that `submit` checks stored references against, if any."""
+        return self._gate.artifacts
 
     @property
     def policy(self) -> ApprovalPolicy:
@@ -95,7 +108,45 @@ class LedgerStore:
         """How old or how far ahead a signed statement's issued_at may be."""
         return self._appender.window
 
-    # -- writing (ledger.appender) -------------------------------------------------------
+    # -- writing (ledger.store.submit, ledger.appender) ---------------------------------
+
+    def submit(
+        self,
+        principal: Principal,
+        submissions: Sequence[Submission | Statement],
+        *,
+        idempotency_key: str | None = None,
+    ) -> list[Entry]:
+        """Append statements for an authenticated user: the one write path of the service,
+        the CLI and Python callers acting for someone (`ledger.store.submit`).
+
+        Raises Forbidden unless `principal` may submit each statement (as its actor, in the
+        role it claims), ArtifactNotStored for a `stored` reference the artifact store
+        lacks, and admission's refusals as `append_batch` does; a four-eyes or policy
+        refusal is first recorded as a `request.refused` entry. Who `principal` is, the
+        caller has established (the service and the CLI by API key).
+        """
+        subs = _submissions(submissions)
+        if not subs:
+            return []
+        return self._gate.submit(principal, subs, idempotency_key)
+
+    async def submit_async(
+        self,
+        principal: Principal,
+        submissions: Sequence[Submission | Statement],
+        *,
+        idempotency_key: str | None = None,
+    ) -> list[Entry]:
+        """`submit` for asyncio callers (the service): the store's writer thread
+        (`ledger.async_writer`) commits whatever is queued as one group, so no request takes
+        a thread-pool hop."""
+        subs = _submissions(submissions)
+        if not subs:
+            return []
+        if self._submit_writer is None:
+            self._submit_writer = self.async_writer()
+        return await self._gate.submit_async(principal, subs, idempotency_key, self._submit_writer)
 
     def append(
         self, submission: Submission | Statement, *, idempotency_key: str | None = None
@@ -113,9 +164,11 @@ class LedgerStore:
 
         A retry with the same idempotency key and the same statements returns the entries
         first written; the same key with different statements raises IdempotencyKeyReused.
-        Any refused statement refuses the whole batch and writes nothing.
+        Any refused statement refuses the whole batch and writes nothing, not even a
+        `request.refused` entry. Admission only: no role or artifact check, for writes no
+        user makes (fixtures, benchmarks); a write for a user goes through `submit`.
         """
-        subs = [s if isinstance(s, Submission) else Submission(s) for s in submissions]
+        subs = _submissions(submissions)
         if not subs:
             return []
         return self._appender.append_batch(subs, idempotency_key)
@@ -388,6 +441,10 @@ class LedgerStore:
                 ).scalar()
             return Checkpoint(self.origin, size, signed.root, str(note))
         return signed
+
+
+def _submissions(submissions: Sequence[Submission | Statement]) -> list[Submission]:
+    return [s if isinstance(s, Submission) else Submission(s) for s in submissions]
 
 
 def _first_seq_at(cursor: Any, sql: Statements, moment: str, size: int) -> int:

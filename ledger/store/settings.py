@@ -1,7 +1,10 @@
 """Configuration from the environment (GOVLEDGER_*), with pydantic-settings.
 
 Every setting has a safe default for a single-user SQLite ledger; nothing here is a
-credential (API keys live in the database as hashes, private keys in files).
+credential (API keys live in the database as hashes, private keys in files). A setting that
+names what cannot exist (an approval policy role nobody approves as) raises
+InvalidConfiguration when the settings load, so the CLI says so in one line and the
+service does not start.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.errors import InvalidConfiguration
 from ledger.governance.admission import FreshnessWindow
 from ledger.governance.policy import ApprovalPolicy
+from ledger.governance.roles import check_policy_roles
 
 
 class LedgerSettings(BaseSettings):
@@ -59,10 +64,13 @@ class LedgerSettings(BaseSettings):
     def _parse_policy(cls, value: object) -> object:
         if isinstance(value, str):
             value = json.loads(value)
-        if isinstance(value, dict) and any(
-            not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in value.values()
-        ):
-            raise ValueError("approval_policy maps role names to non-negative integers")
+        if isinstance(value, dict):
+            if any(not isinstance(n, int) or isinstance(n, bool) or n < 0 for n in value.values()):
+                raise InvalidConfiguration(
+                    "GOVLEDGER_APPROVAL_POLICY maps role names to non-negative integers, "
+                    'e.g. {"validator": 1, "approver": 1}'
+                )
+            check_policy_roles(value, source="GOVLEDGER_APPROVAL_POLICY")
         return value
 
     @field_validator("materiality_tiers")

@@ -30,6 +30,8 @@ class Cli:
 
     folder: Path
     base_env: dict[str, str]
+    api_key: str | None = None
+    """The API key `govledger log` writes with (GOVLEDGER_API_KEY), once a user exists."""
 
     @property
     def database(self) -> Path:
@@ -44,9 +46,10 @@ class Cli:
         env.update(
             GOVLEDGER_DATABASE_URL=f"sqlite:///{self.database}",
             GOVLEDGER_HOME=str(self.home),
-            GOVLEDGER_ACTOR="dana",
             NO_COLOR="1",
         )
+        if self.api_key is not None:
+            env["GOVLEDGER_API_KEY"] = self.api_key
         return env
 
     def run(self, *args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -81,11 +84,19 @@ class Cli:
         return path
 
 
-def make_cli(folder: Path, env: dict[str, str]) -> Cli:
+def make_cli(folder: Path, env: dict[str, str], user: str = "dana") -> Cli:
+    """A new ledger with one data scientist, whose API key `log` writes with."""
     folder.mkdir(parents=True, exist_ok=True)
     cli = Cli(folder, env)
     cli.ok("init", "--origin", "bank.example/credit-models")
+    cli.api_key = add_user(cli, user, "data_scientist")
     return cli
+
+
+def add_user(cli: Cli, name: str, *roles: str) -> str:
+    """Create a user with `govledger users add`; return the API key it printed."""
+    out = cli.ok("users", "add", name, *[a for role in roles for a in ("--role", role)])
+    return out.strip().splitlines()[-1]
 
 
 def run_statement(version: str = "1.0") -> dict[str, Any]:
@@ -140,6 +151,52 @@ def test_log_appends_a_statement_from_a_json_file(cli: Cli) -> None:
     out = cli.ok("log", "-", stdin=json.dumps([run_statement("2.0"), run_statement("3.0")]))
     assert [line.split()[1] for line in out.splitlines()] == ["1", "2"]
     assert cli.size() == 3
+
+
+def test_log_writes_as_the_user_of_the_api_key(cli: Cli) -> None:
+    """Not the login (the old `--actor` default): the actor is who the API key belongs to."""
+    cli.api_key = add_user(cli, "dora", "data_scientist")
+    cli.base_env = {**cli.base_env, "USER": "root", "LOGNAME": "root"}
+    cli.ok("log", cli.statement_file(run_statement()))
+    store = open_ledger(LedgerSettings(database_url=f"sqlite:///{cli.database}", home=cli.home))
+    try:
+        assert store.entry(0).statement.actor == "dora"
+    finally:
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("api_key", "expected"),
+    [
+        (None, "error: set GOVLEDGER_API_KEY to your API key"),
+        ("glk_0123456789abcdef_" + "x" * 43, "error: API key is unknown or revoked"),
+        ("not-a-key", "error: malformed API key"),
+    ],
+    ids=["none", "unknown", "malformed"],
+)
+def test_log_without_a_valid_api_key_is_one_line_and_writes_nothing(
+    shared: Cli, api_key: str | None, expected: str
+) -> None:
+    before = shared.size()
+    anonymous = Cli(shared.folder, shared.base_env, api_key=api_key)
+    line = one_line_error(anonymous.run("log", shared.statement_file(run_statement("8.0"))))
+    assert line.startswith(expected)
+    assert shared.size() == before
+
+
+def test_log_with_a_revoked_api_key_is_refused(cli: Cli) -> None:
+    cli.ok("users", "revoke", "dana")
+    line = one_line_error(cli.run("log", cli.statement_file(run_statement())))
+    assert line == "error: API key is unknown or revoked"
+    assert cli.size() == 0
+
+
+def test_log_refuses_a_statement_naming_another_actor(cli: Cli) -> None:
+    named = {**run_statement(), "actor": "fiona"}
+    line = one_line_error(cli.run("log", cli.statement_file(named)))
+    assert line.startswith("error: dana cannot submit a statement as fiona")
+    assert cli.size() == 0
+    assert cli.ok("log", cli.statement_file({**run_statement(), "actor": "dana"}))
 
 
 def test_log_with_an_idempotency_key_writes_once(cli: Cli) -> None:
