@@ -19,7 +19,7 @@ from ledger.governance.admission import Submission
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
 from ledger.store.artifacts import ArtifactStore
-from ledger.store.async_writer import AsyncWriter
+from ledger.store.writer import AsyncWriter
 
 REFUSALS_WORTH_RECORDING = (FourEyesViolation, PolicyViolation)
 """Refused requests the audit trail keeps as `request.refused` entries (issue: audit report)."""
@@ -69,7 +69,7 @@ class ServiceContext:
     ) -> list[Entry]:
         """Authorise and append; keep a `request.refused` entry for four-eyes/policy refusals.
 
-        Awaited on the event loop: the process's writer thread (`ledger.async_writer`)
+        Awaited on the event loop: the process's writer thread (`ledger.store.writer`)
         commits whatever is queued as one group, so no request takes a thread-pool hop."""
         for sub in submissions:
             owner = None

@@ -2,8 +2,8 @@
 
 Everything here speaks SQL (SQLite or PostgreSQL through SQLAlchemy Core and the driver's
 own cursor on the hot path); nothing above it does. `LedgerStore` is the face: it appends
-through the group-commit writer (`appender`, admission inside the transaction), reads
-entries and proofs, and signs checkpoints. `registry` derives statuses from stored entries
+through the one writer thread (`writer`: group commit; `appender`: admission inside the
+transaction), reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored entries
 with the governance rules; `bootstrap` opens a store from settings.
 """
 

@@ -1,7 +1,8 @@
 """The ledger store: append (one total order), read, Merkle proofs and checkpoints.
 
-Appends go through `ledger.appender` (one transaction under the sequencer lock; all of a
-request or none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
+Appends go through the store's one writer thread (`ledger.store.writer`: whatever is queued
+is one group commit) and `ledger.appender` (one transaction under the sequencer lock; all of
+a request or none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
 hashes and the few blocks of entry hashes they need, never the whole log.
 """
 
@@ -30,7 +31,6 @@ from ledger.log.entries import Entry, Statement
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import tree_store
 from ledger.store.appender import Appender, entry_from_row
-from ledger.store.async_writer import AsyncWriter
 from ledger.store.sql import (
     GOVERNANCE_KIND_SQL,
     HIGH_VOLUME_KINDS,
@@ -45,6 +45,7 @@ from ledger.store.tables import (
     ledger_meta,
 )
 from ledger.store.tree_store import ConsistencyProof, InclusionProof
+from ledger.store.writer import AsyncWriter, LedgerWriter
 
 _ENTRY_COLUMNS = (
     entries.c.seq,
@@ -95,6 +96,7 @@ class LedgerStore:
         self._appender = Appender(
             engine, self._sql, policy or ApprovalPolicy(), window or FreshnessWindow()
         )
+        self._writer = LedgerWriter(self._appender)
 
     @property
     def policy(self) -> ApprovalPolicy:
@@ -110,7 +112,7 @@ class LedgerStore:
         """How old or how far ahead a signed statement's issued_at may be."""
         return self._appender.window
 
-    # -- writing (ledger.appender) -------------------------------------------------------
+    # -- writing (ledger.store.writer, ledger.appender) ----------------------------------
 
     def append(
         self, submission: Submission | Statement, *, idempotency_key: str | None = None
@@ -133,11 +135,18 @@ class LedgerStore:
         subs = [s if isinstance(s, Submission) else Submission(s) for s in submissions]
         if not subs:
             return []
-        return self._appender.append_batch(subs, idempotency_key)
+        return self._writer.append(subs, idempotency_key)
 
     def async_writer(self) -> AsyncWriter:
-        """An appender for asyncio callers (the service): see `ledger.async_writer`."""
-        return AsyncWriter(self._appender)
+        """The store's writer for asyncio callers (the service): `await append(...)` shares
+        the queue and the groups of `append_batch` (see `ledger.store.writer`)."""
+        return AsyncWriter(self._writer)
+
+    def close(self) -> None:
+        """Stop the writer thread once what is queued is committed, and close the database
+        connections; `engine.dispose()` does the same. The store opens them again if used."""
+        self._writer.close()
+        self.engine.dispose()
 
     def import_entries(self, source: Iterator[Entry], *, expected_root: bytes) -> int:
         """Copy already-verified entries (bundle import); see `Appender.import_entries`."""
