@@ -67,7 +67,7 @@ class LedgerWriter:
         self._lifecycle = threading.Lock()
         _WRITERS.add(self)
         # The thread holds the queue, not this object: once nobody holds the writer, it stops.
-        weakref.finalize(self, self._queue.put, None).atexit = False  # `_close_all` does
+        weakref.finalize(self, self._queue.put, None).atexit = False  # exit: `_close_all`
         # `engine.dispose()` is how callers close a store: stop the thread first (it may
         # still commit what is queued), then the kept connection closes (`write_tx`).
         mine = weakref.ref(self)
@@ -94,12 +94,6 @@ class LedgerWriter:
         future: asyncio.Future[list[Entry]] = loop.create_future()
         self._put(_Queued(pending, None, future, loop))
         return await future
-
-    @property
-    def running(self) -> bool:
-        """Whether the committing thread is alive."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
 
     def close(self) -> None:
         """Stop the thread after it committed the requests already queued (idempotent).
