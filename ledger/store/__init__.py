@@ -3,8 +3,8 @@
 Everything here speaks SQL (SQLite or PostgreSQL through SQLAlchemy Core and the driver's
 own cursor on the hot path); nothing above it does. `LedgerStore` is the face: it appends
 through the one writer thread (`writer`: group commit; `appender`: admission inside the
-transaction), reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored entries
-with the governance rules; `bootstrap` opens a store from settings.
+transaction), reads entries and proofs, and signs checkpoints. `registry` derives statuses
+from stored entries with the governance rules; `bootstrap` opens a store from settings.
 """
 
 from ledger.store.ledger_store import EntryFilter, LedgerStore

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import multiprocessing
+import os
 import subprocess
 import sys
 import textwrap
@@ -456,3 +458,42 @@ def test_the_interpreter_exits_with_a_store_left_open_and_loses_nothing(
     texts = [e.statement.payload["text"] for e in store.iter_entries()]
     assert texts == ["sync", "async", *last]
     store.close()
+
+
+def _append_notes_to(settings: LedgerSettings, count: int) -> None:
+    """A forked child's work: its own store, `count` blocking appends, then exit."""
+    child = open_ledger(settings)
+    for i in range(count):
+        child.append(note(f"child {i}"))
+    child.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_and_its_parent_append_at_once_each_to_its_ledger(
+    tmp_path: Path, make_settings: Callable[..., LedgerSettings]
+) -> None:
+    """A blocking caller waits on a descriptor of its thread; a child forked after the
+    parent appended gets descriptors of its own, so neither takes the other's wake-ups
+    (the wake-up does not depend on the database: SQLite files here)."""
+    parent = init_ledger(make_settings(f"sqlite:///{tmp_path / 'parent.db'}"), origin="p.example/a")
+    theirs = make_settings(f"sqlite:///{tmp_path / 'child.db'}")
+    init_ledger(theirs, origin="c.example/b").close()
+    parent.append(note("before the fork"))  # the parent's thread has its wake-up now
+    count = 300
+    child = multiprocessing.get_context("fork").Process(
+        target=_append_notes_to, args=(theirs, count)
+    )
+    try:
+        child.start()
+        for i in range(count):
+            parent.append(note(f"parent {i}"))
+        child.join(timeout=120)
+        assert child.exitcode == 0
+    finally:
+        if child.is_alive():
+            child.kill()
+        parent.close()
+    assert parent.size() == count + 1
+    child_ledger = open_ledger(theirs)
+    assert child_ledger.size() == count
+    child_ledger.close()
