@@ -5,8 +5,9 @@ PostgreSQL, BEGIN IMMEDIATE on SQLite), replay an Idempotency-Key seen before, a
 statement against the facts the ledger holds (`ledger.admission`), then write the entries,
 the Merkle nodes the store keeps (`ledger.tree_store`), the key index, the idempotency
 records and the new head, and commit. Either all of a request is written or none of it.
-Concurrent requests of one process share a transaction and its fsync
-(`ledger.group_commit`); each keeps its own outcome.
+Concurrent requests of one process share a transaction and its fsync: the store's writer
+thread (`ledger.store.writer`) hands `commit_group` whatever is queued; each request keeps
+its own outcome.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ from ledger.log.entries import Entry, compute_entry_hash, entry_from_row, entry_
 from ledger.log.kinds import Kind
 from ledger.log.signing import signed_statement_row
 from ledger.log.timestamps import format_rfc3339
-from ledger.store.group_commit import GroupCommit, PendingAppend
 from ledger.store.sql import Statements
 from ledger.store.transaction_facts import TransactionFacts
 from ledger.store.tree_store import stored_nodes
@@ -92,11 +92,25 @@ class AppendRequest:
     fingerprint: bytes
 
 
+@dataclass(eq=False, slots=True)
+class PendingAppend:
+    """One request on its way through `Appender.commit_group`, and then its outcome."""
+
+    payload: AppendRequest
+    result: Any = None
+    error: BaseException | None = None
+    resolved: bool = False
+
+    def resolve(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Record the outcome: the request's entries, or the error its caller gets."""
+        self.result, self.error, self.resolved = result, error, True
+
+
 _Outcome = list[Entry] | BaseException
 
 
 class Appender:
-    """Admits and appends requests; one instance per store (it owns the group commit)."""
+    """Admits and appends requests; one instance per store, driven by its writer thread."""
 
     def __init__(
         self, engine: Engine, sql: Statements, policy: ApprovalPolicy, window: FreshnessWindow
@@ -107,17 +121,7 @@ class Appender:
         self._sql = sql
         self._errors = database_errors(engine)
         self._unavailable = engine.dialect.loaded_dbapi.OperationalError
-        self._group_commit = GroupCommit(self.commit_group)
         self._connections = WriteConnections(engine)
-
-    def append_batch(self, subs: list[Submission], idempotency_key: str | None) -> list[Entry]:
-        """Append one request's statements atomically (see `LedgerStore.append_batch`)."""
-        request = self.pending(subs, idempotency_key)
-        self._group_commit.submit(request)
-        if request.error is not None:
-            raise request.error
-        entries_out: list[Entry] = request.result
-        return entries_out
 
     def pending(self, subs: list[Submission], idempotency_key: str | None) -> PendingAppend:
         """A request ready for `commit_group`."""
@@ -130,7 +134,10 @@ class Appender:
         """Commit a group of requests in one transaction, or each alone if that fails.
 
         Requests whose Idempotency-Key appears earlier in the group wait for the next group,
-        where they are answered as retries.
+        where they are answered as retries. A request that breaks the transaction (a
+        database error, or one its statements cause in the code) fails alone: the group
+        is run again one request per transaction. Only a `GovledgerError` of the whole
+        group (no ledger, the database unreachable) escapes, for every request unresolved.
         """
         first_seen: set[str] = set()
         now_group: list[PendingAppend] = []
@@ -145,12 +152,14 @@ class Appender:
             now_group.append(pending)
         try:
             outcomes = self._transact([p.payload for p in now_group])
-        except self._errors as exc:
+        except GovledgerError:
+            raise  # the group's condition, not one request's: the writer tells them all
+        except Exception as exc:
             if len(now_group) > 1:  # isolate the culprit: one request per transaction
                 for pending in now_group:
                     self.commit_group([pending])
             else:
-                outcome = self._database_error(exc, now_group[0].payload)
+                outcome = self._failure(exc, now_group[0].payload)
                 if isinstance(outcome, list):
                     now_group[0].resolve(result=outcome)
                 else:
@@ -181,8 +190,10 @@ class Appender:
                 "written: retry with the same Idempotency-Key"
             ) from lost
 
-    def _database_error(self, exc: Exception, request: AppendRequest) -> _Outcome:
-        """The answer to a request whose transaction failed in the database."""
+    def _failure(self, exc: Exception, request: AppendRequest) -> _Outcome:
+        """The answer to a request whose transaction failed (alone in its group)."""
+        if not isinstance(exc, self._errors):
+            return exc
         if is_lock_timeout(exc):
             return LedgerBusy(
                 "the ledger is busy (sequencer lock timeout); retry with the same Idempotency-Key"

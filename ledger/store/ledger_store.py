@@ -2,8 +2,9 @@
 
 Writes made for a user go through `submit` (the write gate, `ledger.store.submit`: roles,
 stored artifacts, admission, recorded refusals); `append_batch` is admission and append
-alone (`ledger.appender`: one transaction under the sequencer lock; all of a request or
-none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
+alone. Both go through the store's one writer thread (`ledger.store.writer`: whatever is
+queued is one group commit) and `ledger.appender` (one transaction under the sequencer lock;
+all of a request or none of it). Proofs (`ledger.tree_store`) read only the O(log n) stored subtree
 hashes and the few blocks of entry hashes they need, never the whole log.
 """
 
@@ -34,7 +35,6 @@ from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import tree_store
 from ledger.store.appender import Appender
 from ledger.store.artifacts import ArtifactStore
-from ledger.store.async_writer import AsyncWriter
 from ledger.store.sql import (
     GOVERNANCE_KIND_SQL,
     HIGH_VOLUME_KINDS,
@@ -50,6 +50,7 @@ from ledger.store.tables import (
     ledger_meta,
 )
 from ledger.store.tree_store import ConsistencyProof, InclusionProof
+from ledger.store.writer import AsyncWriter, LedgerWriter
 
 _ENTRY_COLUMNS = tuple(entries.c[name] for name in ROW_FIELDS)
 
@@ -86,8 +87,8 @@ class LedgerStore:
         self._appender = Appender(
             engine, self._sql, policy or ApprovalPolicy(), window or FreshnessWindow()
         )
-        self._gate = WriteGate(engine, self._appender, artifacts)
-        self._submit_writer: AsyncWriter | None = None
+        self._writer = LedgerWriter(self._appender)
+        self._gate = WriteGate(engine, self._writer, artifacts)
 
     @property
     def artifacts(self) -> ArtifactStore | None:
@@ -108,7 +109,7 @@ class LedgerStore:
         """How old or how far ahead a signed statement's issued_at may be."""
         return self._appender.window
 
-    # -- writing (ledger.store.submit, ledger.appender) ---------------------------------
+    # -- writing (ledger.store.submit, ledger.store.writer, ledger.store.appender) ------
 
     def submit(
         self,
@@ -139,14 +140,12 @@ class LedgerStore:
         idempotency_key: str | None = None,
     ) -> list[Entry]:
         """`submit` for asyncio callers (the service): the store's writer thread
-        (`ledger.async_writer`) commits whatever is queued as one group, so no request takes
+        (`ledger.store.writer`) commits whatever is queued as one group, so no request takes
         a thread-pool hop."""
         subs = _submissions(submissions)
         if not subs:
             return []
-        if self._submit_writer is None:
-            self._submit_writer = self.async_writer()
-        return await self._gate.submit_async(principal, subs, idempotency_key, self._submit_writer)
+        return await self._gate.submit_async(principal, subs, idempotency_key)
 
     def append(
         self, submission: Submission | Statement, *, idempotency_key: str | None = None
@@ -171,11 +170,18 @@ class LedgerStore:
         subs = _submissions(submissions)
         if not subs:
             return []
-        return self._appender.append_batch(subs, idempotency_key)
+        return self._writer.append(subs, idempotency_key)
 
     def async_writer(self) -> AsyncWriter:
-        """An appender for asyncio callers (the service): see `ledger.async_writer`."""
-        return AsyncWriter(self._appender)
+        """The store's writer for asyncio callers (the service): `await append(...)` shares
+        the queue and the groups of `append_batch` (see `ledger.store.writer`)."""
+        return AsyncWriter(self._writer)
+
+    def close(self) -> None:
+        """Stop the writer thread once what is queued is committed, and close the database
+        connections; `engine.dispose()` does the same. The store opens them again if used."""
+        self._writer.close()
+        self.engine.dispose()
 
     def import_entries(self, source: Iterator[Entry], *, expected_root: bytes) -> int:
         """Copy already-verified entries (bundle import); see `Appender.import_entries`."""

@@ -34,18 +34,19 @@ from ledger.governance.refusals import is_recorded, refusal_idempotency_key, ref
 from ledger.governance.roles import Principal
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
-from ledger.store.appender import Appender
 from ledger.store.artifacts import ArtifactStore, check_stored_references
-from ledger.store.async_writer import AsyncWriter
 from ledger.store.tables import signing_keys
+from ledger.store.writer import LedgerWriter
 
 
 class WriteGate:
     """Authorise, check artifacts, append, and keep the refusals worth keeping."""
 
-    def __init__(self, engine: Engine, appender: Appender, artifacts: ArtifactStore | None) -> None:
+    def __init__(
+        self, engine: Engine, writer: LedgerWriter, artifacts: ArtifactStore | None
+    ) -> None:
         self._engine = engine
-        self._appender = appender
+        self._writer = writer
         self.artifacts = artifacts
 
     def submit(
@@ -54,10 +55,10 @@ class WriteGate:
         """Append one request for `principal` (see `LedgerStore.submit`)."""
         self.check(principal, subs, self.key_owners(subs))
         try:
-            return self._appender.append_batch(subs, idempotency_key)
+            return self._writer.append(subs, idempotency_key)
         except GovledgerError as error:
             if is_recorded(error):
-                self._appender.append_batch(*self.refusal(principal, subs, error, idempotency_key))
+                self._writer.append(*self.refusal(principal, subs, error, idempotency_key))
             raise
 
     async def submit_async(
@@ -65,17 +66,18 @@ class WriteGate:
         principal: Principal,
         subs: list[Submission],
         idempotency_key: str | None,
-        writer: AsyncWriter,
     ) -> list[Entry]:
-        """`submit` for coroutines: the append is awaited on `writer`'s thread, and only a
+        """`submit` for coroutines: the append is awaited on the store's writer thread, and only a
         key revocation (which needs the key's owner) reads the database in a thread first."""
         owners = await asyncio.to_thread(self.key_owners, subs) if _revokes(subs) else {}
         self.check(principal, subs, owners)
         try:
-            return await writer.append(subs, idempotency_key)
+            return await self._writer.append_async(subs, idempotency_key)
         except GovledgerError as error:
             if is_recorded(error):
-                await writer.append(*self.refusal(principal, subs, error, idempotency_key))
+                await self._writer.append_async(
+                    *self.refusal(principal, subs, error, idempotency_key)
+                )
             raise
 
     def check(

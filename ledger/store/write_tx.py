@@ -176,8 +176,8 @@ class WriteConnections:
     Checking a connection out of SQLAlchemy's pool and back in (with its reset) cost about
     0.04 ms of a 0.5 ms single-entry append on SQLite, and on PostgreSQL the pool's pre-ping
     is one more network round trip per transaction. So the writer keeps one connection for
-    itself; a second writer in the same process at the same moment (the service's writer
-    thread and a direct caller) simply takes one from the pool. On PostgreSQL the server may
+    itself; a write beside the writer thread in the same process (a bundle import) simply
+    takes one from the pool. On PostgreSQL the server may
     close the kept connection (a restart, an administrator): the transaction then fails on
     its first reads, and `ConnectionLost` tells the caller to run it again on a new one.
     """
