@@ -13,20 +13,22 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.service import docs_page, problems
-from api.service.context import ServiceContext
-from api.service.html_headers import HtmlSecurityHeaders
-from api.service.identity import IdentityStore
-from api.service.limits import BodySizeLimit
-from api.service.path_names import NameSegments
-from api.service.request_guard import ControlCharacterGuard
-from api.service.routes_read import router as read_router
-from api.service.routes_regulatory import router as regulatory_router
-from api.service.routes_reports import router as reports_router
-from api.service.routes_write import router as write_router
-from api.service.settings import ServiceSettings
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import open_ledger
+from api.service import (
+    BodySizeLimit,
+    ControlCharacterGuard,
+    HtmlSecurityHeaders,
+    IdentityStore,
+    NameSegments,
+    ServiceContext,
+    ServiceSettings,
+    install_docs_page,
+    install_problem_handlers,
+    read_router,
+    regulatory_router,
+    reports_router,
+    write_router,
+)
+from ledger.store import ArtifactStore, open_ledger
 
 API_DESCRIPTION = """Append-only, hash-chained, signed ledger of ML model governance events.
 
@@ -52,8 +54,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.context = context
-    problems.install(app)
-    docs_page.install(app)
+    install_problem_handlers(app)
+    install_docs_page(app)
     app.include_router(write_router)
     app.include_router(reports_router)
     app.include_router(regulatory_router)
@@ -76,7 +78,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 def _install_web(app: FastAPI) -> None:
     """Mount the web pages when their module is present."""
     try:
-        from api.web.routes import install
+        from api.web import install
     except ImportError:
         return
     install(app)

@@ -29,10 +29,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from api.service.identity import IdentityStore, parse_roles
+from api.service import IdentityStore, parse_roles
 from ledger.client import LedgerClient
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, init_ledger
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 console = Console()

@@ -39,15 +39,12 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import machine
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log import signing
 from ledger.log.canonical import canonical_json
 from ledger.log.entries import MAX_STATEMENT_BYTES, Entry, Statement, build_statement
 from ledger.log.timestamps import utc_now_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger
 
 MODEL = "worst-case-pd"
 VERSION = "1.0"
@@ -251,7 +248,7 @@ def measure(case: str) -> dict[str, Any]:
     import pypdf
 
     from reports.documents import card_pdf
-    from reports.render.pdf import render_pdf
+    from reports.render import render_pdf
 
     with tempfile.TemporaryDirectory() as folder:
         store, artifacts, entries, largest = build_case(case, Path(folder))

@@ -45,9 +45,7 @@ from rich.table import Table
 from bench import machine
 from bench.workload import Workload
 from ledger.log import merkle
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, init_ledger, open_ledger
 
 BATCH = 10_000
 PG_ADMIN_URL = os.environ.get(

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log import signing
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.log.timestamps import utc_now_rfc3339

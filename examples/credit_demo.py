@@ -74,10 +74,9 @@ def _free_port() -> int:
 
 def prepare_ledger(demo: Demo) -> dict[str, str]:
     """A fresh SQLite ledger, users with API keys and signing keys (step 1-2)."""
-    from api.service.identity import IdentityStore, parse_roles
+    from api.service import IdentityStore, parse_roles
     from ledger.log import signing
-    from ledger.store.bootstrap import init_ledger
-    from ledger.store.settings import LedgerSettings
+    from ledger.store import LedgerSettings, init_ledger
 
     for stale in ("ledger.db", "ledger.db-wal", "ledger.db-shm"):
         (demo.out / stale).unlink(missing_ok=True)
@@ -375,7 +374,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             client.close()
     with step(demo, "Verify the ledger and the card offline"):
         demo.facts["ledger_report"] = verify_offline(demo, env)
-        from reports.verify.card import verify_card
+        from reports.verify import verify_card
 
         demo.facts["card_report"] = verify_card(
             out / "model-card.pdf", verifier_key=demo.facts["verifier_key"]
@@ -385,9 +384,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
 
 def verify_offline(demo: Demo, env: dict[str, str]) -> Any:
     """Full verification of the ledger straight from the database."""
-    from ledger.store.artifacts import ArtifactStore
-    from ledger.store.bootstrap import open_ledger
-    from ledger.store.settings import LedgerSettings
+    from ledger.store import ArtifactStore, LedgerSettings, open_ledger
     from ledger.verify import verify_ledger
 
     settings = LedgerSettings(

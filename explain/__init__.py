@@ -15,3 +15,25 @@ Errors: `explain.errors.ExplainError` and its subclasses. Nothing here touches a
 the network or the ledger; the modules import their heavy libraries (shap, LightGBM) only
 when they need them.
 """
+
+__all__ = [
+    "agnostic_shap",
+    "checks",
+    "contributions",
+    "data",
+    "errors",
+    "fairness",
+    "fairness_counts",
+    "groups",
+    "linear_shap",
+    "model_kinds",
+    "performance",
+    "reason_catalogue",
+    "reason_codes",
+    "results",
+    "shap_explain",
+    "spreadsheet",
+    "stability",
+    "synthetic",
+    "tree_shap",
+]

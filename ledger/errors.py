@@ -269,7 +269,7 @@ class ModelRetired(Conflict):
 
 class Forbidden(GovledgerError):
     """The submitter is known but lacks the role this action needs
-    (`ledger.governance.permissions`)."""
+    (`ledger.governance._permissions`)."""
 
     status = 403
     slug = "forbidden"

@@ -2,7 +2,7 @@
 
 Run through `ledger.migrate.upgrade(engine)` (what `govledger init` does), or with the
 alembic CLI: `alembic -c migrations/alembic.ini upgrade head` with GOVLEDGER_DATABASE_URL set.
-`target_metadata` is the one schema of `ledger.store.tables`, so `alembic revision
+`target_metadata` is the one schema of `ledger.store._tables`, so `alembic revision
 --autogenerate` drafts a new revision from what that module describes and the database lacks
 (tests/ledger/test_migrations.py checks that a migrated database lacks nothing).
 """
@@ -14,8 +14,7 @@ import os
 from alembic import context
 from sqlalchemy import pool
 
-from ledger.store.database import make_engine
-from ledger.store.tables import metadata
+from ledger.store import make_engine, metadata
 
 config = context.config
 

@@ -20,8 +20,7 @@ from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, Kind
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import EntryFilter, LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, EntryFilter, LedgerStore
 from ledger.verify import verify_ledger
 from reports.limits import clip
 from reports.signatures import KeyBook, all_entries

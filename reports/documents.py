@@ -9,15 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ledger.log.canonical import canonical_json
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, LedgerStore
 from reports.audit import AuditReport, build_audit
-from reports.card.cyclonedx import cyclonedx_json
-from reports.card.data import build_card
-from reports.card.evidence import build_evidence
-from reports.card.model import ModelCard
-from reports.render.html import audit_html, card_html
-from reports.render.pdf import render_pdf
+from reports.card import ModelCard, build_card, build_evidence, cyclonedx_json
+from reports.render import audit_html, card_html, render_pdf
 
 CARD_ATTACHMENTS = {
     "evidence.json": (

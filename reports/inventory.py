@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from explain.spreadsheet import escape_row
-from ledger.governance.inventory import InventoryRow
+from ledger.governance import InventoryRow
 from ledger.log.canonical import canonical_json
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.registry import inventory
-from reports.card.evidence import evidence_document
+from ledger.store import LedgerStore, inventory
+from reports.card import evidence_document
 
 CSV_COLUMNS = [
     "model",
@@ -121,8 +120,7 @@ def inventory_evidence(store: LedgerStore, report: InventoryReport) -> bytes | N
 
 def inventory_pdf(store: LedgerStore) -> tuple[InventoryReport, bytes]:
     """The inventory report as PDF/A-3b with inventory.csv and evidence.json attached."""
-    from reports.render.html import inventory_html
-    from reports.render.pdf import render_pdf
+    from reports.render import inventory_html, render_pdf
 
     report = build_inventory(store)
     files = {"inventory.csv": inventory_csv(report)}

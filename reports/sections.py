@@ -15,7 +15,7 @@ from typing import Any
 from explain.spreadsheet import unescape_cell
 from ledger.errors import GovledgerError
 from ledger.log.entries import Entry
-from ledger.store.artifacts import ArtifactState, ArtifactStore
+from ledger.store import ArtifactState, ArtifactStore
 from reports.citations import EntryRef, cite
 from reports.tables import Table
 

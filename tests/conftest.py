@@ -16,10 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger
 
 PG_ADMIN_URL = os.environ.get(
     "GOVLEDGER_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

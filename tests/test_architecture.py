@@ -45,12 +45,12 @@ def test_every_architecture_contract_is_kept() -> None:
     [
         (
             "ledger/log/kinds.py",
-            "api.service.problems",
+            "api.service._problems",
             "Top-level layers: api over reports over (explain | ledger)",
         ),
         (
-            "api/cli/terminal.py",
-            "api.cli.reports",
+            "api/cli/_terminal.py",
+            "api.cli._reports",
             "Inside the CLI: the app over the command modules over what they share",
         ),
     ],

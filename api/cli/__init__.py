@@ -1,5 +1,5 @@
-"""The `govledger` command line: one Typer app with a sub-app per concern (see `api.cli.app`)."""
+"""The `govledger` command line: one Typer app with a sub-app per concern (see `api.cli._app`)."""
 
-from api.cli.app import app, run
+from api.cli._app import app, run
 
 __all__ = ["app", "run"]

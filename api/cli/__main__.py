@@ -1,5 +1,5 @@
 """`python -m api.cli` is the `govledger` command."""
 
-from api.cli.app import run
+from api.cli._app import run
 
 run()

@@ -1,0 +1,38 @@
+"""The JSON API: routes, request schemas, identity (API keys as hashes), the service
+context, problem+json (RFC 9457) and the middlewares every request passes.
+"""
+
+from api.service._context import ServiceContext
+from api.service._docs_page import install as install_docs_page
+from api.service._html_headers import SECURITY_HEADERS, HtmlSecurityHeaders
+from api.service._identity import IdentityStore, Principal, Unauthenticated, parse_roles
+from api.service._limits import BodySizeLimit
+from api.service._path_names import NameSegments, name_from_segment
+from api.service._problems import install as install_problem_handlers
+from api.service._request_guard import ControlCharacterGuard
+from api.service._routes_read import router as read_router
+from api.service._routes_regulatory import router as regulatory_router
+from api.service._routes_reports import router as reports_router
+from api.service._routes_write import router as write_router
+from api.service._settings import ServiceSettings
+
+__all__ = [
+    "SECURITY_HEADERS",
+    "BodySizeLimit",
+    "ControlCharacterGuard",
+    "HtmlSecurityHeaders",
+    "IdentityStore",
+    "NameSegments",
+    "Principal",
+    "ServiceContext",
+    "ServiceSettings",
+    "Unauthenticated",
+    "install_docs_page",
+    "install_problem_handlers",
+    "name_from_segment",
+    "parse_roles",
+    "read_router",
+    "regulatory_router",
+    "reports_router",
+    "write_router",
+]

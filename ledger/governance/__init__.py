@@ -1,29 +1,92 @@
 """Governance: every rule about what may be appended, as pure functions over facts.
 
-An index of the rules, each in one place (module.function):
+An index of the rules, each in one place (private module, then function):
 
-- the order of checks for one statement: `admission.admit`
+- the order of checks for one statement: `_admission.admit`
 - a signature (strict Ed25519, a registered unrevoked key of the actor, fresh, not
-  replayed): `admission._check_signature`; the key rule itself is
+  replayed): `_admission._check_signature`; the key rule itself is
   `ledger.log.ed25519_strict`
-- four eyes on approvals and rejections: `policy.check_four_eyes`
-- four eyes on oversight of one's own version: `policy.check_oversight_four_eyes`
-- the approvals a deployment needs, and a version's status: `policy.check_deployment`,
-  `policy.version_status`
-- stop and resume (human oversight, EU AI Act Art. 14): `oversight.check_oversight`,
-  `oversight.check_not_stopped`
+- four eyes on approvals and rejections: `_policy.check_four_eyes`
+- four eyes on oversight of one's own version: `_policy.check_oversight_four_eyes`
+- the approvals a deployment needs, and a version's status: `_policy.check_deployment`,
+  `_policy.version_status`
+- stop and resume (human oversight, EU AI Act Art. 14): `_oversight.check_oversight`,
+  `_oversight.check_not_stopped`
 - reason-code catalogues and the features they map (Regulation B 1002.9(b)(2)):
-  `catalogue.check_catalogue`
-- the model inventory record (SR 26-2): `inventory.check_registration`
-- what a payload may cite, of which kind and model: `citations.may_cite`,
-  `citations.citation_problem`
-- the facts the rules read, and how they are built from entries: `facts`
+  `_catalogue.check_catalogue`
+- the model inventory record (SR 26-2): `_inventory.check_registration`
+- what a payload may cite, of which kind and model: `_citations.may_cite`,
+  `_citations.citation_problem`
+- the facts the rules read, and how they are built from entries: `_facts`
 - who may submit which kind, as which actor, deciding in which role:
-  `permissions.authorize_statement` (the roles: `roles.Role`, `roles.Principal`)
-- the roles an approval policy may count: `roles.check_policy_roles`
+  `_permissions.authorize_statement` (the roles: `_roles.Role`, `_roles.Principal`)
+- the roles an approval policy may count: `_roles.check_policy_roles`
 - which refusals are kept as `request.refused` entries, and what one says:
-  `refusals.is_recorded`, `refusals.refusal_statement`
+  `_refusals.is_recorded`, `_refusals.refusal_statement`
 
-Nothing here reads a database: the store hands admission a `facts.LedgerFacts`, and its
-write gate (`ledger.store.submit`) applies the role and refusal rules on every write path.
+Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`, and its
+write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
 """
+
+from ledger.governance._admission import FreshnessWindow, Submission, admit
+from ledger.governance._catalogue import CatalogueState, catalogue_states
+from ledger.governance._citations import (
+    CITING_KINDS,
+    Cited,
+    citation_problem,
+    citations_of,
+    cited_hash,
+    may_cite,
+)
+from ledger.governance._facts import KeyFact, decision_fact, oversight_fact, run_fact
+from ledger.governance._inventory import InventoryRow, inventory_record, inventory_row
+from ledger.governance._oversight import OversightFact, stop_in_force
+from ledger.governance._permissions import READERS, authorize_statement
+from ledger.governance._policy import (
+    ApprovalPolicy,
+    DecisionFact,
+    RunFact,
+    VersionStatus,
+    approvals_missing,
+    version_status,
+)
+from ledger.governance._refusals import is_recorded, refusal_idempotency_key, refusal_statement
+from ledger.governance._roles import Principal, Role, check_policy_roles, parse_roles
+
+__all__ = [
+    "CITING_KINDS",
+    "READERS",
+    "ApprovalPolicy",
+    "CatalogueState",
+    "Cited",
+    "DecisionFact",
+    "FreshnessWindow",
+    "InventoryRow",
+    "KeyFact",
+    "OversightFact",
+    "Principal",
+    "Role",
+    "RunFact",
+    "Submission",
+    "VersionStatus",
+    "admit",
+    "approvals_missing",
+    "authorize_statement",
+    "catalogue_states",
+    "check_policy_roles",
+    "citation_problem",
+    "citations_of",
+    "cited_hash",
+    "decision_fact",
+    "inventory_record",
+    "inventory_row",
+    "is_recorded",
+    "may_cite",
+    "oversight_fact",
+    "parse_roles",
+    "refusal_idempotency_key",
+    "refusal_statement",
+    "run_fact",
+    "stop_in_force",
+    "version_status",
+]

@@ -6,3 +6,17 @@ time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle 
 (`merkle`), C2SP signed-note checkpoints (`checkpoint`) and Ed25519 under one strict rule
 (`ed25519_strict`, reached through `signing`). Everything above builds on these.
 """
+
+__all__ = [
+    "canonical",
+    "checkpoint",
+    "ed25519_strict",
+    "entries",
+    "kinds",
+    "merkle",
+    "names",
+    "payloads",
+    "signing",
+    "time_bounds",
+    "timestamps",
+]

@@ -64,7 +64,7 @@ ROW_FIELDS = (
     "entry_hash",
 )
 """An entry as one flat row: the order in which the store's queries select and insert the
-columns of `entries` (`ledger.store.sql.ENTRY_COLUMNS` is built from it) and in which the
+columns of `entries` (`ledger.store._sql.ENTRY_COLUMNS` is built from it) and in which the
 verifiers read them. Written here only; `entry_from_row`, `entry_row` and `canonical_row`
 below, and the stream verifier's loop, unpack rows in this order (a test checks each)."""
 

@@ -8,6 +8,58 @@ reads entries and proofs, and signs checkpoints. `registry` derives statuses fro
 entries with the governance rules; `bootstrap` opens a store from settings.
 """
 
-from ledger.store.ledger_store import EntryFilter, LedgerStore
+from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest
+from ledger.store._bootstrap import init_ledger, open_ledger
+from ledger.store._database import make_engine
+from ledger.store._ledger_store import EntryFilter, LedgerStore
+from ledger.store._migrate import is_current
+from ledger.store._registry import (
+    VersionView,
+    inventory,
+    model_entries,
+    model_names,
+    model_summary,
+    version_view,
+)
+from ledger.store._settings import LedgerSettings
+from ledger.store._sql import entry_chunks, statements_for
+from ledger.store._tables import (
+    api_keys,
+    entries,
+    merkle_nodes,
+    metadata,
+    signing_keys,
+    users,
+    web_sessions,
+)
+from ledger.store._tree_store import BLOCK, STORED_MIN_LEVEL
 
-__all__ = ["EntryFilter", "LedgerStore"]
+__all__ = [
+    "BLOCK",
+    "STORED_MIN_LEVEL",
+    "ArtifactState",
+    "ArtifactStore",
+    "EntryFilter",
+    "LedgerSettings",
+    "LedgerStore",
+    "VersionView",
+    "api_keys",
+    "check_digest",
+    "entries",
+    "entry_chunks",
+    "init_ledger",
+    "inventory",
+    "is_current",
+    "make_engine",
+    "merkle_nodes",
+    "metadata",
+    "model_entries",
+    "model_names",
+    "model_summary",
+    "open_ledger",
+    "signing_keys",
+    "statements_for",
+    "users",
+    "version_view",
+    "web_sessions",
+]

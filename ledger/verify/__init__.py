@@ -9,7 +9,20 @@ standard library and `cryptography`, so an archive can be verified in ten years 
 govledger; its tests run it and this package on the same inputs.
 """
 
-from ledger.verify.database import verify_ledger
-from ledger.verify.report import Failed, Problem, Subject, VerificationReport
+from ledger.verify._bundle import export_bundle, import_bundle, read_header, verify_bundle
+from ledger.verify._database import verify_ledger
+from ledger.verify._report import Failed, Problem, Subject, VerificationReport
+from ledger.verify._tree import verify_stored_tree
 
-__all__ = ["Failed", "Problem", "Subject", "VerificationReport", "verify_ledger"]
+__all__ = [
+    "Failed",
+    "Problem",
+    "Subject",
+    "VerificationReport",
+    "export_bundle",
+    "import_bundle",
+    "read_header",
+    "verify_bundle",
+    "verify_ledger",
+    "verify_stored_tree",
+]

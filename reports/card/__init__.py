@@ -1,0 +1,41 @@
+"""What a model card states: the card model, its data assembled from entries, evaluations,
+fairness, the regulatory mapping, the CycloneDX 1.6 model card and the embedded evidence.
+"""
+
+from reports.card._cyclonedx import cyclonedx_json
+from reports.card._data import (
+    approved_by,
+    build_card,
+    decision_row,
+    performance_line,
+    registration_of,
+    run_details,
+)
+from reports.card._evaluations import latest_by_kind, read_performance
+from reports.card._evidence import (
+    EvidenceProblem,
+    EvidenceReport,
+    build_evidence,
+    evidence_document,
+    verify_evidence,
+)
+from reports.card._model import Evidence, ModelCard
+
+__all__ = [
+    "Evidence",
+    "EvidenceProblem",
+    "EvidenceReport",
+    "ModelCard",
+    "approved_by",
+    "build_card",
+    "build_evidence",
+    "cyclonedx_json",
+    "decision_row",
+    "evidence_document",
+    "latest_by_kind",
+    "performance_line",
+    "read_performance",
+    "registration_of",
+    "run_details",
+    "verify_evidence",
+]

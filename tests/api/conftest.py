@@ -17,15 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.service.identity import IdentityStore, parse_roles
+from api.service import IdentityStore, parse_roles
 from ledger.client import LedgerClient
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger, open_ledger
 from ledger.verify import VerificationReport, verify_ledger
 
 ROLES = {

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from ledger.store.bootstrap import open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, open_ledger
 
 GOVLEDGER = Path(sys.executable).parent / "govledger"
 

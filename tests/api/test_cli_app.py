@@ -1,4 +1,4 @@
-"""The `govledger` command line is one Typer app built from its command modules (api.cli.app).
+"""The `govledger` command line is one Typer app built from its command modules (api.cli._app).
 
 The modules are hung on the app in one place, so these tests pin what a user sees of that
 assembly: every command and group, in the order `govledger --help` lists them, and the same

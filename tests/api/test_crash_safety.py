@@ -17,8 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ledger.store.bootstrap import open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, open_ledger
 from ledger.verify import verify_ledger
 from tests.api.conftest import Service, start_server
 

@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from api.service.identity import IdentityStore, parse_roles
+from api.service import IdentityStore, parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
-from ledger.store.bootstrap import init_ledger
+from ledger.store import init_ledger
 from tests.api.conftest import Service, free_port, signed_decision
 from tests.ledger.legacy import append_legacy
 
@@ -412,7 +412,7 @@ def test_an_artifact_over_its_own_limit_is_413_with_and_without_content_length(
     import uvicorn
 
     from api.app import create_app
-    from api.service.settings import ServiceSettings
+    from api.service import ServiceSettings
 
     settings = ServiceSettings(
         database_url=f"sqlite:///{tmp_path / 'l.db'}",

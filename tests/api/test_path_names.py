@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.service.path_names import name_from_segment, routing_path
+from api.service._path_names import name_from_segment, routing_path
 
 NAMES = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1

@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from ledger import errors
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, init_ledger
 from tests.api.conftest import Service
 from tests.api.test_errors import assert_problem
 from tests.ledger.regulated import FEATURES, MODEL, REASONS, build_regulated_ledger

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ledger.client import LedgerClient
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore
 from ledger.verify import verify_ledger
 from tests.api.conftest import Service, free_port, start_server
 

@@ -13,13 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import MetaData, select
 
-import api.service.identity
-from api.service.identity import IdentityStore, Unauthenticated, parse_roles
+import api.service._identity
+from api.service import IdentityStore, Unauthenticated, parse_roles
 from ledger import errors
 from ledger.log import signing
 from ledger.log.entries import build_statement
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, init_ledger
 from tests.api.conftest import Service, signed_decision
 from tests.ledger.legacy import append_legacy
 
@@ -126,7 +125,7 @@ def test_key_check_is_constant_time_for_known_and_unknown_key_ids(
         compared.append((a, b))
         return compare_digest(a, b)
 
-    monkeypatch.setattr(api.service.identity.hmac, "compare_digest", spy)
+    monkeypatch.setattr(api.service._identity.hmac, "compare_digest", spy)
     try:
         assert identities.authenticate(key).name == "ida"
         for token in (key[:-1] + "x", "glk_0123456789abcdef_" + key.split("_", 2)[2]):

@@ -25,16 +25,19 @@ from typing import Any, Protocol
 import pytest
 
 from ledger.errors import GovledgerError, InvalidConfiguration
-from ledger.governance.admission import Submission
-from ledger.governance.roles import Principal, parse_roles
+from ledger.governance import Principal, Submission, parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.signing import Ed25519PrivateKey
 from ledger.log.timestamps import utc_now_rfc3339
-from ledger.store import EntryFilter, LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import (
+    ArtifactStore,
+    EntryFilter,
+    LedgerSettings,
+    LedgerStore,
+    init_ledger,
+    open_ledger,
+)
 from tests.api.conftest import Service, make_service, stop
 from tests.api.test_cli import GOVLEDGER, Cli, add_user, one_line_error
 

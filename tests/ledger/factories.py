@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log import signing
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.log.signing import Ed25519PrivateKey
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, LedgerStore
 
 MODEL = "credit-scoring"
 BUILDER = "dana"

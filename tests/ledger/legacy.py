@@ -12,7 +12,7 @@ from ledger.log import merkle
 from ledger.log.entries import Entry, Statement, compute_entry_hash
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import LedgerStore
-from ledger.store.appender import new_entry_id
+from ledger.store._appender import new_entry_id
 
 
 def append_legacy(store: LedgerStore, statements: list[Statement]) -> list[Entry]:

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.log.entries import Entry, build_statement
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, LedgerStore
 from tests.reports.builders import Signer, now
 
 MODEL = "consumer-pd"

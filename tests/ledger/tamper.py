@@ -19,9 +19,9 @@ from ledger.log import ed25519_strict, merkle
 from ledger.log.entries import Entry, Statement, compute_entry_hash, entry_row
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore
-from ledger.store.appender import new_entry_id
-from ledger.store.sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
-from ledger.store.tables import (
+from ledger.store._appender import new_entry_id
+from ledger.store._sql import ENTRY_COLUMNS as SQL_ENTRY_COLUMNS
+from ledger.store._tables import (
     APPEND_ONLY_TABLES,
     checkpoints,
     entries,
@@ -29,7 +29,7 @@ from ledger.store.tables import (
     merkle_nodes,
     signing_keys,
 )
-from ledger.store.tree_store import stored_nodes
+from ledger.store._tree_store import stored_nodes
 
 
 def disable_append_only_triggers(engine: Engine) -> None:

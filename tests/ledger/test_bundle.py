@@ -19,10 +19,9 @@ from ledger.log import signing
 from ledger.log.checkpoint import sign_checkpoint, verifier_key
 from ledger.log.entries import Entry, build_statement
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, LedgerStore
 from ledger.verify import Problem, verify_ledger
-from ledger.verify.bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
+from ledger.verify._bundle import BUNDLE_FORMAT, export_bundle, import_bundle, verify_bundle
 from tests.ledger.factories import Actor, note, populate_mixed_ledger, training
 from tests.ledger.tamper import (
     append_bypassing_admission,

@@ -15,8 +15,7 @@ from ledger.errors import (
     UnknownEntry,
 )
 from ledger.log.entries import Entry, build_statement
-from ledger.store import LedgerStore
-from ledger.store.registry import version_view
+from ledger.store import LedgerStore, version_view
 from tests.ledger.regulated import BUILDER, FEATURES, MODEL, REASONS, decide, run_statement
 from tests.reports.builders import Signer, now
 

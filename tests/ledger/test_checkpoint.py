@@ -21,9 +21,7 @@ from ledger.log.checkpoint import (
     verify_checkpoint,
 )
 from ledger.log.signing import Ed25519PrivateKey
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, init_ledger, open_ledger
 from tests.ledger.factories import note
 
 # golang.org/x/mod/sumdb/note, note_test.go and the package example: a signer key, its

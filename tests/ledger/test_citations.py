@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import GovledgerError, InvalidStatement, UnknownEntry
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
 from tests.ledger.factories import MODEL, Actor, evaluation, issued_now, note, training

@@ -27,9 +27,7 @@ import psycopg
 import pytest
 
 from ledger.log.entries import ZERO_HASH
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, init_ledger
 from ledger.verify import verify_ledger
 from tests.ledger.factories import training
 from tests.ledger.workers import append_each, process_writer, writer_statements

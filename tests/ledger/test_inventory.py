@@ -8,12 +8,10 @@ from datetime import date
 import pytest
 
 from ledger.errors import MissingReason, UnknownMaterialityTier
-from ledger.governance.inventory import inventory_record
+from ledger.governance import inventory_record
 from ledger.log.entries import build_statement
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.registry import inventory, model_entries, model_summary
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, init_ledger
+from ledger.store._registry import inventory, model_entries, model_summary
 
 MODEL = "pd-inventory"
 

@@ -4,7 +4,7 @@ index to the rare kinds; 0006 adds the signed statements (the replay guard), bac
 Nothing in the log may change: the same rows, the same root, every proof against a
 checkpoint issued before the migration still verifying, the same answers to queries by time
 and kind, and the append-only triggers and uniqueness rules still enforced by the database
-afterwards. And the one schema module, `ledger.store.tables`, describes exactly the database
+afterwards. And the one schema module, `ledger.store._tables`, describes exactly the database
 the migrations make: autogenerate finds nothing to add, drop or alter."""
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from sqlalchemy.engine import Connection
 from ledger.errors import ReplayedStatement
 from ledger.log import merkle, signing
 from ledger.log.entries import Entry
-from ledger.store import EntryFilter, LedgerStore, migrate, tables
-from ledger.store.appender import Appender
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
-from ledger.store.transaction_facts import TransactionFacts
+from ledger.store import EntryFilter, LedgerSettings, LedgerStore, init_ledger
+from ledger.store import _migrate as migrate
+from ledger.store import _tables as tables
+from ledger.store._appender import Appender
+from ledger.store._transaction_facts import TransactionFacts
 from ledger.verify import Problem, verify_ledger
 from tests.ledger.factories import Actor, note, training
 from tests.ledger.tamper import append_bypassing_admission, reencoded
@@ -418,7 +418,7 @@ def test_alembic_check_through_the_environment_finds_nothing_to_migrate(
     pg_url: str, make_ledger: Callable[..., LedgerStore]
 ) -> None:
     """`alembic check` (autogenerate with migrations/env.py's `target_metadata`) agrees that
-    the migrated database is what `ledger.store.tables` describes. PostgreSQL only: SQLite's
+    the migrated database is what `ledger.store._tables` describes. PostgreSQL only: SQLite's
     reflection gap (see `_schema_differences`) would be reported by `alembic check` there."""
     store = make_ledger(pg_url)
     config = Config()

@@ -15,11 +15,9 @@ from ledger.errors import (
     UnknownModelVersion,
     VersionStopped,
 )
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log.entries import build_statement
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.registry import version_view
+from ledger.store import ArtifactStore, LedgerStore, version_view
 from tests.ledger.regulated import BUILDER, MODEL, RegulatedLedger, build_regulated_ledger
 
 

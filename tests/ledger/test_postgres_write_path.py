@@ -16,9 +16,9 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.store import LedgerStore
-from ledger.store.write_tx import MULTI_ROW_INSERT_MAX
+from ledger.store._write_tx import MULTI_ROW_INSERT_MAX
 from ledger.verify import verify_ledger
 from tests.ledger.factories import evaluation, note, training
 

@@ -14,7 +14,8 @@ from sqlalchemy import event, text
 
 from ledger.errors import NotFound, UnknownEntry
 from ledger.log import merkle
-from ledger.store import LedgerStore, tree_store
+from ledger.store import LedgerStore
+from ledger.store import _tree_store as tree_store
 from tests.ledger.factories import note
 
 

@@ -14,10 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from ledger.store import EntryFilter
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
-from ledger.store.sql import statements_for
+from ledger.store import EntryFilter, LedgerSettings, init_ledger, open_ledger, statements_for
 
 SQL = statements_for("sqlite")
 

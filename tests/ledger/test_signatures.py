@@ -31,14 +31,13 @@ from ledger.errors import (
     UnknownModelVersion,
     WeakKey,
 )
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
-from ledger.verify import Problem, verify_ledger
-from ledger.verify import ranges as verify_ranges
+from ledger.verify import Problem, export_bundle, verify_bundle, verify_ledger
+from ledger.verify import _ranges as verify_ranges
 from ledger.verify import standalone as standalone_verify
-from ledger.verify.bundle import export_bundle, verify_bundle
 from tests.ledger.factories import BUILDER, MODEL, Actor, deployment, issued_now, note, training
 from tests.ledger.tamper import append_bypassing_admission, malleated, reencoded
 

@@ -26,10 +26,8 @@ from hypothesis import strategies as st
 
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import build_statement
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
-from ledger.verify.bundle import export_bundle, verify_bundle
+from ledger.store import ArtifactStore, LedgerSettings, init_ledger
+from ledger.verify import export_bundle, verify_bundle
 from tests.ledger.regulated import build_regulated_ledger
 
 SCRIPT = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
@@ -264,7 +262,7 @@ def test_rfc_8785_appendix_examples() -> None:
 
 def test_the_standalone_citation_table_restates_the_ledgers() -> None:
     """Both verifiers must refuse the same citations: the restated table is the same rule."""
-    from ledger.governance import citations
+    from ledger.governance import _citations as citations
     from ledger.verify import standalone as standalone_verify
 
     restated = {

@@ -45,14 +45,10 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
-from ledger.governance import citations
+from ledger.governance import _citations as citations
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Statement, build_statement
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
-from ledger.store.tables import merkle_nodes
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger, merkle_nodes
 from ledger.verify import Problem, VerificationReport, verify_ledger
 from tests.ledger.factories import (
     MODEL,

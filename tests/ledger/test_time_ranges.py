@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
-from ledger.store import EntryFilter, LedgerStore, appender
+from ledger.store import EntryFilter, LedgerStore
+from ledger.store import _appender as appender
 from tests.ledger.factories import Actor, note, training
 
 

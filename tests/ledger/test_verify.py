@@ -15,9 +15,8 @@ from sqlalchemy import update
 
 from ledger.log import merkle, signing
 from ledger.log.entries import Entry, build_statement, recompute_hash
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.tables import ledger_head, merkle_nodes
+from ledger.store import ArtifactStore, LedgerStore
+from ledger.store._tables import ledger_head, merkle_nodes
 from ledger.verify import Problem, VerificationReport, verify_ledger
 from tests.ledger.factories import Actor, MixedLedger, note, populate_mixed_ledger
 from tests.ledger.tamper import (
@@ -384,7 +383,7 @@ def test_a_recalibration_whose_parent_is_not_an_earlier_run_is_caught(
 def test_a_decision_whose_subject_is_missing_is_found_sequentially_and_in_ranges(
     ledger: Ledger, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.verify import ranges as verify_ranges
+    from ledger.verify import _ranges as verify_ranges
 
     monkeypatch.setattr(verify_ranges, "RANGE_SIZE", 4)
     run_seq = ledger.tamperable().written.seq("run")

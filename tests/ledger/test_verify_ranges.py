@@ -16,10 +16,9 @@ from datetime import timedelta
 import pytest
 
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
+from ledger.store import ArtifactStore, LedgerStore
 from ledger.verify import Problem, VerificationReport, verify_ledger
-from ledger.verify import ranges as verify_ranges
+from ledger.verify import _ranges as verify_ranges
 from tests.ledger.factories import note, populate_mixed_ledger
 from tests.ledger.tamper import disable_append_only_triggers, rewrite_history, set_columns
 

@@ -8,8 +8,7 @@ from sqlalchemy import text
 from ledger.log import merkle
 from ledger.log.entries import build_statement
 from ledger.store import LedgerStore
-from ledger.verify import Problem
-from ledger.verify.tree import verify_stored_tree
+from ledger.verify import Problem, verify_stored_tree
 from tests.ledger.tamper import disable_append_only_triggers
 
 

@@ -25,13 +25,9 @@ from ledger.errors import (
     InvalidConfiguration,
     PolicyViolation,
 )
-from ledger.governance.policy import ApprovalPolicy
-from ledger.governance.roles import Principal, Role
+from ledger.governance import ApprovalPolicy, Principal, Role
 from ledger.log.entries import Entry, Statement, build_statement
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger, open_ledger
 from tests.ledger.factories import (
     MODEL,
     Actor,

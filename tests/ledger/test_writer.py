@@ -1,5 +1,5 @@
 """The store's one writer: threads and coroutines queue appends that one thread commits in
-groups (`ledger.store.writer`)."""
+groups (`ledger.store._writer`)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,9 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import IdempotencyKeyReused, ModelRetired, VersionAlreadyLogged
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log.entries import Entry, build_statement
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import init_ledger, open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, init_ledger, open_ledger
 from ledger.verify import verify_ledger
 from tests.ledger.factories import MODEL, note, training
 
@@ -389,10 +387,10 @@ def test_a_store_nobody_holds_any_more_stops_its_thread(settings: LedgerSettings
 EXIT_WITHOUT_CLOSE = """
 import asyncio, atexit, sys, threading, time
 from pathlib import Path
-from ledger.governance.admission import Submission
+from ledger.governance._admission import Submission
 from ledger.log.entries import build_statement
-from ledger.store.bootstrap import open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store._bootstrap import open_ledger
+from ledger.store._settings import LedgerSettings
 
 store = open_ledger(LedgerSettings(database_url=sys.argv[1], home=Path(sys.argv[2])))
 note = lambda text: build_statement(kind="note", actor="dana", payload={"text": text})

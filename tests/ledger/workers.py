@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.log.entries import build_statement
-from ledger.store import LedgerStore
-from ledger.store.bootstrap import open_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import LedgerSettings, LedgerStore, open_ledger
 
 
 def writer_statement(writer: int, index: int) -> Any:

@@ -17,16 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.governance.admission import Submission
+from ledger.governance import Submission
 from ledger.log import signing
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.log.names import model_name_problem
 from ledger.log.signing import Ed25519PrivateKey
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import LedgerStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger
 from tests.ledger.legacy import append_legacy
 
 MODEL = "retail-credit-pd"

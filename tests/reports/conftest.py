@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store.settings import LedgerSettings
-from reports.card.data import build_card
+from ledger.store import LedgerSettings
+from reports.card import build_card
 from reports.documents import RenderedCard, card_pdf
-from reports.render.html import card_html
-from reports.render.pdf import render_pdf
+from reports.render import card_html, render_pdf
 from tests.reports.builders import (
     MODEL,
     CreditLedger,

@@ -19,17 +19,15 @@ import pikepdf
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli import _app as app
 from ledger.log import signing
 from ledger.log.checkpoint import sign_checkpoint
 from ledger.log.entries import build_statement
-from ledger.store.settings import LedgerSettings
-from reports.card.data import build_card
-from reports.card.evidence import EvidenceProblem
+from ledger.store import LedgerSettings
+from reports.card import EvidenceProblem, build_card
 from reports.documents import CARD_ATTACHMENTS, RenderedCard, card_pdf
-from reports.render.html import card_html
-from reports.render.pdf import render_pdf
-from reports.verify.card import verify_card
+from reports.render import card_html, render_pdf
+from reports.verify import verify_card
 from tests.reports.builders import SmallLedger, build_small_ledger
 
 MODEL = "consumer-pd"

@@ -8,8 +8,8 @@ import pytest
 
 from ledger.errors import UnknownModelVersion
 from ledger.log.entries import build_statement
-from reports.card.data import build_card
-from reports.render.html import PSI_SHIFT_ABOVE, PSI_STABLE_BELOW
+from reports.card import build_card
+from reports.render._html import PSI_SHIFT_ABOVE, PSI_STABLE_BELOW
 from reports.signatures import KeyBook, SignatureStatus
 from reports.tables import summary_tables
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger

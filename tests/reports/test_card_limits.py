@@ -14,7 +14,7 @@ import pypdf
 from bench.bench_card import MODEL, VERSION, build_case
 from reports.documents import card_pdf
 from reports.limits import MAX_DECISIONS, MAX_PARAMS
-from reports.verify.card import verify_card
+from reports.verify import verify_card
 
 
 def _render(case: str, tmp_path: Path) -> tuple[Path, str, int]:

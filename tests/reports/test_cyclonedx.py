@@ -8,8 +8,7 @@ import pytest
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
-from reports.card.cyclonedx import cyclonedx_json
-from reports.card.data import build_card
+from reports.card import build_card, cyclonedx_json
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 

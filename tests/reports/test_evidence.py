@@ -12,9 +12,8 @@ from ledger.log.canonical import canonical_json
 from ledger.log.checkpoint import verifier_key
 from ledger.log.entries import build_statement
 from ledger.log.signing import generate_private_key
-from reports.card.data import build_card
-from reports.card.evidence import EvidenceProblem, build_evidence, verify_evidence
-from reports.verify.card import verify_card
+from reports.card import EvidenceProblem, build_card, build_evidence, verify_evidence
+from reports.verify import verify_card
 from tests.reports.builders import ORIGIN, CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 

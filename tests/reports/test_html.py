@@ -8,11 +8,11 @@ import re
 import pytest
 
 from ledger.log.entries import build_statement
-from reports.card.data import build_card
-from reports.card.evidence import EvidenceUnavailable, build_evidence
-from reports.card.model import ExtraSection
+from reports.card import build_card
+from reports.card._evidence import EvidenceUnavailable, build_evidence
+from reports.card._model import ExtraSection
 from reports.citations import cite
-from reports.render.html import card_html, css_string
+from reports.render._html import card_html, css_string
 from reports.tables import Table
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger
 from tests.reports.conftest import HOSTILE_MODEL

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pikepdf
 
-from ledger.store.settings import LedgerSettings
-from reports.card.evidence import verify_evidence
+from ledger.store import LedgerSettings
+from reports.card import verify_evidence
 from tests.api.conftest import make_service, stop
 from tests.reports.builders import build_small_ledger
 

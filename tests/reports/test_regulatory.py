@@ -18,19 +18,15 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from ledger.errors import UnknownRegime
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
+from ledger.store import ArtifactStore, LedgerSettings, init_ledger
 from reports.audit import build_audit
-from reports.card.cyclonedx import cyclonedx_json
-from reports.card.data import build_card
-from reports.card.evidence import build_evidence, verify_evidence
+from reports.card import build_card, build_evidence, cyclonedx_json, verify_evidence
 from reports.documents import card_pdf
 from reports.inventory import build_inventory, inventory_csv, inventory_pdf
-from reports.regulatory.checklist import check_version
+from reports.regulatory import check_version
 from reports.regulatory.regimes import known_regimes, load_regime
-from reports.render.html import audit_html, card_html
-from reports.verify.card import extract_attachment, verify_card
+from reports.render import audit_html, card_html
+from reports.verify import extract_attachment, verify_card
 from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledger
 from tests.reports.builders import CreditLedger
 from tests.reports.conftest import RenderedFile

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from reports.render.html import css_string
-from reports.render.pdf import render_pdf
+from reports.render import render_pdf
+from reports.render._html import css_string
 
 DPI = 40
 EDGE_MM = 8

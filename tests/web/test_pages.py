@@ -12,9 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.service.identity import IdentityStore
-from ledger.store.artifacts import ArtifactStore
-from ledger.store.tables import web_sessions
+from api.service import IdentityStore
+from ledger.store import ArtifactStore, web_sessions
 from tests.api.conftest import Service, free_port, start_server, stop
 from tests.web.conftest import (
     HOSTILE_ESCAPED,

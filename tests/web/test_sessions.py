@@ -10,11 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select
 
-from api.service.identity import IdentityStore, Unauthenticated, parse_roles
-from api.web.sessions import SessionStore, csrf_matches, csrf_token
-from ledger.store.bootstrap import init_ledger
-from ledger.store.settings import LedgerSettings
-from ledger.store.tables import web_sessions
+from api.service import IdentityStore, Unauthenticated, parse_roles
+from api.web._sessions import SessionStore, csrf_matches, csrf_token
+from ledger.store import LedgerSettings, init_ledger, web_sessions
 from tests.web.conftest import csrf_of
 
 
@@ -78,7 +76,7 @@ def test_over_https_the_session_cookie_is_also_secure(
     sqlite_url: str, make_settings: Callable[..., LedgerSettings]
 ) -> None:
     from api.app import create_app
-    from api.service.settings import ServiceSettings
+    from api.service import ServiceSettings
 
     settings = make_settings(sqlite_url)
     store = init_ledger(settings, origin="test.example/web")

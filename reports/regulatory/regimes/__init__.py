@@ -112,3 +112,6 @@ def load_regime(regime_id: str) -> Regime:
     if regime.id != regime_id:
         raise ValueError(f"checklist {path} declares id {regime.id!r}")
     return regime
+
+
+__all__ = ["FOLDER", "AnyOf", "Item", "Regime", "Rule", "known_regimes", "load_regime"]

@@ -1,0 +1,214 @@
+"""The ledger's own commands: `init`, `log`, `checkpoint`, `verify`, `export`,
+`verify-bundle` and `import`.
+
+Thin over the core (parse, call `ledger`, render); verification exits 1 when the ledger does
+not verify. `commands` is merged into the top level of `govledger` by `api.cli._app`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.cli._ledger_access import ledger_settings, open_store
+from api.cli._ledger_access import open_store as _store
+from api.cli._output_files import writing_atomically
+from api.cli._terminal import console, err_console, fail, friendly_errors
+
+commands = typer.Typer()
+"""The commands of this module, at the top level of `govledger`."""
+
+
+@commands.command()
+@friendly_errors
+def init(
+    origin: Annotated[
+        str | None, typer.Option(help="Log name in checkpoints, e.g. bank.example/credit-models")
+    ] = None,
+) -> None:
+    """Create the ledger: schema (Alembic), ledger key (0600) and the empty log."""
+    from ledger.store import init_ledger
+
+    settings = ledger_settings()
+    store = init_ledger(settings, origin=origin)
+    console.print(f"Ledger [bold]{store.origin}[/] ready at {settings.database_url}")
+    console.print(f"  entries:      {store.size()}")
+    console.print(f"  ledger key:   {settings.ledger_key_path} (private, mode 0600)")
+    console.print(f"  verifier key: {store.meta()['verifier_key']}")
+
+
+@commands.command()
+@friendly_errors
+def verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(help="A signed checkpoint you kept earlier (repeatable)"),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Pin the ledger's verifier key (name+hash+base64)")
+    ] = None,
+    artifacts: Annotated[bool, typer.Option(help="Re-hash stored artifacts")] = True,
+    deep: Annotated[
+        bool, typer.Option(help="Also re-derive every stored Merkle node that proofs use")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Recompute every hash, link, signature and the Merkle root; exit 1 on any problem."""
+    from ledger.store import ArtifactStore
+    from ledger.verify import verify_ledger
+
+    settings = ledger_settings()
+    store = open_store()
+    pinned = key
+    if pinned is None and settings.ledger_public_key_path.exists():
+        pinned = settings.ledger_public_key_path.read_text().strip()
+    report = verify_ledger(
+        store,
+        verifier_key=pinned,
+        trusted_checkpoints=[p.read_text() for p in checkpoint or []],
+        artifact_store=ArtifactStore(settings.artifacts_path) if artifacts else None,
+    )
+    if deep and report.ok:
+        from ledger.verify import verify_stored_tree
+
+        tree = verify_stored_tree(store, report.size)
+        if not tree.ok:
+            fail(f"FAILED: stored Merkle tree: {tree.message}")
+    _print_report(report, as_json)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+    elif report.ok:
+        console.print(f"[bold green]{report.summary()}[/]", soft_wrap=True)
+    else:
+        err_console.print(f"[bold red]{report.summary()}[/]", soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@commands.command()
+@friendly_errors
+def export(
+    out: Annotated[Path, typer.Option(help="Bundle file to write (JSON Lines)")],
+) -> None:
+    """Write the ledger as a bundle (entries, keys, signed checkpoint) for offline checks."""
+    from ledger.verify import export_bundle
+
+    store = open_store()
+    with writing_atomically(out) as handle:
+        checkpoint = export_bundle(store, handle)
+    console.print(f"Exported {checkpoint.size} entries to {out} (root {checkpoint.root.hex()})")
+
+
+@commands.command("verify-bundle")
+@friendly_errors
+def verify_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
+    key: Annotated[
+        str | None, typer.Option(help="The ledger's published verifier key, to pin the signer")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Verify an export bundle with no database and no network."""
+    from ledger.verify import read_header, verify_bundle
+
+    header, _ = read_header(bundle)
+    if key is None and not as_json:
+        console.print(
+            f"[yellow]note:[/] trusting the key in the bundle ({header.get('verifier_key')}); "
+            "pass --key to pin the ledger's published key",
+            soft_wrap=True,
+        )
+    _print_report(verify_bundle(bundle, verifier_key=key), as_json)
+
+
+@commands.command("import")
+@friendly_errors
+def import_command(
+    bundle: Annotated[Path, typer.Argument(help="Bundle written by `govledger export`")],
+    key: Annotated[str | None, typer.Option(help="Pin the source ledger's verifier key")] = None,
+) -> None:
+    """Verify a bundle and copy its entries into this (empty or prefix) ledger."""
+    from ledger.verify import import_bundle
+
+    store = open_store()
+    added = import_bundle(store, bundle, verifier_key=key)
+    cp = store.checkpoint()
+    console.print(f"Imported {added} entries; ledger now {cp.size} entries, root {cp.root.hex()}")
+
+
+@commands.command()
+@friendly_errors
+def log(
+    file: Annotated[Path, typer.Argument(help="JSON statement (or list of them); '-' for stdin")],
+    idempotency_key: Annotated[str | None, typer.Option(help="Retry-safe request key")] = None,
+) -> None:
+    """Append entries from a JSON file: {kind, model, version, reason, payload, ...}.
+
+    Written as the user whose API key is in $GOVLEDGER_API_KEY, under the same rules as the
+    HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals)."""
+    from api.service import IdentityStore
+    from ledger.governance import Submission
+    from ledger.log.entries import build_statement
+
+    text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    data = json.loads(text)
+    items = data if isinstance(data, list) else [data]
+    api_key = os.environ.get("GOVLEDGER_API_KEY")
+    if not api_key:
+        fail(
+            "set GOVLEDGER_API_KEY to your API key: `govledger log` writes as the user it "
+            "belongs to (`govledger users add` or `users key` issues one)"
+        )
+    store = _store()
+    principal = IdentityStore(store.engine).authenticate(api_key)
+    submissions = []
+    for item in items:
+        if not isinstance(item, dict):
+            fail("each statement must be a JSON object")
+        allowed = {
+            "kind",
+            "model",
+            "version",
+            "actor",
+            "reason",
+            "payload",
+            "issued_at",
+            "signature",
+            "key_id",
+        }
+        unknown = set(item) - allowed
+        if unknown:
+            fail(
+                f"unknown field(s) {', '.join(sorted(unknown))}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        if "kind" not in item:
+            fail("a statement needs a 'kind'")
+        statement = build_statement(
+            kind=item["kind"],
+            model=item.get("model", ""),
+            version=item.get("version", ""),
+            actor=item.get("actor", principal.name),
+            reason=item.get("reason", ""),
+            payload=item.get("payload", {}),
+            issued_at=item.get("issued_at"),
+        )
+        submissions.append(Submission(statement, item.get("signature"), item.get("key_id")))
+    entries = store.submit(principal, submissions, idempotency_key=idempotency_key)
+    for entry in entries:
+        console.print(f"seq {entry.seq}  {entry.statement.kind}  {entry.entry_hash.hex()}")
+
+
+@commands.command()
+@friendly_errors
+def checkpoint() -> None:
+    """Print the latest signed checkpoint (issuing one if the log grew)."""
+    console.print(open_store().checkpoint().note, end="", soft_wrap=True, markup=False)

@@ -1,0 +1,177 @@
+"""CLI commands for the service: users and API keys, signing keys, `approve` and `serve`.
+
+`users_app` and `keys_app` are the `users` and `keys` groups; `commands` holds `approve` and
+`serve`, at the top level of `govledger` (all hung there by `api.cli._app`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli._ledger_access import open_store
+from api.cli._terminal import console, fail, friendly_errors
+
+commands = typer.Typer()
+"""The commands of this module at the top level of `govledger`: `approve` and `serve`."""
+
+users_app = typer.Typer(
+    help="Users, roles and API keys (API keys are stored only as hashes).", no_args_is_help=True
+)
+"""The `users` group."""
+
+keys_app = typer.Typer(help="Your Ed25519 signing key for approvals.", no_args_is_help=True)
+"""The `keys` group."""
+
+
+def _identities():  # type: ignore[no-untyped-def]
+    from api.service import IdentityStore
+
+    return IdentityStore(open_store().engine)
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (the actor of their entries)")],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role",
+            "-r",
+            help="Role (repeatable): admin, "
+            "data_scientist, validator, approver, compliance, viewer",
+        ),
+    ],
+) -> None:
+    """Create a user and print their API key once."""
+    from api.service import parse_roles
+
+    key = _identities().add_user(name, parse_roles(role))
+    console.print(f"Created {name} ({', '.join(role)}). API key, shown only now:")
+    console.print(key, markup=False)
+
+
+@users_app.command("key")
+@friendly_errors
+def users_key(name: Annotated[str, typer.Argument()]) -> None:
+    """Issue another API key for a user (printed once)."""
+    console.print(_identities().new_key(name), markup=False)
+
+
+@users_app.command("revoke")
+@friendly_errors
+def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
+    """Revoke every API key of a user."""
+    count = _identities().revoke_keys(name)
+    console.print(f"Revoked {count} API key(s) of {name}")
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list() -> None:
+    """List users, roles and active key counts."""
+    for user in _identities().list_users():
+        console.print(
+            f"{user['name']:24} {','.join(user['roles']):40} "  # type: ignore[arg-type]
+            f"{user['active_keys']} active key(s)"
+        )
+
+
+@keys_app.command("create")
+@friendly_errors
+def keys_create(
+    out: Annotated[Path, typer.Option(help="Private key file to create (mode 0600)")] = Path(
+        "~/.govledger/signing.key"
+    ),
+) -> None:
+    """Create an Ed25519 key pair on this machine; the private key never leaves it."""
+    from ledger.log import signing
+
+    path = out.expanduser()
+    key = signing.generate_private_key()
+    signing.write_private_key(path, key)
+    console.print(f"Private key: {path} (mode 0600, keep it safe)")
+    console.print(f"Public key:  {signing.public_key_b64(key)}")
+    console.print(f"Key id:      {signing.key_id_for(signing.public_key_raw(key))}")
+    console.print("Register it with: govledger keys register --key " + str(path))
+
+
+def _client():  # type: ignore[no-untyped-def]
+    from ledger.client import LedgerClient
+
+    url = os.environ.get("GOVLEDGER_URL")
+    api_key = os.environ.get("GOVLEDGER_API_KEY")
+    if not url or not api_key:
+        fail("set GOVLEDGER_URL and GOVLEDGER_API_KEY to talk to the service")
+    return LedgerClient(str(url), str(api_key))
+
+
+@keys_app.command("register")
+@friendly_errors
+def keys_register(
+    key: Annotated[Path, typer.Option(help="Your private key file")] = Path(
+        "~/.govledger/signing.key"
+    ),
+) -> None:
+    """Register your public key with the service (uses GOVLEDGER_URL, GOVLEDGER_API_KEY)."""
+    with _client() as client:
+        entry = client.register_key(key)
+    console.print(f"Registered key {entry['statement']['payload']['key_id']} at seq {entry['seq']}")
+
+
+@commands.command()
+@friendly_errors
+def approve(
+    model: Annotated[str, typer.Argument()],
+    version: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="Why (shown to auditors)")],
+    key: Annotated[Path, typer.Option(help="Your private key")] = Path("~/.govledger/signing.key"),
+    role: Annotated[str | None, typer.Option(help="validator or approver")] = None,
+    reject: Annotated[bool, typer.Option(help="Record a rejection instead")] = False,
+) -> None:
+    """Sign an approval (or rejection) on this machine and record it."""
+    with _client() as client:
+        decide = client.reject if reject else client.approve
+        entry = decide(model, version, reason, key=key, role=role)
+    console.print(f"Recorded {entry['statement']['kind']} at seq {entry['seq']}")
+
+
+@commands.command()
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "warning",
+) -> None:
+    """Run the HTTP API and web pages with uvicorn."""
+    import uvicorn
+
+    from api.service import ServiceSettings
+    from ledger.store import is_current, open_ledger
+
+    settings = ServiceSettings()
+    store = open_ledger(settings)  # fail fast, with one line, if there is no ledger
+    if not is_current(store.engine):
+        fail(
+            "the database schema is older than this govledger: run `govledger init` to apply "
+            "the pending migrations, then start the server again"
+        )
+    store.engine.dispose()
+    proxies = settings.forwarded_allow_ips.strip()
+    uvicorn.run(
+        "api.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+        server_header=False,
+    )

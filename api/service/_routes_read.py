@@ -1,0 +1,160 @@
+"""Read endpoints: entries with proofs, checkpoints, consistency, models, verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from api.service._context import Context, Reader
+from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
+from ledger.errors import InvalidStatement
+from ledger.governance import Role
+from ledger.store import EntryFilter, check_digest, model_names, model_summary, version_view
+from ledger.verify import verify_ledger
+
+router = APIRouter(prefix="/v1", tags=["read"])
+
+
+@router.get("/me", summary="Who you are and what you may do")
+def me(principal: Reader, context: Context) -> dict[str, Any]:
+    return {
+        "name": principal.name,
+        "roles": sorted(r.value for r in principal.roles),
+        "approval_policy": dict(context.store.policy.required),
+    }
+
+
+@router.get("/entries", summary="List entries with filters and cursor pagination")
+def list_entries(
+    context: Context,
+    _: Reader,
+    model: str | None = None,
+    version: str | None = None,
+    kind: str | None = None,
+    actor: str | None = None,
+    since: Annotated[str | None, Query(description="RFC 3339 UTC, inclusive")] = None,
+    until: Annotated[str | None, Query(description="RFC 3339 UTC, exclusive")] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,18}$", description="next_cursor of the previous page")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+) -> dict[str, Any]:
+    model, version, actor, kind = (
+        None if v is None else _nfc(v) for v in (model, version, actor, kind)
+    )
+    filters = EntryFilter(
+        model=model, version=version, kind=kind, actor=actor, since=since, until=until
+    )
+    after = int(cursor) if cursor is not None else -1
+    page = context.store.list_entries(
+        filters, after_seq=after, limit=limit, descending=order == "desc"
+    )
+    next_cursor = str(page[-1].seq) if len(page) == limit else None
+    return {"items": [e.to_dict() for e in page], "next_cursor": next_cursor}
+
+
+@router.get("/entries/{seq}", summary="One entry with its inclusion proof and checkpoint")
+def get_entry(
+    seq: Annotated[int, Path(ge=0, le=2**53)], context: Context, _: Reader
+) -> dict[str, Any]:
+    entry = context.store.entry(seq)
+    checkpoint = context.store.checkpoint()
+    proof = context.store.inclusion_proof(seq, checkpoint.size)
+    return {
+        "entry": entry.to_dict(),
+        "inclusion_proof": {
+            "leaf_index": proof.seq,
+            "tree_size": proof.tree_size,
+            "hashes": [h.hex() for h in proof.proof],
+        },
+        "checkpoint": checkpoint.note,
+    }
+
+
+@router.get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+def get_checkpoint(context: Context, _: Reader) -> dict[str, Any]:
+    checkpoint = context.store.checkpoint()
+    return {
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root": checkpoint.root.hex(),
+        "note": checkpoint.note,
+        "verifier_key": context.store.meta()["verifier_key"],
+    }
+
+
+@router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
+def consistency(
+    context: Context,
+    _: Reader,
+    old_size: Annotated[int, Query(ge=0, le=2**53)],
+    new_size: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+) -> dict[str, Any]:
+    if new_size is None:
+        new_size = context.store.checkpoint().size
+    proof = context.store.consistency_proof(old_size, new_size)
+    return {
+        "old_size": proof.old_size,
+        "new_size": proof.new_size,
+        "old_root": proof.old_root.hex(),
+        "new_root": proof.new_root.hex(),
+        "hashes": [h.hex() for h in proof.proof],
+    }
+
+
+@router.get("/models", summary="Every model with its versions and their status")
+def list_models(context: Context, _: Reader) -> dict[str, Any]:
+    return {"models": [model_summary(context.store, name) for name in model_names(context.store)]}
+
+
+# A name is one percent-encoded segment, even an older ledger's `a/b` (api.path_names).
+@router.get("/models/{model}/versions/{version}", summary="A version's evidence and status")
+def get_version(
+    model: ModelSegment,
+    version: VersionSegment,
+    context: Context,
+    _: Reader,
+) -> dict[str, Any]:
+    return version_view(
+        context.store, name_from_segment(model), name_from_segment(version)
+    ).to_dict()
+
+
+@router.get("/models/{model}", summary="One model: registration and versions")
+def get_model(model: ModelSegment, context: Context, _: Reader) -> dict[str, Any]:
+    return model_summary(context.store, name_from_segment(model))
+
+
+@router.get("/verify", summary="Verify the whole ledger (compliance)")
+def verify(context: Context, principal: Reader) -> dict[str, Any]:
+    principal.require(Role.COMPLIANCE, action="verifying the ledger")
+    report = verify_ledger(
+        context.store,
+        verifier_key=context.store.meta()["verifier_key"],
+        artifact_store=context.artifacts,
+    )
+    return report.to_dict()
+
+
+@router.get(
+    "/artifacts/{digest}", summary="Download an artifact by SHA-256", response_class=Response
+)
+def get_artifact(digest: str, context: Context, _: Reader) -> Response:
+    try:
+        check_digest(digest)
+    except InvalidStatement as exc:
+        raise InvalidStatement(exc.message) from None
+    return Response(context.artifacts.get(digest), media_type="application/octet-stream")
+
+
+def _nfc(value: str) -> str:
+    """A name from the URL in the NFC form names are stored in; NUL is refused (never stored,
+    and PostgreSQL cannot even compare with it)."""
+    import unicodedata
+
+    if "\x00" in value:
+        raise InvalidStatement("names cannot contain NUL characters")
+    return unicodedata.normalize("NFC", value)

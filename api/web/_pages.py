@@ -1,0 +1,223 @@
+"""What the web pages show, assembled from the ledger core as plain data (no HTML here).
+
+The models overview reads each version's derived view (`ledger.version_view`), so
+the page can never disagree with the API or the card about a status or an approval.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+from ledger.errors import InvalidTimeBound
+from ledger.log.entries import Entry
+from ledger.log.kinds import Kind
+from ledger.log.time_bounds import parse_day, time_bound
+from ledger.store import EntryFilter, LedgerStore, model_names, model_summary, version_view
+
+TIMELINE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An approval or a rejection as a reader sees it."""
+
+    actor: str
+    role: str
+    granted: bool
+    recorded_at: str
+    reason: str
+
+
+@dataclass
+class VersionRow:
+    """One version of a model on the overview."""
+
+    version: str
+    status: str
+    kind: str
+    logged_by: str
+    logged_at: str
+    decisions: list[Decision]
+    missing_approvals: list[str]
+    deployed_by: str | None = None
+    deployed_at: str | None = None
+    environment: str | None = None
+
+
+@dataclass
+class ModelRow:
+    """A model with its inventory facts and its versions, newest first."""
+
+    name: str
+    description: str
+    owner: str
+    retired: bool
+    versions: list[VersionRow] = field(default_factory=list)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def model_row(store: LedgerStore, name: str) -> ModelRow:
+    """One model's row; UnknownModelVersion (404) when the ledger never named it."""
+    summary = model_summary(store, name)
+    registration = summary.get("registration")
+    if not isinstance(registration, dict):
+        registration = {}
+    row = ModelRow(
+        name=name,
+        description=_text(registration.get("description")),
+        owner=_text(registration.get("owner")),
+        retired=bool(summary.get("retired")),
+    )
+    listed = summary.get("versions")
+    for item in reversed(listed if isinstance(listed, list) else []):
+        view = version_view(store, name, str(item["version"]))
+        decisions = [
+            Decision(
+                actor=e.statement.actor,
+                role=_text(e.statement.payload.get("role")),
+                granted=e.statement.kind == Kind.APPROVAL_GRANTED,
+                recorded_at=e.recorded_at,
+                reason=e.statement.reason,
+            )
+            for e in view.decisions
+        ]
+        version = VersionRow(
+            version=view.version,
+            status=view.status.value,
+            kind=view.run.statement.kind,
+            logged_by=view.run.statement.actor,
+            logged_at=view.run.recorded_at,
+            decisions=decisions,
+            missing_approvals=list(view.missing_approvals),
+        )
+        if view.deployments:
+            last = view.deployments[-1]
+            version.deployed_by = last.statement.actor
+            version.deployed_at = last.recorded_at
+            version.environment = _text(last.statement.payload.get("environment")) or None
+        row.versions.append(version)
+    return row
+
+
+def models_overview(store: LedgerStore) -> list[ModelRow]:
+    """Every model in the ledger with its versions' status and decisions."""
+    return [model_row(store, name) for name in model_names(store)]
+
+
+class TimelineInputError(ValueError):
+    """A timeline filter the page cannot use (shown next to the form, status 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineQuery:
+    """The timeline's filters as the form sends them (strings, empty meaning 'any')."""
+
+    model: str = ""
+    kind: str = ""
+    actor: str = ""
+    since: str = ""
+    until: str = ""
+
+    def entry_filter(self) -> EntryFilter:
+        """The store filter; `until` is a whole day, so it ends at the next midnight UTC."""
+        return EntryFilter(
+            model=_nfc(self.model) or None,
+            kind=self.kind or None,
+            actor=_nfc(self.actor) or None,
+            since=_midnight(self.since, "since") if self.since else None,
+            until=_midnight(self.until, "until", next_day=True) if self.until else None,
+        )
+
+    def validate(self) -> None:
+        """Raise TimelineInputError naming the first unusable filter."""
+        if self.kind and self.kind not in {k.value for k in Kind}:
+            raise TimelineInputError(f"unknown kind {self.kind!r}")
+        for name, value in (("model", self.model), ("actor", self.actor)):
+            if len(value) > 200:
+                raise TimelineInputError(f"{name} is longer than 200 characters")
+        self.entry_filter()
+        if self.since and self.until and self.since > self.until:
+            raise TimelineInputError("'from' must not be after 'to'")
+
+    def params(self) -> dict[str, str]:
+        """The non-empty filters, for links that keep them (pagination)."""
+        return {
+            k: v
+            for k, v in (
+                ("model", self.model),
+                ("kind", self.kind),
+                ("actor", self.actor),
+                ("since", self.since),
+                ("until", self.until),
+            )
+            if v
+        }
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value.strip())
+
+
+def _midnight(value: str, name: str, *, next_day: bool = False) -> str | None:
+    """A day filter as a bound (`ledger.time_bounds`); the last day of the calendar as
+    `until` is an open end (None)."""
+    try:
+        return time_bound(parse_day(value.strip(), name), name, end=next_day)
+    except InvalidTimeBound as exc:
+        raise TimelineInputError(exc.message) from None
+
+
+@dataclass
+class TimelinePage:
+    """One page of entries, newest first, with the cursors to the neighbouring pages."""
+
+    entries: list[Entry]
+    older_than: int | None
+    newer_than: int | None
+
+
+def parse_cursor(value: str | None, name: str) -> int | None:
+    """A pagination cursor (a seq) from the query string."""
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise TimelineInputError(f"{name} must be an entry number")
+    return int(value)
+
+
+def timeline_page(
+    store: LedgerStore,
+    filters: EntryFilter,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = TIMELINE_PAGE_SIZE,
+) -> TimelinePage:
+    """Entries newest first: the newest page, the page `before` a seq, or the page `after`
+    one (keyset pagination both ways, one extra row read to know whether more exist)."""
+    if after is not None:
+        rows = store.list_entries(filters, after_seq=after, limit=limit + 1)
+        more_newer = len(rows) > limit
+        page = list(reversed(rows[:limit]))
+        more_older = True
+    else:
+        rows = store.list_entries(
+            filters,
+            after_seq=before if before is not None else -1,
+            limit=limit + 1,
+            descending=True,
+        )
+        page = rows[:limit]
+        more_older = len(rows) > limit
+        more_newer = before is not None
+    if not page:
+        return TimelinePage([], None, None)
+    return TimelinePage(
+        page,
+        older_than=page[-1].seq if more_older and page[-1].seq > 0 else None,
+        newer_than=page[0].seq if more_newer else None,
+    )

@@ -1,0 +1,195 @@
+"""Web sign-in sessions and CSRF tokens for the pages.
+
+Signing in with an API key opens a server-side session: a random 32-byte token goes to the
+browser in the `govledger_session` cookie (HttpOnly, SameSite=Strict, Path=/, Secure over
+https) and the database keeps only SHA-256(token) with the user, the API key used and the
+expiry (table `web_sessions`, migration 0003). Sessions live in the database, so any API
+process serves any request and a sign-out holds everywhere at once. Every request re-checks
+that the key is not revoked and the user not disabled: revoking a key ends its sessions.
+
+CSRF: each POST form carries HMAC-SHA256(session token, purpose). Only the server and the
+browser holding the HttpOnly cookie know the token, so another site can neither read nor
+forge the form token; SameSite=Strict keeps the cookie off cross-site requests as well. The
+sign-in form, before any session exists, uses the same construction over a short-lived
+random `govledger_signin` cookie (against login CSRF).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from api.service import IdentityStore, Principal, parse_roles
+from ledger.log.timestamps import format_rfc3339
+from ledger.store import api_keys, users, web_sessions
+
+SESSION_COOKIE = "govledger_session"
+SIGNIN_COOKIE = "govledger_signin"
+SIGNIN_COOKIE_SECONDS = 3600
+MAX_TOKEN_LENGTH = 128
+"""Longer cookie values are not ours: refused before hashing."""
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def csrf_token(secret: str, purpose: str) -> str:
+    """The form token for a cookie secret: HMAC-SHA256(secret, purpose), hex."""
+    message = f"govledger csrf/{purpose}".encode()
+    return hmac.new(secret.encode("utf-8", "surrogatepass"), message, hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret: str | None, purpose: str, presented: str | None) -> bool:
+    """True when a form's token was made from this cookie secret (constant-time)."""
+    if not secret or not presented or len(secret) > MAX_TOKEN_LENGTH:
+        return False
+    return hmac.compare_digest(csrf_token(secret, purpose), presented)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A signed-in browser: its cookie token (never stored), user and expiry."""
+
+    token: str
+    principal: Principal
+    expires_at: str
+
+    @property
+    def csrf(self) -> str:
+        """The token every POST form of this session must carry."""
+        return csrf_token(self.token, "session")
+
+
+class SessionStore:
+    """Open, find and close web sessions in the ledger database."""
+
+    def __init__(self, engine: Engine, identities: IdentityStore, max_age_seconds: int) -> None:
+        self.engine = engine
+        self.identities = identities
+        self.max_age_seconds = max_age_seconds
+
+    def open(self, api_key: str) -> WebSession:
+        """Check an API key and open a session for its user; Unauthenticated if it is bad.
+
+        Expired sessions are swept here, so the table holds live sessions only."""
+        principal = self.identities.authenticate(api_key.strip())
+        key_id = api_key.strip().split("_", 2)[1]  # the format authenticate() just accepted
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires_at = format_rfc3339(now + timedelta(seconds=self.max_age_seconds))
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(web_sessions).where(web_sessions.c.expires_at <= format_rfc3339(now))
+            )
+            conn.execute(
+                insert(web_sessions).values(
+                    token_hash=_token_hash(token),
+                    user_name=principal.name,
+                    key_id=key_id,
+                    created_at=format_rfc3339(now),
+                    expires_at=expires_at,
+                )
+            )
+        return WebSession(token, principal, expires_at)
+
+    def find(self, token: str | None) -> WebSession | None:
+        """The live session of a cookie token, or None (unknown, expired, key revoked)."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        now = format_rfc3339(datetime.now(UTC))
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(users.c.name, users.c.roles, web_sessions.c.expires_at)
+                .select_from(web_sessions)
+                .join(users, users.c.name == web_sessions.c.user_name)
+                .join(api_keys, api_keys.c.key_id == web_sessions.c.key_id)
+                .where(
+                    web_sessions.c.token_hash == _token_hash(token),
+                    web_sessions.c.expires_at > now,
+                    api_keys.c.revoked_at.is_(None),
+                    users.c.disabled_at.is_(None),
+                )
+            ).first()
+        if row is None:
+            return None
+        principal = Principal(name=str(row[0]), roles=parse_roles(str(row[1])))
+        return WebSession(token, principal, str(row[2]))
+
+    def close(self, token: str | None) -> None:
+        """Delete a session (sign-out); unknown tokens are ignored."""
+        if token and len(token) <= MAX_TOKEN_LENGTH:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(web_sessions).where(web_sessions.c.token_hash == _token_hash(token))
+                )
+
+    def from_request(self, request: Request) -> WebSession | None:
+        """The session a request's cookie names, if it is live."""
+        return self.find(request.cookies.get(SESSION_COOKIE))
+
+    def principal_for(self, request: Request) -> Principal | None:
+        """The hook `api.context.get_principal` calls for cookie-authenticated reads of /v1."""
+        session = self.from_request(request)
+        return None if session is None else session.principal
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def set_session_cookie(
+    response: Response, request: Request, session: WebSession, max_age: int
+) -> None:
+    """Give the browser its session token (HttpOnly, SameSite=Strict, Secure over https)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.token,
+        max_age=max_age,
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_cookie(response: Response, request: Request, name: str) -> None:
+    """Tell the browser to drop a cookie of ours."""
+    response.set_cookie(
+        name,
+        "",
+        max_age=0,
+        expires=0,
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def signin_secret(request: Request) -> tuple[str, bool]:
+    """The pre-session secret the sign-in form's CSRF token is made from; (secret, is_new)."""
+    current = request.cookies.get(SIGNIN_COOKIE)
+    if current and 20 <= len(current) <= MAX_TOKEN_LENGTH:
+        return current, False
+    return secrets.token_urlsafe(32), True
+
+
+def set_signin_cookie(response: Response, request: Request, secret: str) -> None:
+    """Store the sign-in form's secret in the browser (HttpOnly, SameSite=Strict)."""
+    response.set_cookie(
+        SIGNIN_COOKIE,
+        secret,
+        max_age=SIGNIN_COOKIE_SECONDS,
+        path="/",
+        secure=_secure(request),
+        httponly=True,
+        samesite="strict",
+    )

@@ -1,0 +1,290 @@
+"""Whether a submitted statement may join the ledger, given what the ledger holds.
+
+Run inside the append transaction (under the sequencer lock), so the facts it reads cannot
+change before the entry is written. Every refusal is a specific GovledgerError and nothing is
+written: signatures (registered, unrevoked key of the actor, valid over the canonical
+statement, not replayed, fresh), and the state rules (version logged once, approvals of
+known versions only, four eyes, deployment policy, retirement; materiality tiers and
+reasoned amendments of the inventory, catalogues naming scored features only, decisions on a
+catalogue, and no deployment of a stopped version).
+
+Signatures follow the strict Ed25519 rule of `ledger.ed25519_strict` (one base64 spelling,
+no weak keys, S < L), and a replay is a signature whose bytes, or a statement whose SHA-256,
+the ledger already holds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ledger.errors import (
+    Conflict,
+    InvalidStatement,
+    KeyNotOwned,
+    KeyRevoked,
+    ModelRetired,
+    ReplayedStatement,
+    SignatureInvalid,
+    SignatureRequired,
+    StaleStatement,
+    UnknownEntry,
+    UnknownKey,
+    UnknownModelVersion,
+    VersionAlreadyLogged,
+)
+from ledger.governance._catalogue import check_catalogue, scored_features
+from ledger.governance._citations import Cited, citation_problem, citations_of, cited_hash, may_cite
+from ledger.governance._facts import LedgerFacts
+from ledger.governance._inventory import check_registration
+from ledger.governance._oversight import check_not_stopped, check_oversight
+from ledger.governance._policy import (
+    ApprovalPolicy,
+    RunFact,
+    check_deployment,
+    check_four_eyes,
+    check_oversight_four_eyes,
+)
+from ledger.log import ed25519_strict, signing
+from ledger.log.entries import Statement
+from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
+from ledger.log.names import check_model_name, check_version_name, model_name_problem
+from ledger.log.timestamps import parse_rfc3339
+
+_KEY_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A statement as submitted, with the actor's signature if any."""
+
+    statement: Statement
+    signature: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessWindow:
+    """How far a signed statement's issued_at may be from the ledger clock."""
+
+    max_age: timedelta = timedelta(hours=24)
+    max_future: timedelta = timedelta(minutes=5)
+
+
+def admit(
+    submission: Submission,
+    facts: LedgerFacts,
+    policy: ApprovalPolicy,
+    now: datetime,
+    window: FreshnessWindow,
+) -> None:
+    """Raise the specific error that refuses this submission, or return if it may be appended."""
+    statement = submission.statement
+    kind = Kind(statement.kind)
+    _check_new_names(statement, kind, facts)
+    _check_signature(submission, kind, facts, now, window)
+    if kind in RUN_KINDS:
+        _check_run(statement, kind, facts)
+    elif kind in DECISION_KINDS:
+        _check_decision(statement, facts)
+    elif kind is Kind.EVALUATION_RECORDED:
+        _require_version(statement, facts)
+    elif kind is Kind.DEPLOYMENT_PROMOTED:
+        run = _require_version(statement, facts)
+        check_not_stopped(
+            statement.model, statement.version, facts.oversight_for(run.model, run.version)
+        )
+        check_deployment(policy, run, facts.decisions_for(statement.model, statement.version))
+    elif kind is Kind.MODEL_REGISTERED:
+        check_registration(
+            statement, policy, registered_at_seq=facts.registration_seq(statement.model)
+        )
+    elif kind is Kind.CATALOGUE_RECORDED:
+        _require_version(statement, facts)
+        model, version = statement.model, statement.version
+        run_payload = facts.run_payload(model, version) or {}
+        check_catalogue(
+            model,
+            version,
+            statement.payload,
+            scored_features(run_payload),
+            facts.catalogue_versions(model, version),
+        )
+    elif kind is Kind.OVERSIGHT_RECORDED:
+        run = _require_version(statement, facts)
+        check_oversight_four_eyes(run, statement.actor, str(statement.payload["action"]))
+        check_oversight(
+            statement.model,
+            statement.version,
+            str(statement.payload["action"]),
+            facts.oversight_for(statement.model, statement.version),
+        )
+    elif kind is Kind.MODEL_RETIRED:
+        if statement.version:
+            _require_version(statement, facts)
+        elif not facts.model_known(statement.model):
+            raise UnknownModelVersion(f"model {statement.model!r} is not in the ledger")
+    elif kind is Kind.KEY_REVOKED:
+        key = facts.signing_key(str(statement.payload["key_id"]))
+        if key is None:
+            raise UnknownKey(f"key {statement.payload['key_id']} is not registered")
+        if key.revoked:
+            raise Conflict(f"key {key.key_id} is already revoked")
+    _check_citations(statement, facts)
+
+
+def _check_citations(statement: Statement, facts: LedgerFacts) -> None:
+    """Every entry the payload cites (`ledger.citations`) is in the ledger and about the
+    right model: an approval's evidence (EU AI Act Annex IV 2(g): the test reports the
+    signer reviewed), a recalibration's parent run, a deployment's approvals, what a note
+    or an oversight record refers to."""
+    if not may_cite(statement.kind, statement.payload_json):
+        return  # most statements cite nothing: no payload parsing for them
+    for citation, value in citations_of(statement.kind, statement.payload):
+        wanted = cited_hash(value)
+        fact = None if wanted is None else facts.subject_by_hash(wanted)
+        found = None if fact is None else Cited(fact.seq, fact.kind, fact.model, fact.version)
+        problem = citation_problem(
+            citation, value, found, seq=None, model=statement.model, version=statement.version
+        )
+        if problem is not None:
+            raise UnknownEntry(problem) if found is None else InvalidStatement(problem)
+
+
+def _check_new_names(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
+    """A name enters the ledger only in the grammar of `ledger.names`: a model name the ledger
+    does not hold yet (a registration, a run or a note about a new model), and the version of
+    a run. Names already in the ledger, even ones an older ledger accepted, may be referred to
+    (amendments, evaluations, decisions...). A legal name costs no query."""
+    if kind is Kind.REQUEST_REFUSED:  # the ledger's own record of what was asked
+        return
+    if statement.model and model_name_problem(statement.model):
+        if not facts.model_known(statement.model):
+            check_model_name(statement.model)
+    if kind in RUN_KINDS:
+        check_version_name(statement.version)
+
+
+def _require_version(statement: Statement, facts: LedgerFacts) -> RunFact:
+    run = facts.run_for(statement.model, statement.version)
+    if run is None:
+        raise UnknownModelVersion(
+            f"{statement.model} {statement.version} was never logged: log its training run "
+            "first (run.training)"
+        )
+    if facts.is_retired(statement.model, statement.version):
+        raise ModelRetired(f"{statement.model} {statement.version} is retired")
+    return run
+
+
+def _check_run(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
+    existing = facts.run_for(statement.model, statement.version)
+    if existing is not None:
+        raise VersionAlreadyLogged(
+            f"{statement.model} {statement.version} was already logged at seq {existing.seq}; "
+            "give the new run a new version"
+        )
+    if facts.is_retired(statement.model, ""):
+        raise ModelRetired(f"model {statement.model} is retired")
+    if kind is Kind.RUN_RECALIBRATION and statement.payload.get("parent_run") is None:
+        raise InvalidStatement(  # pragma: no cover - the payload model requires it
+            "a recalibration must name its parent_run"
+        )
+
+
+def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
+    """A decision is about the version's run (`run`, or `subject` naming it) or about one of
+    the version's catalogues (`subject`); its author may not decide (four eyes)."""
+    run = _require_version(statement, facts)
+    payload = statement.payload
+    if payload.get("run") is not None:
+        decided_run = bytes.fromhex(payload["run"])
+        if decided_run != run.entry_hash:
+            raise InvalidStatement(
+                f"the decision is signed over run {decided_run.hex()}, but "
+                f"{statement.model} {statement.version} was logged by entry "
+                f"{run.entry_hash.hex()}: re-sign over the version's run"
+            )
+        check_four_eyes(run, statement.actor)
+        return
+    subject_hash = bytes.fromhex(payload["subject"])
+    if subject_hash == run.entry_hash:
+        check_four_eyes(run, statement.actor)
+        return
+    subject = facts.subject_by_hash(subject_hash)
+    if subject is None:
+        raise UnknownEntry(f"subject {subject_hash.hex()} is not an entry in the ledger")
+    if subject.kind != Kind.CATALOGUE_RECORDED.value or (subject.model, subject.version) != (
+        statement.model,
+        statement.version,
+    ):
+        raise InvalidStatement(
+            f"a decision's subject must be the run or a catalogue.recorded entry of "
+            f"{statement.model} {statement.version}; {subject_hash.hex()} is a {subject.kind} "
+            f"of {subject.model} {subject.version}".rstrip()
+        )
+    check_four_eyes(subject, statement.actor)
+
+
+def _check_signature(
+    submission: Submission,
+    kind: Kind,
+    facts: LedgerFacts,
+    now: datetime,
+    window: FreshnessWindow,
+) -> None:
+    statement = submission.statement
+    signature, key_id = submission.signature, submission.key_id
+    if signature is None and key_id is None:
+        if kind in SIGNATURE_REQUIRED:
+            raise SignatureRequired(
+                f"{kind.value} must be signed by the actor's registered key on their own "
+                "machine (LedgerClient.approve(..., key=PATH) does this)"
+            )
+        return
+    if signature is None or key_id is None:
+        raise SignatureInvalid("a signature needs both signature and key_id")
+    if not _KEY_ID.fullmatch(key_id):
+        raise SignatureInvalid("key_id must be 32 lowercase hex characters (govledger keys create)")
+    if statement.issued_at is None:
+        raise InvalidStatement("a signed statement must carry issued_at, the time of signing")
+    issued = parse_rfc3339(statement.issued_at, "issued_at")
+    if issued < now - window.max_age or issued > now + window.max_future:
+        raise StaleStatement(
+            f"statement was signed at {statement.issued_at}, too far from the ledger's time "
+            f"{now.isoformat()}: sign it again now"
+        )
+    if kind is Kind.KEY_REGISTERED:
+        public_key = str(statement.payload["public_key"])
+        raw = ed25519_strict.parse_public_key(public_key)
+        if signing.key_id_for(raw) != statement.payload["key_id"]:
+            raise InvalidStatement("key_id must be the first 16 bytes of SHA-256(public key), hex")
+        if key_id != statement.payload["key_id"]:
+            raise SignatureInvalid("a key registration must be signed by the key it registers")
+        if facts.signing_key(key_id) is not None:
+            raise Conflict(f"key {key_id} is already registered")
+    else:
+        key = facts.signing_key(key_id)
+        if key is None:
+            raise UnknownKey(
+                f"key {key_id} is not registered: register it first (govledger keys register)"
+            )
+        if key.revoked:
+            raise KeyRevoked(f"key {key_id} was revoked and can no longer sign statements")
+        if key.actor != statement.actor:
+            raise KeyNotOwned(f"key {key_id} belongs to {key.actor}, not to {statement.actor}")
+        public_key = key.public_key
+        ed25519_strict.parse_public_key(public_key)  # a weak key registered before the rule
+    signature_bytes = ed25519_strict.parse_signature(signature)
+    signed = statement.signing_bytes()
+    if not signing.verify(public_key, signed, signature):
+        raise SignatureInvalid(
+            "signature does not verify over the canonical statement: it was signed for another "
+            "model, version, kind or payload, or by another key"
+        )
+    if facts.signature_seen(signature_bytes, signing.statement_digest(signed)):
+        raise ReplayedStatement(
+            "this signed statement (or its signature) is already in the ledger: a replay. "
+            "To decide again, sign a new statement"
+        )

@@ -1,0 +1,149 @@
+"""The model inventory (SR 26-2): each model's registration, changed only by new entries.
+
+A model enters the inventory with `model.registered` (owner, users, intended use, materiality
+tier, the model / non-model decision, validation status, next review date). A later
+`model.registered` for the same model is an *amendment*: it replaces the whole record (the
+latest registration wins, so an amendment repeats every field it keeps), it must say why
+(`reason`), and the earlier registrations stay in the ledger as the record's history.
+
+Materiality tiers are configuration (GOVLEDGER_MATERIALITY_TIERS, default low / medium /
+high, `ApprovalPolicy.materiality_tiers`): a registration naming another tier is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ledger.errors import MissingReason, UnknownMaterialityTier
+from ledger.governance._policy import ApprovalPolicy
+from ledger.log.entries import Entry, Statement
+from ledger.log.kinds import Kind
+
+
+def check_registration(
+    statement: Statement, policy: ApprovalPolicy, *, registered_at_seq: int | None
+) -> None:
+    """Refuse an unknown materiality tier, and an amendment that does not say why."""
+    tier = statement.payload.get("materiality_tier")
+    tiers = policy.materiality_tiers
+    if tier is not None and tiers and tier not in tiers:
+        raise UnknownMaterialityTier(
+            f"materiality tier {tier!r} is not one of the configured tiers "
+            f"({', '.join(tiers)}; GOVLEDGER_MATERIALITY_TIERS)"
+        )
+    if registered_at_seq is not None and not statement.reason.strip():
+        raise MissingReason(
+            f"model {statement.model} is already in the inventory (registered at seq "
+            f"{registered_at_seq}): an amendment replaces its record and must say why (reason)"
+        )
+
+
+@dataclass
+class InventoryRecord:
+    """A model's inventory record: the latest registration, and every registration."""
+
+    model: str
+    record: dict[str, Any]
+    history: list[Entry]
+
+    @property
+    def registered(self) -> Entry:
+        """The first registration (who put the model in the inventory, and when)."""
+        return self.history[0]
+
+    @property
+    def latest(self) -> Entry:
+        """The registration in force (the latest)."""
+        return self.history[-1]
+
+    @property
+    def amendments(self) -> list[Entry]:
+        """Every registration after the first, oldest first."""
+        return self.history[1:]
+
+
+def inventory_record(model: str, entries: Iterable[Entry]) -> InventoryRecord | None:
+    """The inventory record from a model's entries (None if it was never registered)."""
+    history = [e for e in entries if e.statement.kind == Kind.MODEL_REGISTERED.value]
+    if not history:
+        return None
+    history.sort(key=lambda e: e.seq)
+    return InventoryRecord(model, history[-1].statement.payload, history)
+
+
+def review_overdue(next_review: Any, today: date) -> bool:
+    """True when `next_review` is an ISO date before today (other text is never overdue)."""
+    try:
+        return date.fromisoformat(str(next_review)[:10]) < today
+    except ValueError:
+        return False
+
+
+@dataclass
+class InventoryRow:
+    """One model in the inventory report (all models, registered or not)."""
+
+    model: str
+    registered: bool
+    owner: str | None = None
+    users: list[str] = field(default_factory=list)
+    description: str = ""
+    decision: str = ""
+    intended_use: str = ""
+    out_of_scope_uses: list[str] = field(default_factory=list)
+    materiality_tier: str | None = None
+    is_model: bool | None = None
+    validation_status: str | None = None
+    next_review: str | None = None
+    review_overdue: bool = False
+    registered_by: str | None = None
+    registered_at: str | None = None
+    amended_by: str | None = None
+    amended_at: str | None = None
+    amendment_reason: str = ""
+    amendments: int = 0
+    registration_hash: str | None = None
+    registration_seq: int | None = None
+    versions: list[tuple[str, str]] = field(default_factory=list)
+    retired: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        data = dict(self.__dict__)
+        data["versions"] = [{"version": v, "status": s} for v, s in self.versions]
+        return data
+
+
+def inventory_row(
+    model: str, record: InventoryRecord | None, versions: list[tuple[str, str]], *, retired: bool,
+    today: date,
+) -> InventoryRow:  # fmt: skip
+    """An inventory row from a model's record and its versions' statuses."""
+    row = InventoryRow(model, registered=record is not None, versions=versions, retired=retired)
+    if record is None:
+        return row
+    p = record.record
+    row.owner = p.get("owner")
+    row.users = [str(u) for u in p.get("users") or []]
+    row.description = str(p.get("description", ""))
+    row.decision = str(p.get("decision", ""))
+    row.intended_use = str(p.get("intended_use", ""))
+    row.out_of_scope_uses = [str(u) for u in p.get("out_of_scope_uses") or []]
+    row.materiality_tier = p.get("materiality_tier")
+    row.is_model = bool(p.get("is_model", True))
+    row.validation_status = p.get("validation_status")
+    row.next_review = p.get("next_review")
+    row.review_overdue = row.next_review is not None and review_overdue(row.next_review, today)
+    row.registered_by = record.registered.statement.actor
+    row.registered_at = record.registered.recorded_at
+    row.amendments = len(record.amendments)
+    if record.amendments:
+        row.amended_by = record.latest.statement.actor
+        row.amended_at = record.latest.recorded_at
+        row.amendment_reason = record.latest.statement.reason
+    row.registration_hash = record.latest.entry_hash.hex()
+    row.registration_seq = record.latest.seq
+    return row

@@ -1,0 +1,69 @@
+"""Who may submit which kind of statement: the role rules, in one place.
+
+Checked by the store's write gate (`ledger.store._submit`) before admission, whichever way a
+statement arrives (HTTP, `govledger log`, a Python caller of `LedgerStore.submit`).
+"""
+
+from __future__ import annotations
+
+from ledger.errors import Forbidden
+from ledger.governance._roles import NOT_DECIDING, Principal, Role
+from ledger.log.entries import Statement
+from ledger.log.kinds import DECISION_KINDS, Kind
+
+WRITERS: dict[Kind, tuple[Role, ...]] = {
+    Kind.MODEL_REGISTERED: (Role.DATA_SCIENTIST,),
+    Kind.RUN_TRAINING: (Role.DATA_SCIENTIST,),
+    Kind.RUN_RECALIBRATION: (Role.DATA_SCIENTIST,),
+    Kind.EVALUATION_RECORDED: (Role.DATA_SCIENTIST, Role.VALIDATOR),
+    Kind.DEPLOYMENT_PROMOTED: (Role.DATA_SCIENTIST, Role.APPROVER),
+    Kind.MODEL_RETIRED: (Role.DATA_SCIENTIST, Role.APPROVER),
+    Kind.NOTE: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
+    Kind.KEY_REGISTERED: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
+    Kind.KEY_REVOKED: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
+    Kind.CATALOGUE_RECORDED: (Role.DATA_SCIENTIST, Role.COMPLIANCE),
+    Kind.OVERSIGHT_RECORDED: (Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
+}
+"""The roles that may submit each kind (admin holds all). Decisions are not here: they need
+the role they claim (`authorize_statement`). Oversight (override, stop, resume) is for
+reviewers and compliance, never the model's builders; a reason catalogue is written by its
+builders or compliance and approved by reviewers like a model change."""
+READERS = (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE, Role.VIEWER)
+"""Every role but admin reads the ledger (admin holds all, so reads too)."""
+
+
+def authorize_statement(
+    principal: Principal, statement: Statement, *, key_owner: str | None = None
+) -> None:
+    """Raise Forbidden unless the principal may submit this statement.
+
+    The statement's actor is the submitter: nobody asserts in another's name (the DESIGN's
+    `statement.actor`). Approvals and rejections need the role they claim (payload.role): a
+    validator signs as validator, an approver as approver; nobody decides as data scientist,
+    admin or viewer. `request.refused` entries are the ledger's own record of a refusal.
+    Revoking a key needs its owner (`key_owner`, None when the key is unknown) or an admin.
+    """
+    if statement.actor != principal.name:
+        raise Forbidden(
+            f"{principal.name} cannot submit a statement as {statement.actor}: the actor of "
+            "a statement is always the user who submits it"
+        )
+    kind = Kind(statement.kind)
+    if kind in DECISION_KINDS:
+        claimed = str(statement.payload.get("role", ""))
+        try:
+            role = Role(claimed)
+        except ValueError:
+            raise Forbidden(f"role {claimed!r} is not a govledger role") from None
+        if role in NOT_DECIDING:
+            raise Forbidden(f"nobody decides as {claimed}: decide as validator or approver")
+        if role not in principal.roles:
+            raise Forbidden(
+                f"{principal.name} cannot decide as {claimed}: they do not hold that role"
+            )
+        return
+    if kind is Kind.REQUEST_REFUSED:
+        raise Forbidden("request.refused entries are written by the ledger itself")
+    principal.require(*WRITERS[kind], action=f"submitting {kind.value}")
+    if kind is Kind.KEY_REVOKED and key_owner not in (None, principal.name):
+        principal.require(Role.ADMIN, action="revoking another user's key")

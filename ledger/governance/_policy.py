@@ -1,0 +1,184 @@
+"""The approval policy and the four-eyes rule, as pure functions over ledger facts.
+
+This is the one place those rules live (docs/architecture.md): the store calls them inside
+the append transaction, the API only reports what they raise. Which roles must approve before a
+deployment is configuration (`ApprovalPolicy`, from GOVLEDGER_APPROVAL_POLICY), not code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ledger.errors import FourEyesViolation, PolicyViolation
+from ledger.governance._roles import check_policy_roles
+
+
+@dataclass(frozen=True, slots=True)
+class RunFact:
+    """The run that logged a model version, or another entry decided on like one.
+
+    Decisions decide on a *subject*: the version's run, or one of its
+    `catalogue.recorded` entries; `kind` tells which. The same rules count their approvals.
+    """
+
+    seq: int
+    entry_hash: bytes
+    actor: str
+    kind: str
+    model: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFact:
+    """An approval or rejection of a version's run (or of another subject: `run_hash`)."""
+
+    seq: int
+    entry_hash: bytes
+    actor: str
+    role: str
+    granted: bool
+    run_hash: bytes
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalPolicy:
+    """How many distinct approvers of each role a version needs before deployment.
+
+    Approvals count only if they decide on the version's run and come from someone other
+    than the actor who logged it; one person counts for one role at most; a later rejection
+    by an actor in a role withdraws that actor's approval.
+    """
+
+    required: Mapping[str, int] = field(default_factory=lambda: {"validator": 1, "approver": 1})
+    materiality_tiers: tuple[str, ...] = ()
+    """The inventory's materiality tiers (ledger.inventory); empty: any tier is accepted."""
+
+    def __post_init__(self) -> None:
+        check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration
+
+    def describe(self) -> str:
+        """Human-readable summary, e.g. '1 validator and 1 approver'."""
+        return " and ".join(f"{n} {role}" for role, n in self.required.items()) or "none"
+
+
+class VersionStatus(StrEnum):
+    """Where a version stands, derived from the ledger (never stored)."""
+
+    LOGGED = "logged"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    DEPLOYED = "deployed"
+    STOPPED = "stopped"
+    RETIRED = "retired"
+
+
+def check_four_eyes(run: RunFact, actor: str) -> None:
+    """The actor who logged a version (or recorded a catalogue) may not decide on it."""
+    if run.actor == actor and run.kind == "catalogue.recorded":
+        raise FourEyesViolation(
+            f"{actor} recorded this reason catalogue of {run.model} {run.version} and so "
+            "cannot decide on it (four eyes): ask a validator or approver who did not write it"
+        )
+    if run.actor == actor:
+        raise FourEyesViolation(
+            f"{actor} logged {run.model} {run.version} and so cannot decide on it (four eyes): "
+            "ask a validator or approver who did not build it"
+        )
+
+
+def check_oversight_four_eyes(run: RunFact, actor: str, action: str) -> None:
+    """The actor who logged a version may not oversee it: no stop, resume, override or
+    oversight measures of one's own work.
+
+    Human oversight (EU AI Act Art. 14(4)) is only independent when the person who can stop
+    a version, lift the stop or reverse its decisions is not the one who built it; otherwise
+    a builder who also holds a reviewing role could stop and resume their own version at
+    will, which is the self-review four eyes exists to prevent (SR 26-2 effective challenge).
+    """
+    if run.actor == actor:
+        raise FourEyesViolation(
+            f"{actor} logged {run.model} {run.version} and so cannot record its oversight "
+            f"({action}) (four eyes): ask a validator, approver or compliance officer who did "
+            "not build it"
+        )
+
+
+def _latest_decisions(
+    run: RunFact, decisions: Iterable[DecisionFact]
+) -> dict[tuple[str, str], DecisionFact]:
+    latest: dict[tuple[str, str], DecisionFact] = {}
+    for decision in sorted(decisions, key=lambda d: d.seq):
+        if decision.run_hash == run.entry_hash and decision.actor != run.actor:
+            latest[(decision.actor, decision.role)] = decision
+    return latest
+
+
+def approvals_missing(
+    policy: ApprovalPolicy, run: RunFact, decisions: Iterable[DecisionFact]
+) -> tuple[list[str], list[DecisionFact], list[DecisionFact]]:
+    """What the policy still needs: (missing role descriptions, counted approvals, rejections)."""
+    latest = _latest_decisions(run, decisions)
+    rejections = [d for d in latest.values() if not d.granted]
+    used_actors: set[str] = set()
+    counted: list[DecisionFact] = []
+    missing: list[str] = []
+    for role, needed in policy.required.items():
+        granted = [
+            d
+            for d in latest.values()
+            if d.granted and d.role == role and d.actor not in used_actors
+        ]
+        granted = granted[:needed]
+        used_actors.update(d.actor for d in granted)
+        counted.extend(granted)
+        if len(granted) < needed:
+            missing.append(f"{needed - len(granted)} more {role}")
+    return missing, counted, rejections
+
+
+def check_deployment(
+    policy: ApprovalPolicy, run: RunFact, decisions: Iterable[DecisionFact]
+) -> list[DecisionFact]:
+    """Raise PolicyViolation unless the policy's approvals are present; return them."""
+    missing, counted, rejections = approvals_missing(policy, run, decisions)
+    if rejections:
+        who = ", ".join(f"{d.actor} ({d.role})" for d in rejections)
+        raise PolicyViolation(
+            f"{run.model} {run.version} was rejected by {who}; a new approval by the same "
+            "person must supersede the rejection before deployment"
+        )
+    if missing:
+        raise PolicyViolation(
+            f"{run.model} {run.version} cannot be deployed yet: the policy needs "
+            f"{policy.describe()}, still missing {', '.join(missing)} "
+            f"(approvals by {run.actor}, who logged it, do not count)"
+        )
+    return counted
+
+
+def version_status(
+    policy: ApprovalPolicy,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+    *,
+    deployed: bool,
+    retired: bool,
+    stopped: bool = False,
+) -> VersionStatus:
+    """Derive a version's status from its facts (a stop in force: `ledger.oversight`)."""
+    if retired:
+        return VersionStatus.RETIRED
+    if stopped:
+        return VersionStatus.STOPPED
+    if deployed:
+        return VersionStatus.DEPLOYED
+    missing, _, rejections = approvals_missing(policy, run, decisions)
+    if rejections:
+        return VersionStatus.REJECTED
+    if not missing:
+        return VersionStatus.APPROVED
+    return VersionStatus.LOGGED

@@ -1,0 +1,185 @@
+"""Every table of the ledger database, on one `MetaData`. The schema itself is made by Alembic.
+
+One `metadata` describes the whole database, the ledger's tables and the service's (users,
+API keys, web sessions) alike, so `migrations/env.py` has one `target_metadata` and
+`tests/ledger/test_migrations.py` checks that what the migrations create is exactly what is
+described here. The service's tables live here, not in `api/`, because they are part of the
+same schema and `ledger` may not import `api` (docs/architecture.md); the code that reads
+and writes them stays in `api.service._identity` and `api.web._sessions`.
+
+`entries`, `merkle_nodes`, `checkpoints` and `signed_statements` are append-only: migrations
+install triggers that refuse UPDATE and DELETE on them (APPEND_ONLY_TABLES). `ledger_head`
+is the sequencer row (size, last hash, Merkle frontier), locked by every append.
+`signing_keys` is a derived index of key.registered / key.revoked entries, rebuildable from
+the log.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from ledger.store._sql import GOVERNANCE_KIND_SQL
+
+metadata = MetaData()
+"""The one schema: every table below, and nothing else, is in the migrated database."""
+
+# A 64-bit key that is also SQLite's rowid (`INTEGER PRIMARY KEY`, migration 0004): one
+# B-tree per append-only table instead of a rowid tree plus a unique index on the key.
+RowKey = BigInteger().with_variant(Integer(), "sqlite")
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=False),
+    Column("entry_id", String(36), nullable=False, unique=True),
+    Column("recorded_at", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("issued_at", String(32), nullable=True),
+    Column("signature", String(100), nullable=True),
+    Column("key_id", String(64), nullable=True),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("entry_hash", LargeBinary(32), nullable=False, unique=True),
+    Index("ix_entries_model_version", "model", "version"),
+    Index(
+        "ix_entries_governance_kind",
+        "kind",
+        sqlite_where=text(GOVERNANCE_KIND_SQL),
+        postgresql_where=text(GOVERNANCE_KIND_SQL),
+    ),
+    Index("ix_entries_actor", "actor"),
+    Index(
+        "ux_entries_signature",
+        "signature",
+        unique=True,
+        sqlite_where=text("signature IS NOT NULL"),
+        postgresql_where=text("signature IS NOT NULL"),
+    ),
+)
+"""One ledger entry; `payload` holds the payload's RFC 8785 canonical JSON text.
+
+Indexes (migration 0005): no index on `recorded_at`, which never decreases along `seq` (a
+time range is a seq range); the kind index covers the rare governance kinds only."""
+
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("node_id", RowKey, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+"""A complete aligned Merkle subtree hash; node_id = (level << 48) | index."""
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", RowKey, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+"""A signed tree head the ledger issued (C2SP checkpoint text)."""
+
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("last_hash", LargeBinary(32), nullable=False),
+    Column("last_recorded_at", String(32), nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+)
+"""The sequencer row: one per ledger, locked for the length of every append."""
+
+ledger_meta = Table(
+    "ledger_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Ledger-wide facts: origin, checkpoint verifier key, creation time, format."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", LargeBinary(32), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+"""A write's Idempotency-Key, the hash of its request and the entries it produced."""
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("key_id", String(64), primary_key=True),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("public_key", String(64), nullable=False),
+    Column("registered_seq", BigInteger, nullable=False),
+    Column("revoked_seq", BigInteger, nullable=True),
+)
+"""Derived index of registered actor keys (from key.registered / key.revoked entries)."""
+
+signed_statements = Table(
+    "signed_statements",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=False),
+    Column("statement_digest", LargeBinary(32), nullable=False, unique=True),
+    Column("signature", LargeBinary(64), nullable=False, unique=True),
+)
+"""One row per signed entry: the replay guard the database enforces (migration 0006).
+
+`statement_digest` is SHA-256 of the canonical statement (what the signature covers),
+`signature` the signature's 64 decoded bytes; each is UNIQUE, so neither the same signed
+statement nor the same signature in another base64 spelling can be written twice."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("roles", String(200), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("disabled_at", String(32), nullable=True),
+)
+"""Who may call the service (migration 0002); `roles` is a comma-separated list."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("user_name", String(200), ForeignKey("users.name"), nullable=False, index=True),
+    Column("secret_hash", LargeBinary(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+)
+"""A user's API keys (migration 0002): only SHA-256 of each key's secret is stored."""
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column("user_name", String(200), ForeignKey("users.name"), nullable=False, index=True),
+    Column("key_id", String(16), ForeignKey("api_keys.key_id"), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False, index=True),
+)
+"""Signed-in browsers (migration 0003): only SHA-256 of each session token is stored, with
+the API key the session was opened with (revoking the key ends the session)."""
+
+APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints", "signed_statements")

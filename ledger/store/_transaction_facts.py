@@ -1,0 +1,207 @@
+"""Ledger facts read inside an append transaction, with the batch's own entries overlaid.
+
+A batch of statements is admitted one by one before any row is written, so each statement
+must see the ones before it in the batch (a run, then its evaluation, in one request). The
+overlay keeps those pending facts in dicts; everything else is an indexed query.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.governance import (
+    DecisionFact,
+    KeyFact,
+    OversightFact,
+    RunFact,
+    decision_fact,
+    oversight_fact,
+    run_fact,
+)
+from ledger.log.entries import Entry, Statement
+from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from ledger.log.signing import signed_statement_row
+from ledger.store._sql import Statements
+from ledger.store._write_tx import DriverCursor
+
+_RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
+_DECISION_KIND_VALUES = tuple(k.value for k in DECISION_KINDS)
+
+
+class TransactionFacts:
+    """`LedgerFacts` read inside the append transaction (a driver cursor), plus pending entries."""
+
+    def __init__(self, tx: DriverCursor, sql: Statements) -> None:
+        self._tx = tx
+        self._sql = sql
+        self._runs: dict[tuple[str, str], RunFact] = {}
+        self._decisions: dict[tuple[str, str], list[DecisionFact]] = {}
+        self._models: set[str] = set()
+        self._retired: set[tuple[str, str]] = set()
+        self._keys: dict[str, KeyFact] = {}
+        self._signatures: set[bytes] = set()
+        self._statement_digests: set[bytes] = set()
+        self._registered: dict[str, int] = {}
+        self._subjects: dict[bytes, RunFact] = {}
+        self._run_payloads: dict[tuple[str, str], str] = {}
+        self._catalogues: dict[tuple[str, str], list[str]] = {}
+        self._oversight: dict[tuple[str, str], list[OversightFact]] = {}
+        self._loaded: set[tuple[str, str]] = set()
+        self._stored_runs: dict[tuple[str, str], RunFact] = {}
+        self._stored_retired: set[tuple[str, str]] = set()
+
+    # -- read ahead ----------------------------------------------------------------------
+
+    @staticmethod
+    def wanted(statements: list[Statement]) -> list[tuple[str, str]]:
+        """The (model, version) pairs whose runs and retirements `preload` should read: the
+        admission of a run asks whether its version exists and whether its model is retired,
+        that of an evaluation, decision or deployment which run its version has."""
+        pairs: dict[tuple[str, str], None] = {}
+        for st in statements:
+            if st.model and st.version:
+                pairs[(st.model, st.version)] = None
+                pairs[(st.model, "")] = None
+        return list(pairs)
+
+    def preload(self, pairs: list[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+        """Take the rows of `Statements.group_facts(pairs)`: later questions about these
+        pairs are answered without a query (one round trip for a whole group of runs)."""
+        self._loaded.update(pairs)
+        for row in rows:
+            fact = _run_from_row(row)
+            key = (fact.model, fact.version)
+            if fact.kind == Kind.MODEL_RETIRED.value:
+                self._stored_retired.add(key)
+            elif key not in self._stored_runs:
+                self._stored_runs[key] = fact
+
+    # -- pending entries -----------------------------------------------------------------
+
+    def add(self, entry: Entry) -> None:
+        """Record a just-admitted entry so that later statements in the batch see it."""
+        st = entry.statement
+        self._subjects[entry.entry_hash] = run_fact(
+            entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor
+        )
+        if st.model:
+            self._models.add(st.model)
+        if entry.signature is not None:
+            _, digest, signature = signed_statement_row(entry)
+            self._signatures.add(signature)
+            self._statement_digests.add(digest)
+        key = (st.model, st.version)
+        if st.kind in _RUN_KIND_VALUES:
+            fact = run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor)
+            self._runs[key] = fact
+            self._run_payloads[key] = st.payload_json
+        elif st.kind == Kind.MODEL_REGISTERED.value:
+            self._registered.setdefault(st.model, entry.seq)
+        elif st.kind == Kind.CATALOGUE_RECORDED.value:
+            self._catalogues.setdefault(key, []).append(str(st.payload["catalogue_version"]))
+        elif st.kind == Kind.OVERSIGHT_RECORDED.value:
+            self._oversight.setdefault(key, []).append(
+                oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
+            )
+        elif st.kind in _DECISION_KIND_VALUES:
+            self._decisions.setdefault((st.model, st.version), []).append(
+                decision_fact(
+                    entry.seq, entry.entry_hash, st.actor, st.kind, st.reason, st.payload_json
+                )
+            )
+        elif st.kind == Kind.MODEL_RETIRED.value:
+            self._retired.add((st.model, st.version))
+        elif st.kind == Kind.KEY_REGISTERED.value:
+            payload = st.payload
+            self._keys[payload["key_id"]] = KeyFact(
+                payload["key_id"], st.actor, payload["public_key"], revoked=False
+            )
+        elif st.kind == Kind.KEY_REVOKED.value:
+            key_id = st.payload["key_id"]
+            known = self.signing_key(key_id)
+            if known is not None:
+                self._keys[key_id] = KeyFact(key_id, known.actor, known.public_key, revoked=True)
+
+    # -- LedgerFacts ---------------------------------------------------------------------
+
+    def _first(self, sql: str, *params: object) -> tuple[Any, ...] | None:
+        return self._tx.first(sql, params)
+
+    def run_for(self, model: str, version: str) -> RunFact | None:
+        if (model, version) in self._runs:
+            return self._runs[(model, version)]
+        if (model, version) in self._loaded:
+            return self._stored_runs.get((model, version))
+        row = self._first(self._sql.run_for, model, version)
+        return None if row is None else _run_from_row(row)
+
+    def decisions_for(self, model: str, version: str) -> list[DecisionFact]:
+        rows = self._tx.all(self._sql.decisions_for, (model, version))
+        stored = [
+            decision_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
+            for r in rows
+        ]
+        return stored + self._decisions.get((model, version), [])
+
+    def model_known(self, model: str) -> bool:
+        return model in self._models or self._first(self._sql.model_known, model) is not None
+
+    def is_retired(self, model: str, version: str) -> bool:
+        if (model, "") in self._retired or (model, version) in self._retired:
+            return True
+        if (model, "") in self._loaded and (model, version) in self._loaded:
+            return (model, "") in self._stored_retired or (model, version) in self._stored_retired
+        return self._first(self._sql.retired, model, version) is not None
+
+    def signing_key(self, key_id: str) -> KeyFact | None:
+        if key_id in self._keys:
+            return self._keys[key_id]
+        row = self._first(self._sql.signing_key, key_id)
+        if row is None:
+            return None
+        return KeyFact(str(row[0]), str(row[1]), str(row[2]), revoked=row[3] is not None)
+
+    def signature_seen(self, signature: bytes, statement_digest: bytes) -> bool:
+        if signature in self._signatures or statement_digest in self._statement_digests:
+            return True
+        return self._first(self._sql.signature_seen, signature, statement_digest) is not None
+
+    # -- inventory, catalogues, oversight --------------------------------------------------
+
+    def registration_seq(self, model: str) -> int | None:
+        if model in self._registered:
+            return self._registered[model]
+        row = self._first(self._sql.registration_seq, model)
+        return None if row is None else int(row[0])
+
+    def subject_by_hash(self, entry_hash: bytes) -> RunFact | None:
+        if entry_hash in self._subjects:
+            return self._subjects[entry_hash]
+        row = self._first(self._sql.subject_by_hash, entry_hash)
+        return None if row is None else _run_from_row(row)
+
+    def run_payload(self, model: str, version: str) -> dict[str, Any] | None:
+        if (model, version) in self._run_payloads:
+            return dict(json.loads(self._run_payloads[(model, version)]))
+        run = self.run_for(model, version)
+        if run is None:
+            return None
+        row = self._first(self._sql.payload_by_hash, run.entry_hash)
+        return None if row is None else dict(json.loads(str(row[0])))
+
+    def catalogue_versions(self, model: str, version: str) -> list[str]:
+        rows = self._tx.all(self._sql.catalogue_payloads, (model, version))
+        stored = [str(json.loads(str(r[0]))["catalogue_version"]) for r in rows]
+        return stored + self._catalogues.get((model, version), [])
+
+    def oversight_for(self, model: str, version: str) -> list[OversightFact]:
+        rows = self._tx.all(self._sql.oversight_rows, (model, version))
+        stored = [
+            oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows
+        ]
+        return stored + self._oversight.get((model, version), [])
+
+
+def _run_from_row(row: tuple[Any, ...]) -> RunFact:
+    return run_fact(bytes(row[0]), int(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))

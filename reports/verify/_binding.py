@@ -1,0 +1,259 @@
+"""Bind what a card's pages say to the entries its evidence proves (`verify-card`).
+
+`evidence.json` proves entries against a signed checkpoint, but nothing signs the pages: a
+forger can keep the genuine attachment and draw any pages around it. A digest of the pages
+inside the evidence would not help either: the forger recomputes it (no key is needed to
+hash), and the ledger cannot sign a card's pages without signing every rendering. So the
+binding is a re-derivation: the card's bound blocks (`templates/bound.html`) are a pure
+function of proven entries (model, version, checkpoint, registration, run, parameters,
+metrics, the headline performance line, every decision with its re-checked signature, and
+the hash of every cited entry). `check_pages` renders those same blocks from the proven
+entries, extracts the text of the PDF's pages (pypdf; running headers and footers dropped
+by position) and requires each block's text, whitespace removed, to appear on the pages.
+
+What it proves, and what not:
+
+- A forger without the ledger key cannot change a bound fact (an approver, a decision, a
+  parameter, a metric, the checkpoint) in the page content, nor swap in another card's
+  pages: the text the proven entries demand is then missing, and the check names the block.
+- Text extraction reads the drawn glyphs, not the picture: a forger can still draw a white
+  box over genuine text and write other text elsewhere, add pages of prose, or edit what is
+  not bound (charts, the status badge, the policy sentence, artifact-backed tables such as
+  the fairness intervals: their inputs are artifacts or store state that the evidence does
+  not carry). Read bound facts only from the verified blocks, or re-render the card.
+- A forger who holds the ledger key can re-sign a rewritten ledger, and then a card that
+  passes everything here. Only a checkpoint held from before (`--checkpoint`, compared by
+  `reports.checkpoint_link`) or witness cosignatures expose that.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2.environment import TemplateModule
+
+from ledger.log.entries import Entry
+from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from reports.card import (
+    Evidence,
+    approved_by,
+    decision_row,
+    latest_by_kind,
+    performance_line,
+    read_performance,
+    registration_of,
+)
+from reports.card import run_details as rebuild_run
+from reports.citations import EntryRef, cite
+from reports.limits import MAX_DECISIONS, latest, more_line
+from reports.signatures import KeyBook
+
+PAGE_MARGIN_TOP_MM = 24
+PAGE_MARGIN_BOTTOM_MM = 21
+"""The print stylesheet's page margins: text drawn there is the running header and footer."""
+_TAG = re.compile(r"<[^>]*>")
+_TABLE_HEADS = (
+    "ParameterValue",
+    "MetricValueBefore",
+    "MetricValue",
+    "DecisionActorRoleTimeReasonSignature",
+)
+"""Header rows a table repeats on every page it spans: dropped from both sides."""
+_DECISIONS = {k.value for k in DECISION_KINDS}
+_RUNS = {k.value for k in RUN_KINDS}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One bound block: what it is, the entry it comes from, and its expected text."""
+
+    what: str
+    seq: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class PageBinding:
+    """The outcome of comparing the pages with the proven entries."""
+
+    ok: bool
+    message: str
+    facts_checked: int = 0
+    model: str = ""
+    version: str = ""
+    seq: int | None = None
+
+
+def normalise(text: str) -> str:
+    """Text as compared: NFKC (ligatures), no whitespace at all, table header rows removed.
+
+    Whitespace goes because line breaks depend on layout, not on the facts."""
+    flat = "".join(unicodedata.normalize("NFKC", text).split())
+    for head in _TABLE_HEADS:
+        flat = flat.replace(head, "")
+    return flat
+
+
+def page_text(pdf_path: Path | str) -> str:
+    """The normalised text of every page body, in drawing order (pypdf)."""
+    import pypdf
+
+    reader = pypdf.PdfReader(pdf_path)
+    chunks: list[str] = []
+    for page in reader.pages:
+        height = float(page.mediabox.height)
+        low = PAGE_MARGIN_BOTTOM_MM * 72 / 25.4
+        high = height - PAGE_MARGIN_TOP_MM * 72 / 25.4
+
+        def visit(
+            text: str, cm: Any, tm: Any, *_: Any, low: float = low, high: float = high
+        ) -> None:
+            y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            if low < y < high:
+                chunks.append(text)
+
+        page.extract_text(visitor_text=visit)
+    return normalise("".join(chunks))
+
+
+@cache
+def _bound() -> TemplateModule:
+    from reports.render import environment
+
+    return environment().get_template("bound.html").module
+
+
+def _text(markup: Any) -> str:
+    return normalise(html.unescape(_TAG.sub(" ", str(markup))))
+
+
+def _cite(entry: Entry, why: str) -> EntryRef:
+    return cite(entry, why)
+
+
+def card_facts(
+    entries: list[Entry], model: str, version: str, evidence: Evidence
+) -> list[Fact] | None:
+    """The bound blocks of the card of `model` `version`, from proven entries only.
+
+    None when the entries hold no run of that version (the pages name another card)."""
+    own = [e for e in entries if e.statement.model == model]
+    runs = [e for e in own if e.statement.kind in _RUNS and e.statement.version == version]
+    if not runs:
+        return None
+    run_entry = runs[0]
+    b = _bound()
+    run = rebuild_run(run_entry, _cite)
+    registration = registration_of(own, _cite)
+    facts = [
+        Fact(
+            "the model and version on the cover",
+            run_entry.seq,
+            normalise(f"{model}Version{version}"),
+        ),
+        Fact(
+            "the ledger and signed checkpoint on the cover",
+            None,
+            _text(b.checkpoint_rows(evidence)),
+        ),
+        Fact(
+            "the model details", run_entry.seq, _text(b.details(model, version, registration, run))
+        ),
+        Fact("the training parameters", run_entry.seq, _text(b.params(run))),
+        Fact("the metrics logged with the run", run_entry.seq, _text(b.metrics(run))),
+    ]
+    same = [e for e in own if e.statement.version == version]
+    evaluations = [e for e in same if e.statement.kind == Kind.EVALUATION_RECORDED.value]
+    performance_entry = latest_by_kind(evaluations).get("performance")
+    performance = read_performance(performance_entry, None) if performance_entry else None
+    facts.append(
+        Fact(
+            "the headline performance",
+            performance_entry.seq if performance_entry else None,
+            _text(b.performance_row(performance_line(performance))),
+        )
+    )
+    catalogues = {
+        e.entry_hash.hex() for e in same if e.statement.kind == Kind.CATALOGUE_RECORDED.value
+    }
+    decisions = [
+        e
+        for e in same
+        if e.statement.kind in _DECISIONS
+        and str(e.statement.payload.get("subject") or e.statement.payload.get("run"))
+        not in catalogues
+    ]
+    keys = KeyBook(
+        [e for e in entries if e.statement.kind == Kind.KEY_REGISTERED.value],
+        [e for e in entries if e.statement.kind == Kind.KEY_REVOKED.value],
+    )
+    rows = [decision_row(e, run_entry, keys, _cite) for e in decisions]
+    shown, hidden = latest(rows, MAX_DECISIONS)
+    more = (
+        more_line(hidden, "decisions (latest shown)", len(shown), "their approval entries")
+        if hidden
+        else ""
+    )
+    facts.append(
+        Fact("the summary's approved-by line", None, _text(b.approved_by_row(approved_by(rows))))
+    )
+    facts.append(Fact("the approvals and rejections", None, _text(b.approvals(shown, more))))
+    facts.append(Fact("the evidence section's checkpoint", None, _text(b.evidence_facts(evidence))))
+    for entry in entries:
+        if entry.statement.kind not in (Kind.KEY_REGISTERED.value, Kind.KEY_REVOKED.value):
+            facts.append(
+                Fact(
+                    f"the hash of the cited {entry.statement.kind} entry",
+                    entry.seq,
+                    entry.entry_hash.hex(),
+                )
+            )
+    return facts
+
+
+def check_pages(pdf_path: Path | str, entries: list[Entry], evidence: Evidence) -> PageBinding:
+    """Compare the PDF's page text with the blocks the proven entries demand.
+
+    The card's subject is the version whose run the evidence proves and whose model and
+    version the cover names (the longest such name, so "1.0" is not taken for "1")."""
+    text = page_text(pdf_path)
+    subjects = sorted(
+        {(e.statement.model, e.statement.version) for e in entries if e.statement.kind in _RUNS},
+        key=lambda mv: -len(mv[0] + mv[1]),
+    )
+    first_failure: PageBinding | None = None
+    for model, version in subjects:
+        facts = card_facts(entries, model, version, evidence)
+        if facts is None or facts[0].text not in text:
+            continue
+        missing = next((f for f in facts if f.text and f.text not in text), None)
+        if missing is None:
+            return PageBinding(
+                True,
+                f"the pages state the {len(facts)} facts of {model} {version} that the "
+                "proven entries determine",
+                len(facts),
+                model,
+                version,
+            )
+        first_failure = first_failure or PageBinding(
+            False,
+            f"the pages do not show {missing.what} as the proven entries state "
+            f"(card of {model} {version}): the visible pages were altered or come from "
+            "another card",
+            0,
+            model,
+            version,
+            missing.seq,
+        )
+    return first_failure or PageBinding(
+        False,
+        "the pages name no model version whose run the evidence proves: they come from "
+        "another document than the attached evidence.json",
+    )

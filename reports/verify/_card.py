@@ -1,0 +1,118 @@
+"""`govledger verify-card`: check a card PDF's evidence and its pages, with no database, no network.
+
+Opens the PDF with pikepdf, extracts the `evidence.json` attachment and verifies it with
+`reports.evidence.verify_evidence`; then compares the text of the visible pages with the
+blocks the proven entries determine (`reports.card_binding`), so genuine evidence attached
+to fabricated pages fails; and, given a checkpoint the reader already holds, checks that it
+and the card's describe one history (`reports.checkpoint_link`). A PDF that cannot be read or
+carries no evidence is a failed report, not an exception: the caller always gets ok or the
+reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from ledger.log.checkpoint import parse_checkpoint
+from ledger.log.entries import Entry
+from reports.card import Evidence, EvidenceProblem, EvidenceReport, verify_evidence
+from reports.verify._binding import check_pages
+from reports.verify._checkpoint_link import link_checkpoints
+
+EVIDENCE_NAME = "evidence.json"
+
+
+def extract_attachment(pdf_path: Path | str, name: str) -> bytes | None:
+    """The bytes of the PDF's embedded file `name`, or None if it has none by that name."""
+    import pikepdf
+
+    with pikepdf.open(pdf_path) as pdf:
+        spec = pdf.attachments.get(name)
+        return None if spec is None else bytes(spec.get_file().read_bytes())
+
+
+def verify_card(
+    pdf_path: Path | str,
+    *,
+    verifier_key: str | None = None,
+    held_checkpoint: str | None = None,
+    consistency_proof: tuple[int, int, list[bytes]] | None = None,
+    allow_unlinked: bool = False,
+) -> EvidenceReport:
+    """Verify a model card PDF: its evidence, its pages against it, and a held checkpoint.
+
+    `verifier_key` pins the ledger key; `held_checkpoint` (a signed note) must be the card's
+    checkpoint or be linked to it by `consistency_proof` (see `reports.checkpoint_link`)."""
+    import pikepdf
+    import pypdf
+
+    pinned = verifier_key is not None
+    try:
+        data = extract_attachment(pdf_path, EVIDENCE_NAME)
+    except (pikepdf.PdfError, OSError) as exc:
+        return EvidenceReport(
+            False,
+            f"cannot read {pdf_path} as a PDF: {exc}",
+            EvidenceProblem.MALFORMED,
+            key_pinned=pinned,
+        )
+    if data is None:
+        return EvidenceReport(
+            False,
+            f"{pdf_path} carries no {EVIDENCE_NAME} attachment",
+            EvidenceProblem.NO_EVIDENCE,
+            key_pinned=pinned,
+        )
+    report = verify_evidence(data, verifier_key=verifier_key)
+    if not report.ok:
+        return report
+    doc = json.loads(data)
+    entries = [
+        Entry.from_dict({k: v for k, v in item.items() if k != "inclusion_proof"})
+        for item in doc["entries"]
+    ]
+    checkpoint, _ = parse_checkpoint(doc["checkpoint"])
+    notes: list[str] = []
+    if any(e.statement.kind.startswith("run.") for e in entries):
+        evidence = Evidence(
+            origin=doc["origin"],
+            verifier_key=doc["verifier_key"],
+            checkpoint_note=doc["checkpoint"],
+            checkpoint_size=checkpoint.size,
+            checkpoint_root=checkpoint.root.hex(),
+            cited=[],
+        )
+        try:
+            binding = check_pages(pdf_path, entries, evidence)
+        except (pypdf.errors.PyPdfError, ValueError, KeyError) as exc:
+            binding = None
+            failure = f"cannot read the text of the pages: {exc}"
+        else:
+            failure = "" if binding.ok else binding.message
+        if failure:
+            return dataclasses.replace(
+                report,
+                ok=False,
+                message=failure,
+                problem=EvidenceProblem.PAGES_NOT_BOUND,
+                first_bad_seq=binding.seq if binding else None,
+            )
+        notes.append(binding.message if binding else "")
+    else:
+        notes.append("the evidence proves no run, so this is no model card: pages not compared")
+    if held_checkpoint is not None:
+        link = link_checkpoints(
+            checkpoint,
+            held_checkpoint,
+            verifier_key or doc["verifier_key"],
+            proof=consistency_proof,
+            allow_unlinked=allow_unlinked,
+        )
+        if not link.ok:
+            return dataclasses.replace(
+                report, ok=False, message=link.message, problem=EvidenceProblem.CHECKPOINT_CONFLICT
+            )
+        notes.append(link.message)
+    return dataclasses.replace(report, pages="; ".join(notes))
