@@ -29,8 +29,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from api.service import IdentityStore, parse_roles
+from api.service import IdentityStore
 from ledger.client import LedgerClient
+from ledger.governance import parse_roles
 from ledger.store import LedgerSettings, init_ledger
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

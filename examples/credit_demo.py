@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 def prepare_ledger(demo: Demo) -> dict[str, str]:
     """A fresh SQLite ledger, users with API keys and signing keys (step 1-2)."""
-    from api.service import IdentityStore, parse_roles
+    from api.service import IdentityStore
+    from ledger.governance import parse_roles
     from ledger.log import signing
     from ledger.store import LedgerSettings, init_ledger
 

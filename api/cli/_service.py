@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli._ledger_access import open_store
 from api.cli._terminal import console, fail, friendly_errors
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the service's imports
+    from api.service import IdentityStore
+    from ledger.client import LedgerClient
 
 commands = typer.Typer()
 """The commands of this module at the top level of `govledger`: `approve` and `serve`."""
@@ -27,7 +31,7 @@ keys_app = typer.Typer(help="Your Ed25519 signing key for approvals.", no_args_i
 """The `keys` group."""
 
 
-def _identities():  # type: ignore[no-untyped-def]
+def _identities() -> IdentityStore:
     from api.service import IdentityStore
 
     return IdentityStore(open_store().engine)
@@ -48,7 +52,7 @@ def users_add(
     ],
 ) -> None:
     """Create a user and print their API key once."""
-    from api.service import parse_roles
+    from ledger.governance import parse_roles
 
     key = _identities().add_user(name, parse_roles(role))
     console.print(f"Created {name} ({', '.join(role)}). API key, shown only now:")
@@ -100,7 +104,7 @@ def keys_create(
     console.print("Register it with: govledger keys register --key " + str(path))
 
 
-def _client():  # type: ignore[no-untyped-def]
+def _client() -> LedgerClient:
     from ledger.client import LedgerClient
 
     url = os.environ.get("GOVLEDGER_URL")

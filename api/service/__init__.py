@@ -5,7 +5,7 @@ context, problem+json (RFC 9457) and the middlewares every request passes.
 from api.service._context import ServiceContext
 from api.service._docs_page import install as install_docs_page
 from api.service._html_headers import SECURITY_HEADERS, HtmlSecurityHeaders
-from api.service._identity import IdentityStore, Principal, Unauthenticated, parse_roles
+from api.service._identity import IdentityStore, Unauthenticated
 from api.service._limits import BodySizeLimit
 from api.service._path_names import NameSegments, name_from_segment
 from api.service._problems import install as install_problem_handlers
@@ -23,14 +23,12 @@ __all__ = [
     "HtmlSecurityHeaders",
     "IdentityStore",
     "NameSegments",
-    "Principal",
     "ServiceContext",
     "ServiceSettings",
     "Unauthenticated",
     "install_docs_page",
     "install_problem_handlers",
     "name_from_segment",
-    "parse_roles",
     "read_router",
     "regulatory_router",
     "reports_router",

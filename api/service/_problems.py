@@ -72,7 +72,8 @@ def install(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        detail = f"{'.'.join(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
+        location = ".".join(str(part) for part in first["loc"])
+        detail = f"{location}: {first['msg']}" if location else str(first["msg"])
         return problem(422, "validation-error", detail, errors=_json_safe(errors))
 
     @app.exception_handler(StarletteHTTPException)

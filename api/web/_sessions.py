@@ -26,7 +26,8 @@ from fastapi import Request, Response
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
-from api.service import IdentityStore, Principal, parse_roles
+from api.service import IdentityStore
+from ledger.governance import Principal, parse_roles
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import api_keys, users, web_sessions
 

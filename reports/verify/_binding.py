@@ -148,7 +148,7 @@ def card_facts(
     if not runs:
         return None
     run_entry = runs[0]
-    b = _bound()
+    b: Any = _bound()  # a Jinja2 TemplateModule: its macros are attributes
     run = rebuild_run(run_entry, _cite)
     registration = registration_of(own, _cite)
     facts = [

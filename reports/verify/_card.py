@@ -85,12 +85,13 @@ def verify_card(
             cited=[],
         )
         try:
-            binding = check_pages(pdf_path, entries, evidence)
+            checked = check_pages(pdf_path, entries, evidence)
         except (pypdf.errors.PyPdfError, ValueError, KeyError) as exc:
             binding = None
             failure = f"cannot read the text of the pages: {exc}"
         else:
-            failure = "" if binding.ok else binding.message
+            binding = checked
+            failure = "" if checked.ok else checked.message
         if failure:
             return dataclasses.replace(
                 report,

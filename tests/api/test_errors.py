@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from api.service import IdentityStore, parse_roles
+from api.service import IdentityStore
+from ledger.governance import parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339

@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import MetaData, select
 
 import api.service._identity
-from api.service import IdentityStore, Unauthenticated, parse_roles
+from api.service import IdentityStore, Unauthenticated
 from ledger import errors
+from ledger.governance import parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.store import LedgerSettings, init_ledger

@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select
 
-from api.service import IdentityStore, Unauthenticated, parse_roles
+from api.service import IdentityStore, Unauthenticated
 from api.web._sessions import SessionStore, csrf_matches, csrf_token
+from ledger.governance import parse_roles
 from ledger.store import LedgerSettings, init_ledger, web_sessions
 from tests.web.conftest import csrf_of
 
