@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,5 +24,6 @@ def test_mypy_strict_finds_no_error_in_ledger_explain_reports_and_api() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Success: no issues found" in result.stdout
-    for package in ("ledger", "explain", "reports", "api"):
-        assert f'"{package}"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["strict"] is True
+    assert set(config["packages"]) == {"ledger", "explain", "reports", "api"}
