@@ -8,11 +8,12 @@ thread takes everything queued when it wakes and commits it as one group
 so a statement refused by admission fails its own request and the others are written).
 
 Both kinds of caller share that queue, so a thread's `append` and a coroutine's
-`append_async` arriving together share one transaction: a blocking caller waits on a lock
-the thread releases; a coroutine awaits a future the thread settles on its event loop
-(`loop.call_soon_threadsafe`), so the loop never blocks and no request takes a thread-pool
-hop. With a single committing thread per process the sequencer lock is contended only
-between processes (uvicorn workers, replicas: each opens its own store and writer).
+`append_async` arriving together share one transaction: a blocking caller waits on a
+wake-up of its own thread (`_Wakeup`) that the writer sets; a coroutine awaits a future the
+writer thread settles on its event loop (`loop.call_soon_threadsafe`), so the loop never
+blocks and no request takes a thread-pool hop. With a single committing thread per process
+the sequencer lock is contended only between processes (uvicorn workers, replicas: each
+opens its own store and writer).
 
 The thread starts on the first append and stops on `close` (the store's, or the engine's
 `dispose`) after committing what is queued; at interpreter exit the writers still running
@@ -216,8 +217,10 @@ class _Wakeup:
 
     Not a lock: `Lock.release` keeps the GIL, so the woken caller first waits for the
     writer thread to let go of it, while a write releases the GIL as it wakes the reader.
-    A hand-off and back took 5 microseconds (median) this way on the 2-core benchmark
-    machine, 13 with a lock; a lone blocking append pays one."""
+    Two threads handing a request to and fro took 5 microseconds (median) a round this way
+    on the 2-core benchmark machine, 13 with a lock; a lone blocking append pays one round.
+    The descriptors are closed when the thread's wake-up is collected, not at exit (the
+    writer may still set it then; the process's end closes them)."""
 
     __slots__ = ("__weakref__", "_read", "_write")
 
@@ -226,7 +229,7 @@ class _Wakeup:
             self._read = self._write = os.eventfd(0, os.EFD_CLOEXEC)
         else:
             self._read, self._write = os.pipe()
-        weakref.finalize(self, _close_descriptors, self._read, self._write)
+        weakref.finalize(self, _close_descriptors, self._read, self._write).atexit = False
 
     def set(self) -> None:
         """Wake the waiting thread (or end its next `wait` at once)."""

@@ -108,7 +108,7 @@ def _shared_transaction(store: LedgerStore, entries: list[Entry]) -> bool:
 
 
 def _outcomes(store: LedgerStore, *requests: tuple[list[Submission], str | None]) -> list[object]:
-    """Submit the requests concurrently through a fresh writer; entries or exceptions."""
+    """Submit the requests concurrently as coroutines; their entries or exceptions."""
     writer = store.async_writer()
 
     async def main() -> list[object]:
