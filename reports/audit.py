@@ -21,7 +21,7 @@ from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, Kind
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import ArtifactStore, EntryFilter, LedgerStore
-from ledger.verify import verify_ledger
+from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
 from reports.signatures import KeyBook, all_entries
 
@@ -56,35 +56,6 @@ class ModelActivity:
 
 
 @dataclass
-class VerificationResult:
-    """`ledger.verify.verify_ledger` over the whole ledger, with the checkpoint it matched."""
-
-    ok: bool
-    summary: str
-    size: int
-    root: str
-    signatures_checked: int
-    artifacts_checked: int
-    first_bad_seq: int | None
-    problem: str | None
-    message: str
-
-
-@dataclass
-class ConsistencyResult:
-    """Whether the previous audit's checkpoint is a prefix of the current one."""
-
-    ok: bool
-    message: str
-    old_size: int | None = None
-    old_root: str | None = None
-    new_size: int | None = None
-    new_root: str | None = None
-    proof: list[str] = field(default_factory=list)
-    previous_note: str = ""
-
-
-@dataclass
 class AuditReport:
     """Everything the audit report shows."""
 
@@ -104,8 +75,15 @@ class AuditReport:
     keys: list[AuditEntry]
     oversight: list[AuditEntry]
     """Human oversight records (EU AI Act Art. 14): measures, overrides, stops, resumes."""
-    verification: VerificationResult
-    consistency: ConsistencyResult | None
+    verification: VerificationReport
+    """`ledger.verify.verify_ledger` over the whole ledger, with the checkpoint it matched."""
+    consistency: VerificationReport | None
+    """Whether the previous audit's checkpoint (`consistency.checkpoint`) and the current one
+    (`consistency.size`, `consistency.root`) are one history; None when none was given."""
+    consistency_proof: list[str] = field(default_factory=list)
+    """The RFC 9162 consistency proof between them (hex), when one was computed."""
+    previous_checkpoint: str = ""
+    """The previous audit's signed checkpoint, as given."""
 
     @property
     def ok(self) -> bool:
@@ -183,44 +161,44 @@ def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
         summary=clip(_describe(entry), 500),
         entry_hash=entry.entry_hash.hex(),
         signed=entry.signature is not None,
-        signature_status=check.status.value,
+        signature_status=check.label,
         signature_ok=check.ok,
     )
 
 
 def check_consistency(
     store: LedgerStore, previous_note: str, new_size: int, new_root: bytes
-) -> ConsistencyResult:
-    """Verify the previous checkpoint's signature and a consistency proof to the new one."""
+) -> tuple[VerificationReport, list[str]]:
+    """Verify the previous checkpoint's signature and a consistency proof to the new one:
+    the report (subject `checkpoints`) and the proof's hashes (hex)."""
+    facts: dict[str, Any] = {"size": new_size, "root": new_root}
     try:
         old = verify_checkpoint(previous_note, store.meta()["verifier_key"])
     except CheckpointInvalid as exc:
-        return ConsistencyResult(
-            False, f"previous checkpoint rejected: {exc.message}", previous_note=previous_note
-        )
-    result = ConsistencyResult(
-        False, "", old.size, old.root.hex(), new_size, new_root.hex(), previous_note=previous_note
-    )
+        failed = Failed(Problem.CHECKPOINT_INVALID, f"previous checkpoint rejected: {exc.message}")
+        return VerificationReport.failure(Subject.CHECKPOINTS, failed, **facts), []
+    facts.update(checkpoint=old, entries_after_checkpoint=new_size - old.size)
     if old.size > new_size:
-        result.message = (
+        failed = Failed(
+            Problem.TRUNCATED,
             f"the previous audit saw {old.size} entries but the ledger now has "
-            f"{new_size}: entries were removed"
+            f"{new_size}: entries were removed",
         )
-        return result
+        return VerificationReport.failure(Subject.CHECKPOINTS, failed, **facts), []
     proof = store.consistency_proof(old.size, new_size)
-    result.proof = [h.hex() for h in proof.proof]
-    if merkle.verify_consistency(old.size, new_size, old.root, new_root, proof.proof):
-        result.ok = True
-        result.message = (
-            f"the ledger of {old.size} entries seen by the previous audit is a "
-            f"prefix of the ledger of {new_size} entries: nothing was rewritten"
-        )
-    else:
-        result.message = (
+    hashes = [h.hex() for h in proof.proof]
+    if not merkle.verify_consistency(old.size, new_size, old.root, new_root, proof.proof):
+        failed = Failed(
+            Problem.CHECKPOINT_CONFLICT,
             "the consistency proof does not verify: the history the previous "
-            "audit saw was rewritten"
+            "audit saw was rewritten",
         )
-    return result
+        return VerificationReport.failure(Subject.CHECKPOINTS, failed, **facts), hashes
+    note = (
+        f"the ledger of {old.size} entries seen by the previous audit is a "
+        f"prefix of the ledger of {new_size} entries: nothing was rewritten"
+    )
+    return VerificationReport(subject=Subject.CHECKPOINTS, ok=True, notes=(note,), **facts), hashes
 
 
 def build_audit(
@@ -236,6 +214,11 @@ def build_audit(
         raise InvalidStatement(f"the range is empty: since {start} is not before until {end}")
     checkpoint = store.checkpoint()
     report = verify_ledger(store, artifact_store=artifacts)
+    consistency, proof = (
+        (None, [])
+        if previous_checkpoint is None
+        else check_consistency(store, previous_checkpoint, checkpoint.size, checkpoint.root)
+    )
     keys = KeyBook.from_store(store)
     rows = [_row(e, keys) for e in all_entries(store, EntryFilter(since=start, until=end))]
     by_model: dict[str, list[AuditEntry]] = {}
@@ -264,18 +247,8 @@ def build_audit(
         refusals=[r for r in rows if r.kind == Kind.REQUEST_REFUSED.value],
         keys=[r for r in rows if r.kind in key_kinds],
         oversight=[r for r in rows if r.kind == Kind.OVERSIGHT_RECORDED.value],
-        verification=VerificationResult(
-            ok=report.ok,
-            summary=report.summary(),
-            size=report.size,
-            root=report.root.hex(),
-            signatures_checked=report.signatures_checked,
-            artifacts_checked=report.artifacts_checked,
-            first_bad_seq=report.first_bad_seq,
-            problem=None if report.problem is None else report.problem.value,
-            message=report.message,
-        ),
-        consistency=None
-        if previous_checkpoint is None
-        else check_consistency(store, previous_checkpoint, checkpoint.size, checkpoint.root),
+        verification=report,
+        consistency=consistency,
+        consistency_proof=proof,
+        previous_checkpoint=previous_checkpoint or "",
     )

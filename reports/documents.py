@@ -61,16 +61,17 @@ def audit_attachments(report: AuditReport) -> dict[str, bytes]:
     files = {"checkpoint.txt": report.checkpoint_note.encode("utf-8")}
     c = report.consistency
     if c is not None:
+        old = c.checkpoint
         files["consistency-proof.json"] = canonical_json(
             {
                 "ok": c.ok,
-                "message": c.message,
-                "old_size": c.old_size,
-                "old_root": c.old_root,
-                "new_size": c.new_size,
-                "new_root": c.new_root,
-                "proof": c.proof,
-                "previous_checkpoint": c.previous_note,
+                "message": c.detail,
+                "old_size": None if old is None else old.size,
+                "old_root": None if old is None else old.root.hex(),
+                "new_size": None if old is None else c.size,
+                "new_root": None if old is None else c.root.hex(),
+                "proof": report.consistency_proof,
+                "previous_checkpoint": report.previous_checkpoint,
             }
         )
     return files

@@ -2,46 +2,60 @@
 
 Cards and audit reports show, next to every approval or rejection, whether its Ed25519
 signature checks out against the `key.registered` entry of the signer's key (and that the
-key belonged to that actor and was not revoked before the decision). This re-checks what
-admission checked when the entry was written, from the entries alone, so a reader does not
-have to trust the database.
+key belonged to that actor and was not revoked before the decision). This applies the one
+key-history rule (`ledger.verify._keys`, the stream verifier's) to the key entries alone, so
+a reader does not have to trust the database's key index. Each check is the one
+`VerificationReport` (subject `signature`), with the short label a table cell shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
-from ledger.log import signing
+from ledger.errors import KeyNotOwned, KeyRevoked, SignatureError, UnknownKey
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.store import EntryFilter, LedgerStore
+from ledger.verify import (
+    KEY_KINDS,
+    Failed,
+    KeyHistory,
+    Problem,
+    Subject,
+    VerificationReport,
+    problem_of,
+)
 
-
-class SignatureStatus(StrEnum):
-    """What checking one entry's signature found."""
-
-    VERIFIED = "verified"
-    UNSIGNED = "unsigned"
-    INVALID = "invalid"
-    UNKNOWN_KEY = "unknown key"
-    WRONG_OWNER = "key of another actor"
-    REVOKED = "key revoked"
+VERIFIED = "verified"
+UNSIGNED = "unsigned"
+_LABELS: tuple[tuple[type[SignatureError], str], ...] = (
+    (UnknownKey, "unknown key"),
+    (KeyNotOwned, "key of another actor"),
+    (KeyRevoked, "key revoked"),
+)
+"""The label of a signature that breaks a rule of the key history; "invalid" for the others
+(it does not verify, or is not in the strict form). Cards already issued show these words."""
 
 
 @dataclass(frozen=True, slots=True)
 class SignatureCheck:
-    """The outcome for one entry, with the registration entry of the key when known."""
+    """One entry's signature as a document shows it: the report, its label, and the
+    registration entry of the key when the key is known (a card cites it)."""
 
-    status: SignatureStatus
-    key_id: str | None
+    report: VerificationReport
+    label: str
     key_entry: Entry | None
-    detail: str
 
     @property
     def ok(self) -> bool:
         """True only for a signature that verifies with the actor's unrevoked key."""
-        return self.status is SignatureStatus.VERIFIED
+        return self.report.ok
+
+    @property
+    def detail(self) -> str:
+        """Why, in a sentence: the failure, or the key it verifies with."""
+        return self.report.detail
 
 
 def all_entries(
@@ -62,67 +76,59 @@ def all_entries(
 
 
 class KeyBook:
-    """The ledger's key registrations and revocations, read once."""
+    """The ledger's key entries, read once: the key history, and each key's (first)
+    registration and revocation entry, which cards cite and their evidence carries."""
 
-    def __init__(self, registrations: list[Entry], revocations: list[Entry]) -> None:
+    def __init__(self, key_entries: Iterable[Entry]) -> None:
+        ordered = sorted((e for e in key_entries if e.statement.kind in KEY_KINDS), key=_seq)
+        self.history = KeyHistory.of_entries(ordered)
         self.registrations: dict[str, Entry] = {}
-        for entry in registrations:
-            self.registrations.setdefault(str(entry.statement.payload.get("key_id")), entry)
         self.revocations: dict[str, Entry] = {}
-        for entry in revocations:
-            self.revocations.setdefault(str(entry.statement.payload.get("key_id")), entry)
+        for entry in ordered:
+            book = (
+                self.registrations
+                if entry.statement.kind == Kind.KEY_REGISTERED.value
+                else self.revocations
+            )
+            book.setdefault(str(entry.statement.payload.get("key_id")), entry)
 
     @classmethod
     def from_store(cls, store: LedgerStore, *, max_seq: int | None = None) -> KeyBook:
         """Read every key.registered and key.revoked entry below `max_seq`."""
         return cls(
-            all_entries(store, EntryFilter(kind=Kind.KEY_REGISTERED.value), max_seq=max_seq),
-            all_entries(store, EntryFilter(kind=Kind.KEY_REVOKED.value), max_seq=max_seq),
+            all_entries(store, EntryFilter(kind=Kind.KEY_REGISTERED.value), max_seq=max_seq)
+            + all_entries(store, EntryFilter(kind=Kind.KEY_REVOKED.value), max_seq=max_seq)
         )
 
     def check(self, entry: Entry) -> SignatureCheck:
-        """Check one entry's signature against the registered key it names."""
-        key_id = entry.key_id
-        if entry.signature is None or key_id is None:
-            return SignatureCheck(SignatureStatus.UNSIGNED, key_id, None, "no signature")
-        if entry.statement.kind == Kind.KEY_REGISTERED.value:
-            registration: Entry | None = entry
-        else:
-            registration = self.registrations.get(key_id)
-        if registration is None or registration.seq > entry.seq:
+        """Check one entry's signature under the key-history rule at its seq."""
+        known = self.registrations.get(str(entry.key_id))
+        key_entry = known if known is not None and known.seq <= entry.seq else None
+        if entry.signature is None and entry.key_id is None:
+            failed = Failed(Problem.UNSIGNED, "no signature", seq=entry.seq)
+            return SignatureCheck(_report(failed), UNSIGNED, None)
+        try:
+            key = self.history.check(entry)
+        except SignatureError as exc:
+            label = next((text for cls, text in _LABELS if isinstance(exc, cls)), "invalid")
+            failed = Failed(problem_of(exc), exc.message, seq=entry.seq)
             return SignatureCheck(
-                SignatureStatus.UNKNOWN_KEY,
-                key_id,
-                None,
-                f"key {key_id} was not registered before seq {entry.seq}",
+                _report(failed), label, None if isinstance(exc, UnknownKey) else key_entry
             )
-        payload = registration.statement.payload
-        if registration.statement.actor != entry.statement.actor:
-            return SignatureCheck(
-                SignatureStatus.WRONG_OWNER,
-                key_id,
-                registration,
-                f"key {key_id} belongs to {registration.statement.actor}",
-            )
-        revoked = self.revocations.get(key_id)
-        if revoked is not None and revoked.seq < entry.seq:
-            return SignatureCheck(
-                SignatureStatus.REVOKED,
-                key_id,
-                registration,
-                f"key {key_id} was revoked at seq {revoked.seq}, before this entry",
-            )
-        public_key = str(payload.get("public_key", ""))
-        if not signing.verify(public_key, entry.statement.signing_bytes(), entry.signature):
-            return SignatureCheck(
-                SignatureStatus.INVALID,
-                key_id,
-                registration,
-                "the Ed25519 signature does not verify over the statement",
-            )
-        return SignatureCheck(
-            SignatureStatus.VERIFIED,
-            key_id,
-            registration,
-            f"Ed25519 signature verifies with key {key_id} (registered at seq {registration.seq})",
+        assert key is not None  # a signed entry that passes has a key
+        note = (
+            f"Ed25519 signature verifies with key {key.key_id} "
+            f"(registered at seq {key.registered_at})"
         )
+        report = VerificationReport(
+            subject=Subject.SIGNATURE, ok=True, signatures_checked=1, notes=(note,)
+        )
+        return SignatureCheck(report, VERIFIED, key_entry)
+
+
+def _seq(entry: Entry) -> int:
+    return entry.seq
+
+
+def _report(failed: Failed) -> VerificationReport:
+    return VerificationReport.failure(Subject.SIGNATURE, failed)

@@ -97,10 +97,10 @@ def report_audit(
     line = (
         f"Wrote {out}: {report.total_entries} entries from {report.since} to "
         f"{report.until or 'the end of the calendar'}; "
-        f"checkpoint {report.checkpoint_size}; {report.verification.summary}"
+        f"checkpoint {report.checkpoint_size}; {report.verification.summary()}"
     )
     if report.consistency is not None:
-        line += f"; consistency: {report.consistency.message}"
+        line += f"; consistency: {report.consistency.detail}"
     if report.ok:
         console.print(line, soft_wrap=True, markup=False)
         return

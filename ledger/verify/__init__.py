@@ -11,16 +11,21 @@ govledger; its tests run it and this package on the same inputs.
 
 from ledger.verify._bundle import export_bundle, import_bundle, read_header, verify_bundle
 from ledger.verify._database import verify_ledger
+from ledger.verify._keys import KEY_KINDS, KeyHistory, SignedStatements, problem_of
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
 from ledger.verify._tree import verify_stored_tree
 
 __all__ = [
+    "KEY_KINDS",
     "Failed",
+    "KeyHistory",
     "Problem",
+    "SignedStatements",
     "Subject",
     "VerificationReport",
     "export_bundle",
     "import_bundle",
+    "problem_of",
     "read_header",
     "verify_bundle",
     "verify_ledger",

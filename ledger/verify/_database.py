@@ -100,7 +100,9 @@ def _verify_stored(
             artifact_store=artifact_store,
         )
     else:
-        verifier.feed_rows(store.iter_rows(chunk=chunk))
+        for rows in store.iter_row_chunks(chunk=chunk):
+            if not verifier.feed_rows(rows):
+                break
         report = verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
     if report.ok and report.size and _stored_root(store, report.size) != report.root:
         verifier.fail(

@@ -266,7 +266,9 @@ def verify_in_ranges(
         artifacts_seen=artifacts,
         signed=signed,
     )
-    verifier.feed_rows(store.iter_rows(size))
+    for rows in store.iter_row_chunks(size):
+        if not verifier.feed_rows(rows):
+            break
     return verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
 
 

@@ -9,6 +9,8 @@ turns a failure into the error of its problem. What was verified is its `subject
 - `TREE`: the stored Merkle nodes proofs are served from (`ledger.verify._tree`);
 - `EVIDENCE`: a model card's evidence.json and, for a card PDF, its pages and a held
   checkpoint (`reports.card._evidence`, `reports.verify._card`);
+- `PAGES`: what a card's visible pages state against its proven entries
+  (`reports.verify._binding`);
 - `CHECKPOINTS`: two signed checkpoints of one log, one history or two
   (`reports.verify._checkpoint_link`, the audit report's consistency with the previous one);
 - `SIGNATURE`: one entry's signature, as a document shows it (`reports.signatures`).
@@ -85,6 +87,7 @@ class Subject(StrEnum):
     LEDGER = "ledger"
     TREE = "stored tree"
     EVIDENCE = "evidence"
+    PAGES = "pages"
     CHECKPOINTS = "checkpoints"
     SIGNATURE = "signature"
 
@@ -155,6 +158,11 @@ class VerificationReport:
             **facts,
         )
 
+    @property
+    def detail(self) -> str:
+        """What a person reads beside ok or FAILED: why it failed, or what passed found."""
+        return "; ".join(n for n in self.notes if n) if self.ok else self.message
+
     def summary(self) -> str:
         """One line for a terminal or a log: "OK: ..." or "FAILED at seq N: problem: why"."""
         if not self.ok:
@@ -185,7 +193,7 @@ class VerificationReport:
             )
         if self.subject is Subject.TREE:
             return f"OK: every stored Merkle node of the tree of {self.size} entries verifies"
-        return "OK: " + ("; ".join(n for n in self.notes if n) or f"the {self.subject} verifies")
+        return "OK: " + (self.detail or f"the {self.subject} verifies")
 
     def raise_for_problem(self) -> None:
         """Raise the error of the problem (a VerificationError) when verification failed."""

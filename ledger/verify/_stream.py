@@ -28,7 +28,7 @@ from ledger.governance import (
 )
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from ledger.log.entries import Entry, canonical_row, entry_from_row, entry_row
+from ledger.log.entries import Entry, entry_from_row, entry_row, row_hashes
 from ledger.store import ArtifactState, ArtifactStore
 from ledger.verify._keys import KEY_KINDS, SIGNED_KINDS, KeyHistory, SignedStatements, problem_of
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
@@ -166,13 +166,14 @@ class StreamVerifier:
         """Check one entry; return False (and stop) at the first problem."""
         return self.feed_rows((entry_row(entry),))
 
-    def feed_rows(self, rows: Iterable[Sequence[Any]]) -> bool:
-        """Check entry rows (`ROW_FIELDS` order) in seq order; False at the first problem.
+    def feed_rows(self, rows: Sequence[Sequence[Any]]) -> bool:
+        """Check a chunk of entry rows (`ROW_FIELDS` order) in seq order; False at the first
+        problem.
 
         This is the loop every verified entry goes through, once per entry of a log of
-        millions, so it keeps its state in locals, builds the canonical entry from the row
-        in one format operation (`entries.canonical_row`) and makes no Entry object except
-        for the few signed entries. The checks and their order are those of
+        millions, so it keeps its state in locals, takes the hashes of the chunk's canonical
+        entries in one pass (`entries.row_hashes`) and makes no Entry object except for the
+        few signed entries. The checks and their order are those of
         docs/architecture.md: seq without gap, link to the previous entry, entry hash, time
         order, signature and key history, citations, artifacts, Merkle root at each
         checkpoint.
@@ -180,20 +181,20 @@ class StreamVerifier:
         if self._failure is not None:
             return False
         sha256 = hashlib.sha256
-        canonical = canonical_row
         tree = self._tree
         tree_pop, tree_append = tree.pop, tree.append
         artifacts = self.artifact_store is not None
         size = self._size
         leaves = self._leaves
         last_hash = self._last_hash
-        last_recorded = self._last_recorded
+        last_recorded = self._last_recorded or ""  # "": no time to compare the first with
         next_checkpoint = self._pending[0].size if self._pending else -1
         seen = self._seen
         citing, cites = CITING_KINDS, may_cite
         signed_kinds, key_kinds, keys = SIGNED_KINDS, KEY_KINDS, self._keys
+        watched = SIGNED_KINDS | KEY_KINDS
         try:
-            for row in rows:
+            for row, computed_hash in zip(rows, row_hashes(rows), strict=False):
                 (
                     seq,
                     _entry_id,
@@ -223,14 +224,14 @@ class StreamVerifier:
                         "prev_hash does not match the previous entry's hash",
                         seq=seq,
                     )
-                if sha256(canonical(row).encode("utf-8")).digest() != entry_hash:
+                if computed_hash != entry_hash:
                     raise Failed(
                         Problem.HASH_MISMATCH,
                         "entry_hash is not the SHA-256 of the entry's canonical form: the "
                         "entry was altered",
                         seq=seq,
                     )
-                if last_recorded is not None and recorded_at < last_recorded:
+                if recorded_at < last_recorded:
                     raise Failed(
                         Problem.TIME_REVERSED,
                         f"recorded_at {recorded_at} is earlier than the previous entry's "
@@ -239,10 +240,11 @@ class StreamVerifier:
                         seq=seq,
                     )
                 last_recorded = recorded_at
-                if signature is not None or key_id is not None or kind in signed_kinds:
-                    self._check_signature(row)
-                if kind in key_kinds:
-                    keys.record(seq, kind, actor, payload)
+                if signature is not None or key_id is not None or kind in watched:
+                    if signature is not None or key_id is not None or kind in signed_kinds:
+                        self._check_signature(row)
+                    if kind in key_kinds:
+                        keys.record(seq, kind, actor, payload)
                 if artifacts and '"artifacts"' in payload:
                     self._check_artifacts(seq, payload)
                 if kind in citing and cites(kind, payload):
@@ -273,7 +275,7 @@ class StreamVerifier:
             self._size = size
             self._leaves = leaves
             self._last_hash = last_hash
-            self._last_recorded = last_recorded
+            self._last_recorded = last_recorded or None
         return True
 
     def _check_signature(self, row: Sequence[Any]) -> None:

@@ -13,8 +13,6 @@ from reports.card._data import (
 )
 from reports.card._evaluations import latest_by_kind, read_performance
 from reports.card._evidence import (
-    EvidenceProblem,
-    EvidenceReport,
     build_evidence,
     evidence_document,
     verify_evidence,
@@ -23,8 +21,6 @@ from reports.card._model import Evidence, ModelCard
 
 __all__ = [
     "Evidence",
-    "EvidenceProblem",
-    "EvidenceReport",
     "ModelCard",
     "approved_by",
     "build_card",

@@ -342,7 +342,7 @@ def decision_row(entry: Entry, run: Entry, keys: KeyBook, use: Cite) -> Approval
             [clip(c) for c in p.get("conditions") or []], MAX_CONDITIONS, "conditions"
         ),
         key_id=entry.key_id,
-        signature_status=check.status.value,
+        signature_status=check.label,
         signature_ok=check.ok,
         signature_detail=check.detail,
         decides_this_run=(p.get("subject") or p.get("run")) == run.entry_hash.hex(),

@@ -10,49 +10,40 @@ byte is detected (the verifier re-encodes and compares the bytes first):
 
 `verify_evidence` needs nothing but these bytes (and, better, the ledger's verifier key from
 a trusted channel): checkpoint signature, every entry hash, every RFC 9162 inclusion proof,
-every signature with a key whose own registration entry is included and proven. It returns
-an `EvidenceReport` that is ok or names the first failure; it never answers "maybe".
+every signature under the key-history rule (`ledger.verify._keys`) with a key whose own
+registration entry is included and proven. It returns the one `VerificationReport` (subject
+`evidence`), ok or naming the first failure; it never answers "maybe".
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from ledger.errors import CheckpointInvalid, GovledgerError, VerificationError
-from ledger.log import merkle, signing
+from ledger.errors import CheckpointInvalid, GovledgerError, SignatureError, UnknownKey
+from ledger.log import merkle
 from ledger.log.canonical import canonical_json
-from ledger.log.checkpoint import VerifierKey, parse_checkpoint, verify_checkpoint
+from ledger.log.checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
-from ledger.log.kinds import SIGNATURE_REQUIRED, Kind
+from ledger.log.kinds import Kind
 from ledger.store import LedgerStore
+from ledger.verify import (
+    KEY_KINDS,
+    Failed,
+    KeyHistory,
+    Problem,
+    SignedStatements,
+    Subject,
+    VerificationReport,
+    problem_of,
+)
 from reports.card._model import ModelCard
 from reports.signatures import KeyBook
 
 FORMAT = "govledger-evidence/1"
 _FIELDS = {"format", "origin", "verifier_key", "checkpoint", "entries", "public_keys", "artifacts"}
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
-_SIGNED_KINDS = {k.value for k in SIGNATURE_REQUIRED}
-
-
-class EvidenceProblem(StrEnum):
-    """What evidence verification can find wrong."""
-
-    MALFORMED = "malformed"
-    NOT_CANONICAL = "not-canonical"
-    CHECKPOINT_INVALID = "checkpoint-invalid"
-    KEY_MISMATCH = "verifier-key-mismatch"
-    HASH_MISMATCH = "hash-mismatch"
-    NOT_INCLUDED = "inclusion-proof-failed"
-    KEY_NOT_PROVEN = "key-not-proven"
-    BAD_SIGNATURE = "bad-signature"
-    ARTIFACTS_MISMATCH = "artifacts-mismatch"
-    NO_EVIDENCE = "no-evidence"
-    PAGES_NOT_BOUND = "pages-not-bound"
-    CHECKPOINT_CONFLICT = "checkpoint-conflict"
 
 
 class EvidenceUnavailable(GovledgerError):
@@ -60,55 +51,6 @@ class EvidenceUnavailable(GovledgerError):
 
     status = 409
     slug = "evidence-unavailable"
-
-
-class EvidenceInvalid(VerificationError):
-    """A card's evidence does not verify (see EvidenceReport.message)."""
-
-    slug = "evidence-invalid"
-
-
-@dataclass(frozen=True)
-class EvidenceReport:
-    """The outcome of verifying evidence.json: ok, or the first failure and why."""
-
-    ok: bool
-    message: str
-    problem: EvidenceProblem | None = None
-    first_bad_seq: int | None = None
-    origin: str = ""
-    checkpoint_size: int | None = None
-    checkpoint_root: str | None = None
-    entries_checked: int = 0
-    signatures_checked: int = 0
-    key_pinned: bool = False
-    pages: str = ""
-    """What comparing the PDF's pages with the proven entries found (`reports.card_binding`),
-    and what a held checkpoint showed; empty when only evidence.json was checked."""
-
-    def summary(self) -> str:
-        """One line for a terminal."""
-        if not self.ok:
-            where = f" at seq {self.first_bad_seq}" if self.first_bad_seq is not None else ""
-            return f"FAILED{where}: {self.problem}: {self.message}"
-        pin = "pinned key" if self.key_pinned else "key taken from the card (pass --key to pin)"
-        pages = f"; {self.pages}" if self.pages else ""
-        return (
-            f"OK: {self.entries_checked} entries and {self.signatures_checked} signatures "
-            f"verified against the checkpoint of {self.origin} at tree size "
-            f"{self.checkpoint_size}, root {self.checkpoint_root} ({pin}){pages}"
-        )
-
-    def raise_for_problem(self) -> None:
-        """Raise EvidenceInvalid unless ok."""
-        if not self.ok:
-            raise EvidenceInvalid(self.summary(), seq=self.first_bad_seq)
-
-
-class _Failure(Exception):
-    def __init__(self, problem: EvidenceProblem, message: str, seq: int | None = None) -> None:
-        super().__init__(message)
-        self.problem, self.message, self.seq = problem, message, seq
 
 
 # --- building --------------------------------------------------------------------------------
@@ -177,55 +119,63 @@ def _artifact_names(payload: dict[str, Any]) -> dict[str, str]:
 # --- verifying -------------------------------------------------------------------------------
 
 
-def verify_evidence(data: bytes, *, verifier_key: str | None = None) -> EvidenceReport:
+class _Progress:
+    """What evidence verification has established so far (for the report's counts)."""
+
+    def __init__(self) -> None:
+        self.checkpoint: Checkpoint | None = None
+        self.entries = 0
+        self.signatures = 0
+
+    def facts(self, pinned: bool) -> dict[str, Any]:
+        cp = self.checkpoint
+        return {
+            "size": 0 if cp is None else cp.size,
+            "root": b"" if cp is None else cp.root,
+            "checkpoint": cp,
+            "entries_checked": self.entries,
+            "signatures_checked": self.signatures,
+            "key_pinned": pinned,
+        }
+
+
+def verify_evidence(data: bytes, *, verifier_key: str | None = None) -> VerificationReport:
     """Verify evidence.json bytes offline; pin the ledger's key with `verifier_key`."""
-    state: dict[str, Any] = {"pinned": verifier_key is not None}
+    progress = _Progress()
+    pinned = verifier_key is not None
     try:
-        _verify(data, verifier_key, state)
-    except _Failure as failure:
-        return EvidenceReport(
-            False, failure.message, failure.problem, failure.seq, **_counts(state)
-        )
-    return EvidenceReport(True, "evidence verifies", **_counts(state))
+        _verify(data, verifier_key, progress)
+    except Failed as failed:
+        return VerificationReport.failure(Subject.EVIDENCE, failed, **progress.facts(pinned))
+    return VerificationReport(subject=Subject.EVIDENCE, ok=True, **progress.facts(pinned))
 
 
-def _counts(state: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "origin": state.get("origin", ""),
-        "checkpoint_size": state.get("size"),
-        "checkpoint_root": state.get("root"),
-        "entries_checked": state.get("entries", 0),
-        "signatures_checked": state.get("signatures", 0),
-        "key_pinned": state["pinned"],
-    }
-
-
-def _verify(data: bytes, pinned: str | None, state: dict[str, Any]) -> None:
+def _verify(data: bytes, pinned: str | None, progress: _Progress) -> None:
     doc = _parse(data)
     try:
         key = VerifierKey.parse(pinned or str(doc["verifier_key"]))
         if pinned is not None and pinned.strip() != doc["verifier_key"]:
-            raise _Failure(
-                EvidenceProblem.KEY_MISMATCH,
+            raise Failed(
+                Problem.KEY_MISMATCH,
                 "the evidence names another ledger key than the one you pinned",
             )
         checkpoint = verify_checkpoint(str(doc["checkpoint"]), key)
     except CheckpointInvalid as exc:
-        raise _Failure(EvidenceProblem.CHECKPOINT_INVALID, exc.message) from None
+        raise Failed(Problem.CHECKPOINT_INVALID, exc.message) from None
     if checkpoint.origin != doc["origin"]:
-        raise _Failure(
-            EvidenceProblem.CHECKPOINT_INVALID,
+        raise Failed(
+            Problem.CHECKPOINT_INVALID,
             "the checkpoint is for another log than the evidence's origin",
         )
-    state.update(origin=checkpoint.origin, size=checkpoint.size, root=checkpoint.root.hex())
-    entries = _proven_entries(doc["entries"], checkpoint.size, checkpoint.root, state)
-    _check_keys_and_signatures(entries, doc["public_keys"], state)
+    progress.checkpoint = checkpoint
+    entries = _proven_entries(doc["entries"], checkpoint.size, checkpoint.root, progress)
+    _check_keys_and_signatures(entries, doc["public_keys"], progress)
     expected: dict[str, str] = {}
     for entry in entries:
         expected.update(_artifact_names(entry.statement.payload))
     if doc["artifacts"] != expected:
-        raise _Failure(
-            EvidenceProblem.ARTIFACTS_MISMATCH,
+        raise Failed(
+            Problem.ARTIFACTS_MISMATCH,
             "the artifact list differs from the artifacts the entries cite",
         )
 
@@ -234,132 +184,95 @@ def _parse(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _Failure(EvidenceProblem.MALFORMED, f"evidence.json is not JSON: {exc}") from None
+        raise Failed(Problem.MALFORMED, f"evidence.json is not JSON: {exc}") from None
     try:
         canonical = canonical_json(doc)
     except GovledgerError as exc:
-        raise _Failure(EvidenceProblem.NOT_CANONICAL, exc.message) from None
+        raise Failed(Problem.NOT_CANONICAL, exc.message) from None
     if canonical != data:
-        raise _Failure(
-            EvidenceProblem.NOT_CANONICAL,
+        raise Failed(
+            Problem.NOT_CANONICAL,
             "evidence.json is not in RFC 8785 canonical form: it was edited",
         )
     if not isinstance(doc, dict) or set(doc) != _FIELDS or doc.get("format") != FORMAT:
-        raise _Failure(EvidenceProblem.MALFORMED, f"not a {FORMAT} document")
+        raise Failed(Problem.MALFORMED, f"not a {FORMAT} document")
     if not isinstance(doc["entries"], list) or not doc["entries"]:
-        raise _Failure(EvidenceProblem.NO_EVIDENCE, "evidence.json cites no entries")
+        raise Failed(Problem.NO_EVIDENCE, "evidence.json cites no entries")
     if not isinstance(doc["public_keys"], dict) or not isinstance(doc["artifacts"], dict):
-        raise _Failure(EvidenceProblem.MALFORMED, "public_keys and artifacts must be objects")
+        raise Failed(Problem.MALFORMED, "public_keys and artifacts must be objects")
     return doc
 
 
-def _proven_entries(items: list[Any], size: int, root: bytes, state: dict[str, Any]) -> list[Entry]:
+def _proven_entries(items: list[Any], size: int, root: bytes, progress: _Progress) -> list[Entry]:
     entries: list[Entry] = []
     for item in items:
         seq = item.get("seq") if isinstance(item, dict) else None
         if not isinstance(item, dict) or not isinstance(item.get("inclusion_proof"), list):
-            raise _Failure(EvidenceProblem.MALFORMED, "an entry has no inclusion_proof", seq)
+            raise Failed(Problem.MALFORMED, "an entry has no inclusion_proof", seq=seq)
         proof_hex = item["inclusion_proof"]
         body = {k: v for k, v in item.items() if k != "inclusion_proof"}
         try:
             entry = Entry.from_dict(body)
         except GovledgerError as exc:
-            raise _Failure(EvidenceProblem.MALFORMED, exc.message, seq) from None
+            raise Failed(Problem.MALFORMED, exc.message, seq=seq) from None
         if entry.to_dict() != body:
-            raise _Failure(EvidenceProblem.MALFORMED, "entry is not in its exact JSON form", seq)
+            raise Failed(Problem.MALFORMED, "entry is not in its exact JSON form", seq=seq)
         if entries and entry.seq <= entries[-1].seq:
-            raise _Failure(
-                EvidenceProblem.MALFORMED, "entries are not in increasing seq order", seq
-            )
+            raise Failed(Problem.MALFORMED, "entries are not in increasing seq order", seq=seq)
         if recompute_hash(entry) != entry.entry_hash:
-            raise _Failure(
-                EvidenceProblem.HASH_MISMATCH,
+            raise Failed(
+                Problem.HASH_MISMATCH,
                 "entry_hash is not the SHA-256 of the entry: the entry was altered",
-                seq,
+                seq=seq,
             )
         if not all(isinstance(h, str) and _HEX32.match(h) for h in proof_hex):
-            raise _Failure(EvidenceProblem.MALFORMED, "inclusion proof hashes must be hex", seq)
+            raise Failed(Problem.MALFORMED, "inclusion proof hashes must be hex", seq=seq)
         proof = [bytes.fromhex(h) for h in proof_hex]
         if not merkle.verify_inclusion(entry.entry_hash, entry.seq, size, proof, root):
-            raise _Failure(
-                EvidenceProblem.NOT_INCLUDED,
+            raise Failed(
+                Problem.NOT_INCLUDED,
                 f"the inclusion proof does not place this entry in the signed tree "
                 f"of {size} entries",
-                seq,
+                seq=seq,
             )
         entries.append(entry)
-        state["entries"] = len(entries)
+        progress.entries = len(entries)
     return entries
 
 
 def _check_keys_and_signatures(
-    entries: list[Entry], public_keys: dict[str, Any], state: dict[str, Any]
+    entries: list[Entry], public_keys: dict[str, Any], progress: _Progress
 ) -> None:
-    registrations = {
-        str(e.statement.payload.get("key_id")): e
-        for e in entries
-        if e.statement.kind == Kind.KEY_REGISTERED.value
-    }
-    revocations = {
-        str(e.statement.payload.get("key_id")): e.seq
-        for e in entries
-        if e.statement.kind == Kind.KEY_REVOKED.value
-    }
-    expected = {
-        k: {"actor": e.statement.actor, "public_key": e.statement.payload.get("public_key")}
-        for k, e in registrations.items()
-    }
+    """`public_keys` lists exactly the keys the included registrations register (the first
+    registration of a key id stands), and every signature keeps the key-history rule, with
+    only the included key entries known: a key not registered among them is not proven."""
+    expected: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e.statement.kind == Kind.KEY_REGISTERED.value:
+            payload = e.statement.payload
+            expected.setdefault(
+                str(payload.get("key_id")),
+                {"actor": e.statement.actor, "public_key": payload.get("public_key")},
+            )
     if public_keys != expected:
-        raise _Failure(
-            EvidenceProblem.KEY_NOT_PROVEN,
+        raise Failed(
+            Problem.KEY_NOT_PROVEN,
             "public_keys differ from the key registrations included in the evidence",
         )
-    signatures = 0
-    seen: dict[bytes, int] = {}
+    history, replays = KeyHistory(), SignedStatements()
     for entry in entries:
         st = entry.statement
-        if entry.signature is None and entry.key_id is None:
-            if st.kind in _SIGNED_KINDS:
-                raise _Failure(
-                    EvidenceProblem.BAD_SIGNATURE, f"{st.kind} carries no signature", entry.seq
-                )
-            continue
-        registration = registrations.get(str(entry.key_id))
-        if registration is None or registration.seq > entry.seq:
-            raise _Failure(
-                EvidenceProblem.KEY_NOT_PROVEN,
+        try:
+            key = history.check(entry, replays)
+        except UnknownKey:
+            raise Failed(
+                Problem.KEY_NOT_PROVEN,
                 f"key {entry.key_id} has no proven registration before this entry",
-                entry.seq,
-            )
-        if registration.statement.actor != st.actor:
-            raise _Failure(
-                EvidenceProblem.BAD_SIGNATURE,
-                f"key {entry.key_id} belongs to {registration.statement.actor}, not {st.actor}",
-                entry.seq,
-            )
-        revoked = revocations.get(str(entry.key_id))
-        if revoked is not None and revoked < entry.seq:
-            raise _Failure(
-                EvidenceProblem.BAD_SIGNATURE,
-                f"key {entry.key_id} was revoked at seq {revoked}",
-                entry.seq,
-            )
-        public_key = str(registration.statement.payload.get("public_key"))
-        if not signing.verify(public_key, st.signing_bytes(), str(entry.signature)):
-            raise _Failure(
-                EvidenceProblem.BAD_SIGNATURE,
-                "the Ed25519 signature does not verify over the statement (under the strict "
-                "rule: canonical base64, no weak key, S < L)",
-                entry.seq,
-            )
-        _, digest, signature = signing.signed_statement_row(entry)
-        earlier = seen.get(signature, seen.get(digest))
-        if earlier is not None:  # the same signature bytes or the same statement again
-            raise _Failure(
-                EvidenceProblem.BAD_SIGNATURE,
-                f"the signed statement of seq {earlier} appears again: a replay",
-                entry.seq,
-            )
-        seen[signature] = seen[digest] = entry.seq
-        signatures += 1
-        state["signatures"] = signatures
+                seq=entry.seq,
+            ) from None
+        except SignatureError as exc:
+            raise Failed(problem_of(exc), exc.message, seq=entry.seq) from None
+        if st.kind in KEY_KINDS:
+            history.record(entry.seq, st.kind, st.actor, st.payload_json)
+        if key is not None:
+            progress.signatures += 1

@@ -23,7 +23,7 @@ What it proves, and what not:
   not carry). Read bound facts only from the verified blocks, or re-render the card.
 - A forger who holds the ledger key can re-sign a rewritten ledger, and then a card that
   passes everything here. Only a checkpoint held from before (`--checkpoint`, compared by
-  `reports.checkpoint_link`) or witness cosignatures expose that.
+  `reports.verify._checkpoint_link`) or witness cosignatures expose that.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from jinja2.environment import TemplateModule
 
 from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from ledger.verify import Failed, Problem, Subject, VerificationReport
 from reports.card import (
     Evidence,
     approved_by,
@@ -76,18 +77,6 @@ class Fact:
     what: str
     seq: int | None
     text: str
-
-
-@dataclass(frozen=True)
-class PageBinding:
-    """The outcome of comparing the pages with the proven entries."""
-
-    ok: bool
-    message: str
-    facts_checked: int = 0
-    model: str = ""
-    version: str = ""
-    seq: int | None = None
 
 
 def normalise(text: str) -> str:
@@ -189,10 +178,7 @@ def card_facts(
         and str(e.statement.payload.get("subject") or e.statement.payload.get("run"))
         not in catalogues
     ]
-    keys = KeyBook(
-        [e for e in entries if e.statement.kind == Kind.KEY_REGISTERED.value],
-        [e for e in entries if e.statement.kind == Kind.KEY_REVOKED.value],
-    )
+    keys = KeyBook(entries)
     rows = [decision_row(e, run_entry, keys, _cite) for e in decisions]
     shown, hidden = latest(rows, MAX_DECISIONS)
     more = (
@@ -217,43 +203,45 @@ def card_facts(
     return facts
 
 
-def check_pages(pdf_path: Path | str, entries: list[Entry], evidence: Evidence) -> PageBinding:
+def check_pages(
+    pdf_path: Path | str, entries: list[Entry], evidence: Evidence
+) -> VerificationReport:
     """Compare the PDF's page text with the blocks the proven entries demand.
 
     The card's subject is the version whose run the evidence proves and whose model and
-    version the cover names (the longest such name, so "1.0" is not taken for "1")."""
+    version the cover names (the longest such name, so "1.0" is not taken for "1"). The
+    report (subject `pages`) fails at the first block missing from the pages, naming the
+    entry it comes from."""
     text = page_text(pdf_path)
     subjects = sorted(
         {(e.statement.model, e.statement.version) for e in entries if e.statement.kind in _RUNS},
         key=lambda mv: -len(mv[0] + mv[1]),
     )
-    first_failure: PageBinding | None = None
+    first_failure: Failed | None = None
     for model, version in subjects:
         facts = card_facts(entries, model, version, evidence)
         if facts is None or facts[0].text not in text:
             continue
         missing = next((f for f in facts if f.text and f.text not in text), None)
         if missing is None:
-            return PageBinding(
-                True,
+            note = (
                 f"the pages state the {len(facts)} facts of {model} {version} that the "
-                "proven entries determine",
-                len(facts),
-                model,
-                version,
+                "proven entries determine"
             )
-        first_failure = first_failure or PageBinding(
-            False,
+            return VerificationReport(subject=Subject.PAGES, ok=True, notes=(note,))
+        first_failure = first_failure or Failed(
+            Problem.PAGES_NOT_BOUND,
             f"the pages do not show {missing.what} as the proven entries state "
             f"(card of {model} {version}): the visible pages were altered or come from "
             "another card",
-            0,
-            model,
-            version,
-            missing.seq,
+            seq=missing.seq,
         )
-    return first_failure or PageBinding(
-        False,
-        "the pages name no model version whose run the evidence proves: they come from "
-        "another document than the attached evidence.json",
+    return VerificationReport.failure(
+        Subject.PAGES,
+        first_failure
+        or Failed(
+            Problem.PAGES_NOT_BOUND,
+            "the pages name no model version whose run the evidence proves: they come from "
+            "another document than the attached evidence.json",
+        ),
     )

@@ -1,12 +1,13 @@
 """`govledger verify-card`: check a card PDF's evidence and its pages, with no database, no network.
 
 Opens the PDF with pikepdf, extracts the `evidence.json` attachment and verifies it with
-`reports.evidence.verify_evidence`; then compares the text of the visible pages with the
-blocks the proven entries determine (`reports.card_binding`), so genuine evidence attached
-to fabricated pages fails; and, given a checkpoint the reader already holds, checks that it
-and the card's describe one history (`reports.checkpoint_link`). A PDF that cannot be read or
-carries no evidence is a failed report, not an exception: the caller always gets ok or the
-reason.
+`reports.card._evidence.verify_evidence`; then compares the text of the visible pages with
+the blocks the proven entries determine (`reports.verify._binding`), so genuine evidence
+attached to fabricated pages fails; and, given a checkpoint the reader already holds, checks
+that it and the card's describe one history (`reports.verify._checkpoint_link`). The answer is
+the evidence's `VerificationReport`, failed at the first of these that fails, or ok with a
+note from each further check. A PDF that cannot be read or carries no evidence is a failed
+report, not an exception: the caller always gets ok or the reason.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 
 from ledger.log.checkpoint import parse_checkpoint
 from ledger.log.entries import Entry
-from reports.card import Evidence, EvidenceProblem, EvidenceReport, verify_evidence
+from ledger.verify import Failed, Problem, Subject, VerificationReport
+from reports.card import Evidence, verify_evidence
 from reports.verify._binding import check_pages
 from reports.verify._checkpoint_link import link_checkpoints
 
@@ -40,7 +42,7 @@ def verify_card(
     held_checkpoint: str | None = None,
     consistency_proof: tuple[int, int, list[bytes]] | None = None,
     allow_unlinked: bool = False,
-) -> EvidenceReport:
+) -> VerificationReport:
     """Verify a model card PDF: its evidence, its pages against it, and a held checkpoint.
 
     `verifier_key` pins the ledger key; `held_checkpoint` (a signed note) must be the card's
@@ -52,19 +54,11 @@ def verify_card(
     try:
         data = extract_attachment(pdf_path, EVIDENCE_NAME)
     except (pikepdf.PdfError, OSError) as exc:
-        return EvidenceReport(
-            False,
-            f"cannot read {pdf_path} as a PDF: {exc}",
-            EvidenceProblem.MALFORMED,
-            key_pinned=pinned,
-        )
+        failed = Failed(Problem.MALFORMED, f"cannot read {pdf_path} as a PDF: {exc}")
+        return VerificationReport.failure(Subject.EVIDENCE, failed, key_pinned=pinned)
     if data is None:
-        return EvidenceReport(
-            False,
-            f"{pdf_path} carries no {EVIDENCE_NAME} attachment",
-            EvidenceProblem.NO_EVIDENCE,
-            key_pinned=pinned,
-        )
+        failed = Failed(Problem.NO_EVIDENCE, f"{pdf_path} carries no {EVIDENCE_NAME} attachment")
+        return VerificationReport.failure(Subject.EVIDENCE, failed, key_pinned=pinned)
     report = verify_evidence(data, verifier_key=verifier_key)
     if not report.ok:
         return report
@@ -85,22 +79,19 @@ def verify_card(
             cited=[],
         )
         try:
-            checked = check_pages(pdf_path, entries, evidence)
+            pages = check_pages(pdf_path, entries, evidence)
         except (pypdf.errors.PyPdfError, ValueError, KeyError) as exc:
-            binding = None
-            failure = f"cannot read the text of the pages: {exc}"
-        else:
-            binding = checked
-            failure = "" if checked.ok else checked.message
-        if failure:
+            failed = Failed(Problem.PAGES_NOT_BOUND, f"cannot read the text of the pages: {exc}")
+            pages = VerificationReport.failure(Subject.PAGES, failed)
+        if not pages.ok:
             return dataclasses.replace(
                 report,
                 ok=False,
-                message=failure,
-                problem=EvidenceProblem.PAGES_NOT_BOUND,
-                first_bad_seq=binding.seq if binding else None,
+                message=pages.message,
+                problem=pages.problem,
+                first_bad_seq=pages.first_bad_seq,
             )
-        notes.append(binding.message if binding else "")
+        notes.extend(pages.notes)
     else:
         notes.append("the evidence proves no run, so this is no model card: pages not compared")
     if held_checkpoint is not None:
@@ -113,7 +104,7 @@ def verify_card(
         )
         if not link.ok:
             return dataclasses.replace(
-                report, ok=False, message=link.message, problem=EvidenceProblem.CHECKPOINT_CONFLICT
+                report, ok=False, message=link.message, problem=Problem.CHECKPOINT_CONFLICT
             )
-        notes.append(link.message)
-    return dataclasses.replace(report, pages="; ".join(notes))
+        notes.extend(link.notes)
+    return dataclasses.replace(report, notes=tuple(notes))

@@ -13,29 +13,23 @@ one history (RFC 9162 section 2.1.4, C2SP tlog-checkpoint):
   and that is a failure unless the caller explicitly accepts it (`allow_unlinked`).
 
 The held checkpoint's signature is checked with the same key as the card's (pinned, or the
-card's own when none is pinned): a re-forged card signed with a new key fails here too.
+card's own when none is pinned): a re-forged card signed with a new key fails here too. The
+answer is the one `VerificationReport` (subject `checkpoints`): its `checkpoint` is the held
+one, its `size` and `root` the card's tree, and its note says how they were linked.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import CheckpointInvalid
 from ledger.log import merkle
 from ledger.log.checkpoint import Checkpoint, verify_checkpoint
+from ledger.verify import Failed, Problem, Subject, VerificationReport
 
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@dataclass(frozen=True)
-class CheckpointLink:
-    """Whether the card's checkpoint and the held one describe one history."""
-
-    ok: bool
-    message: str
 
 
 def read_consistency_proof(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -61,25 +55,45 @@ def link_checkpoints(
     *,
     proof: tuple[int, int, list[bytes]] | None = None,
     allow_unlinked: bool = False,
-) -> CheckpointLink:
+) -> VerificationReport:
     """Compare the card's (already verified) checkpoint with a held signed checkpoint."""
+    facts: dict[str, Any] = {"size": card.size, "root": card.root}
     try:
         held = verify_checkpoint(held_note, verifier_key)
     except CheckpointInvalid as exc:
-        return CheckpointLink(False, f"the held checkpoint does not verify: {exc.message}")
+        failed = Failed(
+            Problem.CHECKPOINT_INVALID, f"the held checkpoint does not verify: {exc.message}"
+        )
+        return VerificationReport.failure(Subject.CHECKPOINTS, failed, **facts)
+    facts["checkpoint"] = held
+    try:
+        note = _link(card, held, proof, allow_unlinked)
+    except Failed as failed:
+        return VerificationReport.failure(Subject.CHECKPOINTS, failed, **facts)
+    return VerificationReport(subject=Subject.CHECKPOINTS, ok=True, notes=(note,), **facts)
+
+
+def _link(
+    card: Checkpoint,
+    held: Checkpoint,
+    proof: tuple[int, int, list[bytes]] | None,
+    allow_unlinked: bool,
+) -> str:
+    """How the two verified checkpoints are one history; Failed when they are not."""
     if held.origin != card.origin:
-        return CheckpointLink(
-            False, f"the held checkpoint is of log {held.origin!r}, the card's of {card.origin!r}"
+        raise Failed(
+            Problem.CHECKPOINT_CONFLICT,
+            f"the held checkpoint is of log {held.origin!r}, the card's of {card.origin!r}",
         )
     if held.size == card.size:
         if held.root != card.root:
-            return CheckpointLink(
-                False,
+            raise Failed(
+                Problem.CHECKPOINT_CONFLICT,
                 f"the held checkpoint of tree size {held.size} has root {held.root.hex()}, the "
                 f"card's has {card.root.hex()}: two histories signed with one key (a rewritten "
                 "ledger)",
             )
-        return CheckpointLink(True, f"the held checkpoint is the card's (tree size {held.size})")
+        return f"the held checkpoint is the card's (tree size {held.size})"
     old, new = (held, card) if held.size < card.size else (card, held)
     if proof is None:
         message = (
@@ -89,23 +103,22 @@ def link_checkpoints(
             f"{new.size})"
         )
         if allow_unlinked:
-            return CheckpointLink(True, f"NOT linked, as allowed: {message}")
-        return CheckpointLink(False, message + ", or --allow-unlinked to accept that")
+            return f"NOT linked, as allowed: {message}"
+        raise Failed(Problem.CHECKPOINT_CONFLICT, message + ", or --allow-unlinked to accept that")
     old_size, new_size, hashes = proof
     if (old_size, new_size) != (old.size, new.size):
-        return CheckpointLink(
-            False,
+        raise Failed(
+            Problem.CHECKPOINT_CONFLICT,
             f"the consistency proof is from tree size {old_size} to {new_size}, not from "
             f"{old.size} to {new.size}",
         )
     if not merkle.verify_consistency(old.size, new.size, old.root, new.root, hashes):
-        return CheckpointLink(
-            False,
+        raise Failed(
+            Problem.CHECKPOINT_CONFLICT,
             f"the consistency proof does not show the tree of {old.size} entries to be a prefix "
             f"of the tree of {new.size}: the history was rewritten",
         )
-    return CheckpointLink(
-        True,
+    return (
         f"the held checkpoint (tree size {held.size}) and the card's (tree size {card.size}) "
-        "are one history (consistency proof verified)",
+        "are one history (consistency proof verified)"
     )

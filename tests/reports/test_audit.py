@@ -62,9 +62,11 @@ def test_consistency_from_the_previous_audits_checkpoint_is_proven(small: SmallL
     store.append(build_statement(kind="note", actor=BUILDER, payload={"text": "later"}))
     report = build_audit(store, None, TODAY, TODAY, previous.note)
     assert report.consistency is not None and report.consistency.ok, report.consistency
-    assert report.consistency.old_size == previous.size
-    assert report.consistency.new_size == previous.size + 1
-    assert report.consistency.proof and report.ok
+    assert report.consistency.checkpoint == previous
+    assert report.consistency.size == previous.size + 1
+    assert report.consistency.entries_after_checkpoint == 1
+    assert report.consistency_proof and report.ok
+    assert "nothing was rewritten" in report.consistency.detail
 
 
 def test_a_checkpoint_of_another_key_a_rewritten_or_a_longer_history_fails(
@@ -84,7 +86,7 @@ def test_a_checkpoint_of_another_key_a_rewritten_or_a_longer_history_fails(
     for note, message in expected.items():
         report = build_audit(store, None, TODAY, TODAY, note)
         assert report.consistency is not None and not report.consistency.ok and not report.ok
-        assert message in report.consistency.message
+        assert message in report.consistency.message == report.consistency.detail
 
 
 def test_audit_pdf_reports_a_failed_verification_and_carries_its_checkpoint(

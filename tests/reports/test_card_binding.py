@@ -19,12 +19,13 @@ import pikepdf
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import _app as app
+from api.cli import app
 from ledger.log import signing
 from ledger.log.checkpoint import sign_checkpoint
 from ledger.log.entries import build_statement
-from ledger.store import LedgerSettings
-from reports.card import EvidenceProblem, build_card
+from ledger.store._settings import LedgerSettings
+from ledger.verify import Problem
+from reports.card._data import build_card
 from reports.documents import CARD_ATTACHMENTS, RenderedCard, card_pdf
 from reports.render import card_html, render_pdf
 from reports.verify import verify_card
@@ -86,7 +87,9 @@ def _forge(card: Card, out: Path, old: str, new: str) -> Path:
 def test_a_genuine_card_passes_with_its_pages_compared_to_the_proven_entries(genuine: Card) -> None:
     report = verify_card(genuine.path, verifier_key=genuine.key)
     assert report.ok, report.summary()
-    assert "the pages state the" in report.pages and f"of {MODEL} 0.1" in report.pages
+    pages = "; ".join(report.notes)
+    assert "the pages state the" in pages and f"of {MODEL} 0.1" in pages
+    assert pages in report.summary()
 
 
 @pytest.mark.parametrize(
@@ -107,7 +110,7 @@ def test_pages_with_a_fabricated_fact_and_the_genuine_evidence_fail(
         assert pdf.attachments["evidence.json"].get_file().read_bytes() == genuine.rendered.evidence
     report = verify_card(forged, verifier_key=genuine.key)
     assert not report.ok
-    assert report.problem is EvidenceProblem.PAGES_NOT_BOUND
+    assert report.problem is Problem.PAGES_NOT_BOUND
     assert block in report.message and "altered" in report.message
 
 
@@ -124,7 +127,7 @@ def test_the_pages_of_another_card_with_this_cards_evidence_fail(
         )
         pdf.save(swapped)
     report = verify_card(swapped, verifier_key=genuine.key)
-    assert not report.ok and report.problem is EvidenceProblem.PAGES_NOT_BOUND
+    assert not report.ok and report.problem is Problem.PAGES_NOT_BOUND
     assert "checkpoint" in report.message
 
 
@@ -145,7 +148,7 @@ def test_a_re_forged_ledger_at_the_same_size_signed_with_the_ledger_key_fails(
     key = signing.read_private_key(genuine.ledger.settings.ledger_key_path)
     forged = sign_checkpoint(card.origin, card.checkpoint_size, bytes(32), key)
     report = verify_card(genuine.path, verifier_key=genuine.key, held_checkpoint=forged.note)
-    assert not report.ok and report.problem is EvidenceProblem.CHECKPOINT_CONFLICT
+    assert not report.ok and report.problem is Problem.CHECKPOINT_CONFLICT
     assert "two histories signed with one key" in report.message
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from ledger.errors import UnknownModelVersion
 from ledger.log.entries import build_statement
-from reports.card import build_card
+from ledger.verify import Problem
+from reports.card._data import build_card
 from reports.render._html import PSI_SHIFT_ABOVE, PSI_STABLE_BELOW
-from reports.signatures import KeyBook, SignatureStatus
+from reports.signatures import KeyBook
 from reports.tables import summary_tables
 from tests.reports.builders import MODEL, CreditLedger, SmallLedger
 
@@ -132,7 +133,9 @@ def test_unknown_version_is_refused(small: SmallLedger) -> None:
 
 def test_key_book_flags_a_signature_that_does_not_verify(small: SmallLedger) -> None:
     keys = KeyBook.from_store(small.store)
-    assert keys.check(small.approval).status is SignatureStatus.VERIFIED
+    verified = keys.check(small.approval)
+    assert verified.ok and verified.label == "verified" and verified.report.ok
+    assert verified.key_entry is not None and verified.key_entry.seq < small.approval.seq
     statement = build_statement(
         kind="approval.granted",
         model=small.model,
@@ -143,8 +146,11 @@ def test_key_book_flags_a_signature_that_does_not_verify(small: SmallLedger) -> 
         issued_at=small.approval.statement.issued_at,
     )
     forged = dataclasses.replace(small.approval, statement=statement)
-    assert keys.check(forged).status is SignatureStatus.INVALID
-    assert keys.check(small.run).status is SignatureStatus.UNSIGNED
+    invalid = keys.check(forged)
+    assert (invalid.label, invalid.report.problem) == ("invalid", Problem.BAD_SIGNATURE)
+    assert invalid.report.first_bad_seq == forged.seq and not invalid.ok
+    unsigned = keys.check(small.run)
+    assert (unsigned.label, unsigned.report.problem) == ("unsigned", Problem.UNSIGNED)
 
 
 def test_summary_tables_turn_any_json_into_rows() -> None:

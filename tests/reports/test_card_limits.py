@@ -70,4 +70,4 @@ def test_three_hundred_decisions_show_the_latest_and_the_pages_still_bind(
     assert pages <= 45
     report = verify_card(path, verifier_key=key)
     assert report.ok, report.summary()
-    assert "the pages state the" in report.pages
+    assert "the pages state the" in report.detail

@@ -7,7 +7,7 @@ from pathlib import Path
 import pikepdf
 from typer.testing import CliRunner
 
-from api.cli import _app as app
+from api.cli import app
 from tests.reports.builders import CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 

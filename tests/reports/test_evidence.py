@@ -12,8 +12,10 @@ from ledger.log.canonical import canonical_json
 from ledger.log.checkpoint import verifier_key
 from ledger.log.entries import build_statement
 from ledger.log.signing import generate_private_key
-from reports.card import EvidenceProblem, build_card, build_evidence, verify_evidence
-from reports.verify import verify_card
+from ledger.verify import Problem
+from reports.card._data import build_card
+from reports.card._evidence import build_evidence, verify_evidence
+from reports.verify._card import verify_card
 from tests.reports.builders import ORIGIN, CreditLedger, SmallLedger
 from tests.reports.conftest import RenderedFile
 
@@ -30,7 +32,8 @@ def test_card_verifies_offline_with_the_pinned_ledger_key(
     assert report.key_pinned
     assert report.entries_checked == len(json.loads(card_file.rendered.evidence)["entries"])
     assert report.signatures_checked == 4  # two approvals, two self-signed key registrations
-    assert report.checkpoint_size == card_file.rendered.card.evidence.checkpoint_size
+    assert report.checkpoint is not None
+    assert report.checkpoint.size == report.size == card_file.rendered.card.evidence.checkpoint_size
     assert report.summary().startswith("OK: ")
 
 
@@ -71,7 +74,7 @@ def test_flipping_one_byte_of_the_attached_evidence_fails_verification(
     _rewrite(card_file.path, tampered, bytes(data))
     report = verify_card(tampered)
     assert not report.ok
-    assert report.problem is EvidenceProblem.HASH_MISMATCH
+    assert report.problem is Problem.HASH_MISMATCH
     assert report.summary().startswith("FAILED at seq ")
 
 
@@ -91,16 +94,14 @@ def test_an_edited_entry_recanonicalised_fails_on_its_hash(card_file: RenderedFi
     approval = next(e for e in doc["entries"] if e["statement"]["kind"] == "approval.granted")
     approval["statement"]["reason"] = "approved without conditions"
     report = verify_evidence(canonical_json(doc))
-    assert (
-        report.problem is EvidenceProblem.HASH_MISMATCH and report.first_bad_seq == approval["seq"]
-    )
+    assert report.problem is Problem.HASH_MISMATCH and report.first_bad_seq == approval["seq"]
 
 
 def test_a_wrong_inclusion_proof_fails(card_file: RenderedFile) -> None:
     doc = json.loads(card_file.rendered.evidence)
     doc["entries"][2]["inclusion_proof"][0] = "00" * 32
     report = verify_evidence(canonical_json(doc))
-    assert report.problem is EvidenceProblem.NOT_INCLUDED
+    assert report.problem is Problem.NOT_INCLUDED
 
 
 def test_dropping_a_signers_key_registration_fails(card_file: RenderedFile) -> None:
@@ -111,17 +112,17 @@ def test_dropping_a_signers_key_registration_fails(card_file: RenderedFile) -> N
         if not (e["statement"]["kind"] == "key.registered" and e["statement"]["actor"] == "vera")
     ]
     report = verify_evidence(canonical_json(doc))
-    assert report.problem is EvidenceProblem.KEY_NOT_PROVEN
+    assert report.problem is Problem.KEY_NOT_PROVEN
 
 
 def test_evidence_from_another_ledger_key_is_refused(card_file: RenderedFile) -> None:
     other = verifier_key(ORIGIN, generate_private_key())
     report = verify_evidence(card_file.rendered.evidence, verifier_key=other)
-    assert not report.ok and report.problem is EvidenceProblem.KEY_MISMATCH
+    assert not report.ok and report.problem is Problem.KEY_MISMATCH
     doc = json.loads(card_file.rendered.evidence)
     doc["verifier_key"] = other
     forged = verify_evidence(canonical_json(doc))
-    assert forged.problem is EvidenceProblem.CHECKPOINT_INVALID
+    assert forged.problem is Problem.CHECKPOINT_INVALID
 
 
 def test_a_pdf_without_evidence_or_not_a_pdf_fails_cleanly(tmp_path: Path) -> None:
@@ -129,10 +130,10 @@ def test_a_pdf_without_evidence_or_not_a_pdf_fails_cleanly(tmp_path: Path) -> No
     pdf = pikepdf.new()
     pdf.add_blank_page()
     pdf.save(blank)
-    assert verify_card(blank).problem is EvidenceProblem.NO_EVIDENCE
+    assert verify_card(blank).problem is Problem.NO_EVIDENCE
     junk = tmp_path / "junk.pdf"
     junk.write_bytes(b"not a pdf at all")
-    assert verify_card(junk).problem is EvidenceProblem.MALFORMED
+    assert verify_card(junk).problem is Problem.MALFORMED
 
 
 def test_a_key_revoked_after_it_signed_still_verifies_and_the_revocation_is_carried(
