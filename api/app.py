@@ -43,7 +43,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     context = ServiceContext(
         settings=settings,
         store=store,
-        identities=IdentityStore(store.engine),
+        identities=IdentityStore(store),
         artifacts=ArtifactStore(settings.artifacts_path),
     )
     app = FastAPI(

@@ -92,7 +92,7 @@ def bench_govledger(url: str, clients: int, runs: int, workers: int, tmp: Path) 
     """Start `govledger serve` over `url`, log runs with `clients` threads; runs/s."""
     home = tmp / f"home-{uuid.uuid4().hex[:6]}"
     store = init_ledger(LedgerSettings(database_url=url, home=home), origin="bench.example/api")
-    key = IdentityStore(store.engine).add_user("bench-ds", parse_roles(["data_scientist"]))
+    key = IdentityStore(store).add_user("bench-ds", parse_roles(["data_scientist"]))
     store.engine.dispose()
     port = _free_port()
     env = {**os.environ, "GOVLEDGER_DATABASE_URL": url, "GOVLEDGER_HOME": str(home)}

@@ -91,7 +91,7 @@ def prepare_ledger(demo: Demo) -> dict[str, str]:
         database_url=env["GOVLEDGER_DATABASE_URL"], home=Path(env["GOVLEDGER_HOME"])
     )
     store = init_ledger(settings, origin="demo.govledger.local/credit-models")
-    identities = IdentityStore(store.engine)
+    identities = IdentityStore(store)
     for name, (roles, _) in USERS.items():
         demo.api_keys[name] = identities.add_user(name, parse_roles(roles))
     for name in ("victor", "alice", "dana"):

@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli import _access as access
 from api.cli import _ledger_commands as ledger_commands
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
@@ -35,7 +36,8 @@ app = typer.Typer(
 for module in (ledger_commands, reports, regulatory, service):
     app.add_typer(module.commands)
 app.add_typer(reports.report_app, name="report")
-app.add_typer(service.users_app, name="users")
+app.add_typer(access.users_app, name="users")
+app.add_typer(access.policy_app, name="policy")
 app.add_typer(service.keys_app, name="keys")
 
 

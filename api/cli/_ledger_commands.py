@@ -168,7 +168,7 @@ def log(
             "belongs to (`govledger users add` or `users key` issues one)"
         )
     store = _store()
-    principal = IdentityStore(store.engine).authenticate(api_key)
+    principal = IdentityStore(store).authenticate(api_key)
     submissions = []
     for item in items:
         if not isinstance(item, dict):

@@ -1,7 +1,7 @@
-"""CLI commands for the service: users and API keys, signing keys, `approve` and `serve`.
+"""CLI commands for the service: signing keys, `approve` and `serve`.
 
-`users_app` and `keys_app` are the `users` and `keys` groups; `commands` holds `approve` and
-`serve`, at the top level of `govledger` (all hung there by `api.cli._app`).
+`keys_app` is the `keys` group (users and API keys: `api.cli._access`); `commands` holds
+`approve` and `serve`, at the top level of `govledger` (all hung there by `api.cli._app`).
 """
 
 from __future__ import annotations
@@ -12,77 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli._ledger_access import open_store
 from api.cli._terminal import console, fail, friendly_errors
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without the service's imports
-    from api.service import IdentityStore
     from ledger.client import LedgerClient
 
 commands = typer.Typer()
 """The commands of this module at the top level of `govledger`: `approve` and `serve`."""
 
-users_app = typer.Typer(
-    help="Users, roles and API keys (API keys are stored only as hashes).", no_args_is_help=True
-)
-"""The `users` group."""
-
 keys_app = typer.Typer(help="Your Ed25519 signing key for approvals.", no_args_is_help=True)
 """The `keys` group."""
-
-
-def _identities() -> IdentityStore:
-    from api.service import IdentityStore
-
-    return IdentityStore(open_store().engine)
-
-
-@users_app.command("add")
-@friendly_errors
-def users_add(
-    name: Annotated[str, typer.Argument(help="User name (the actor of their entries)")],
-    role: Annotated[
-        list[str],
-        typer.Option(
-            "--role",
-            "-r",
-            help="Role (repeatable): admin, "
-            "data_scientist, validator, approver, compliance, viewer",
-        ),
-    ],
-) -> None:
-    """Create a user and print their API key once."""
-    from ledger.governance import parse_roles
-
-    key = _identities().add_user(name, parse_roles(role))
-    console.print(f"Created {name} ({', '.join(role)}). API key, shown only now:")
-    console.print(key, markup=False)
-
-
-@users_app.command("key")
-@friendly_errors
-def users_key(name: Annotated[str, typer.Argument()]) -> None:
-    """Issue another API key for a user (printed once)."""
-    console.print(_identities().new_key(name), markup=False)
-
-
-@users_app.command("revoke")
-@friendly_errors
-def users_revoke(name: Annotated[str, typer.Argument()]) -> None:
-    """Revoke every API key of a user."""
-    count = _identities().revoke_keys(name)
-    console.print(f"Revoked {count} API key(s) of {name}")
-
-
-@users_app.command("list")
-@friendly_errors
-def users_list() -> None:
-    """List users, roles and active key counts."""
-    for user in _identities().list_users():
-        console.print(
-            f"{user['name']:24} {','.join(user['roles']):40} "  # type: ignore[arg-type]
-            f"{user['active_keys']} active key(s)"
-        )
 
 
 @keys_app.command("create")

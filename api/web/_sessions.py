@@ -26,10 +26,10 @@ from fastapi import Request, Response
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
-from api.service import IdentityStore
-from ledger.governance import Principal, parse_roles
+from api.service import IdentityStore, Unauthenticated
+from ledger.governance import Principal
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import api_keys, users, web_sessions
+from ledger.store import web_sessions
 
 SESSION_COOKIE = "govledger_session"
 SIGNIN_COOKIE = "govledger_signin"
@@ -108,20 +108,19 @@ class SessionStore:
         now = format_rfc3339(datetime.now(UTC))
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(users.c.name, users.c.roles, web_sessions.c.expires_at)
-                .select_from(web_sessions)
-                .join(users, users.c.name == web_sessions.c.user_name)
-                .join(api_keys, api_keys.c.key_id == web_sessions.c.key_id)
-                .where(
+                select(
+                    web_sessions.c.user_name, web_sessions.c.key_id, web_sessions.c.expires_at
+                ).where(
                     web_sessions.c.token_hash == _token_hash(token),
                     web_sessions.c.expires_at > now,
-                    api_keys.c.revoked_at.is_(None),
-                    users.c.disabled_at.is_(None),
                 )
             ).first()
-        if row is None:
+        if row is None or not self.identities.key_active(str(row[1]), str(row[0])):
             return None
-        principal = Principal(name=str(row[0]), roles=parse_roles(str(row[1])))
+        try:
+            principal = self.identities.principal(str(row[0]))
+        except Unauthenticated:  # every role revoked since the session opened
+            return None
         return WebSession(token, principal, str(row[2]))
 
     def close(self, token: str | None) -> None:

@@ -23,6 +23,10 @@ An index of the rules, each in one place (private module, then function):
 - the roles an approval policy may count: `_roles.check_policy_roles`
 - which refusals are kept as `request.refused` entries, and what one says:
   `_refusals.is_recorded`, `_refusals.refusal_statement`
+- the rules recorded in the ledger (users, roles, API keys, approval policies per tier and
+  environment, four eyes on access and on policies, the initial access set): `_rules.RulesState`
+  (`check` admits a rule entry, `apply` folds it in); the policy a deployment must meet:
+  `_rules.deployment_policy`
 
 Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`, and its
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
@@ -52,22 +56,47 @@ from ledger.governance._policy import (
 )
 from ledger.governance._refusals import is_recorded, refusal_idempotency_key, refusal_statement
 from ledger.governance._roles import Principal, Role, check_policy_roles, parse_roles
+from ledger.governance._rules import (
+    ANY,
+    PRIVILEGED,
+    SYSTEM_ACTOR,
+    ApiKeyFact,
+    GrantFact,
+    LastAdmin,
+    PolicyFact,
+    RulesState,
+    UnknownRole,
+    UserFact,
+    deployment_policy,
+    initial_access_statements,
+    parse_role,
+)
 
 __all__ = [
+    "ANY",
     "CITING_KINDS",
+    "PRIVILEGED",
     "READERS",
+    "SYSTEM_ACTOR",
+    "ApiKeyFact",
     "ApprovalPolicy",
     "CatalogueState",
     "Cited",
     "DecisionFact",
     "FreshnessWindow",
+    "GrantFact",
     "InventoryRow",
     "KeyFact",
+    "LastAdmin",
     "OversightFact",
+    "PolicyFact",
     "Principal",
     "Role",
+    "RulesState",
     "RunFact",
     "Submission",
+    "UnknownRole",
+    "UserFact",
     "VersionStatus",
     "admit",
     "approvals_missing",
@@ -78,11 +107,14 @@ __all__ = [
     "citations_of",
     "cited_hash",
     "decision_fact",
+    "deployment_policy",
+    "initial_access_statements",
     "inventory_record",
     "inventory_row",
     "is_recorded",
     "may_cite",
     "oversight_fact",
+    "parse_role",
     "parse_roles",
     "refusal_idempotency_key",
     "refusal_statement",

@@ -39,6 +39,7 @@ from ledger.governance._citations import Cited, citation_problem, citations_of, 
 from ledger.governance._facts import LedgerFacts
 from ledger.governance._inventory import check_registration
 from ledger.governance._oversight import check_not_stopped, check_oversight
+from ledger.governance._permissions import authorize_statement
 from ledger.governance._policy import (
     ApprovalPolicy,
     RunFact,
@@ -46,9 +47,11 @@ from ledger.governance._policy import (
     check_four_eyes,
     check_oversight_four_eyes,
 )
+from ledger.governance._roles import Principal
+from ledger.governance._rules import RulesState, deployment_policy
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Statement
-from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
+from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
 from ledger.log.names import check_model_name, check_version_name, model_name_problem
 from ledger.log.timestamps import parse_rfc3339
 
@@ -57,11 +60,17 @@ _KEY_ID = re.compile(r"[0-9a-f]{32}")
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A statement as submitted, with the actor's signature if any."""
+    """A statement as submitted, with the actor's signature if any.
+
+    `gated`: submitted on a user's behalf through the store's write gate, so admission checks
+    that the actor holds, at this seq, a role that may submit it (`authorize_statement` over
+    the roles of `LedgerFacts.rules()`). Writes that no user makes (fixtures, benchmarks,
+    imports) are not gated; rule entries are checked whichever way they come."""
 
     statement: Statement
     signature: str | None = None
     key_id: str | None = None
+    gated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +87,21 @@ def admit(
     policy: ApprovalPolicy,
     now: datetime,
     window: FreshnessWindow,
+    *,
+    seq: int,
 ) -> None:
-    """Raise the specific error that refuses this submission, or return if it may be appended."""
+    """Raise the specific error that refuses this submission at `seq`, or return if it may
+    be appended there."""
     statement = submission.statement
     kind = Kind(statement.kind)
+    rules = facts.rules()
+    if submission.gated and rules.recorded and kind not in RULE_KINDS:
+        _check_role_in_force(submission, rules, facts)
     _check_new_names(statement, kind, facts)
     _check_signature(submission, kind, facts, now, window)
-    if kind in RUN_KINDS:
+    if kind in RULE_KINDS:
+        rules.check(statement, seq, tiers=policy.materiality_tiers)
+    elif kind in RUN_KINDS:
         _check_run(statement, kind, facts)
     elif kind in DECISION_KINDS:
         _check_decision(statement, facts)
@@ -95,7 +112,18 @@ def admit(
         check_not_stopped(
             statement.model, statement.version, facts.oversight_for(run.model, run.version)
         )
-        check_deployment(policy, run, facts.decisions_for(statement.model, statement.version))
+        in_force = deployment_policy(
+            rules,
+            policy,
+            facts.materiality_tier(statement.model),
+            str(statement.payload.get("environment", "production")),
+        )
+        check_deployment(
+            in_force,
+            run,
+            facts.decisions_for(statement.model, statement.version),
+            rules.team_of,
+        )
     elif kind is Kind.MODEL_REGISTERED:
         check_registration(
             statement, policy, registered_at_seq=facts.registration_seq(statement.model)
@@ -132,6 +160,18 @@ def admit(
         if key.revoked:
             raise Conflict(f"key {key.key_id} is already revoked")
     _check_citations(statement, facts)
+
+
+def _check_role_in_force(submission: Submission, rules: RulesState, facts: LedgerFacts) -> None:
+    """The actor holds, as of this seq, a role that may submit the statement: a role revoked
+    after the request was authenticated no longer counts."""
+    statement = submission.statement
+    owner = None
+    if statement.kind == Kind.KEY_REVOKED.value:
+        key = facts.signing_key(str(statement.payload.get("key_id", "")))
+        owner = None if key is None else key.actor
+    principal = Principal(statement.actor, rules.roles_of(statement.actor))
+    authorize_statement(principal, statement, key_owner=owner)
 
 
 def _check_citations(statement: Statement, facts: LedgerFacts) -> None:

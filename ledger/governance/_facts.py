@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ledger.governance._oversight import OversightFact
 from ledger.governance._policy import DecisionFact, RunFact
+from ledger.governance._rules import RulesState
 from ledger.log.kinds import Kind
 
 
@@ -41,6 +42,8 @@ class LedgerFacts(Protocol):
     def run_payload(self, model: str, version: str) -> dict[str, Any] | None: ...
     def catalogue_versions(self, model: str, version: str) -> list[str]: ...
     def oversight_for(self, model: str, version: str) -> list[OversightFact]: ...
+    def materiality_tier(self, model: str) -> str | None: ...
+    def rules(self) -> RulesState: ...
 
 
 def run_fact(

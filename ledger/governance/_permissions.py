@@ -9,7 +9,15 @@ from __future__ import annotations
 from ledger.errors import Forbidden
 from ledger.governance._roles import NOT_DECIDING, Principal, Role
 from ledger.log.entries import Statement
-from ledger.log.kinds import DECISION_KINDS, Kind
+from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, Kind
+
+_EVERY_WRITER = (
+    Role.DATA_SCIENTIST,
+    Role.VALIDATOR,
+    Role.APPROVER,
+    Role.COMPLIANCE,
+    Role.MODEL_RISK_COMMITTEE,
+)
 
 WRITERS: dict[Kind, tuple[Role, ...]] = {
     Kind.MODEL_REGISTERED: (Role.DATA_SCIENTIST,),
@@ -18,9 +26,9 @@ WRITERS: dict[Kind, tuple[Role, ...]] = {
     Kind.EVALUATION_RECORDED: (Role.DATA_SCIENTIST, Role.VALIDATOR),
     Kind.DEPLOYMENT_PROMOTED: (Role.DATA_SCIENTIST, Role.APPROVER),
     Kind.MODEL_RETIRED: (Role.DATA_SCIENTIST, Role.APPROVER),
-    Kind.NOTE: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
-    Kind.KEY_REGISTERED: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
-    Kind.KEY_REVOKED: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
+    Kind.NOTE: _EVERY_WRITER,
+    Kind.KEY_REGISTERED: _EVERY_WRITER,
+    Kind.KEY_REVOKED: _EVERY_WRITER,
     Kind.CATALOGUE_RECORDED: (Role.DATA_SCIENTIST, Role.COMPLIANCE),
     Kind.OVERSIGHT_RECORDED: (Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
 }
@@ -28,7 +36,7 @@ WRITERS: dict[Kind, tuple[Role, ...]] = {
 the role they claim (`authorize_statement`). Oversight (override, stop, resume) is for
 reviewers and compliance, never the model's builders; a reason catalogue is written by its
 builders or compliance and approved by reviewers like a model change."""
-READERS = (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE, Role.VIEWER)
+READERS = (*_EVERY_WRITER, Role.VIEWER)
 """Every role but admin reads the ledger (admin holds all, so reads too)."""
 
 
@@ -42,6 +50,8 @@ def authorize_statement(
     validator signs as validator, an approver as approver; nobody decides as data scientist,
     admin or viewer. `request.refused` entries are the ledger's own record of a refusal.
     Revoking a key needs its owner (`key_owner`, None when the key is unknown) or an admin.
+    Access and policy entries have rules of their own, read from the ledger at their seq
+    (`ledger.governance._rules`).
     """
     if statement.actor != principal.name:
         raise Forbidden(
@@ -64,6 +74,8 @@ def authorize_statement(
         return
     if kind is Kind.REQUEST_REFUSED:
         raise Forbidden("request.refused entries are written by the ledger itself")
+    if kind in RULE_KINDS:
+        return  # access and policy entries: `ledger.governance._rules.RulesState.check`
     principal.require(*WRITERS[kind], action=f"submitting {kind.value}")
     if kind is Kind.KEY_REVOKED and key_owner not in (None, principal.name):
         principal.require(Role.ADMIN, action="revoking another user's key")

@@ -7,7 +7,7 @@ deployment is configuration (`ApprovalPolicy`, from GOVLEDGER_APPROVAL_POLICY), 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -56,6 +56,12 @@ class ApprovalPolicy:
     required: Mapping[str, int] = field(default_factory=lambda: {"validator": 1, "approver": 1})
     materiality_tiers: tuple[str, ...] = ()
     """The inventory's materiality tiers (ledger.inventory); empty: any tier is accepted."""
+    independent_validation: bool = False
+    """A validator of the builder's team does not count (SR 26-2: validation independent of
+    development)."""
+    entry_hash: bytes | None = None
+    """The `policy.proposed` entry this policy is, when it is in the ledger; None for the
+    configured policy of a ledger that records none (`ledger.governance._rules`)."""
 
     def __post_init__(self) -> None:
         check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration
@@ -117,11 +123,22 @@ def _latest_decisions(
     return latest
 
 
+def _no_team(_: str) -> str | None:
+    return None
+
+
 def approvals_missing(
-    policy: ApprovalPolicy, run: RunFact, decisions: Iterable[DecisionFact]
+    policy: ApprovalPolicy,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+    team_of: Callable[[str], str | None] = _no_team,
 ) -> tuple[list[str], list[DecisionFact], list[DecisionFact]]:
-    """What the policy still needs: (missing role descriptions, counted approvals, rejections)."""
+    """What the policy still needs: (missing role descriptions, counted approvals, rejections).
+
+    With `policy.independent_validation`, a validator whose team (`team_of`) is the
+    builder's does not count."""
     latest = _latest_decisions(run, decisions)
+    builder_team = team_of(run.actor)
     rejections = [d for d in latest.values() if not d.granted]
     used_actors: set[str] = set()
     counted: list[DecisionFact] = []
@@ -130,7 +147,10 @@ def approvals_missing(
         granted = [
             d
             for d in latest.values()
-            if d.granted and d.role == role and d.actor not in used_actors
+            if d.granted
+            and d.role == role
+            and d.actor not in used_actors
+            and not _same_team(policy, d, builder_team, team_of)
         ]
         granted = granted[:needed]
         used_actors.update(d.actor for d in granted)
@@ -140,11 +160,28 @@ def approvals_missing(
     return missing, counted, rejections
 
 
+def _same_team(
+    policy: ApprovalPolicy,
+    decision: DecisionFact,
+    builder_team: str | None,
+    team_of: Callable[[str], str | None],
+) -> bool:
+    return (
+        policy.independent_validation
+        and decision.role == "validator"
+        and builder_team is not None
+        and team_of(decision.actor) == builder_team
+    )
+
+
 def check_deployment(
-    policy: ApprovalPolicy, run: RunFact, decisions: Iterable[DecisionFact]
+    policy: ApprovalPolicy,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+    team_of: Callable[[str], str | None] = _no_team,
 ) -> list[DecisionFact]:
     """Raise PolicyViolation unless the policy's approvals are present; return them."""
-    missing, counted, rejections = approvals_missing(policy, run, decisions)
+    missing, counted, rejections = approvals_missing(policy, run, decisions, team_of)
     if rejections:
         who = ", ".join(f"{d.actor} ({d.role})" for d in rejections)
         raise PolicyViolation(
@@ -153,9 +190,12 @@ def check_deployment(
         )
     if missing:
         raise PolicyViolation(
-            f"{run.model} {run.version} cannot be deployed yet: the policy needs "
-            f"{policy.describe()}, still missing {', '.join(missing)} "
-            f"(approvals by {run.actor}, who logged it, do not count)"
+            f"{run.model} {run.version} cannot be deployed yet: the policy "
+            + (f"in force (entry {policy.entry_hash.hex()[:16]}) " if policy.entry_hash else "")
+            + f"needs {policy.describe()}, still missing {', '.join(missing)} "
+            f"(approvals by {run.actor}, who logged it, do not count"
+            + (", nor validators of their team" if policy.independent_validation else "")
+            + ")"
         )
     return counted
 

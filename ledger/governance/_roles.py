@@ -25,6 +25,9 @@ class Role(StrEnum):
     APPROVER = "approver"
     COMPLIANCE = "compliance"
     VIEWER = "viewer"
+    MODEL_RISK_COMMITTEE = "model_risk_committee"
+    """A member of the model risk committee, whose approval a high-materiality policy may
+    require (SR 26-2: senior oversight of material models)."""
 
 
 NOT_DECIDING = frozenset({Role.ADMIN, Role.VIEWER, Role.DATA_SCIENTIST})

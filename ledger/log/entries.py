@@ -30,7 +30,14 @@ from typing import Any
 
 from ledger.errors import InvalidStatement, MissingReason, NonCanonicalValue, PayloadTooLarge
 from ledger.log.canonical import canonical_json
-from ledger.log.kinds import MODEL_OPTIONAL, REASON_REQUIRED, VERSION_REQUIRED, Kind, parse_kind
+from ledger.log.kinds import (
+    MODEL_OPTIONAL,
+    REASON_REQUIRED,
+    RULE_KINDS,
+    VERSION_REQUIRED,
+    Kind,
+    parse_kind,
+)
 from ledger.log.payloads import validate_payload
 from ledger.log.timestamps import parse_rfc3339
 
@@ -187,6 +194,11 @@ def build_statement(
     actor = normalize_name(actor, "actor", max_length=200, allow_empty=False)
     if parsed_kind is Kind.MODEL_REGISTERED and version:
         raise InvalidStatement("model.registered is about a model: leave version empty")
+    if parsed_kind in RULE_KINDS and (model or version):
+        raise InvalidStatement(
+            f"{parsed_kind.value} is about the ledger's rules, not a model: leave model and "
+            "version empty"
+        )
     reason = "" if reason is None else reason
     if not isinstance(reason, str):
         raise InvalidStatement("reason must be a string")

@@ -28,10 +28,41 @@ class Kind(StrEnum):
     """A version's adverse-action reason catalogue (ledger.catalogue), approved like a run."""
     OVERSIGHT_RECORDED = "oversight.recorded"
     """A human oversight record: measures, override, stop or resume (ledger.oversight)."""
+    ACCESS_USER_CREATED = "access.user_created"
+    """A user enters the ledger's access set (name and team; roles come by grants)."""
+    ACCESS_GRANTED = "access.granted"
+    """A role granted to a user; a privileged role is in force only once confirmed."""
+    ACCESS_CONFIRMED = "access.confirmed"
+    """A second admin confirms a pending grant of a privileged role (four eyes on access)."""
+    ACCESS_REVOKED = "access.revoked"
+    """A role taken from a user, in force from this entry on."""
+    ACCESS_KEY_ISSUED = "access.key_issued"
+    """An API key issued to a user: its id and the SHA-256 of its secret, never the secret."""
+    ACCESS_KEY_REVOKED = "access.key_revoked"
+    """An API key that no longer authenticates, from this entry on."""
+    POLICY_PROPOSED = "policy.proposed"
+    """An approval policy for a materiality tier and an environment, not yet in force."""
+    POLICY_APPROVED = "policy.approved"
+    """The second approval that puts a proposed policy in force (compliance and admin)."""
 
 
 RUN_KINDS = frozenset({Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION})
 DECISION_KINDS = frozenset({Kind.APPROVAL_GRANTED, Kind.APPROVAL_REJECTED})
+ACCESS_KINDS = frozenset(
+    {
+        Kind.ACCESS_USER_CREATED,
+        Kind.ACCESS_GRANTED,
+        Kind.ACCESS_CONFIRMED,
+        Kind.ACCESS_REVOKED,
+        Kind.ACCESS_KEY_ISSUED,
+        Kind.ACCESS_KEY_REVOKED,
+    }
+)
+"""Who may act: users, their roles and their API keys (`ledger.governance._rules`)."""
+POLICY_KINDS = frozenset({Kind.POLICY_PROPOSED, Kind.POLICY_APPROVED})
+"""Which approvals a deployment needs, per materiality tier and environment."""
+RULE_KINDS = ACCESS_KINDS | POLICY_KINDS
+"""The ledger's own rules, recorded as entries: every check reads them at its seq."""
 
 REASON_REQUIRED = frozenset(
     {
@@ -44,6 +75,12 @@ REASON_REQUIRED = frozenset(
         Kind.REQUEST_REFUSED,
         Kind.CATALOGUE_RECORDED,
         Kind.OVERSIGHT_RECORDED,
+        Kind.ACCESS_GRANTED,
+        Kind.ACCESS_CONFIRMED,
+        Kind.ACCESS_REVOKED,
+        Kind.ACCESS_KEY_REVOKED,
+        Kind.POLICY_PROPOSED,
+        Kind.POLICY_APPROVED,
     }
 )
 """Kinds whose statement must say why (the record's `statement.reason`)."""
@@ -68,8 +105,11 @@ VERSION_REQUIRED = frozenset(
 )
 """Kinds that are about one model version, never the model as a whole."""
 
-MODEL_OPTIONAL = frozenset({Kind.KEY_REGISTERED, Kind.KEY_REVOKED, Kind.NOTE, Kind.REQUEST_REFUSED})
-"""Kinds that may be about no model at all (keys, free notes, refusals of such requests)."""
+MODEL_OPTIONAL = (
+    frozenset({Kind.KEY_REGISTERED, Kind.KEY_REVOKED, Kind.NOTE, Kind.REQUEST_REFUSED}) | RULE_KINDS
+)
+"""Kinds that may be about no model at all (keys, free notes, rules, refusals of such
+requests); rule kinds are about no model ever (`ledger.log.entries`)."""
 
 
 def parse_kind(value: str) -> Kind:

@@ -302,6 +302,89 @@ class OversightPayload(Payload):
         return self
 
 
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Initial = Literal["bootstrap", "migrated"] | None
+"""Marks the ledger's initial access set and policy: `bootstrap` for what the operator
+recorded before any admin existed, `migrated` for what an upgrade carried over from the
+tables of an older release. Such entries are the ledger's own (actor `govledger`), and are
+admitted only while no admin is in force (`ledger.governance._rules`)."""
+Scope = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+"""A materiality tier or an environment a policy applies to; `*` for any."""
+
+
+class AccessUserCreatedPayload(Payload):
+    """A user enters the access set; `team` is what independence rules compare."""
+
+    user: UserName
+    team: ShortText | None = None
+    initial: Initial = None
+
+
+class AccessGrantedPayload(Payload):
+    """A role granted to a user (privileged roles wait for a second admin's confirmation)."""
+
+    user: UserName
+    role: RoleName
+    initial: Initial = None
+
+
+class AccessConfirmedPayload(Payload):
+    """A second admin confirms a pending grant: `grant` is its entry_hash."""
+
+    grant: Digest
+
+
+class AccessRevokedPayload(Payload):
+    """A role taken from a user (or a pending grant withdrawn)."""
+
+    user: UserName
+    role: RoleName
+
+
+class AccessKeyIssuedPayload(Payload):
+    """An API key issued to a user: its id and SHA-256 of its secret (the secret never)."""
+
+    user: UserName
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+    secret_sha256: Digest
+    initial: Initial = None
+
+
+class AccessKeyRevokedPayload(Payload):
+    """An API key that stops authenticating from this entry on."""
+
+    user: UserName
+    key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
+
+
+class PolicyProposedPayload(Payload):
+    """An approval policy for deployments of models of `tier` to `environment`.
+
+    `required` counts distinct approvers per role (each at least 1); with
+    `independent_validation`, a validator of the builder's team does not count (SR 26-2:
+    validation independent of development). In force once approved (`policy.approved`)."""
+
+    tier: Scope = "*"
+    environment: Scope = "*"
+    required: dict[RoleName, Annotated[int, Field(ge=1, le=100)]]
+    independent_validation: bool = False
+    initial: Initial = None
+
+    @field_validator("required")
+    @classmethod
+    def _some_approval(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("a policy must require at least one approval")
+        return value
+
+
+class PolicyApprovedPayload(Payload):
+    """The approval that puts a proposed policy in force: `policy` is its entry_hash."""
+
+    policy: Digest
+
+
 PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.MODEL_REGISTERED: ModelRegisteredPayload,
     Kind.RUN_TRAINING: RunPayload,
@@ -317,6 +400,14 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.NOTE: NotePayload,
     Kind.CATALOGUE_RECORDED: CataloguePayload,
     Kind.OVERSIGHT_RECORDED: OversightPayload,
+    Kind.ACCESS_USER_CREATED: AccessUserCreatedPayload,
+    Kind.ACCESS_GRANTED: AccessGrantedPayload,
+    Kind.ACCESS_CONFIRMED: AccessConfirmedPayload,
+    Kind.ACCESS_REVOKED: AccessRevokedPayload,
+    Kind.ACCESS_KEY_ISSUED: AccessKeyIssuedPayload,
+    Kind.ACCESS_KEY_REVOKED: AccessKeyRevokedPayload,
+    Kind.POLICY_PROPOSED: PolicyProposedPayload,
+    Kind.POLICY_APPROVED: PolicyApprovedPayload,
 }
 
 

@@ -24,12 +24,10 @@ from ledger.store._registry import (
 from ledger.store._settings import LedgerSettings
 from ledger.store._sql import entry_chunks, statements_for
 from ledger.store._tables import (
-    api_keys,
     entries,
     merkle_nodes,
     metadata,
     signing_keys,
-    users,
     web_sessions,
 )
 from ledger.store._tree_store import BLOCK, STORED_MIN_LEVEL
@@ -43,7 +41,6 @@ __all__ = [
     "LedgerSettings",
     "LedgerStore",
     "VersionView",
-    "api_keys",
     "check_digest",
     "entries",
     "entry_chunks",
@@ -59,7 +56,6 @@ __all__ = [
     "open_ledger",
     "signing_keys",
     "statements_for",
-    "users",
     "version_view",
     "web_sessions",
 ]

@@ -30,7 +30,7 @@ from ledger.errors import (
     LedgerNotInitialised,
     LedgerUnavailable,
 )
-from ledger.governance import ApprovalPolicy, FreshnessWindow, Submission, admit
+from ledger.governance import ApprovalPolicy, FreshnessWindow, RulesState, Submission, admit
 from ledger.log import merkle
 from ledger.log.canonical import canonical_json
 from ledger.log.entries import Entry, compute_entry_hash, entry_from_row, entry_row
@@ -121,6 +121,10 @@ class Appender:
         self._errors = database_errors(engine)
         self._unavailable = engine.dialect.loaded_dbapi.OperationalError
         self._connections = WriteConnections(engine)
+        self._rules = RulesState()
+        """The rules as of the stored rule entries read so far: each transaction reads the
+        ones written since (by any process) under the sequencer lock, so admission always
+        checks against the rules in force at the seq it appends at."""
 
     def pending(self, subs: list[Submission], idempotency_key: str | None) -> PendingAppend:
         """A request ready for `commit_group`."""
@@ -230,6 +234,7 @@ class Appender:
                 tx.later(sql.group_facts(len(chunk)), [v for pair in chunk for v in pair])
                 for chunk in (pairs[i : i + step] for i in range(0, len(pairs), step))
             ]
+            rule_rows = tx.later(sql.rule_entries_after, [self._rules.upto])
         head = next(iter(head_rows()), None)
         if head is None:
             raise LedgerNotInitialised("this database holds no ledger: run `govledger init`")
@@ -238,13 +243,16 @@ class Appender:
             for i, replay in self._replays(tx, requests, keyed, replay_rows()).items():
                 outcomes[i] = replay
         preloaded = [row for fetch in fact_rows for row in fetch()]
+        for row in rule_rows():
+            stored = entry_from_row(row)
+            self._rules.apply(stored.seq, stored.entry_hash, stored.statement)
         size, prev_hash, last_recorded, frontier_bytes = head
         size = int(size)
         prev_hash = bytes(prev_hash)
         frontier = merkle.MerkleFrontier.from_bytes(bytes(frontier_bytes))
         now = datetime.now(UTC)
         recorded_at = max(format_rfc3339(now), str(last_recorded))
-        facts = TransactionFacts(tx, sql)
+        facts = TransactionFacts(tx, sql, self._rules)
         facts.preload(pairs, preloaded)
         accepted: list[Entry] = []
         for i, request in enumerate(requests):
@@ -254,7 +262,7 @@ class Appender:
                 created = self._admit_request(request, facts, now, size, prev_hash, recorded_at)
             except GovledgerError as exc:
                 outcomes[i] = exc
-                facts = TransactionFacts(tx, sql)  # forget the refused request's entries
+                facts = TransactionFacts(tx, sql, self._rules)  # forget the refused request
                 facts.preload(pairs, preloaded)
                 for entry in accepted:
                     facts.add(entry)
@@ -283,7 +291,7 @@ class Appender:
         created: list[Entry] = []
         for index, sub in enumerate(request.subs):
             try:
-                admit(sub, facts, self.policy, now, self.window)
+                admit(sub, facts, self.policy, now, self.window, seq=size + len(created))
             except GovledgerError as exc:
                 if len(request.subs) > 1:
                     exc.message = f"statement {index} of the batch: {exc.message}"

@@ -14,11 +14,16 @@ from ledger.log import merkle, signing
 from ledger.log.checkpoint import validate_origin, verifier_key
 from ledger.log.entries import ZERO_HASH
 from ledger.log.timestamps import format_rfc3339
+from ledger.store._access_upgrade import carry_over_access
 from ledger.store._artifacts import ArtifactStore
 from ledger.store._database import make_engine
 from ledger.store._ledger_store import LedgerStore
 from ledger.store._settings import LedgerSettings
 from ledger.store._tables import ledger_head, ledger_meta
+
+ACCESS_IN_THE_LOG = "0007"
+"""The revision that drops the access tables; init carries their rows into the log first."""
+BEFORE_ACCESS_IN_THE_LOG = "0006"
 
 
 def default_origin() -> str:
@@ -40,10 +45,12 @@ def init_ledger(settings: LedgerSettings, *, origin: str | None = None) -> Ledge
     else:
         key = signing.generate_private_key()
         signing.write_private_key(key_path, key)
-    from ledger.store._migrate import upgrade  # Alembic is heavy; only init needs it
+    from ledger.store._migrate import current_revision, upgrade  # heavy; only init needs it
 
     engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    upgrade(engine)
+    revision = current_revision(engine)
+    carry_access = revision is None or revision < ACCESS_IN_THE_LOG
+    upgrade(engine, BEFORE_ACCESS_IN_THE_LOG if carry_access else "head")
     with engine.begin() as conn:
         meta = {
             str(k): str(v) for k, v in conn.execute(select(ledger_meta.c.key, ledger_meta.c.value))
@@ -78,7 +85,11 @@ def init_ledger(settings: LedgerSettings, *, origin: str | None = None) -> Ledge
             )
     settings.ledger_public_key_path.write_text(verifier_key(origin, key) + "\n")
     ArtifactStore(settings.artifacts_path).root.mkdir(parents=True, exist_ok=True)
-    return _store(engine, settings, origin, key)
+    store = _store(engine, settings, origin, key)
+    if carry_access:
+        carry_over_access(store, settings.policy())
+        upgrade(engine)
+    return store
 
 
 def open_ledger(settings: LedgerSettings, *, engine: Engine | None = None) -> LedgerStore:

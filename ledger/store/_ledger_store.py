@@ -26,13 +26,20 @@ from ledger.errors import (
     NotFound,
     UnknownEntry,
 )
-from ledger.governance import ApprovalPolicy, FreshnessWindow, Principal, Submission
+from ledger.governance import (
+    ApprovalPolicy,
+    FreshnessWindow,
+    Principal,
+    RulesState,
+    Submission,
+)
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import _tree_store as tree_store
 from ledger.store._appender import Appender
 from ledger.store._artifacts import ArtifactStore
+from ledger.store._rules_reader import RulesReader
 from ledger.store._sql import (
     GOVERNANCE_KIND_SQL,
     HIGH_VOLUME_KINDS,
@@ -87,6 +94,7 @@ class LedgerStore:
         )
         self._writer = LedgerWriter(self._appender)
         self._gate = WriteGate(engine, self._writer, artifacts)
+        self._rules = RulesReader(self._fetch_all, self._sql)
 
     @property
     def artifacts(self) -> ArtifactStore | None:
@@ -335,6 +343,11 @@ class LedgerStore:
                 yield find
             finally:
                 cursor.close()
+
+    def rules(self, *, before: int | None = None) -> RulesState:
+        """The ledger's rules (users, roles, API keys, policies in force) as of every stored
+        entry, or as of the entry at seq `before` (what was in force when it was appended)."""
+        return self._rules.current() if before is None else self._rules.before(before)
 
     def key_events(self) -> list[tuple[Any, ...]]:
         """(seq, kind, actor, payload, key_id) of every key.registered / key.revoked entry.

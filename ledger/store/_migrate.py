@@ -30,6 +30,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision (None for an empty database)."""
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+    return None if revision is None else str(revision)
+
+
 def is_current(engine: Engine) -> bool:
     """True when the database is at the latest revision."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.log.entries import ROW_FIELDS, ROW_SEQ
+from ledger.log.kinds import RULE_KINDS
 
 ENTRY_COLUMNS = ", ".join(ROW_FIELDS)
 """The columns of `entries` in the order every entry query selects and inserts them: the one
 order of an entry row (`ledger.log.entries.ROW_FIELDS`)."""
 _ENTRY_VALUES = ", ".join("?" * len(ROW_FIELDS))
 RUN_KINDS_SQL = "('run.training', 'run.recalibration')"
+RULE_KINDS_SQL = "(" + ", ".join(f"'{k.value}'" for k in sorted(RULE_KINDS)) + ")"
+"""The access and policy kinds (`ledger.log.kinds.RULE_KINDS`), for `IN`."""
 HIGH_VOLUME_KINDS = frozenset({"evaluation.recorded", "note", "run.training"})
 """The kinds that make nearly every entry, always looked up by model and version: the kind
 index leaves them out (migration 0005)."""
@@ -59,6 +62,8 @@ class Statements:
     entries_from: str
     entries_between: str
     key_events: str
+    rule_entries_after: str
+    latest_registration: str
 
     FACT_PAIRS_PER_QUERY = 200
     """`group_facts` queries are cut in chunks of this many pairs: well inside the limits of
@@ -143,6 +148,10 @@ def statements_for(dialect: str) -> Statements:
         key_events="SELECT seq, kind, actor, payload, key_id FROM entries "
         f"WHERE kind IN ('key.registered', 'key.revoked') AND {GOVERNANCE_KIND_SQL} "
         "ORDER BY seq",
+        rule_entries_after=f"SELECT {ENTRY_COLUMNS} FROM entries "
+        f"WHERE kind IN {RULE_KINDS_SQL} AND {GOVERNANCE_KIND_SQL} AND seq > ? ORDER BY seq",
+        latest_registration="SELECT payload FROM entries WHERE model = ? "
+        "AND kind = 'model.registered' ORDER BY seq DESC LIMIT 1",
     )
     if dialect == "sqlite":
         return raw

@@ -5,7 +5,9 @@ calling `LedgerStore.submit` all come through here, so a statement meets the sam
 whichever way it arrives (docs/architecture.md, "Where each rule lives"), in this order:
 
 1. the submitter may submit the kind, as the actor and in the role it claims
-   (`ledger.governance._permissions`);
+   (`ledger.governance._permissions`), checked here with the roles the credential was
+   authenticated with and again by admission with the roles in force at the entry's seq
+   (`Submission.gated`), so a revocation recorded meanwhile counts;
 2. every artifact the payload marks `stored` is in the artifact store
    (`ledger.store._artifacts.check_stored_references`);
 3. admission, inside the append transaction under the sequencer lock
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -58,6 +61,7 @@ class WriteGate:
     ) -> list[Entry]:
         """Append one request for `principal` (see `LedgerStore.submit`)."""
         self.check(principal, subs, self.key_owners(subs))
+        subs = _gated(subs)
         try:
             return self._writer.append(subs, idempotency_key)
         except GovledgerError as error:
@@ -75,6 +79,7 @@ class WriteGate:
         key revocation (which needs the key's owner) reads the database in a thread first."""
         owners = await asyncio.to_thread(self.key_owners, subs) if _revokes(subs) else {}
         self.check(principal, subs, owners)
+        subs = _gated(subs)
         try:
             return await self._writer.append_async(subs, idempotency_key)
         except GovledgerError as error:
@@ -126,6 +131,11 @@ class WriteGate:
         """The request (and its Idempotency-Key) that records `error` as `request.refused`."""
         statement = refusal_statement(principal.name, [s.statement for s in subs], error)
         return [Submission(statement)], refusal_idempotency_key(idempotency_key)
+
+
+def _gated(subs: Sequence[Submission]) -> list[Submission]:
+    """The submissions marked for admission's check of the roles in force at their seq."""
+    return [replace(sub, gated=True) for sub in subs]
 
 
 def _revokes(subs: Sequence[Submission]) -> bool:

@@ -1,7 +1,7 @@
 """Every table of the ledger database, on one `MetaData`. The schema itself is made by Alembic.
 
-One `metadata` describes the whole database, the ledger's tables and the service's (users,
-API keys, web sessions) alike, so `migrations/env.py` has one `target_metadata` and
+One `metadata` describes the whole database, the ledger's tables and the service's (web
+sessions) alike, so `migrations/env.py` has one `target_metadata` and
 `tests/ledger/test_migrations.py` checks that what the migrations create is exactly what is
 described here. The service's tables live here, not in `api/`, because they are part of the
 same schema and `ledger` may not import `api` (docs/architecture.md); the code that reads
@@ -19,7 +19,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -149,37 +148,18 @@ signed_statements = Table(
 `signature` the signature's 64 decoded bytes; each is UNIQUE, so neither the same signed
 statement nor the same signature in another base64 spelling can be written twice."""
 
-users = Table(
-    "users",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("roles", String(200), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("disabled_at", String(32), nullable=True),
-)
-"""Who may call the service (migration 0002); `roles` is a comma-separated list."""
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String(16), primary_key=True),
-    Column("user_name", String(200), ForeignKey("users.name"), nullable=False, index=True),
-    Column("secret_hash", LargeBinary(32), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("revoked_at", String(32), nullable=True),
-)
-"""A user's API keys (migration 0002): only SHA-256 of each key's secret is stored."""
-
 web_sessions = Table(
     "web_sessions",
     metadata,
     Column("token_hash", LargeBinary(32), primary_key=True),
-    Column("user_name", String(200), ForeignKey("users.name"), nullable=False, index=True),
-    Column("key_id", String(16), ForeignKey("api_keys.key_id"), nullable=False),
+    Column("user_name", String(200), nullable=False, index=True),
+    Column("key_id", String(16), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False, index=True),
 )
 """Signed-in browsers (migration 0003): only SHA-256 of each session token is stored, with
-the API key the session was opened with (revoking the key ends the session)."""
+the API key the session was opened with (revoking the key ends the session). Users and
+keys are entries of the log since migration 0007, so neither column is a foreign key: each
+request checks both against the access set in force (`api.web._sessions`)."""
 
 APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints", "signed_statements")

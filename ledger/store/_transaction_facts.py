@@ -14,27 +14,32 @@ from ledger.governance import (
     DecisionFact,
     KeyFact,
     OversightFact,
+    RulesState,
     RunFact,
     decision_fact,
     oversight_fact,
     run_fact,
 )
 from ledger.log.entries import Entry, Statement
-from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, Kind
 from ledger.log.signing import signed_statement_row
 from ledger.store._sql import Statements
 from ledger.store._write_tx import DriverCursor
 
 _RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
 _DECISION_KIND_VALUES = tuple(k.value for k in DECISION_KINDS)
+RULE_KIND_VALUES = frozenset(k.value for k in RULE_KINDS)
 
 
 class TransactionFacts:
     """`LedgerFacts` read inside the append transaction (a driver cursor), plus pending entries."""
 
-    def __init__(self, tx: DriverCursor, sql: Statements) -> None:
+    def __init__(self, tx: DriverCursor, sql: Statements, rules: RulesState) -> None:
         self._tx = tx
         self._sql = sql
+        self._stored_rules = rules
+        self._rules: RulesState | None = None
+        self._tiers: dict[str, str | None] = {}
         self._runs: dict[tuple[str, str], RunFact] = {}
         self._decisions: dict[tuple[str, str], list[DecisionFact]] = {}
         self._models: set[str] = set()
@@ -98,6 +103,12 @@ class TransactionFacts:
             self._run_payloads[key] = st.payload_json
         elif st.kind == Kind.MODEL_REGISTERED.value:
             self._registered.setdefault(st.model, entry.seq)
+            tier = st.payload.get("materiality_tier")
+            self._tiers[st.model] = None if tier is None else str(tier)
+        elif st.kind in RULE_KIND_VALUES:
+            if self._rules is None:  # copy on the batch's first rule entry
+                self._rules = self._stored_rules.copy()
+            self._rules.apply(entry.seq, entry.entry_hash, st)
         elif st.kind == Kind.CATALOGUE_RECORDED.value:
             self._catalogues.setdefault(key, []).append(str(st.payload["catalogue_version"]))
         elif st.kind == Kind.OVERSIGHT_RECORDED.value:
@@ -167,7 +178,17 @@ class TransactionFacts:
             return True
         return self._first(self._sql.signature_seen, signature, statement_digest) is not None
 
-    # -- inventory, catalogues, oversight --------------------------------------------------
+    # -- rules, inventory, catalogues, oversight --------------------------------------------
+
+    def rules(self) -> RulesState:
+        return self._stored_rules if self._rules is None else self._rules
+
+    def materiality_tier(self, model: str) -> str | None:
+        if model in self._tiers:
+            return self._tiers[model]
+        row = self._first(self._sql.latest_registration, model)
+        tier = None if row is None else json.loads(str(row[0])).get("materiality_tier")
+        return None if tier is None else str(tier)
 
     def registration_seq(self, model: str) -> int | None:
         if model in self._registered:

@@ -25,6 +25,7 @@ from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import ArtifactStore, LedgerSettings, LedgerStore, init_ledger, open_ledger
 from ledger.verify import VerificationReport, verify_ledger
+from tests.access import add_user_by_admins
 
 ROLES = {
     "dana": ["data_scientist"],
@@ -33,7 +34,9 @@ ROLES = {
     "carol": ["compliance"],
     "vera": ["viewer"],
     "adam": ["admin"],
+    "ada": ["admin"],
 }
+"""The service's users: its initial access set (`ada` is the second admin of four eyes)."""
 
 
 def free_port() -> int:
@@ -69,11 +72,12 @@ class Service:
         settings = LedgerSettings(database_url=self.env["GOVLEDGER_DATABASE_URL"], home=self.home)
         return open_ledger(settings)
 
-    def add_user(self, name: str, roles: list[str]) -> str:
-        """Create another user straight in the database; remember and return the API key."""
+    def add_user(self, name: str, roles: list[str], team: str | None = None) -> str:
+        """Create another user as the admins do (adam grants, ada confirms); remember and
+        return the API key."""
         store = self.open_store()
         try:
-            key = IdentityStore(store.engine).add_user(name, parse_roles(roles))
+            key = add_user_by_admins(store, name, roles, team=team)
         finally:
             store.engine.dispose()
         self.api_keys[name] = key
@@ -121,10 +125,11 @@ def start_server(
 
 def make_service(url: str, tmp: Path, **env_extra: str) -> Service:
     home = tmp / "home"
-    settings = LedgerSettings(database_url=url, home=home)
+    with _environment(env_extra):  # GOVLEDGER_APPROVAL_POLICY: the ledger's initial policy
+        settings = LedgerSettings(database_url=url, home=home)
     store = init_ledger(settings, origin="test.example/service")
-    identities = IdentityStore(store.engine)
-    keys = {name: identities.add_user(name, parse_roles(roles)) for name, roles in ROLES.items()}
+    identities = IdentityStore(store)
+    keys = identities.bootstrap({name: parse_roles(roles) for name, roles in ROLES.items()})
     store.engine.dispose()
     env = {
         **os.environ,
@@ -141,6 +146,20 @@ def make_service(url: str, tmp: Path, **env_extra: str) -> Service:
         signing.write_private_key(path, signing.generate_private_key())
         service.signing_keys[name] = path
     return service
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def signed_decision(

@@ -27,6 +27,7 @@ from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import init_ledger
+from tests.access import revoke_keys_by_admin
 from tests.api.conftest import Service, free_port, signed_decision
 from tests.ledger.legacy import append_legacy
 
@@ -127,7 +128,7 @@ def test_revoked_api_key_is_401(svc: Service) -> None:
         assert rex.get("/v1/me").status_code == 200
         store = svc.open_store()
         try:
-            assert IdentityStore(store.engine).revoke_keys("rex") == 1  # `govledger users revoke`
+            assert revoke_keys_by_admin(store, "rex") == 1  # `govledger users revoke`
         finally:
             store.engine.dispose()
         with nothing_written(svc):
@@ -421,7 +422,7 @@ def test_an_artifact_over_its_own_limit_is_413_with_and_without_content_length(
         max_artifact_bytes=1000,
     )
     store = init_ledger(settings, origin="test.example/limits")
-    key = IdentityStore(store.engine).add_user("dora", parse_roles(["data_scientist"]))
+    key = IdentityStore(store).add_user("dora", parse_roles(["data_scientist"]))
     store.engine.dispose()
     port = free_port()
     server = uvicorn.Server(

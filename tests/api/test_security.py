@@ -20,6 +20,7 @@ from ledger.governance import parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.store import LedgerSettings, init_ledger
+from tests.access import revoke_keys_by_admin
 from tests.api.conftest import Service, signed_decision
 from tests.ledger.legacy import append_legacy
 
@@ -41,7 +42,7 @@ def svc(module_service: Service) -> Service:
             http.get("/v1/me", headers={"Authorization": f"Basic {key}"})
     store = svc.open_store()
     try:
-        IdentityStore(store.engine).revoke_keys("revoked-rita")
+        revoke_keys_by_admin(store, "revoked-rita")
     finally:
         store.engine.dispose()
     with httpx.Client(base_url=svc.url, timeout=30) as http:
@@ -117,7 +118,7 @@ def test_key_check_is_constant_time_for_known_and_unknown_key_ids(
         LedgerSettings(database_url=f"sqlite:///{tmp_path / 'l.db'}", home=tmp_path / "home"),
         origin="test.example/security",
     )
-    identities = IdentityStore(store.engine)
+    identities = IdentityStore(store)
     key = identities.add_user("ida", parse_roles(["viewer"]))
     compared: list[tuple[bytes, bytes]] = []
     compare_digest = hmac.compare_digest

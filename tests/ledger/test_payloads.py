@@ -18,7 +18,7 @@ from ledger.errors import (
     VersionAlreadyLogged,
 )
 from ledger.log.entries import MAX_STATEMENT_BYTES, build_statement
-from ledger.log.kinds import Kind
+from ledger.log.kinds import RULE_KINDS, Kind
 from ledger.store import LedgerStore
 from tests.ledger.factories import MODEL, digest, evaluation, note, recalibration, training
 
@@ -76,6 +76,35 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
         "reason": "complaint upheld",
         "payload": {"action": "stop"},
     },
+    Kind.ACCESS_USER_CREATED: {"payload": {"user": "victor"}},
+    Kind.ACCESS_GRANTED: {
+        "reason": "joins validation",
+        "payload": {"user": "victor", "role": "validator"},
+    },
+    Kind.ACCESS_CONFIRMED: {
+        "reason": "checked the request",
+        "payload": {"grant": "abababababababababababababababababababababababababababababababab"},
+    },
+    Kind.ACCESS_REVOKED: {
+        "reason": "left the team",
+        "payload": {"user": "victor", "role": "validator"},
+    },
+    Kind.ACCESS_KEY_ISSUED: {
+        "payload": {
+            "user": "victor",
+            "key_id": "0123456789abcdef",
+            "secret_sha256": "abababababababababababababababababababababababababababababababab",
+        }
+    },
+    Kind.ACCESS_KEY_REVOKED: {
+        "reason": "laptop lost",
+        "payload": {"user": "victor", "key_id": "0123456789abcdef"},
+    },
+    Kind.POLICY_PROPOSED: {"reason": "SR 26-2 tiering", "payload": {"required": {"validator": 1}}},
+    Kind.POLICY_APPROVED: {
+        "reason": "reviewed",
+        "payload": {"policy": "abababababababababababababababababababababababababababababababab"},
+    },
 }
 
 
@@ -126,6 +155,23 @@ def test_an_unknown_kind_is_refused_naming_the_valid_ones() -> None:
 def test_kinds_that_need_a_reason_refuse_a_statement_without_one(kind: str) -> None:
     with pytest.raises(MissingReason):
         build(Kind(kind), reason="")
+
+
+@pytest.mark.parametrize("kind", sorted(k.value for k in RULE_KINDS))
+def test_a_rule_entry_is_about_no_model(kind: str) -> None:
+    with pytest.raises(InvalidStatement, match="not a model"):
+        build(Kind(kind), model=MODEL)
+
+
+@pytest.mark.parametrize("count", [0, -1, 101])
+def test_a_policy_counts_each_role_from_1_to_100(count: int) -> None:
+    with pytest.raises(InvalidStatement, match=r"payload\.required"):
+        build(Kind.POLICY_PROPOSED, payload={"required": {"validator": count}})
+
+
+def test_a_policy_requires_some_approval() -> None:
+    with pytest.raises(InvalidStatement, match="at least one approval"):
+        build(Kind.POLICY_PROPOSED, payload={"required": {}})
 
 
 def test_a_recalibration_must_name_its_parent_run() -> None:

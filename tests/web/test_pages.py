@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from api.service import IdentityStore
 from ledger.store import ArtifactStore, web_sessions
+from tests.access import revoke_keys_by_admin
 from tests.api.conftest import Service, free_port, start_server, stop
 from tests.web.conftest import (
     HOSTILE_ESCAPED,
@@ -106,7 +106,7 @@ def test_a_revoked_key_cannot_sign_in_and_revoking_ends_its_sessions(
     assert client.get("/").status_code == 200
     store = web_service.open_store()
     try:
-        assert IdentityStore(store.engine).revoke_keys("rita") == 1
+        assert revoke_keys_by_admin(store, "rita") == 1
     finally:
         store.engine.dispose()
     assert client.get("/").status_code == 303  # the open session ended with its key

@@ -20,7 +20,7 @@ from tests.web.conftest import csrf_of
 @pytest.fixture
 def identities(database_url: str, make_settings: Callable[..., LedgerSettings]) -> IdentityStore:
     store = init_ledger(make_settings(database_url), origin="test.example/web")
-    return IdentityStore(store.engine)
+    return IdentityStore(store)
 
 
 def test_migration_0003_creates_the_sessions_table(identities: IdentityStore) -> None:
@@ -55,10 +55,11 @@ def test_an_expired_session_is_not_found_and_is_swept(identities: IdentityStore)
 
 def test_revoking_the_key_ends_the_session(identities: IdentityStore) -> None:
     key = identities.add_user("vera", parse_roles("viewer"))
-    other_key = identities.new_key("vera")
+    vera = identities.principal("vera")
+    other_key = identities.new_key("vera", by=vera)  # a user may issue their own keys
     sessions = SessionStore(identities.engine, identities, max_age_seconds=3600)
     opened = sessions.open(key)
-    identities.revoke_keys("vera")
+    identities.revoke_keys("vera", by=vera)
     assert sessions.find(opened.token) is None
     with pytest.raises(Unauthenticated):
         sessions.open(other_key)
@@ -81,7 +82,7 @@ def test_over_https_the_session_cookie_is_also_secure(
 
     settings = make_settings(sqlite_url)
     store = init_ledger(settings, origin="test.example/web")
-    key = IdentityStore(store.engine).add_user("vera", parse_roles("viewer"))
+    key = IdentityStore(store).add_user("vera", parse_roles("viewer"))
     app = create_app(ServiceSettings(database_url=sqlite_url, home=settings.home))
 
     async def sign_in() -> list[str]:
