@@ -208,15 +208,17 @@ def version_status(
     deployed: bool,
     retired: bool,
     stopped: bool = False,
+    team_of: Callable[[str], str | None] = _no_team,
 ) -> VersionStatus:
-    """Derive a version's status from its facts (a stop in force: `ledger.oversight`)."""
+    """Derive a version's status from its facts (a stop in force: `ledger.oversight`);
+    `team_of` as in `approvals_missing`, so independence counts as it does in admission."""
     if retired:
         return VersionStatus.RETIRED
     if stopped:
         return VersionStatus.STOPPED
     if deployed:
         return VersionStatus.DEPLOYED
-    missing, _, rejections = approvals_missing(policy, run, decisions)
+    missing, _, rejections = approvals_missing(policy, run, decisions, team_of)
     if rejections:
         return VersionStatus.REJECTED
     if not missing:

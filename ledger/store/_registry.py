@@ -3,6 +3,15 @@
 Nothing here is stored: a version's status (logged, rejected, approved, deployed, retired) is
 derived from its entries every time, with the rules of `ledger.policy`, so the registry can
 never disagree with the log.
+
+The approvals a version still needs are counted against the policy admission applies
+(`ledger.governance.deployment_policy`): the one in force in the ledger for the model's
+materiality tier (its latest registration) and the environment, and the same teams for
+independent validation (SR 26-2). A version not yet deployed is measured against the policy
+in force now for production, where a deployment most often goes; a deployed version against
+the policy that was in force at its (latest) deployment's seq for that deployment's
+environment, which is the policy it satisfied. Only a ledger that records no policy for
+that scope falls back to the configured one (`LedgerStore.policy`).
 """
 
 from __future__ import annotations
@@ -14,15 +23,19 @@ from sqlalchemy import select
 
 from ledger.errors import UnknownModelVersion
 from ledger.governance import (
+    ApprovalPolicy,
     CatalogueState,
     DecisionFact,
     InventoryRow,
     OversightFact,
+    PolicyFact,
+    RulesState,
     RunFact,
     VersionStatus,
     approvals_missing,
     catalogue_states,
     decision_fact,
+    deployment_policy,
     inventory_record,
     inventory_row,
     oversight_fact,
@@ -33,6 +46,9 @@ from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._tables import entries
+
+DEFAULT_ENVIRONMENT = "production"
+"""The environment a deployment goes to when its payload names none (as in admission)."""
 
 
 @dataclass
@@ -56,6 +72,20 @@ class VersionView:
     oversight: list[Entry] = field(default_factory=list)
     stop: Entry | None = None
     """The oversight 'stop' in force, if any (the status is then "stopped")."""
+    policy: ApprovalPolicy = field(default_factory=ApprovalPolicy)
+    """The approval policy the status and the missing approvals are derived under."""
+    policy_fact: PolicyFact | None = None
+    """The ledger's policy (its `policy.proposed` entry, approved) that `policy` is; None
+    when the ledger records no policy for this tier and environment and the configured
+    policy (`LedgerStore.policy`) applies."""
+    materiality_tier: str | None = None
+    """The model's tier the policy was chosen for (its registration's, at the deployment's
+    seq for a deployed version)."""
+    environment: str = DEFAULT_ENVIRONMENT
+    """The environment the policy was chosen for: the latest deployment's, else production."""
+    rules: RulesState = field(default_factory=RulesState)
+    """The ledger's rules the view was derived under (users' teams, policies in force): as
+    of the latest deployment for a deployed version, as of now otherwise."""
 
     def to_dict(self) -> dict[str, object]:
         """Summary JSON form (entry hashes, not whole entries, except the run)."""
@@ -73,7 +103,31 @@ class VersionView:
             "catalogue_decisions": [_brief(e) for e in self.catalogue_decisions],
             "oversight": [_brief(e) for e in self.oversight],
             "stopped_by": None if self.stop is None else _brief(self.stop),
+            "policy": self.policy_dict(),
         }
+
+    def policy_dict(self) -> dict[str, object]:
+        """Which approval policy applies, and where it comes from (JSON form)."""
+        fact = self.policy_fact
+        found: dict[str, object] = {
+            "source": "configured" if fact is None else "ledger",
+            "materiality_tier": self.materiality_tier,
+            "environment": self.environment,
+            "required": dict(self.policy.required),
+            "independent_validation": self.policy.independent_validation,
+            "description": self.policy.describe(),
+        }
+        if fact is not None:
+            found.update(
+                entry_hash=fact.entry_hash.hex(),
+                seq=fact.seq,
+                scope={"tier": fact.tier, "environment": fact.environment},
+                proposed_by=fact.proposer,
+                approved_seq=fact.approved_seq,
+                approved_by=fact.approver,
+                initial=fact.initial,
+            )
+        return found
 
 
 def _catalogue(state: CatalogueState) -> dict[str, object]:
@@ -118,6 +172,40 @@ def model_entries(store: LedgerStore, model: str) -> list[Entry]:
     return _all(store, EntryFilter(model=model))
 
 
+class _RulesAt:
+    """The ledger's rules now and before given seqs, each read once: a status page derives
+    many versions, and each deployed one is measured against the rules of its deployment."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self._store = store
+        self._now: RulesState | None = None
+        self._before: dict[int, RulesState] = {}
+
+    def now(self) -> RulesState:
+        if self._now is None:
+            self._now = self._store.rules()
+        return self._now
+
+    def before(self, seq: int) -> RulesState:
+        now = self.now()
+        if now.upto < seq:  # no rule entry since that seq: the rules then are those now
+            return now
+        if seq not in self._before:
+            self._before[seq] = self._store.rules(before=seq)
+        return self._before[seq]
+
+
+def _tier(found: list[Entry], before: int | None) -> str | None:
+    """The materiality tier of the model's latest registration (before a seq), if any."""
+    registrations = [
+        e
+        for e in found
+        if e.statement.kind == Kind.MODEL_REGISTERED and (before is None or e.seq < before)
+    ]
+    tier = registrations[-1].statement.payload.get("materiality_tier") if registrations else None
+    return None if tier is None else str(tier)
+
+
 def version_view(
     store: LedgerStore, model: str, version: str, *, entries_of_model: list[Entry] | None = None
 ) -> VersionView:
@@ -126,6 +214,12 @@ def version_view(
     `entries_of_model` (every entry of the model, as `model_entries` returns) saves re-reading
     them when deriving several versions at once."""
     found = entries_of_model if entries_of_model is not None else model_entries(store, model)
+    return _version_view(store, model, version, found, _RulesAt(store))
+
+
+def _version_view(
+    store: LedgerStore, model: str, version: str, found: list[Entry], rules_at: _RulesAt
+) -> VersionView:
     related = [e for e in found if e.statement.version in (version, "")]
     runs = [e for e in related if e.statement.kind in RUN_KINDS and e.statement.version == version]
     if not runs:
@@ -161,24 +255,45 @@ def version_view(
     run_fact = RunFact(
         run.seq, run.entry_hash, run.statement.actor, run.statement.kind, model, version
     )
+    _choose_policy(view, store.policy, found, rules_at)
     facts = [_decision(e) for e in view.decisions]
-    view.missing_approvals = approvals_missing(store.policy, run_fact, facts)[0]
+    team_of = view.rules.team_of
+    view.missing_approvals = approvals_missing(view.policy, run_fact, facts, team_of)[0]
     view.catalogue_states = catalogue_states(
-        store.policy,
+        view.policy,
         [(_subject(e), e.statement.payload) for e in view.catalogues],
         [_decision(e) for e in view.catalogue_decisions],
     )
     stop = stop_in_force(_oversight(e) for e in view.oversight)
     view.stop = next((e for e in view.oversight if stop and e.seq == stop.seq), None)
     view.status = version_status(
-        store.policy,
+        view.policy,
         run_fact,
         facts,
         deployed=bool(view.deployments),
         retired=bool(view.retirements),
         stopped=view.stop is not None,
+        team_of=team_of,
     )
     return view
+
+
+def _choose_policy(
+    view: VersionView, configured: ApprovalPolicy, found: list[Entry], rules_at: _RulesAt
+) -> None:
+    """Set the view's policy as admission chose (or would choose) it for its deployment."""
+    deployment = view.deployments[-1] if view.deployments else None
+    if deployment is None:
+        view.rules = rules_at.now()
+        view.materiality_tier = _tier(found, None)
+        view.environment = DEFAULT_ENVIRONMENT
+    else:
+        view.rules = rules_at.before(deployment.seq)
+        view.materiality_tier = _tier(found, deployment.seq)
+        environment = deployment.statement.payload.get("environment")
+        view.environment = str(environment) if environment else DEFAULT_ENVIRONMENT
+    view.policy_fact = view.rules.policy_for(view.materiality_tier, view.environment)
+    view.policy = deployment_policy(view.rules, configured, view.materiality_tier, view.environment)
 
 
 def _decided(entry: Entry) -> str:
@@ -227,9 +342,10 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
         for e in registration
     ]
     versions = []
+    rules_at = _RulesAt(store)
     for entry in found:
         if entry.statement.kind in RUN_KINDS:
-            view = version_view(store, model, entry.statement.version, entries_of_model=found)
+            view = _version_view(store, model, entry.statement.version, found, rules_at)
             versions.append(
                 {
                     "version": view.version,
@@ -258,14 +374,13 @@ def inventory(store: LedgerStore, *, today: date | None = None) -> list[Inventor
     with its record in force (ledger.inventory) and each version's derived status."""
     day = today or datetime.now(UTC).date()
     rows = []
+    rules_at = _RulesAt(store)
     for model in model_names(store):
         found = model_entries(store, model)
         versions = [
             (
                 e.statement.version,
-                version_view(
-                    store, model, e.statement.version, entries_of_model=found
-                ).status.value,
+                _version_view(store, model, e.statement.version, found, rules_at).status.value,
             )
             for e in found
             if e.statement.kind in RUN_KINDS

@@ -108,7 +108,7 @@ def check_version(
     if max_seq is not None:
         family = [e for e in family if e.seq < max_seq]
     view = version_view(store, model, version, entries_of_model=family)
-    return evaluate(checklist, view, family, store.policy)
+    return evaluate(checklist, view, family, view.policy)
 
 
 def evaluate(
@@ -149,7 +149,9 @@ class _Context:
                           e.statement.reason, e.statement.payload_json)
             for e in self.view.decisions
         ]  # fmt: skip
-        missing, counted, rejections = approvals_missing(policy, run, facts)
+        missing, counted, rejections = approvals_missing(
+            policy, run, facts, self.view.rules.team_of
+        )
         if not missing and not rejections:
             self.approved[self.run_hash] = [decisions[d.entry_hash] for d in counted]
         catalogue_decisions = {e.entry_hash: e for e in self.view.catalogue_decisions}
