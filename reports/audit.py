@@ -3,7 +3,8 @@
 For compliance officers: every entry recorded in [since, until) grouped by model; approvals
 and rejections with their reasons and re-checked signatures; refused requests (attempted
 four-eyes and policy violations, which the service logs as `request.refused`); key
-registrations and revocations; the result of verifying the whole ledger with the current
+registrations and revocations; the access changes of the period and the approval policies in
+force at its end (`reports.rules`); the result of verifying the whole ledger with the current
 signed checkpoint; and, given the checkpoint of the previous audit, a consistency proof that
 the ledger then is a prefix of the ledger now (nothing was rewritten or removed since).
 """
@@ -15,6 +16,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger.errors import CheckpointInvalid, InvalidStatement
+from ledger.governance import RulesState
 from ledger.log import merkle, time_bounds
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry
@@ -23,9 +25,18 @@ from ledger.log.timestamps import format_rfc3339
 from ledger.store import ArtifactStore, EntryFilter, LedgerStore
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
+from reports.rules import (
+    AccessChange,
+    PolicyRow,
+    access_changes,
+    is_rule_kind,
+    policies_awaiting,
+    policies_in_force,
+    rule_summary,
+)
 from reports.signatures import KeyBook, all_entries
 
-LEDGER_WIDE = "(ledger-wide: keys, notes)"
+LEDGER_WIDE = "(ledger-wide: keys, access, policies, notes)"
 
 
 @dataclass
@@ -84,6 +95,15 @@ class AuditReport:
     """The RFC 9162 consistency proof between them (hex), when one was computed."""
     previous_checkpoint: str = ""
     """The previous audit's signed checkpoint, as given."""
+    access_changes: list[AccessChange] = field(default_factory=list)
+    """Every access change (`access.*`) in the period (ISO/IEC 27001 A.5.18)."""
+    policies: list[PolicyRow] = field(default_factory=list)
+    """The approval policies in force at the end of the period, by scope."""
+    policies_awaiting: list[PolicyRow] = field(default_factory=list)
+    """Policies proposed in the period and not approved by its end."""
+    configured_policy: str = ""
+    """The configured policy (GOVLEDGER_APPROVAL_POLICY), which applies to a tier and
+    environment for which the ledger records no policy."""
 
     @property
     def ok(self) -> bool:
@@ -101,10 +121,12 @@ def time_bound(value: str | date | datetime, *, end: bool) -> str | None:
     return time_bounds.time_bound(value, "until" if end else "since", end=end)
 
 
-def _describe(entry: Entry) -> str:
+def _describe(entry: Entry, rules: RulesState) -> str:
     st = entry.statement
     p: dict[str, Any] = st.payload
     kind = st.kind
+    if is_rule_kind(kind):
+        return rule_summary(st, rules)
     if kind in (Kind.RUN_TRAINING.value, Kind.RUN_RECALIBRATION.value):
         parts = [str(p.get(k)) for k in ("algorithm", "run_id", "code_revision") if p.get(k)]
         return ", ".join(parts)
@@ -147,7 +169,7 @@ def oversight_summary(payload: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
+def _row(entry: Entry, keys: KeyBook, rules: RulesState) -> AuditEntry:
     st = entry.statement
     check = keys.check(entry)
     return AuditEntry(
@@ -158,7 +180,7 @@ def _row(entry: Entry, keys: KeyBook) -> AuditEntry:
         actor=st.actor,
         recorded_at=entry.recorded_at,
         reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
-        summary=clip(_describe(entry), 500),
+        summary=clip(_describe(entry, rules), 500),
         entry_hash=entry.entry_hash.hex(),
         signed=entry.signature is not None,
         signature_status=check.label,
@@ -220,7 +242,11 @@ def build_audit(
         else check_consistency(store, previous_checkpoint, checkpoint.size, checkpoint.root)
     )
     keys = KeyBook.from_store(store)
-    rows = [_row(e, keys) for e in all_entries(store, EntryFilter(since=start, until=end))]
+    first, stop = store.seq_range(start or None, end)
+    now = store.rules()
+    at_end = now if now.upto < stop else store.rules(before=stop)
+    period = all_entries(store, EntryFilter(since=start, until=end))
+    rows = [_row(e, keys, at_end) for e in period]
     by_model: dict[str, list[AuditEntry]] = {}
     for row in rows:
         by_model.setdefault(row.model or LEDGER_WIDE, []).append(row)
@@ -251,4 +277,8 @@ def build_audit(
         consistency=consistency,
         consistency_proof=proof,
         previous_checkpoint=previous_checkpoint or "",
+        access_changes=access_changes(period, at_end),
+        policies=policies_in_force(at_end),
+        policies_awaiting=policies_awaiting(at_end, first, stop, now=now),
+        configured_policy=store.policy.describe(),
     )

@@ -17,10 +17,13 @@ from reports.card._evidence import (
     evidence_document,
     verify_evidence,
 )
-from reports.card._model import Evidence, ModelCard
+from reports.card._model import CardPolicy, Evidence, LedgerPolicy, ModelCard
+from reports.card._policy import ledger_policies
 
 __all__ = [
+    "CardPolicy",
     "Evidence",
+    "LedgerPolicy",
     "ModelCard",
     "approved_by",
     "build_card",
@@ -29,6 +32,7 @@ __all__ = [
     "decision_row",
     "evidence_document",
     "latest_by_kind",
+    "ledger_policies",
     "performance_line",
     "read_performance",
     "registration_of",

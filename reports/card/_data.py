@@ -3,8 +3,9 @@
 `build_card` reads the version's entries (`ledger.registry.version_view`), the model's
 registration, the run's lineage, the latest evaluation of each kind, every decision (with
 its signature re-checked against the registered key), deployments, retirements and refused
-requests, then signs a checkpoint covering all of them. Every number on the card is in one
-of the cited entries or in an artifact whose digest a cited entry holds.
+requests, and the approval policy the deployment satisfied with the entries that put it in
+force (`reports.card._policy`), then signs a checkpoint covering all of them. Every number on
+the card is in one of the cited entries or in an artifact whose digest a cited entry holds.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from reports.card._model import (
     Registration,
     RunDetails,
 )
+from reports.card._policy import card_policy
 from reports.card._regulatory import (
     catalogue_section,
     mapping_section,
@@ -128,7 +130,7 @@ def build_card(
         version=version,
         generated_at=format_rfc3339(datetime.now(UTC)),
         status=view.status.value,
-        policy=store.policy.describe(),
+        policy=view.policy.describe() if view.policy_fact is None else view.policy_fact.describe(),
         missing_approvals=list(view.missing_approvals),
         headline=Headline("", view.status.value, "", "", [], []),
         registration=registration,
@@ -154,10 +156,11 @@ def build_card(
             checkpoint_root=checkpoint.root.hex(),
             cited=[],
         ),
+        approval_policy=card_policy(store, view, use, max_seq=checkpoint.size),
         more=more,
     )
     proven = version_view(store, model, version, entries_of_model=family)
-    checks = regime_checks(proven, family, store.policy)
+    checks = regime_checks(proven, family, proven.policy)
     card.extra_sections += [
         oversight_section(proven),
         catalogue_section(proven),

@@ -118,6 +118,41 @@ class Event:
 
 
 @dataclass
+class LedgerPolicy:
+    """An approval policy recorded in the ledger: its proposal and what put it in force.
+
+    Read from the two entries only (`reports.card._policy.ledger_policy`), so that
+    `verify-card` can re-derive it from the evidence."""
+
+    description: str
+    """'high / production: 2 validator and 1 model_risk_committee'."""
+    independent_validation: bool
+    proposal: EntryRef
+    """The `policy.proposed` entry."""
+    approval: EntryRef
+    """The `policy.approved` entry that put it in force (the proposal itself for the
+    initial policy, in force as it was recorded)."""
+    initial: str | None = None
+    """`bootstrap` or `migrated` for the ledger's initial policy."""
+
+
+@dataclass
+class CardPolicy:
+    """The approval policy a card names: the one the version's deployment satisfied, or,
+    before any deployment, the one a deployment to production must meet now."""
+
+    requirements: str
+    """The approvals it requires, e.g. '2 validator and 1 approver'."""
+    environment: str
+    materiality_tier: str | None
+    deployment: EntryRef | None
+    """The (latest) deployment that satisfied it; None when the version is not deployed."""
+    ledger: LedgerPolicy | None
+    """The ledger's policy entry; None when the ledger records no policy for this tier and
+    environment and the configured policy (GOVLEDGER_APPROVAL_POLICY) applied."""
+
+
+@dataclass
 class Headline:
     """Section 1: what a decision maker reads first."""
 
@@ -184,6 +219,8 @@ class ModelCard:
     notes: list[Event]
     evidence: Evidence
     extra_sections: list[ExtraSection] = field(default_factory=list)
+    approval_policy: CardPolicy | None = None
+    """Which approval policy applied, and where it is recorded (section 9)."""
     more: dict[str, str] = field(default_factory=dict)
     """For a long field shown in part (`reports.limits`): the line saying what was left
     out and where it is, by field ("params", "metrics", "datasets", "approvals", ...)."""

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from reports.audit import AuditReport
+from reports.audit import LEDGER_WIDE, AuditReport
 from reports.card import ModelCard
 from reports.limits import breakable
 from reports.render import _charts as charts
@@ -211,6 +211,7 @@ def audit_html(report: AuditReport, *, for_print: bool) -> str:
     return _render(
         "audit.html",
         report=report,
+        ledger_wide=LEDGER_WIDE,
         for_print=for_print,
         title=f"Audit report {report.origin} {when(report.since)} to {until}",
         running_left=f"Audit report · {report.origin}",

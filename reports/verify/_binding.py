@@ -6,8 +6,9 @@ inside the evidence would not help either: the forger recomputes it (no key is n
 hash), and the ledger cannot sign a card's pages without signing every rendering. So the
 binding is a re-derivation: the card's bound blocks (`templates/bound.html`) are a pure
 function of proven entries (model, version, checkpoint, registration, run, parameters,
-metrics, the headline performance line, every decision with its re-checked signature, and
-the hash of every cited entry). `check_pages` renders those same blocks from the proven
+metrics, the headline performance line, every decision with its re-checked signature, the
+approval policy recorded in the ledger (its proposal and approval entries), and the hash of
+every cited entry). `check_pages` renders those same blocks from the proven
 entries, extracts the text of the PDF's pages (pypdf; running headers and footers dropped
 by position) and requires each block's text, whitespace removed, to appear on the pages.
 
@@ -18,9 +19,9 @@ What it proves, and what not:
   pages: the text the proven entries demand is then missing, and the check names the block.
 - Text extraction reads the drawn glyphs, not the picture: a forger can still draw a white
   box over genuine text and write other text elsewhere, add pages of prose, or edit what is
-  not bound (charts, the status badge, the policy sentence, artifact-backed tables such as
-  the fairness intervals: their inputs are artifacts or store state that the evidence does
-  not carry). Read bound facts only from the verified blocks, or re-render the card.
+  not bound (charts, the status badge, the sentence around the policy, the configured policy
+  of a ledger that records none, artifact-backed tables such as the fairness intervals:
+  their inputs are artifacts or store state that the evidence does not carry). Read bound facts only from the verified blocks, or re-render the card.
 - A forger who holds the ledger key can re-sign a rewritten ledger, and then a card that
   passes everything here. Only a checkpoint held from before (`--checkpoint`, compared by
   `reports.verify._checkpoint_link`) or witness cosignatures expose that.
@@ -46,6 +47,7 @@ from reports.card import (
     approved_by,
     decision_row,
     latest_by_kind,
+    ledger_policies,
     performance_line,
     read_performance,
     registration_of,
@@ -190,6 +192,14 @@ def card_facts(
         Fact("the summary's approved-by line", None, _text(b.approved_by_row(approved_by(rows))))
     )
     facts.append(Fact("the approvals and rejections", None, _text(b.approvals(shown, more))))
+    for policy in ledger_policies(entries, _cite):
+        facts.append(
+            Fact(
+                f"the approval policy {policy.description}",
+                policy.proposal.seq,
+                _text(b.ledger_policy(policy)),
+            )
+        )
     facts.append(Fact("the evidence section's checkpoint", None, _text(b.evidence_facts(evidence))))
     for entry in entries:
         if entry.statement.kind not in (Kind.KEY_REGISTERED.value, Kind.KEY_REVOKED.value):
