@@ -1,7 +1,9 @@
 """What the web pages show, assembled from the ledger core as plain data (no HTML here).
 
 The models overview reads each version's derived view (`ledger.version_view`), so
-the page can never disagree with the API or the card about a status or an approval.
+the page can never disagree with the API or the card about a status or an approval. The
+timeline words access and policy entries with the audit report's one wording
+(`reports.rules.rule_summary`), so a change reads the same on both.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.log.time_bounds import parse_day, time_bound
 from ledger.store import EntryFilter, LedgerStore, model_names, model_summary, version_view
+from reports.rules import is_rule_kind, rule_summary
 
 TIMELINE_PAGE_SIZE = 50
 
@@ -40,6 +43,9 @@ class VersionRow:
     logged_at: str
     decisions: list[Decision]
     missing_approvals: list[str]
+    policy: str = ""
+    """The approval policy its status is derived under, e.g. 'high / production: 2
+    validator and 1 approver', or 'configured: 1 validator and 1 approver'."""
     deployed_by: str | None = None
     deployed_at: str | None = None
     environment: str | None = None
@@ -93,6 +99,9 @@ def model_row(store: LedgerStore, name: str) -> ModelRow:
             logged_at=view.run.recorded_at,
             decisions=decisions,
             missing_approvals=list(view.missing_approvals),
+            policy=view.policy_fact.describe()
+            if view.policy_fact is not None
+            else f"configured: {view.policy.describe()}",
         )
         if view.deployments:
             last = view.deployments[-1]
@@ -178,6 +187,8 @@ class TimelinePage:
     entries: list[Entry]
     older_than: int | None
     newer_than: int | None
+    summaries: dict[int, str] = field(default_factory=dict)
+    """What each access or policy entry on the page changed, in one line, by seq."""
 
 
 def parse_cursor(value: str | None, name: str) -> int | None:
@@ -220,4 +231,15 @@ def timeline_page(
         page,
         older_than=page[-1].seq if more_older and page[-1].seq > 0 else None,
         newer_than=page[0].seq if more_newer else None,
+        summaries=rule_summaries(store, page),
     )
+
+
+def rule_summaries(store: LedgerStore, page: list[Entry]) -> dict[int, str]:
+    """The one-line summary of each access or policy entry among `page`, by seq (the rules
+    are read only when the page holds such an entry)."""
+    rule_entries = [e for e in page if is_rule_kind(e.statement.kind)]
+    if not rule_entries:
+        return {}
+    rules = store.rules()
+    return {e.seq: rule_summary(e.statement, rules) for e in rule_entries}
