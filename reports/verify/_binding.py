@@ -11,6 +11,9 @@ approval policy recorded in the ledger (its proposal and approval entries), and 
 every cited entry). `check_pages` renders those same blocks from the proven
 entries, extracts the text of the PDF's pages (pypdf; running headers and footers dropped
 by position) and requires each block's text, whitespace removed, to appear on the pages.
+Decisions are bound row by row: a row never splits across pages, but the table may, and a
+page's images (the charts) are drawn after its text, so their labels can come between two
+rows of the extracted text.
 
 What it proves, and what not:
 
@@ -21,7 +24,8 @@ What it proves, and what not:
   box over genuine text and write other text elsewhere, add pages of prose, or edit what is
   not bound (charts, the status badge, the sentence around the policy, the configured policy
   of a ledger that records none, artifact-backed tables such as the fairness intervals:
-  their inputs are artifacts or store state that the evidence does not carry). Read bound facts only from the verified blocks, or re-render the card.
+  their inputs are artifacts or store state that the evidence does not carry). Read bound
+  facts only from the verified blocks, or re-render the card.
 - A forger who holds the ledger key can re-sign a rewritten ledger, and then a card that
   passes everything here. Only a checkpoint held from before (`--checkpoint`, compared by
   `reports.verify._checkpoint_link`) or witness cosignatures expose that.
@@ -191,7 +195,20 @@ def card_facts(
     facts.append(
         Fact("the summary's approved-by line", None, _text(b.approved_by_row(approved_by(rows))))
     )
-    facts.append(Fact("the approvals and rejections", None, _text(b.approvals(shown, more))))
+    if shown:  # row by row: a table that breaks across pages may have an image between rows
+        facts += [
+            Fact(
+                f"the approvals and rejections ({'approval' if a.granted else 'rejection'} "
+                f"by {a.actor})",
+                a.entry.seq,
+                _text(b.approval_row(a)),
+            )
+            for a in shown
+        ]
+        if more:
+            facts.append(Fact("the approvals and rejections (those left out)", None, _text(more)))
+    else:
+        facts.append(Fact("the approvals and rejections", None, _text(b.approvals([], ""))))
     for policy in ledger_policies(entries, _cite):
         facts.append(
             Fact(

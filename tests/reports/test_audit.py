@@ -107,8 +107,10 @@ def test_audit_pdf_reports_a_failed_verification_and_carries_its_checkpoint(
         "2. Approvals and rejections",
         "3. Refused requests",
         "4. Key registrations and revocations",
-        "5. Activity by model",
-        "6. Checkpoint and how to verify",
+        "5. Access changes in the period",
+        "6. Policies in force",
+        "7. Activity by model",
+        "8. Checkpoint and how to verify",
     ):
         assert heading in text
     assert "The ledger does NOT verify" in text and "artifact-missing" in text
