@@ -113,6 +113,8 @@ def test_audit_pdf_reports_a_failed_verification_and_carries_its_checkpoint(
         "8. Checkpoint and how to verify",
     ):
         assert heading in text
+    assert "No access changes in the period." in text  # a ledger that records no rules
+    assert "The ledger records no approval policy at the end of the period" in text
     assert "The ledger does NOT verify" in text and "artifact-missing" in text
     assert "VERIFICATION FAILED" in text and not report.ok
     assert "Consistency proof verified" in text

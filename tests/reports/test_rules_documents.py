@@ -22,7 +22,8 @@ from reports.card import build_card
 from reports.documents import CARD_ATTACHMENTS, audit_pdf, card_pdf
 from reports.render import card_html, render_pdf
 from reports.verify import verify_card
-from tests.reports.builders import SmallLedger, build_small_ledger
+from tests.access import add_user_by_admins
+from tests.reports.builders import Signer, SmallLedger, build_small_ledger
 from tests.rules_ledger import HOSTILE_TEAM, MODEL, RulesLedger, build_rules_ledger
 
 TODAY = datetime.now(UTC).date()
@@ -81,6 +82,35 @@ def test_the_card_names_the_policy_its_deployment_met_and_verifies_offline(
     standalone = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(standalone)
     assert standalone.verify_file(path, store.meta()["verifier_key"]).startswith("OK: ")
+
+
+def test_a_deployment_under_the_initial_policy_names_it_and_verifies(
+    rules: RulesLedger, tmp_path: Path
+) -> None:
+    """A model with no tier, deployed where only the ledger's initial policy (any tier, any
+    environment) applies: in force as the ledger recorded it, with no approval entry."""
+    store = rules.store
+    add_user_by_admins(store, "alina", ["approver"], team="risk")
+    rules.signers["alina"] = Signer("alina")
+    store.submit(rules.principal("alina"), [rules.signers["alina"].register()])
+    rules.submit("dana", "model.registered", model="collections-score", payload={})
+    run = rules.submit("dana", "run.training", model="collections-score", version="1", payload={})
+    rules.decide("vito", run, "validator", "validated")
+    rules.decide("alina", run, "approver", "approved")
+    rules.submit("dana", "deployment.promoted", model="collections-score", version="1", reason="go")
+    rendered = card_pdf(store, None, "collections-score", "1")
+    initial = next(p for p in store.rules().policies.values() if p.initial)
+    text = pdf_text(rendered.pdf)
+    assert "* / *: 1 approver and 1 validator" in text
+    assert (
+        f"the ledger's initial policy (bootstrap), in force as recorded at seq {initial.seq}"
+        in (text)
+    )
+    assert initial.entry_hash.hex() in flat(text)
+    path = tmp_path / "card.pdf"
+    path.write_bytes(rendered.pdf)
+    report = verify_card(path, verifier_key=store.meta()["verifier_key"])
+    assert report.ok, report.summary()
 
 
 def test_pages_that_name_another_policy_than_the_proven_entries_fail(
@@ -185,6 +215,7 @@ def test_the_audit_pdf_shows_access_changes_and_the_policies_in_force(
         ("high / production", "1 model_risk_committee and 3 validator"),
     ]
     assert "initial policy (bootstrap)" in text
+    assert "the configured policy applies" not in text  # the initial policy covers any scope
     assert f"seq {e['stricter_approval'].seq} by adam" in text
     assert [p.entry_hash for p in report.policies_awaiting] == [e["staging"].entry_hash.hex()]
     assert "still awaiting approval" in text
