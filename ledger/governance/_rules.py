@@ -149,6 +149,7 @@ class PolicyFact:
             materiality_tiers=tiers,
             independent_validation=self.independent_validation,
             entry_hash=self.entry_hash,
+            scope=(self.tier, self.environment),
         )
 
 
