@@ -21,6 +21,7 @@ from api.service import (
     NameSegments,
     ServiceContext,
     ServiceSettings,
+    access_router,
     install_docs_page,
     install_problem_handlers,
     read_router,
@@ -57,6 +58,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs_page(app)
     app.include_router(write_router)
+    app.include_router(access_router)
     app.include_router(reports_router)
     app.include_router(regulatory_router)
     app.include_router(read_router)

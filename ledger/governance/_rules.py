@@ -30,9 +30,9 @@ The rules (SR 26-2 separation of duties; ISO/IEC 27001 A.5.18 access rights):
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger.errors import (
     Conflict,
@@ -149,7 +149,11 @@ class PolicyFact:
             materiality_tiers=tiers,
             independent_validation=self.independent_validation,
             entry_hash=self.entry_hash,
+            scope=(self.tier, self.environment),
         )
+
+
+_F = TypeVar("_F", GrantFact, PolicyFact)
 
 
 def parse_role(value: str) -> Role:
@@ -219,6 +223,20 @@ class RulesState:
     def policies_in_force(self) -> list[PolicyFact]:
         """Every policy in force, by scope."""
         return [self.in_force[s] for s in sorted(self.in_force)]
+
+    def find_grant(self, ref: str) -> GrantFact:
+        """The grant named by its seq or entry hash (hex); UnknownEntry otherwise."""
+        found = _find(self.grants.values(), ref)
+        if found is None:
+            raise UnknownEntry(f"no grant of a role at {ref!r} (give its seq or entry hash)")
+        return found
+
+    def find_policy(self, ref: str) -> PolicyFact:
+        """The proposed policy named by its seq or entry hash (hex); UnknownEntry otherwise."""
+        found = _find(self.policies.values(), ref)
+        if found is None:
+            raise UnknownEntry(f"no proposed policy at {ref!r} (give its seq or entry hash)")
+        return found
 
     def copy(self) -> RulesState:
         """An independent copy (admission works on one while a batch is pending)."""
@@ -525,6 +543,14 @@ def initial_access_statements(
                 **initial,
             },
         }
+
+
+def _find(facts: Iterable[_F], ref: str) -> _F | None:
+    wanted = ref.strip().lower()
+    for fact in facts:
+        if str(fact.seq) == wanted or fact.entry_hash.hex() == wanted:
+            return fact
+    return None
 
 
 def _covers(proposer: frozenset[Role], approver: frozenset[Role]) -> bool:

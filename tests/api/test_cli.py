@@ -31,6 +31,10 @@ class Cli:
     base_env: dict[str, str]
     api_key: str | None = None
     """The API key `govledger log` writes with (GOVLEDGER_API_KEY), once a user exists."""
+    admin_key: str | None = None
+    """Admin adam's API key: access changes after the initial access set are made with it."""
+    base: int = 0
+    """The ledger's size once set up: its initial access set (users, roles, keys, policy)."""
 
     @property
     def database(self) -> Path:
@@ -40,21 +44,24 @@ class Cli:
     def home(self) -> Path:
         return self.folder / "home"
 
-    def env(self) -> dict[str, str]:
+    def env(self, api_key: str | None = None) -> dict[str, str]:
         env = {k: v for k, v in self.base_env.items() if not k.startswith("GOVLEDGER_")}
         env.update(
             GOVLEDGER_DATABASE_URL=f"sqlite:///{self.database}",
             GOVLEDGER_HOME=str(self.home),
             NO_COLOR="1",
         )
-        if self.api_key is not None:
-            env["GOVLEDGER_API_KEY"] = self.api_key
+        key = api_key if api_key is not None else self.api_key
+        if key:
+            env["GOVLEDGER_API_KEY"] = key
         return env
 
-    def run(self, *args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str | Path, stdin: str | None = None, api_key: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(GOVLEDGER), *map(str, args)],
-            env=self.env(),
+            env=self.env(api_key),
             cwd=self.folder,
             input=stdin,
             capture_output=True,
@@ -63,10 +70,14 @@ class Cli:
             check=False,
         )
 
-    def ok(self, *args: str | Path, stdin: str | None = None) -> str:
-        result = self.run(*args, stdin=stdin)
+    def ok(self, *args: str | Path, stdin: str | None = None, api_key: str | None = None) -> str:
+        result = self.run(*args, stdin=stdin, api_key=api_key)
         assert result.returncode == 0, result.stderr
         return result.stdout
+
+    def grown(self) -> int:
+        """Entries appended since the ledger was set up."""
+        return self.size() - self.base
 
     def size(self) -> int:
         store = open_ledger(
@@ -84,17 +95,33 @@ class Cli:
 
 
 def make_cli(folder: Path, env: dict[str, str], user: str = "dana") -> Cli:
-    """A new ledger with one data scientist, whose API key `log` writes with."""
+    """A new ledger whose initial access set is admin adam and one data scientist, whose
+    API key `log` writes with."""
     folder.mkdir(parents=True, exist_ok=True)
     cli = Cli(folder, env)
     cli.ok("init", "--origin", "bank.example/credit-models")
+    cli.admin_key = add_user(cli, "adam", "admin")
     cli.api_key = add_user(cli, user, "data_scientist")
+    cli.base = cli.size()
     return cli
 
 
 def add_user(cli: Cli, name: str, *roles: str) -> str:
-    """Create a user with `govledger users add`; return the API key it printed."""
-    out = cli.ok("users", "add", name, *[a for role in roles for a in ("--role", role)])
+    """Create a user with `govledger users add`; return the API key it printed. Part of the
+    initial access set while the ledger is being set up, then made by admin adam."""
+    args = ["users", "add", name, *[a for role in roles for a in ("--role", role)]]
+    if cli.base:
+        out = cli.ok(*args, api_key=cli.admin_key)
+    else:
+        out = subprocess.run(
+            [str(GOVLEDGER), *args],
+            env={k: v for k, v in cli.env().items() if k != "GOVLEDGER_API_KEY"},
+            cwd=cli.folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
     return out.strip().splitlines()[-1]
 
 
@@ -145,11 +172,11 @@ def test_init_creates_the_ledger_and_its_private_key(
 
 def test_log_appends_a_statement_from_a_json_file(cli: Cli) -> None:
     out = cli.ok("log", cli.statement_file(run_statement()))
-    assert out.startswith("seq 0  run.training  ")
+    assert out.startswith(f"seq {cli.base}  run.training  ")
     assert len(out.split()[-1]) == 64
     out = cli.ok("log", "-", stdin=json.dumps([run_statement("2.0"), run_statement("3.0")]))
-    assert [line.split()[1] for line in out.splitlines()] == ["1", "2"]
-    assert cli.size() == 3
+    assert [int(line.split()[1]) for line in out.splitlines()] == [cli.base + 1, cli.base + 2]
+    assert cli.grown() == 3
 
 
 def test_log_writes_as_the_user_of_the_api_key(cli: Cli) -> None:
@@ -159,7 +186,7 @@ def test_log_writes_as_the_user_of_the_api_key(cli: Cli) -> None:
     cli.ok("log", cli.statement_file(run_statement()))
     store = open_ledger(LedgerSettings(database_url=f"sqlite:///{cli.database}", home=cli.home))
     try:
-        assert store.entry(0).statement.actor == "dora"
+        assert store.entry(store.size() - 1).statement.actor == "dora"
     finally:
         store.engine.dispose()
 
@@ -187,14 +214,14 @@ def test_log_with_a_revoked_api_key_is_refused(cli: Cli) -> None:
     cli.ok("users", "revoke", "dana")
     line = one_line_error(cli.run("log", cli.statement_file(run_statement())))
     assert line == "error: API key is unknown or revoked"
-    assert cli.size() == 0
+    assert cli.grown() == 1  # the revocation, and nothing else
 
 
 def test_log_refuses_a_statement_naming_another_actor(cli: Cli) -> None:
     named = {**run_statement(), "actor": "fiona"}
     line = one_line_error(cli.run("log", cli.statement_file(named)))
     assert line.startswith("error: dana cannot submit a statement as fiona")
-    assert cli.size() == 0
+    assert cli.grown() == 0
     assert cli.ok("log", cli.statement_file({**run_statement(), "actor": "dana"}))
 
 
@@ -202,7 +229,7 @@ def test_log_with_an_idempotency_key_writes_once(cli: Cli) -> None:
     path = cli.statement_file(run_statement())
     first = cli.ok("log", path, "--idempotency-key", "job-17")
     assert cli.ok("log", path, "--idempotency-key", "job-17") == first
-    assert cli.size() == 1
+    assert cli.grown() == 1
 
 
 NAN_RUN = (
@@ -275,56 +302,60 @@ def populated(tmp_path_factory: pytest.TempPathFactory, child_python_env: dict[s
 
 
 def test_verify_exits_0_on_an_honest_ledger(populated: Cli) -> None:
-    assert populated.ok("verify").startswith("OK: 3 entries")
+    assert populated.ok("verify").startswith(f"OK: {populated.size()} entries")
     report = json.loads(populated.ok("verify", "--json"))
-    assert report["ok"] is True and report["size"] == 3
+    assert report["ok"] is True and report["size"] == populated.base + 3
 
 
 def test_verify_exits_1_after_tampering_naming_the_seq(cli: Cli) -> None:
     cli.ok("log", "-", stdin=json.dumps([run_statement("1.0"), run_statement("2.0")]))
-    _tamper_reason(cli.database, 1)
+    _tamper_reason(cli.database, cli.base + 1)
     line = one_line_error(cli.run("verify"))
-    assert line.startswith("FAILED at seq 1: hash-mismatch")
+    assert line.startswith(f"FAILED at seq {cli.base + 1}: hash-mismatch")
 
 
 def test_a_kept_checkpoint_catches_a_truncated_ledger(cli: Cli) -> None:
     cli.ok("log", "-", stdin=json.dumps([run_statement(str(v)) for v in range(4)]))
     note = cli.ok("checkpoint")
-    assert note.splitlines()[:2] == ["bank.example/credit-models", "4"]
+    assert note.splitlines()[:2] == ["bank.example/credit-models", str(cli.base + 4)]
     kept = cli.folder / "kept.checkpoint"
     kept.write_text(note)
     with sqlite3.connect(cli.database) as conn:
         for trigger in ("entries_no_delete", "checkpoints_no_delete"):
             conn.execute(f"DROP TRIGGER {trigger}")
-        conn.execute("DELETE FROM entries WHERE seq >= 2")
+        conn.execute("DELETE FROM entries WHERE seq >= ?", (cli.base + 2,))
         conn.execute("DELETE FROM checkpoints")
-        conn.execute("UPDATE ledger_head SET size = 2")
+        conn.execute("UPDATE ledger_head SET size = ?", (cli.base + 2,))
     line = one_line_error(cli.run("verify", "--checkpoint", kept))
-    assert "FAILED at seq 2: truncated" in line
+    assert f"FAILED at seq {cli.base + 2}: truncated" in line
 
 
 def test_export_then_verify_bundle_offline(populated: Cli, tmp_path: Path) -> None:
     bundle = tmp_path / "evidence.jsonl"
-    assert "Exported 3 entries" in populated.ok("export", "--out", bundle)
+    size = populated.size()
+    assert f"Exported {size} entries" in populated.ok("export", "--out", bundle)
     key = (populated.home / "ledger.pub").read_text().strip()
     offline = Cli(tmp_path / "elsewhere", populated.base_env)  # no database, no home
     offline.folder.mkdir()
-    assert "OK: 3 entries" in offline.ok("verify-bundle", bundle, "--key", key)
+    assert f"OK: {size} entries" in offline.ok("verify-bundle", bundle, "--key", key)
     lines = bundle.read_text().splitlines(keepends=True)
     lines[-1] = lines[-1].replace('"depth": 3', '"depth": 4')
     bundle.write_text("".join(lines))
     line = one_line_error(offline.run("verify-bundle", bundle, "--key", key))
-    assert line.startswith("FAILED at seq 2: hash-mismatch")
+    assert line.startswith(f"FAILED at seq {size - 1}: hash-mismatch")
 
 
 def test_import_copies_a_bundle_into_a_second_ledger(populated: Cli, tmp_path: Path) -> None:
     bundle = tmp_path / "evidence.jsonl"
     populated.ok("export", "--out", bundle)
     key = (populated.home / "ledger.pub").read_text().strip()
-    copy = make_cli(tmp_path / "copy", populated.base_env)
-    assert "Imported 3 entries" in copy.ok("import", bundle, "--key", key)
+    copy = Cli(tmp_path / "copy", populated.base_env)  # a new, empty ledger
+    copy.folder.mkdir()
+    copy.ok("init", "--origin", "bank.example/credit-models")
+    size = populated.size()
+    assert f"Imported {size} entries" in copy.ok("import", bundle, "--key", key)
     original = json.loads(bundle.read_text().splitlines()[1])["note"].splitlines()[2]
     report = json.loads(copy.ok("verify", "--json"))
-    assert report["ok"] is True and report["size"] == 3
+    assert report["ok"] is True and report["size"] == size
     assert base64.b64decode(original).hex() == report["root"]
-    assert copy.size() == 3
+    assert copy.size() == size

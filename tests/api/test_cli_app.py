@@ -34,10 +34,12 @@ COMMANDS = {
         "serve",
         "report",
         "users",
+        "policy",
         "keys",
     ],
     "report": ["card", "audit", "inventory"],
-    "users": ["add", "key", "revoke", "list"],
+    "users": ["add", "grant", "confirm", "revoke-role", "key", "revoke", "list"],
+    "policy": ["propose", "approve", "list"],
     "keys": ["create", "register"],
 }
 

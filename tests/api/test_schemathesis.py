@@ -291,8 +291,14 @@ def _check_ledger(svc: Service, before: int, user: str | None) -> None:
     """Writes only by users allowed to write; the chain still verifies."""
     if user != "dana":
         assert svc.size() == before, f"{user or 'anonymous'} wrote to the ledger"
-    actors = {e["statement"]["actor"] for e in svc.all_entries()}
-    assert actors <= {"dana"}, actors
+    entries = svc.all_entries()
+    actors = {e["statement"]["actor"] for e in entries}
+    assert actors <= {"dana", "govledger"}, actors  # govledger: the initial access set only
+    assert all(
+        e["statement"]["payload"].get("initial") == "bootstrap"
+        for e in entries
+        if e["statement"]["actor"] == "govledger"
+    )
     report = svc.verify()
     assert report.ok, report.to_dict()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import stat
@@ -80,7 +81,14 @@ def test_api_keys_are_stored_only_as_hashes(svc: Service) -> None:
                         scanned += 1
     finally:
         store.engine.dispose()
-    assert "api_keys" in metadata.tables and scanned > 100
+    assert "entries" in metadata.tables and scanned > 100
+    issued = [
+        e for e in svc.all_entries() if e["statement"]["kind"] == "access.key_issued"
+    ]  # what the ledger holds of each key: its id and SHA-256 of its secret
+    assert len(issued) >= len(svc.api_keys)
+    hashes = {e["statement"]["payload"]["secret_sha256"] for e in issued}
+    parts = [key.split("_", 2)[2] for key in svc.api_keys.values()]
+    assert {hashlib.sha256(part.encode()).hexdigest() for part in parts} <= hashes
 
 
 def test_the_database_files_hold_no_api_key_even_in_free_pages(svc: Service) -> None:

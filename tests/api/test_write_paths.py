@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import pytest
 
 from ledger.errors import GovledgerError, InvalidConfiguration
+from api.service import IdentityStore
 from ledger.governance import Principal, Submission, parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
@@ -81,7 +82,9 @@ class StorePath:
     def __init__(self, folder: Path) -> None:
         settings = LedgerSettings(database_url=f"sqlite:///{folder / 'ledger.db'}", home=folder)
         self.store = init_ledger(settings, origin=ORIGIN)
-        self.principals = {n: Principal(n, parse_roles(r)) for n, r in USERS.items()}
+        identities = IdentityStore(self.store)
+        identities.bootstrap({n: parse_roles(r) for n, r in USERS.items()})
+        self.principals = {n: identities.principal(n) for n in USERS}
 
     def submit(self, user: str, items: list[dict[str, Any]], key: str | None = None) -> Outcome:
         try:
@@ -358,7 +361,7 @@ def test_a_policy_refusal_is_recorded_once_on_every_path_however_often_retried(
             "vera",
             [{"kind": "note", "payload": {"text": "hello"}}],
             "submitting note needs the data_scientist or validator or approver or compliance "
-            "role; vera has viewer",
+            "or model_risk_committee role; vera has viewer",
         ),
         (
             "victor",
@@ -458,7 +461,8 @@ def test_an_unknown_policy_role_stops_govledger_log_with_one_line(
     assert line == (
         "error: GOVLEDGER_APPROVAL_POLICY requires approvals by role 'validatr', but "
         "'validatr' is not a govledger role: approvals are made as approver, compliance, "
-        "validator (roles: admin, approver, compliance, data_scientist, validator, viewer)"
+        "model_risk_committee, validator (roles: admin, approver, compliance, data_scientist, "
+        "model_risk_committee, validator, viewer)"
     )
     assert cli.size() == size
 
@@ -479,7 +483,7 @@ def test_an_unknown_policy_role_stops_the_service_at_start_up(
     line = one_line_error(result)
     assert line.startswith("error: GOVLEDGER_APPROVAL_POLICY requires approvals by role")
     assert "'validatr' is not a govledger role" in line
-    assert "approvals are made as approver, compliance, validator" in line
+    assert "approvals are made as approver, compliance, model_risk_committee, validator" in line
     from api.app import app_from_environment
 
     for name, value in env.items():

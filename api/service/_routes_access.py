@@ -1,0 +1,237 @@
+"""Access and policy endpoints: the rules recorded in the ledger, read and changed.
+
+Every change is an `access.*` or `policy.*` entry submitted for the caller through the
+store's write gate; admission applies the rules (`ledger.governance._rules`: admin only, no
+self-grant, a second admin for privileged roles, never the last admin; a compliance officer
+and an admin for a policy), so these routes only shape requests and answers. The same
+statements may also be posted to `/v1/entries`; the routes here add what a client cannot do
+alone: an API key's secret made on the server and shown once, and names instead of hashes.
+Read by admins and compliance officers (who holds which role is itself audit evidence).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from api.service._context import Context, CurrentUser
+from api.service._schemas import Body
+from ledger.governance import (
+    PRIVILEGED,
+    PolicyFact,
+    Principal,
+    Role,
+    RulesState,
+    Submission,
+    parse_role,
+)
+from ledger.log.entries import Entry, build_statement
+
+router = APIRouter(prefix="/v1", tags=["access"])
+
+
+class UserIn(Body):
+    """A new user, their roles and (optionally) their team."""
+
+    name: str = Field(min_length=1, max_length=200)
+    roles: list[str] = Field(min_length=1, max_length=10)
+    team: str | None = Field(default=None, max_length=500)
+    reason: str = ""
+
+
+class GrantIn(Body):
+    """A role granted to (or revoked from) a user."""
+
+    user: str = Field(min_length=1, max_length=200)
+    role: str = Field(min_length=1, max_length=64)
+    reason: str = ""
+
+
+class ReasonIn(Body):
+    """Why (shown to auditors)."""
+
+    reason: str = ""
+
+
+class PolicyIn(Body):
+    """A proposed approval policy for a materiality tier and an environment (`*`: any)."""
+
+    tier: str = "*"
+    environment: str = "*"
+    required: dict[str, int]
+    independent_validation: bool = False
+    reason: str = ""
+
+
+def _readers(principal: Principal) -> None:
+    principal.require(Role.COMPLIANCE, action="reading the access set")
+
+
+def _entry(entries: list[Entry], content: dict[str, Any] | None = None) -> JSONResponse:
+    body = content if content is not None else entries[0].to_dict()
+    return JSONResponse(
+        body, status_code=201, headers={"Location": f"/v1/entries/{entries[0].seq}"}
+    )
+
+
+def _submit(
+    context: Context, principal: Principal, kind: str, payload: dict[str, Any], reason: str
+) -> list[Entry]:
+    statement = build_statement(kind=kind, actor=principal.name, reason=reason, payload=payload)
+    return context.store.submit(principal, [Submission(statement)])
+
+
+def _policy(fact: PolicyFact) -> dict[str, Any]:
+    return {
+        "entry_hash": fact.entry_hash.hex(),
+        "seq": fact.seq,
+        "tier": fact.tier,
+        "environment": fact.environment,
+        "required": dict(fact.required),
+        "independent_validation": fact.independent_validation,
+        "proposer": fact.proposer,
+        "approved_seq": fact.approved_seq,
+        "approver": fact.approver,
+        "superseded_seq": fact.superseded_seq,
+        "in_force": fact.in_force,
+        "initial": fact.initial,
+    }
+
+
+def _access(rules: RulesState) -> dict[str, Any]:
+    return {
+        "users": [
+            {
+                "name": u.name,
+                "team": u.team,
+                "roles": sorted(r.value for r in u.roles),
+                "created_seq": u.created_seq,
+                "api_keys": sorted(
+                    (
+                        {
+                            "key_id": k.key_id,
+                            "issued_seq": k.issued_seq,
+                            "revoked_seq": k.revoked_seq,
+                        }
+                        for k in rules.keys.values()
+                        if k.user == u.name
+                    ),
+                    key=lambda k: int(k["issued_seq"] or 0),
+                ),
+            }
+            for u in sorted(rules.users.values(), key=lambda u: u.name)
+        ],
+        "pending_grants": [
+            {
+                "entry_hash": g.entry_hash.hex(),
+                "seq": g.seq,
+                "user": g.user,
+                "role": g.role.value,
+                "granter": g.granter,
+            }
+            for g in rules.pending_grants()
+        ],
+    }
+
+
+@router.get("/access", summary="Users, roles in force, pending grants, API key ids")
+def access(context: Context, principal: CurrentUser) -> dict[str, Any]:
+    _readers(principal)
+    return _access(context.store.rules())
+
+
+@router.post("/access/users", status_code=201, summary="Create a user (admin); key shown once")
+def create_user(body: UserIn, context: Context, principal: CurrentUser) -> JSONResponse:
+    roles = frozenset(parse_role(r) for r in body.roles)
+    key = context.identities.add_user(
+        body.name, roles, by=principal, team=body.team, reason=body.reason
+    )
+    pending = sorted(r.value for r in roles if r in PRIVILEGED)
+    rules = context.store.rules()
+    created = rules.users[body.name.strip()] if body.name.strip() in rules.users else None
+    return JSONResponse(
+        {
+            "user": body.name,
+            "api_key": key,
+            "roles_in_force": sorted(r.value for r in rules.roles_of(body.name.strip())),
+            "pending_confirmation": pending,
+            "created_seq": None if created is None else created.created_seq,
+        },
+        status_code=201,
+    )
+
+
+@router.post("/access/grants", status_code=201, summary="Grant a role (admin)")
+def grant(body: GrantIn, context: Context, principal: CurrentUser) -> JSONResponse:
+    role = parse_role(body.role)
+    return _entry([context.identities.grant(principal, body.user, role, body.reason)])
+
+
+@router.post(
+    "/access/grants/{grant}/confirm", status_code=201, summary="Confirm a pending grant (admin)"
+)
+def confirm(grant: str, body: ReasonIn, context: Context, principal: CurrentUser) -> JSONResponse:
+    return _entry([context.identities.confirm(principal, grant, body.reason)])
+
+
+@router.post("/access/revocations", status_code=201, summary="Revoke a role (admin)")
+def revoke(body: GrantIn, context: Context, principal: CurrentUser) -> JSONResponse:
+    role = parse_role(body.role)
+    return _entry([context.identities.revoke_role(principal, body.user, role, body.reason)])
+
+
+@router.post("/access/users/{name}/keys", status_code=201, summary="Issue an API key")
+def issue_key(name: str, context: Context, principal: CurrentUser) -> JSONResponse:
+    key = context.identities.new_key(name, by=principal)
+    return JSONResponse({"user": name, "api_key": key}, status_code=201)
+
+
+@router.post("/access/users/{name}/keys:revoke", summary="Revoke every API key of a user")
+def revoke_keys(
+    name: str, body: ReasonIn, context: Context, principal: CurrentUser
+) -> dict[str, Any]:
+    return {
+        "user": name,
+        "revoked": context.identities.revoke_keys(name, by=principal, reason=body.reason),
+    }
+
+
+@router.get("/policies", summary="Approval policies: in force, proposed, replaced")
+def policies(context: Context, principal: CurrentUser) -> dict[str, Any]:
+    principal.require(
+        Role.COMPLIANCE,
+        Role.APPROVER,
+        Role.VALIDATOR,
+        Role.MODEL_RISK_COMMITTEE,
+        Role.DATA_SCIENTIST,
+        action="reading policies",
+    )
+    rules = context.store.rules()
+    return {"policies": [_policy(p) for p in sorted(rules.policies.values(), key=lambda p: p.seq)]}
+
+
+@router.post("/policies", status_code=201, summary="Propose an approval policy")
+def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> JSONResponse:
+    payload: dict[str, Any] = {
+        "tier": body.tier,
+        "environment": body.environment,
+        "required": body.required,
+    }
+    if body.independent_validation:
+        payload["independent_validation"] = True
+    return _entry(_submit(context, principal, "policy.proposed", payload, body.reason))
+
+
+@router.post("/policies/{policy}/approve", status_code=201, summary="Approve a proposed policy")
+def approve_policy(
+    policy: str, body: ReasonIn, context: Context, principal: CurrentUser
+) -> JSONResponse:
+    found = context.store.rules().find_policy(policy)
+    return _entry(
+        _submit(
+            context, principal, "policy.approved", {"policy": found.entry_hash.hex()}, body.reason
+        )
+    )
