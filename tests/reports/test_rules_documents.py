@@ -161,7 +161,7 @@ def test_a_card_of_a_ledger_without_policies_says_the_configured_policy_applied(
         small.store.engine.dispose()
     text = pdf_text(rendered.pdf)
     assert "the ledger records no approval policy for this tier and environment" in text
-    assert "the configured policy applied: 1 validator and 1 approver" in text
+    assert "the configured policy applied: 1 approver and 1 validator" in text
     assert rendered.card.approval_policy is not None
     assert rendered.card.approval_policy.ledger is None
 
