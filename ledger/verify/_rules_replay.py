@@ -91,10 +91,11 @@ class RuleViolation:
     version) that this entry accepts anyway: silently accepted."""
 
     def describe(self) -> str:
-        """e.g. 'approval.granted of credit-scoring 1.0 by victor: victor cannot ...'."""
+        """e.g. 'approval.granted of credit-scoring 1.0 by victor, against the rules in force
+        then: victor cannot decide as validator: they do not hold that role'."""
         subject = " ".join(part for part in (self.model, self.version) if part)
         about = f" of {subject}" if subject else ""
-        text = f"{self.kind}{about} by {self.actor}: {self.why}"
+        text = f"{self.kind}{about} by {self.actor}, against the rules in force then: {self.why}"
         if self.refused_seq is not None:
             text += (
                 f" (silently accepted: it accepts what seq {self.refused_seq} refused for "
@@ -167,7 +168,7 @@ class RulesReplayReport:
         if first is not None:
             more = self.violation_count - 1
             others = f"; {more} more violation{'s' if more != 1 else ''}" if more else ""
-            return f"FAILED at seq {first.seq}: rule-violation: {first.describe()}{others}"
+            return f"FAILED at seq {first.seq}: {first.problem}: {first.describe()}{others}"
         notes = [f"access set recorded from seq {self.access_set_seq}"]
         if self.not_gated:
             notes.append(f"{self.not_gated} earlier entries not gated (no access set then)")
