@@ -244,7 +244,7 @@ class _Replay:
             payload = statement.payload if _reads_payload(kind) else {}
             if kind in _RULE_KINDS:
                 self._check_rule(entry, payload)
-            elif kind == Kind.REQUEST_REFUSED.value:
+            elif kind == Kind.REQUEST_REFUSED:
                 self.refusals += 1
                 key = (statement.actor, str(payload.get("attempted_kind", "")))
                 self.refused[(*key, statement.model, statement.version)] = entry.seq
@@ -276,7 +276,7 @@ class _Replay:
     def _check_gated(self, statement: Statement, payload: dict[str, Any]) -> None:
         kind = statement.kind
         owner = None
-        if kind == Kind.KEY_REVOKED.value:
+        if kind == Kind.KEY_REVOKED:
             owner = self.key_owners.get(str(payload.get("key_id", "")))
         principal = Principal(statement.actor, self.rules.roles_of(statement.actor))
         authorize_statement(principal, statement, key_owner=owner)
@@ -288,7 +288,7 @@ class _Replay:
                 subject = run if decided == run.entry_hash else self.catalogues.get(decided)
             if subject is not None:  # an unknown subject is a bad reference (verify_ledger)
                 check_four_eyes(subject, statement.actor)
-        elif kind == Kind.DEPLOYMENT_PROMOTED.value:
+        elif kind == Kind.DEPLOYMENT_PROMOTED:
             run = self._run(statement)
             key = (statement.model, statement.version)
             check_not_stopped(statement.model, statement.version, self.oversight.get(key, []))
@@ -298,7 +298,7 @@ class _Replay:
                 self.configured_policy_used += 1
             in_force = deployment_policy(self.rules, self.policy, tier, environment)
             check_deployment(in_force, run, self.decisions.get(key, []), self.rules.team_of)
-        elif kind == Kind.OVERSIGHT_RECORDED.value:
+        elif kind == Kind.OVERSIGHT_RECORDED:
             run = self._run(statement)
             check_oversight_four_eyes(run, statement.actor, str(payload["action"]))
 
@@ -338,18 +338,18 @@ class _Replay:
                 decision_fact(entry.seq, entry.entry_hash, st.actor, kind, st.reason,
                               st.payload_json)
             )  # fmt: skip
-        elif kind == Kind.MODEL_REGISTERED.value:
+        elif kind == Kind.MODEL_REGISTERED:
             tier = payload.get("materiality_tier")
             self.tiers[st.model] = None if tier is None else str(tier)
-        elif kind == Kind.CATALOGUE_RECORDED.value:
+        elif kind == Kind.CATALOGUE_RECORDED:
             self.catalogues[entry.entry_hash] = run_fact(
                 entry.entry_hash, entry.seq, kind, st.model, st.version, st.actor
             )
-        elif kind == Kind.OVERSIGHT_RECORDED.value:
+        elif kind == Kind.OVERSIGHT_RECORDED:
             self.oversight.setdefault(key, []).append(
                 oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
             )
-        elif kind == Kind.KEY_REGISTERED.value:
+        elif kind == Kind.KEY_REGISTERED:
             self.key_owners.setdefault(str(payload["key_id"]), st.actor)
 
     def report(self, seconds: float) -> RulesReplayReport:
@@ -368,14 +368,14 @@ class _Replay:
 
 
 _PAYLOAD_KINDS = _RULE_KINDS | {
-    Kind.REQUEST_REFUSED.value,
-    Kind.APPROVAL_GRANTED.value,
-    Kind.APPROVAL_REJECTED.value,
-    Kind.DEPLOYMENT_PROMOTED.value,
-    Kind.OVERSIGHT_RECORDED.value,
-    Kind.MODEL_REGISTERED.value,
-    Kind.KEY_REGISTERED.value,
-    Kind.KEY_REVOKED.value,
+    Kind.REQUEST_REFUSED,
+    Kind.APPROVAL_GRANTED,
+    Kind.APPROVAL_REJECTED,
+    Kind.DEPLOYMENT_PROMOTED,
+    Kind.OVERSIGHT_RECORDED,
+    Kind.MODEL_REGISTERED,
+    Kind.KEY_REGISTERED,
+    Kind.KEY_REVOKED,
 }
 """The kinds whose payload the replay reads (most entries, runs and evaluations, are not)."""
 
