@@ -255,13 +255,16 @@ class _Replay:
                 self.not_gated += 1
         except GovledgerError as refusal:
             self._violation(entry, refusal.slug, refusal.message)
+            violated = True
         except _MALFORMED as exc:
             self._violation(entry, "malformed", f"its payload cannot be read ({exc!r})")
             return
+        else:
+            violated = False
         try:
             self._fold(entry, payload)
-        except _MALFORMED as exc:
-            if not self.violations or self.violations[-1].seq != entry.seq:
+        except _MALFORMED as exc:  # only an entry its check refused can fail to apply
+            if not violated:
                 self._violation(entry, "malformed", f"it cannot be applied ({exc!r})")
 
     # -- checks: the functions admission calls ---------------------------------------------

@@ -311,3 +311,37 @@ def test_a_partial_bundle_is_refused_for_the_replay(history: History, tmp_path: 
         replay_bundle_rules(tmp_path / "cut.jsonl")
     with pytest.raises(BundleInvalid, match=r"partial bundle: .*needs every entry from seq 0"):
         replay_bundle_rules(tmp_path / "gap.jsonl")
+
+
+def test_a_rule_entry_that_cannot_apply_is_one_violation_and_the_replay_goes_on(
+    history: History,
+) -> None:
+    confirm = history.slip_in(
+        build_statement(
+            kind="access.confirmed",
+            actor="ada",
+            reason="confirming a grant nobody made",
+            payload={"grant": "ab" * 32},
+        )
+    )
+    # the store's own fold cannot apply it either: later entries come around admission too
+    history.slip_in(build_statement(kind="note", actor="dana", payload={"text": "after"}))
+
+    report = replay_ledger_rules(history.store)
+
+    assert [v.seq for v in report.violations] == [confirm.seq]
+    assert report.violations[0].problem == "unknown-entry"
+    assert report.entries == history.store.size()
+
+
+def test_a_payload_no_admission_would_take_is_a_violation_not_a_crash(history: History) -> None:
+    history.register()
+    run = history.run("1.0")
+    history.store.append(history.alice.approve(run, role="approver"))
+    entries = list(history.store.iter_entries())
+    edited = entries[-1].statement
+    entries[-1] = replace(entries[-1], statement=replace(edited, payload_json='{"role": 3'))
+
+    report = replay_rules(entries)
+
+    assert [(v.seq, v.problem) for v in report.violations] == [(entries[-1].seq, "malformed")]
