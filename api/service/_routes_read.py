@@ -12,7 +12,7 @@ from api.service._path_names import ModelSegment, VersionSegment, name_from_segm
 from ledger.errors import InvalidStatement
 from ledger.governance import Role, deployment_policy
 from ledger.store import EntryFilter, check_digest, model_names, model_summary, version_view
-from ledger.verify import verify_ledger
+from ledger.verify import replay_ledger_rules, verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
 
@@ -144,6 +144,16 @@ def verify(context: Context, principal: Reader) -> dict[str, Any]:
         artifact_store=context.artifacts,
     )
     return report.to_dict()
+
+
+@router.get("/verify/rules", summary="Replay every entry against the rules in force (compliance)")
+def verify_rules(context: Context, principal: Reader) -> dict[str, Any]:
+    """The replay audit (`ledger.verify.replay_ledger_rules`): each entry re-checked against
+    the roles, four eyes and deployment policy in force at its seq. `ok` is false on a
+    violation (the first is `first_violation`) and when the ledger records no access set;
+    GET /v1/verify proves the entries themselves."""
+    principal.require(Role.COMPLIANCE, action="replaying the ledger's rules")
+    return replay_ledger_rules(context.store).to_dict()
 
 
 @router.get(
