@@ -165,7 +165,7 @@ def test_a_policy_approved_later_binds_later_deployments_only(history: History) 
     assert staging.seq not in {v.seq for v in report.violations}
     violation = report.violations[0]
     assert violation.problem == "policy-violation"
-    assert f"the policy in force (entry {proposal.entry_hash.hex()[:16]})" in violation.why
+    assert "the policy in force for high / production needs" in violation.why
     assert "2 validator, still missing 1 more validator" in violation.why
 
 
