@@ -43,7 +43,7 @@ from ledger.errors import (
     UnknownEntry,
     UnknownMaterialityTier,
 )
-from ledger.governance._policy import ApprovalPolicy
+from ledger.governance._policy import ApprovalPolicy, DecisionFact, RunFact, check_deployment
 from ledger.governance._roles import DECIDING, Role
 from ledger.log.entries import Statement
 from ledger.log.kinds import Kind
@@ -513,6 +513,21 @@ def deployment_policy(
     force in the ledger, or, in a ledger that records no policy, the configured one."""
     fact = rules.policy_for(tier, environment)
     return fallback if fact is None else fact.as_policy(fallback.materiality_tiers)
+
+
+def check_deployment_in_force(
+    rules: RulesState,
+    fallback: ApprovalPolicy,
+    tier: str | None,
+    environment: str,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+) -> list[DecisionFact]:
+    """The deployment rule as admission and the replay audit both apply it: the approvals of
+    the policy in force for the model's tier and the environment, counted with the access
+    set's teams (independent validation); PolicyViolation otherwise."""
+    policy = deployment_policy(rules, fallback, tier, environment)
+    return check_deployment(policy, run, decisions, rules.team_of)
 
 
 def initial_access_statements(

@@ -42,12 +42,11 @@ from ledger.governance import (
     RulesState,
     RunFact,
     authorize_statement,
-    check_deployment,
+    check_deployment_in_force,
     check_four_eyes,
     check_not_stopped,
     check_oversight_four_eyes,
     decision_fact,
-    deployment_policy,
     oversight_fact,
     run_fact,
 )
@@ -299,8 +298,9 @@ class _Replay:
             environment = str(payload.get("environment", "production"))
             if self.rules.policy_for(tier, environment) is None:
                 self.configured_policy_used += 1
-            in_force = deployment_policy(self.rules, self.policy, tier, environment)
-            check_deployment(in_force, run, self.decisions.get(key, []), self.rules.team_of)
+            check_deployment_in_force(
+                self.rules, self.policy, tier, environment, run, self.decisions.get(key, [])
+            )
         elif kind == Kind.OVERSIGHT_RECORDED:
             run = self._run(statement)
             check_oversight_four_eyes(run, statement.actor, str(payload["action"]))
