@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import typer
 
 from api.cli._ledger_access import ledger_settings, open_store
-from api.cli._ledger_access import open_store as _store
 from api.cli._output_files import writing_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
 
@@ -219,7 +218,7 @@ def log(
             "set GOVLEDGER_API_KEY to your API key: `govledger log` writes as the user it "
             "belongs to (`govledger users add` or `users key` issues one)"
         )
-    store = _store()
+    store = open_store()
     principal = IdentityStore(store).authenticate(api_key)
     submissions = []
     for item in items:
