@@ -207,7 +207,7 @@ def log(
     HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals)."""
     from api.service import IdentityStore
     from ledger.governance import Submission
-    from ledger.log.entries import build_statement
+    from ledger.log.entries import STATEMENT_FIELDS, build_statement
 
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     data = json.loads(text)
@@ -224,17 +224,7 @@ def log(
     for item in items:
         if not isinstance(item, dict):
             fail("each statement must be a JSON object")
-        allowed = {
-            "kind",
-            "model",
-            "version",
-            "actor",
-            "reason",
-            "payload",
-            "issued_at",
-            "signature",
-            "key_id",
-        }
+        allowed = {*STATEMENT_FIELDS, "signature", "key_id"}
         unknown = set(item) - allowed
         if unknown:
             fail(
