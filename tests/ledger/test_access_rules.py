@@ -200,7 +200,7 @@ def test_each_bad_access_or_policy_change_gets_its_error_and_writes_nothing_else
 def test_the_last_admins_admin_role_cannot_be_revoked(
     store: LedgerStore, identities: IdentityStore
 ) -> None:
-    adam, ada = who(identities, "adam"), who(identities, "ada")
+    adam = who(identities, "adam")
     identities.revoke_role(adam, "ada", Role.ADMIN, "leaves the bank")
     size = store.size()
     with pytest.raises(LastAdmin, match="only admin"):
