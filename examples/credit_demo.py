@@ -447,13 +447,14 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
 def verify_offline(demo: Demo, env: dict[str, str]) -> Any:
     """Full verification of the ledger straight from the database."""
     from ledger.store import ArtifactStore, LedgerSettings, open_ledger
-    from ledger.verify import verify_ledger
+    from ledger.verify import replay_ledger_rules, verify_ledger
 
     settings = LedgerSettings(
         database_url=env["GOVLEDGER_DATABASE_URL"], home=Path(env["GOVLEDGER_HOME"])
     )
     store = open_ledger(settings)
     try:
+        demo.facts["rules_report"] = replay_ledger_rules(store)  # `govledger verify --rules`
         return verify_ledger(
             store,
             verifier_key=demo.facts["verifier_key"],
@@ -475,6 +476,13 @@ def summarise(demo: Demo, total: float) -> None:
     cp = facts["checkpoint"]
     table.add_row("Checkpoint", f"{cp['size']} entries, root {cp['root']}")
     table.add_row("Ledger verification", facts["ledger_report"].summary())
+    table.add_row("Rules replay", facts["rules_report"].summary())
+    policy = facts.get("policy")
+    if policy:
+        table.add_row(
+            "Policy in force (high / production)",
+            f"seq {policy['seq']}, proposed by carol (compliance), approved by adam (admin)",
+        )
     card = facts["card_report"]
     table.add_row("Card verification", card.summary() if hasattr(card, "summary") else str(card))
     table.add_row("Refused deployment", facts.get("refused_deploy", "-"))

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import typer
 
 from api.cli._ledger_access import ledger_settings, open_store
-from api.cli._ledger_access import open_store as _store
 from api.cli._output_files import writing_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
 
@@ -57,8 +56,20 @@ def verify(
         bool, typer.Option(help="Also re-derive every stored Merkle node that proofs use")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules",
+            help="Then replay every entry against the rules in force at its seq (roles, "
+            "four eyes, the deployment policy of its tier and environment)",
+        ),
+    ] = False,
 ) -> None:
-    """Recompute every hash, link, signature and the Merkle root; exit 1 on any problem."""
+    """Recompute every hash, link, signature and the Merkle root; exit 1 on any problem.
+
+    With --rules, once the ledger verifies, replay the rules audit (`ledger.verify`:
+    `replay_ledger_rules`) and exit 1 on the first violation, or when the ledger records no
+    access set (no rules to replay)."""
     from ledger.store import ArtifactStore
     from ledger.verify import verify_ledger
 
@@ -79,7 +90,29 @@ def verify(
         tree = verify_stored_tree(store, report.size)
         if not tree.ok:
             fail(f"FAILED: stored Merkle tree: {tree.message}")
+    if rules and report.ok:
+        from ledger.verify import replay_ledger_rules
+
+        _print_replay(report, replay_ledger_rules(store), as_json)
     _print_report(report, as_json)
+
+
+def _print_replay(report: Any, replay: Any, as_json: bool) -> None:
+    """The verification's OK line, then the replay's line; exit 1 unless the replay is ok
+    (a ledger with no access set: one error line saying how to record one)."""
+    if as_json:
+        console.print_json(json.dumps({**report.to_dict(), "rules": replay.to_dict()}))
+        if not replay.ok:
+            raise typer.Exit(1)
+        raise typer.Exit(0)
+    console.print(f"[bold green]{report.summary()}[/]", soft_wrap=True)
+    if not replay.recorded:
+        fail(replay.summary())
+    if replay.ok:
+        console.print(f"[bold green]{replay.summary()}[/]", soft_wrap=True)
+        raise typer.Exit(0)
+    err_console.print(f"[bold red]{replay.summary()}[/]", soft_wrap=True)
+    raise typer.Exit(1)
 
 
 def _print_report(report: Any, as_json: bool) -> None:
@@ -115,8 +148,20 @@ def verify_bundle_command(
         str | None, typer.Option(help="The ledger's published verifier key, to pin the signer")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules",
+            help="Then replay every entry against the rules in force at its seq (the bundle "
+            "must hold the whole ledger)",
+        ),
+    ] = False,
 ) -> None:
-    """Verify an export bundle with no database and no network."""
+    """Verify an export bundle with no database and no network.
+
+    With --rules, once the bundle verifies, replay the rules audit over its entries
+    (deployments of a ledger that records no policy are checked against
+    GOVLEDGER_APPROVAL_POLICY, default one validator and one approver)."""
     from ledger.verify import read_header, verify_bundle
 
     header, _ = read_header(bundle)
@@ -126,7 +171,13 @@ def verify_bundle_command(
             "pass --key to pin the ledger's published key",
             soft_wrap=True,
         )
-    _print_report(verify_bundle(bundle, verifier_key=key), as_json)
+    report = verify_bundle(bundle, verifier_key=key)
+    if rules and report.ok:
+        from ledger.verify import replay_bundle_rules
+
+        replay = replay_bundle_rules(bundle, policy=ledger_settings().policy())
+        _print_replay(report, replay, as_json)
+    _print_report(report, as_json)
 
 
 @commands.command("import")
@@ -156,7 +207,7 @@ def log(
     HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals)."""
     from api.service import IdentityStore
     from ledger.governance import Submission
-    from ledger.log.entries import build_statement
+    from ledger.log.entries import STATEMENT_FIELDS, build_statement
 
     text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     data = json.loads(text)
@@ -167,23 +218,13 @@ def log(
             "set GOVLEDGER_API_KEY to your API key: `govledger log` writes as the user it "
             "belongs to (`govledger users add` or `users key` issues one)"
         )
-    store = _store()
+    store = open_store()
     principal = IdentityStore(store).authenticate(api_key)
     submissions = []
     for item in items:
         if not isinstance(item, dict):
             fail("each statement must be a JSON object")
-        allowed = {
-            "kind",
-            "model",
-            "version",
-            "actor",
-            "reason",
-            "payload",
-            "issued_at",
-            "signature",
-            "key_id",
-        }
+        allowed = {*STATEMENT_FIELDS, "signature", "key_id"}
         unknown = set(item) - allowed
         if unknown:
             fail(

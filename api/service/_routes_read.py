@@ -10,19 +10,26 @@ from fastapi.responses import Response
 from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger.errors import InvalidStatement
-from ledger.governance import Role
+from ledger.governance import Role, deployment_policy
 from ledger.store import EntryFilter, check_digest, model_names, model_summary, version_view
-from ledger.verify import verify_ledger
+from ledger.verify import replay_ledger_rules, verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
 
 
 @router.get("/me", summary="Who you are and what you may do")
 def me(principal: Reader, context: Context) -> dict[str, Any]:
+    """`approval_policy`: the policy in force for production (a model of no tier);
+    `decides_as`: the caller's roles whose approvals some policy in force counts."""
+    rules = context.store.rules()
+    policy = deployment_policy(rules, context.store.policy, None, "production")
+    counted = {role for fact in rules.policies_in_force() for role in fact.required}
+    counted |= set(context.store.policy.required) if not rules.policies_in_force() else set()
     return {
         "name": principal.name,
         "roles": sorted(r.value for r in principal.roles),
-        "approval_policy": dict(context.store.policy.required),
+        "approval_policy": dict(policy.required),
+        "decides_as": sorted(r.value for r in principal.roles if r.value in counted),
     }
 
 
@@ -137,6 +144,16 @@ def verify(context: Context, principal: Reader) -> dict[str, Any]:
         artifact_store=context.artifacts,
     )
     return report.to_dict()
+
+
+@router.get("/verify/rules", summary="Replay every entry against the rules in force (compliance)")
+def verify_rules(context: Context, principal: Reader) -> dict[str, Any]:
+    """The replay audit (`ledger.verify.replay_ledger_rules`): each entry re-checked against
+    the roles, four eyes and deployment policy in force at its seq. `ok` is false on a
+    violation (the first is `first_violation`) and when the ledger records no access set;
+    GET /v1/verify proves the entries themselves."""
+    principal.require(Role.COMPLIANCE, action="replaying the ledger's rules")
+    return replay_ledger_rules(context.store).to_dict()
 
 
 @router.get(

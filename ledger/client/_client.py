@@ -296,7 +296,12 @@ class LedgerClient:
         private = signing.read_private_key(Path(key).expanduser())
         me = self.me()
         if role is None:
-            candidates = [r for r in me["roles"] if r in me["approval_policy"]]
+            counted = me.get("decides_as")
+            candidates = (
+                list(counted)
+                if counted is not None
+                else [r for r in me["roles"] if r in me["approval_policy"]]
+            )
             if len(candidates) != 1:
                 raise errors.InvalidStatement(
                     f"say which role you decide as (role=...): you hold {', '.join(me['roles'])}"

@@ -44,7 +44,7 @@ from ledger.governance._citations import (
 )
 from ledger.governance._facts import KeyFact, decision_fact, oversight_fact, run_fact
 from ledger.governance._inventory import InventoryRow, inventory_record, inventory_row
-from ledger.governance._oversight import OversightFact, stop_in_force
+from ledger.governance._oversight import OversightFact, check_not_stopped, stop_in_force
 from ledger.governance._permissions import READERS, authorize_statement
 from ledger.governance._policy import (
     ApprovalPolicy,
@@ -52,6 +52,9 @@ from ledger.governance._policy import (
     RunFact,
     VersionStatus,
     approvals_missing,
+    check_deployment,
+    check_four_eyes,
+    check_oversight_four_eyes,
     version_status,
 )
 from ledger.governance._refusals import is_recorded, refusal_idempotency_key, refusal_statement
@@ -67,6 +70,7 @@ from ledger.governance._rules import (
     RulesState,
     UnknownRole,
     UserFact,
+    check_deployment_in_force,
     deployment_policy,
     initial_access_statements,
     parse_role,
@@ -102,6 +106,11 @@ __all__ = [
     "approvals_missing",
     "authorize_statement",
     "catalogue_states",
+    "check_deployment",
+    "check_deployment_in_force",
+    "check_four_eyes",
+    "check_not_stopped",
+    "check_oversight_four_eyes",
     "check_policy_roles",
     "citation_problem",
     "citations_of",

@@ -43,12 +43,11 @@ from ledger.governance._permissions import authorize_statement
 from ledger.governance._policy import (
     ApprovalPolicy,
     RunFact,
-    check_deployment,
     check_four_eyes,
     check_oversight_four_eyes,
 )
 from ledger.governance._roles import Principal
-from ledger.governance._rules import RulesState, deployment_policy
+from ledger.governance._rules import RulesState, check_deployment_in_force
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
@@ -112,17 +111,13 @@ def admit(
         check_not_stopped(
             statement.model, statement.version, facts.oversight_for(run.model, run.version)
         )
-        in_force = deployment_policy(
+        check_deployment_in_force(
             rules,
             policy,
             facts.materiality_tier(statement.model),
             str(statement.payload.get("environment", "production")),
-        )
-        check_deployment(
-            in_force,
             run,
             facts.decisions_for(statement.model, statement.version),
-            rules.team_of,
         )
     elif kind is Kind.MODEL_REGISTERED:
         check_registration(

@@ -43,7 +43,7 @@ from ledger.errors import (
     UnknownEntry,
     UnknownMaterialityTier,
 )
-from ledger.governance._policy import ApprovalPolicy
+from ledger.governance._policy import ApprovalPolicy, DecisionFact, RunFact, check_deployment
 from ledger.governance._roles import DECIDING, Role
 from ledger.log.entries import Statement
 from ledger.log.kinds import Kind
@@ -178,6 +178,8 @@ class RulesState:
     in_force: dict[tuple[str, str], PolicyFact] = field(default_factory=dict)
     rule_entries: int = 0
     last_initial_seq: int | None = None
+    unapplied: list[int] = field(default_factory=list)
+    """Seqs of rule entries that could not be applied (written around admission)."""
 
     # -- questions ---------------------------------------------------------------------
 
@@ -409,28 +411,40 @@ class RulesState:
     # -- what an admitted entry changes --------------------------------------------------
 
     def apply(self, seq: int, entry_hash: bytes, statement: Statement) -> None:
-        """Fold one admitted entry in (entries of other kinds only advance `upto`)."""
+        """Fold one admitted entry in (entries of other kinds only advance `upto`).
+
+        An entry that cannot be applied (one naming a grant, user, key or policy the ledger
+        does not hold, or a role it does not know: only ever written around admission) changes
+        nothing and is listed in `unapplied`, so one bad row cannot stop every later
+        admission or sign-in; the replay audit and `govledger verify` name it."""
         self.upto = max(self.upto, seq)
-        kind = statement.kind
-        if not kind.startswith(("access.", "policy.")):
+        if not statement.kind.startswith(("access.", "policy.")):
             return
-        self.rule_entries += 1
+        try:
+            self._apply(seq, entry_hash, statement)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            self.unapplied.append(seq)
+
+    def _apply(self, seq: int, entry_hash: bytes, statement: Statement) -> None:
+        """Every look-up that can fail comes before the first change (nothing half-applied)."""
+        kind = statement.kind
         payload = statement.payload
         initial = payload.get("initial")
-        if initial:
-            self.last_initial_seq = seq
         if kind == Kind.ACCESS_USER_CREATED:
             name = str(payload["user"])
             team = payload.get("team")
             self.users[name] = UserFact(name, None if team is None else str(team), seq)
         elif kind == Kind.ACCESS_GRANTED:
             role = Role(str(payload["role"]))
+            self.users[str(payload["user"])]
             grant = GrantFact(entry_hash, seq, str(payload["user"]), role, statement.actor)
             self.grants[entry_hash] = grant
             if role not in PRIVILEGED or initial:
                 self._confirm(grant, seq, statement.actor)
         elif kind == Kind.ACCESS_CONFIRMED:
-            self._confirm(self.grants[bytes.fromhex(str(payload["grant"]))], seq, statement.actor)
+            confirmed = self.grants[bytes.fromhex(str(payload["grant"]))]
+            self.users[confirmed.user]
+            self._confirm(confirmed, seq, statement.actor)
         elif kind == Kind.ACCESS_REVOKED:
             role = Role(str(payload["role"]))
             user = self.users[str(payload["user"])]
@@ -463,6 +477,9 @@ class RulesState:
         elif kind == Kind.POLICY_APPROVED:
             policy = self.policies[bytes.fromhex(str(payload["policy"]))]
             self._put_in_force(policy, seq, statement.actor)
+        self.rule_entries += 1
+        if initial:
+            self.last_initial_seq = seq
 
     def _confirm(self, grant: GrantFact, seq: int, confirmer: str) -> None:
         grant.confirmed_seq, grant.confirmer = seq, confirmer
@@ -496,6 +513,21 @@ def deployment_policy(
     force in the ledger, or, in a ledger that records no policy, the configured one."""
     fact = rules.policy_for(tier, environment)
     return fallback if fact is None else fact.as_policy(fallback.materiality_tiers)
+
+
+def check_deployment_in_force(
+    rules: RulesState,
+    fallback: ApprovalPolicy,
+    tier: str | None,
+    environment: str,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+) -> list[DecisionFact]:
+    """The deployment rule as admission and the replay audit both apply it: the approvals of
+    the policy in force for the model's tier and the environment, counted with the access
+    set's teams (independent validation); PolicyViolation otherwise."""
+    policy = deployment_policy(rules, fallback, tier, environment)
+    return check_deployment(policy, run, decisions, rules.team_of)
 
 
 def initial_access_statements(

@@ -121,6 +121,11 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else str(_encode_string(value))
 
 
+STATEMENT_FIELDS = ("kind", "model", "version", "actor", "reason", "payload", "issued_at")
+"""The fields of a statement as written in JSON (`build_statement`'s arguments; the DESIGN's
+record); a submission adds `signature` and `key_id`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """What an actor asserts. Build it with `build_statement`, which validates it."""

@@ -4,15 +4,30 @@
 (`stream`), in aligned ranges on worker processes for large logs (`ranges`); `keys` is the
 one key-history rule (which key may sign for whom at which seq), `tree` checks the stored
 Merkle nodes, `bundle` verifies an exported file. Each answers with the one
-`VerificationReport` of `report`. `standalone` re-implements the checks with only the
-standard library and `cryptography`, so an archive can be verified in ten years without
-govledger; its tests run it and this package on the same inputs.
+`VerificationReport` of `report`. `rules_replay` is the replay audit: every entry re-checked
+against the rules in force at its seq (roles, four eyes, the deployment policy of the tier
+and environment), over the database or a bundle, answering with a `RulesReplayReport`.
+`standalone` re-implements the checks with only the standard library and `cryptography`, so
+an archive can be verified in ten years without govledger; its tests run it and this
+package on the same inputs (the rules replay is not in it: it runs the rules themselves).
 """
 
-from ledger.verify._bundle import export_bundle, import_bundle, read_header, verify_bundle
+from ledger.verify._bundle import (
+    export_bundle,
+    import_bundle,
+    read_header,
+    replay_bundle_rules,
+    verify_bundle,
+)
 from ledger.verify._database import verify_ledger
 from ledger.verify._keys import KEY_KINDS, KeyHistory, SignedStatements, problem_of
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
+from ledger.verify._rules_replay import (
+    RulesReplayReport,
+    RuleViolation,
+    replay_ledger_rules,
+    replay_rules,
+)
 from ledger.verify._tree import verify_stored_tree
 
 __all__ = [
@@ -20,6 +35,8 @@ __all__ = [
     "Failed",
     "KeyHistory",
     "Problem",
+    "RuleViolation",
+    "RulesReplayReport",
     "SignedStatements",
     "Subject",
     "VerificationReport",
@@ -27,6 +44,9 @@ __all__ = [
     "import_bundle",
     "problem_of",
     "read_header",
+    "replay_bundle_rules",
+    "replay_ledger_rules",
+    "replay_rules",
     "verify_bundle",
     "verify_ledger",
     "verify_stored_tree",

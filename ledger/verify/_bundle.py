@@ -18,13 +18,15 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from ledger.errors import BundleInvalid, CheckpointInvalid, GovledgerError
+from ledger.errors import BundleInvalid, CheckpointInvalid, GovledgerError, VerificationError
+from ledger.governance import ApprovalPolicy
 from ledger.log.canonical import MAX_SAFE_INTEGER
 from ledger.log.checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
 from ledger.log.entries import Entry
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import LedgerStore, signing_keys
 from ledger.verify._report import Problem, VerificationReport
+from ledger.verify._rules_replay import RulesReplayReport, replay_rules
 from ledger.verify._stream import StreamVerifier
 
 BUNDLE_FORMAT = "govledger-bundle/1"
@@ -176,6 +178,32 @@ def verify_bundle(path: Path, *, verifier_key: str | None = None) -> Verificatio
         if not verifier.feed(entry):
             break
     return verifier.finish(expected_size=int(header.get("size", -1)))
+
+
+def replay_bundle_rules(path: Path, *, policy: ApprovalPolicy | None = None) -> RulesReplayReport:
+    """The rules replay (`ledger.verify._rules_replay`) over a bundle's entries, offline.
+
+    The replay needs every entry from seq 0: a bundle holding fewer entries than its header
+    and checkpoint announce is refused (BundleInvalid), whatever it holds. Verify the bundle
+    first (`verify_bundle`): the replay trusts that the entries are the recorded ones."""
+    header, checkpoint = read_header(path)
+    size = header.get("size")
+    if size != checkpoint.size:
+        raise BundleInvalid(
+            f"the bundle's header announces {size} entries but its checkpoint {checkpoint.size}: "
+            "the rules replay needs a whole export (`govledger export`)"
+        )
+    try:
+        report = replay_rules(iter_bundle_entries(path), policy=policy)
+    except VerificationError as exc:
+        raise BundleInvalid(f"partial bundle: {exc.message}") from None
+    if report.entries != checkpoint.size:
+        raise BundleInvalid(
+            f"partial bundle: it holds {report.entries} of the {checkpoint.size} entries its "
+            "checkpoint covers, and the rules replay needs every one: export the whole ledger "
+            "with `govledger export`"
+        )
+    return report
 
 
 def import_bundle(store: LedgerStore, path: Path, *, verifier_key: str | None = None) -> int:

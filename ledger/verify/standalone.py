@@ -36,6 +36,11 @@ Not checked for a card PDF: its visible pages. Nothing signs them; `govledger ve
 compares their text with the facts the proven entries determine, which needs a PDF text
 extractor (fonts, CMaps, content streams) that the standard library does not have. This
 verifier proves the attached evidence only, and says so in its OK line.
+
+Not checked either: whether each entry was allowed by the rules in force at its seq (roles,
+four eyes, the approval policy of a version's tier and environment). That replay folds the
+ledger's own rules (`ledger.governance`), which a copy here could only drift from: run it
+with `govledger verify-bundle BUNDLE --rules` on the same bundle.
 """
 
 from __future__ import annotations

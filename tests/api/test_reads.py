@@ -320,4 +320,5 @@ def test_me_tells_who_you_are(svc: Service) -> None:
         "name": "victor",
         "roles": ["validator"],
         "approval_policy": {"validator": 1, "approver": 1},
+        "decides_as": ["validator"],
     }

@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 import pytest
 
-from ledger.errors import GovledgerError, InvalidConfiguration
 from api.service import IdentityStore
-from ledger.governance import Principal, Submission, parse_roles
+from ledger.errors import GovledgerError, InvalidConfiguration
+from ledger.governance import Submission, parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.signing import Ed25519PrivateKey

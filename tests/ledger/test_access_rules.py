@@ -200,7 +200,7 @@ def test_each_bad_access_or_policy_change_gets_its_error_and_writes_nothing_else
 def test_the_last_admins_admin_role_cannot_be_revoked(
     store: LedgerStore, identities: IdentityStore
 ) -> None:
-    adam, ada = who(identities, "adam"), who(identities, "ada")
+    adam = who(identities, "adam")
     identities.revoke_role(adam, "ada", Role.ADMIN, "leaves the bank")
     size = store.size()
     with pytest.raises(LastAdmin, match="only admin"):
@@ -298,3 +298,19 @@ def test_a_tier_policy_needs_compliance_and_admin_and_then_governs_deployments(
     store.submit(who(identities, "victor"), [victor.register()])
     store.submit(who(identities, "victor"), [victor.approve(run, role="validator")])
     store.submit(dana, [_deploy_statement(dana, "1.0", "production")])
+
+
+def test_a_rule_entry_written_around_admission_that_cannot_apply_stops_nothing(
+    store: LedgerStore, identities: IdentityStore
+) -> None:
+    """A confirmation of a grant the ledger never held (only a writer without admission can
+    put one there) changes nothing: admission and sign-in go on, and the state names it."""
+    from tests.ledger.tamper import append_bypassing_admission
+
+    forged = build_statement(
+        kind="access.confirmed", actor="adam", reason="forged", payload={"grant": "ee" * 32}
+    )
+    entry = append_bypassing_admission(store, forged, signature=None, key_id=None)
+    assert store.rules().unapplied == [entry.seq]
+    assert who(identities, "dana").name == "dana"
+    store.submit(who(identities, "dana"), [training("2.0")])

@@ -323,3 +323,12 @@ def test_a_version_is_logged_once(store: LedgerStore) -> None:
     with pytest.raises(VersionAlreadyLogged, match="seq 0"):
         store.append(training("1.0", params={"depth": 5}))
     assert store.size() == 1
+
+
+def test_the_statement_fields_are_what_build_statement_takes() -> None:
+    """`govledger log` accepts these fields of a JSON statement; none is forgotten."""
+    import inspect
+
+    from ledger.log.entries import STATEMENT_FIELDS
+
+    assert set(STATEMENT_FIELDS) == set(inspect.signature(build_statement).parameters)

@@ -299,10 +299,11 @@ def test_a_policy_role_nobody_approves_as_is_refused_when_the_settings_load(
     message = info.value.message
     assert message.startswith(f"GOVLEDGER_APPROVAL_POLICY requires approvals by role {role!r}")
     assert why in message
-    assert "approvals are made as approver, compliance, model_risk_committee, validator" in message
+    made_as = "approvals are made as approver, compliance, model_risk_committee, validator"
+    assert made_as in message
     assert (
-        "roles: admin, approver, compliance, data_scientist, model_risk_committee, validator, viewer"
-        in message
+        "roles: admin, approver, compliance, data_scientist, model_risk_committee, validator, "
+        "viewer" in message
     )
     assert "\n" not in message
     monkeypatch.delenv("GOVLEDGER_APPROVAL_POLICY")
