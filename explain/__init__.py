@@ -9,6 +9,8 @@ library versions that produced it, with `to_ledger()` for an `evaluation.recorde
 - `explain.fairness.fairness_report` -> `FairnessReport` (four-fifths rule, bootstrap CIs)
 - `explain.performance.performance_report` -> `PerformanceReport` (AUC, KS, calibration)
 - `explain.stability.stability_report` -> `StabilityReport` (PSI)
+- `explain.comparison.compare_versions` -> `ChampionChallengerComparison` (champion against
+  challenger on one sample: DeLong's test, paired bootstrap, swap sets, both fairness screens)
 
 Data: `explain.data.load_german_credit()` and `explain.synthetic.generate_applicants()`.
 Errors: `explain.errors.ExplainError` and its subclasses. Nothing here touches a database,
@@ -19,18 +21,22 @@ when they need them.
 __all__ = [
     "agnostic_shap",
     "checks",
+    "comparison",
     "contributions",
     "data",
+    "delong",
     "errors",
     "fairness",
     "fairness_counts",
     "groups",
     "linear_shap",
     "model_kinds",
+    "paired_bootstrap",
     "performance",
     "reason_catalogue",
     "reason_codes",
     "results",
+    "sample_fingerprint",
     "shap_explain",
     "spreadsheet",
     "stability",

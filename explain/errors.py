@@ -192,3 +192,17 @@ class SingleClassTarget(TargetNotBinary):
             f"{what} holds only class {only}: AUC, KS and calibration need both good (1) and "
             "bad (0) outcomes. Evaluate on a sample that has both.",
         )
+
+
+class SampleMismatch(ExplainError):
+    """Two versions' scores come from samples with different fingerprints."""
+
+    def __init__(self, champion: str, challenger: str) -> None:
+        self.champion = champion
+        self.challenger = challenger
+        super().__init__(
+            f"the champion's scores are of sample {champion[:12]}... and the challenger's of "
+            f"sample {challenger[:12]}...: a champion/challenger comparison needs both "
+            "versions scored on the same sample (the same rows in the same order). Score "
+            "both on one sample and pass its fingerprint_sample(frame)."
+        )

@@ -34,6 +34,7 @@ _RESULT_MODULES = (
     "explain.shap_explain",
     "explain.reason_codes",
     "explain.stability",
+    "explain.comparison",
 )
 
 # Always named in `library_versions`: every result is built with them.
