@@ -22,6 +22,7 @@ __all__ = [
     "agnostic_shap",
     "checks",
     "comparison",
+    "comparison_groups",
     "contributions",
     "data",
     "delong",

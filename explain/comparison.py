@@ -31,22 +31,26 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from explain.checks import as_binary, as_probability, same_length
+from explain.comparison_groups import (
+    FourFifthsScreens,
+    GroupComparison,
+    group_comparisons,
+    selection_rate_intervals,
+)
 from explain.delong import DeLongTest, delong_test
-from explain.errors import InvalidParameter, SampleMismatch, SingleClassTarget
-from explain.fairness import Estimate, FairnessReport, fairness_report
+from explain.errors import InvalidParameter, SingleClassTarget
+from explain.fairness import fairness_report
 from explain.fairness_counts import percentile_interval
 from explain.groups import DEFAULT_BANDS, code_groups
-from explain.paired_bootstrap import GroupRows, RankedScore, resample_counts
+from explain.paired_bootstrap import METRICS, PairedSamples, paired_samples
 from explain.performance import performance_metrics
 from explain.results import EvaluationResult, OptionalFloat, csv_bytes, library_versions
-from explain.sample_fingerprint import check_digest
+from explain.sample_fingerprint import agreed_fingerprint, check_digest
 
 MIN_BOOTSTRAP = 100
 """Fewer resamples give percentile intervals too noisy to cite."""
 
-METRICS = ("auc", "ks", "brier", "approval_rate")
 _SUMMARY_GROUPS = 50
-FourFifths = Literal["reference", "pass", "fail", "not_reliable"]
 
 
 class MetricComparison(BaseModel):
@@ -84,37 +88,6 @@ class SwapSets(BaseModel):
         description="approved by the champion, declined by the challenger"
     )
     both_declined: OutcomeCounts
-
-
-class GroupComparison(BaseModel):
-    """One sensitive group: both versions' selection rates and four-fifths screens."""
-
-    model_config = ConfigDict(frozen=True)
-
-    partition: str
-    group: str
-    n: int
-    reliable: bool = Field(description="n >= min_group_size; only reliable groups are screened")
-    champion_selection_rate: OptionalFloat
-    challenger_selection_rate: OptionalFloat
-    selection_rate_difference: Estimate = Field(description="challenger - champion")
-    champion_impact_ratio: OptionalFloat
-    challenger_impact_ratio: OptionalFloat
-    champion_four_fifths: FourFifths
-    challenger_four_fifths: FourFifths
-
-
-class FourFifthsScreens(BaseModel):
-    """The four-fifths screen of one partition under each version."""
-
-    model_config = ConfigDict(frozen=True)
-
-    partition: str
-    champion_reference_group: str | None
-    challenger_reference_group: str | None
-    champion_violations: list[str]
-    challenger_violations: list[str]
-    new_violations: list[str] = Field(description="fail under the challenger only")
 
 
 class ChampionChallengerComparison(EvaluationResult):
@@ -233,29 +206,6 @@ class ChampionChallengerComparison(EvaluationResult):
         return summary, tables
 
 
-def _sample_fingerprint(value: str | tuple[str | None, str | None]) -> str:
-    """The one fingerprint of the sample, refusing two that differ."""
-    given = [value] if isinstance(value, str) else list(value)
-    if len(given) not in (1, 2):
-        raise InvalidParameter(
-            "sample_fingerprint is one fingerprint, or a pair (champion's, challenger's)"
-        )
-    named = ("champion's sample", "challenger's sample") if len(given) == 2 else ("sample",)
-    digests = [
-        check_digest(d, f"the {w} fingerprint") if d is not None else None
-        for d, w in zip(given, named, strict=True)
-    ]
-    known = [d for d in digests if d is not None]
-    if not known:
-        raise InvalidParameter(
-            "sample_fingerprint names no sample: pass fingerprint_sample(frame) of the rows "
-            "both versions scored."
-        )
-    if len(set(known)) > 1:
-        raise SampleMismatch(known[0], known[1])
-    return known[0]
-
-
 def _sensitive_frame(groups: Any) -> pd.DataFrame:
     if isinstance(groups, pd.DataFrame):
         return groups
@@ -279,53 +229,39 @@ def _swap_sets(truth: np.ndarray, champion: np.ndarray, challenger: np.ndarray) 
     )
 
 
-def _group_comparisons(
-    reports: tuple[FairnessReport, FairnessReport],
-    intervals: dict[str, tuple[list[str], np.ndarray, np.ndarray]],
-) -> tuple[list[GroupComparison], list[FourFifthsScreens]]:
-    rows, screens = [], []
-    for before, after in zip(reports[0].partitions, reports[1].partitions, strict=True):
-        labels, low, high = intervals[before.name]
-        index = {label: i for i, label in enumerate(labels)}
-        challenger = {g.group: g for g in after.groups}
-        for g in before.groups:
-            h = challenger[g.group]
-            a, b = g.selection_rate.value, h.selection_rate.value
-            i = index[g.group]
-            rows.append(
-                GroupComparison(
-                    partition=before.name,
-                    group=g.group,
-                    n=g.n,
-                    reliable=g.reliable,
-                    champion_selection_rate=a,
-                    challenger_selection_rate=b,
-                    selection_rate_difference=Estimate(
-                        value=None if a is None or b is None else b - a,
-                        ci_low=low[i],
-                        ci_high=high[i],
-                    ),
-                    champion_impact_ratio=g.impact_ratio.value,
-                    challenger_impact_ratio=h.impact_ratio.value,
-                    champion_four_fifths=g.four_fifths,
-                    challenger_four_fifths=h.four_fifths,
-                )
-            )
-        screens.append(
-            FourFifthsScreens(
-                partition=before.name,
-                champion_reference_group=before.reference_group,
-                challenger_reference_group=after.reference_group,
-                champion_violations=before.four_fifths_violations,
-                challenger_violations=after.four_fifths_violations,
-                new_violations=[
-                    v
-                    for v in after.four_fifths_violations
-                    if v not in before.four_fifths_violations
-                ],
-            )
+def _check_settings(cut_off: float, n_bootstrap: int, confidence: float) -> None:
+    if not 0.0 < cut_off < 1.0:
+        raise InvalidParameter(
+            f"cut_off={cut_off} must be strictly between 0 and 1 (approve when the probability "
+            "of good risk is at or above it); at 0 or 1 every applicant gets the same decision."
         )
-    return rows, screens
+    if n_bootstrap < MIN_BOOTSTRAP:
+        raise InvalidParameter(
+            f"n_bootstrap={n_bootstrap} is too few for a percentile interval: pass at least "
+            f"{MIN_BOOTSTRAP} (1000 is the default)."
+        )
+    if not 0.0 < confidence < 1.0:
+        raise InvalidParameter(f"confidence={confidence} must be in (0, 1), e.g. 0.95")
+
+
+def _metric_comparisons(
+    truth: np.ndarray,
+    scores: tuple[np.ndarray, np.ndarray],
+    approved: tuple[np.ndarray, np.ndarray],
+    samples: PairedSamples,
+    confidence: float,
+) -> dict[str, MetricComparison]:
+    points = [performance_metrics(truth, score) for score in scores]
+    values = {name: [getattr(p, name) for p in points] for name in ("auc", "ks", "brier")}
+    values["approval_rate"] = [float(a.mean()) for a in approved]
+    metrics = {}
+    for name in METRICS:
+        low, high = percentile_interval(samples.differences[name], confidence)
+        a, b = values[name]
+        metrics[name] = MetricComparison(
+            champion=a, challenger=b, difference=b - a, ci_low=float(low), ci_high=float(high)
+        )
+    return metrics
 
 
 def compare_versions(
@@ -357,43 +293,39 @@ def compare_versions(
     a DataFrame for several attributes, banded by `bands` as in `fairness_report`).
     Intervals are seeded percentile intervals over `n_bootstrap` (>= 100) paired resamples.
     """
-    if not 0.0 < cut_off < 1.0:
-        raise InvalidParameter(
-            f"cut_off={cut_off} must be strictly between 0 and 1 (approve when the probability "
-            "of good risk is at or above it); at 0 or 1 every applicant gets the same decision."
-        )
-    if n_bootstrap < MIN_BOOTSTRAP:
-        raise InvalidParameter(
-            f"n_bootstrap={n_bootstrap} is too few for a percentile interval: pass at least "
-            f"{MIN_BOOTSTRAP} (1000 is the default)."
-        )
-    if not 0.0 < confidence < 1.0:
-        raise InvalidParameter(f"confidence={confidence} must be in (0, 1), e.g. 0.95")
+    _check_settings(cut_off, n_bootstrap, confidence)
     champion_hash = check_digest(champion_run, "champion_run")
     challenger_hash = (
         None if challenger_run is None else check_digest(challenger_run, "challenger_run")
     )
-    fingerprint = _sample_fingerprint(sample_fingerprint)
+    fingerprint = agreed_fingerprint(sample_fingerprint)
     truth = as_binary(y, "y")
-    champion = as_probability(champion_scores, "champion_scores")
-    challenger = as_probability(challenger_scores, "challenger_scores")
-    inputs: dict[str, Any] = {
-        "champion_scores": champion,
-        "challenger_scores": challenger,
-        "y": truth,
-    }
+    scores = (
+        as_probability(champion_scores, "champion_scores"),
+        as_probability(challenger_scores, "challenger_scores"),
+    )
     sensitive = None if groups is None else _sensitive_frame(groups)
-    if sensitive is not None:
-        inputs["groups"] = sensitive
-    n = same_length(**inputs)
+    lengths: dict[str, Any] = {"champion_scores": scores[0], "challenger_scores": scores[1]}
+    n = same_length(**lengths, y=truth, **({} if sensitive is None else {"groups": sensitive}))
     if truth.min() == truth.max():
         raise SingleClassTarget("y", int(truth[0]))
 
-    approved = (champion >= cut_off, challenger >= cut_off)
-    reports = None
-    partitions = []
-    if sensitive is not None:
-        reports = tuple(
+    approved = (scores[0] >= cut_off, scores[1] >= cut_off)
+    coding = None if sensitive is None else code_groups(sensitive, bands)
+    samples = paired_samples(
+        truth,
+        *scores,
+        cut_off=cut_off,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        group_cell=None if coding is None else coding.cell,
+        n_group_cells=0 if coding is None else coding.n_cells,
+    )
+    group_rows: list[GroupComparison] = []
+    screens: list[FourFifthsScreens] = []
+    used_bands: dict[str, list[float]] = {}
+    if sensitive is not None and coding is not None and samples.decision_cells is not None:
+        champion_report, challenger_report = (
             fairness_report(
                 truth,
                 decisions.astype(np.int8),
@@ -405,53 +337,9 @@ def compare_versions(
             )
             for decisions in approved
         )
-        coding = code_groups(sensitive, bands)
-        partitions = [
-            (p.name, p.labels, GroupRows.of(p.cell_to_group[coding.cell], len(p.labels)))
-            for p in coding.partitions
-        ]
-
-    ranked = (RankedScore.of(champion, truth), RankedScore.of(challenger, truth))
-    squared = ((champion - truth) ** 2, (challenger - truth) ** 2)
-    as_float = (approved[0].astype(np.float64), approved[1].astype(np.float64))
-    samples: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
-    group_samples: dict[str, list[np.ndarray]] = {name: [] for name, _, _ in partitions}
-    for counts in resample_counts(n, n_bootstrap, seed):
-        (auc_a, ks_a), (auc_b, ks_b) = (r.auc_and_ks(counts) for r in ranked)
-        samples["auc"].append(auc_b - auc_a)
-        samples["ks"].append(ks_b - ks_a)
-        samples["brier"].append(counts @ (squared[1] - squared[0]) / n)
-        samples["approval_rate"].append(counts @ (as_float[1] - as_float[0]) / n)
-        for name, _, rows in partitions:
-            size = rows.sums(counts)
-            moved = rows.sums(counts, as_float[1]) - rows.sums(counts, as_float[0])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                group_samples[name].append(np.where(size > 0, moved / size, np.nan))
-
-    points = [performance_metrics(truth, score) for score in (champion, challenger)]
-    values = {
-        "auc": (points[0].auc, points[1].auc),
-        "ks": (points[0].ks, points[1].ks),
-        "brier": (points[0].brier, points[1].brier),
-        "approval_rate": (float(approved[0].mean()), float(approved[1].mean())),
-    }
-    metrics = {}
-    for name in METRICS:
-        low, high = percentile_interval(np.concatenate(samples[name]), confidence)
-        a, b = values[name]
-        metrics[name] = MetricComparison(
-            champion=a, challenger=b, difference=b - a, ci_low=float(low), ci_high=float(high)
-        )
-    used = int(np.isfinite(np.concatenate(samples["auc"])).sum())
-
-    group_rows: list[GroupComparison] = []
-    screens: list[FourFifthsScreens] = []
-    if reports is not None:
-        intervals = {}
-        for name, labels, _ in partitions:
-            low, high = percentile_interval(np.concatenate(group_samples[name]), confidence)
-            intervals[name] = (labels, low, high)
-        group_rows, screens = _group_comparisons((reports[0], reports[1]), intervals)
+        intervals = selection_rate_intervals(coding, samples.decision_cells, confidence)
+        group_rows, screens = group_comparisons((champion_report, challenger_report), intervals)
+        used_bands = champion_report.bands
 
     return ChampionChallengerComparison(
         library_versions=library_versions("sklearn", "scipy"),
@@ -461,16 +349,16 @@ def compare_versions(
         n=n,
         n_good=int(truth.sum()),
         cut_off=cut_off,
-        metrics=metrics,
-        delong=delong_test(truth, champion, challenger, confidence=confidence),
+        metrics=_metric_comparisons(truth, scores, approved, samples, confidence),
+        delong=delong_test(truth, *scores, confidence=confidence),
         swap_sets=_swap_sets(truth, *approved),
         groups=group_rows,
         four_fifths=screens,
         four_fifths_threshold=four_fifths_threshold,
         min_group_size=min_group_size,
-        bands={} if reports is None else reports[0].bands,
+        bands=used_bands,
         n_bootstrap=n_bootstrap,
-        n_bootstrap_used=used,
+        n_bootstrap_used=int(np.isfinite(samples.differences["auc"]).sum()),
         confidence=confidence,
         seed=seed,
     )

@@ -1,101 +1,139 @@
-"""A paired row bootstrap of score metrics, vectorised over resamples.
+"""A paired row bootstrap of two scores' metrics on the same sample, vectorised.
 
-A paired bootstrap draws applicants (rows) with replacement and recomputes every metric of
-both scores on the same draw, so a difference's interval reflects how the two scores move
-together. Resample b is `rng.integers(0, N, N)` on `np.random.default_rng(seed)`, the b-th
-call, as `explain.performance` draws its resamples; it is held as how many times each row
-was drawn (a row of counts), which lets the metrics be computed for many resamples at once:
+A paired bootstrap draws applicants (rows) with replacement and recomputes the metrics of
+both scores on the same draw, so the interval of a difference reflects how the two scores
+move together. Resample b is the b-th call of `rng.integers(0, N, N)` on
+`np.random.default_rng(seed)`, as `explain.performance` draws its resamples.
 
-- the order of the rows by score does not change when rows are repeated, so it is sorted
-  once; a resample's AUC and KS are then sums of its counts over the score's distinct
-  values (`np.add.reduceat` in that order), with tied scores counted half as in the
-  Mann-Whitney AUC (the AUC `roc_auc_score` gives);
-- its Brier score and approval rate are dot products of the counts;
-- its per-group counts are sums of the counts over the rows of each group.
+Every metric compared is a function of how many drawn applicants fall in each cell of
+(outcome x distinct score value): AUC and KS through the running sums of those counts in
+score order, the Brier score and the approval rate as dot products with them. So each
+resample is one `np.bincount` of the drawn rows' cells per score (the cells and their
+order are computed once: the order of the scores does not change when rows repeat), and
+the metrics are then computed for a chunk of resamples at once. With g_k and b_k the good
+and bad applicants at the k-th smallest value (G and B in all), and
+c_k = sum over j < k of (g_j / G - b_j / B):
 
-A resample with one class only leaves AUC and KS undefined: its value is NaN, and the
-percentile interval (`fairness_counts.percentile_interval`) ignores it.
+    KS  = max over k of |c_k|                (TPR - FPR at each cut-off, as `roc_curve`),
+    AUC = (sum_k g_k B_<k + 0.5 sum_k g_k b_k) / (G B),   ties counted half as in
+          `roc_auc_score`, where sum_k g_k B_<k = B ((G^2 - sum_k g_k^2) / (2 G) - sum_k g_k c_k),
+
+one running sum per score for both. A resample with one class only leaves AUC and KS
+undefined (NaN); percentile intervals (`fairness_counts.percentile_interval`) ignore it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-# Counts held at once: resamples per chunk x rows (float64: 8 bytes each).
+# Counts held at once per score: resamples per chunk x cells (float64: 8 bytes each).
 _CHUNK_CELLS = 2_000_000
 
+METRICS = ("auc", "ks", "brier", "approval_rate")
 
-def resample_counts(n_rows: int, n_bootstrap: int, seed: int) -> Iterator[np.ndarray]:
-    """Chunks of (resamples, n_rows) float64 counts: how often each row is drawn."""
+
+@dataclass(frozen=True)
+class ScoreCells:
+    """A score's distinct values (ascending) and each row's (value, outcome) cell."""
+
+    values: np.ndarray
+    cell: np.ndarray
+    """Per row: the index of its value, plus len(values) if the applicant is good."""
+    squared_error: np.ndarray
+    """Per cell: (value - outcome)^2."""
+
+    @classmethod
+    def of(cls, score: np.ndarray, truth: np.ndarray) -> ScoreCells:
+        values, inverse = np.unique(score, return_inverse=True)
+        squared = np.concatenate([values**2, (values - 1.0) ** 2])
+        cell = inverse + len(values) * truth.astype(np.int64)
+        return cls(values=values, cell=cell, squared_error=squared)
+
+    @property
+    def n_cells(self) -> int:
+        return 2 * len(self.values)
+
+
+def auc_and_ks(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUC and KS per resample from (resamples, 2, values) counts of (bad, good)."""
+    bad, good = counts[:, 0], counts[:, 1]
+    bad_total, good_total = bad.sum(axis=1), good.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = good / good_total[:, None] - bad / bad_total[:, None]
+        below = np.cumsum(step, axis=1)
+        below -= step
+        ks = np.abs(below).max(axis=1)
+        pairs_within = (good_total**2 - np.einsum("rk,rk->r", good, good)) / (2.0 * good_total)
+        good_over_bad = bad_total * (pairs_within - np.einsum("rk,rk->r", good, below))
+        ties = np.einsum("rk,rk->r", good, bad)
+        auc = (good_over_bad + 0.5 * ties) / (good_total * bad_total)
+    undefined = (good_total == 0) | (bad_total == 0)
+    auc[undefined] = np.nan
+    ks[undefined] = np.nan
+    return auc, ks
+
+
+@dataclass(frozen=True)
+class PairedSamples:
+    """What the resamples gave: differences (challenger - champion) and decision counts."""
+
+    differences: dict[str, np.ndarray]
+    """Per metric, (n_bootstrap,) challenger - champion; NaN where undefined."""
+    decision_cells: np.ndarray | None
+    """(n_bootstrap, n_group_cells, 4) applicants per group cell and decisions, the last
+    axis indexed 2 x (champion approves) + (challenger approves); None without groups."""
+
+
+def paired_samples(
+    truth: np.ndarray,
+    champion: np.ndarray,
+    challenger: np.ndarray,
+    *,
+    cut_off: float,
+    n_bootstrap: int,
+    seed: int,
+    group_cell: np.ndarray | None = None,
+    n_group_cells: int = 0,
+) -> PairedSamples:
+    """Differences of AUC, KS, Brier and approval rate over `n_bootstrap` paired resamples,
+    and (with `group_cell`, each row's sensitive group cell) the decisions per group cell."""
+    n = len(truth)
+    scores = (ScoreCells.of(champion, truth), ScoreCells.of(challenger, truth))
+    approves = [np.tile((s.values >= cut_off).astype(np.float64), 2) for s in scores]
+    decision_key = None
+    if group_cell is not None:
+        decisions = 2 * (champion >= cut_off).astype(np.int64) + (challenger >= cut_off)
+        decision_key = 4 * group_cell + decisions
+    widest = max(s.n_cells for s in scores)
+    per_chunk = max(1, min(n_bootstrap, _CHUNK_CELLS // widest))
     rng = np.random.default_rng(seed)
-    per_chunk = max(1, min(n_bootstrap, _CHUNK_CELLS // n_rows))
+    out: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
+    group_chunks: list[np.ndarray] = []
     done = 0
     while done < n_bootstrap:
         size = min(per_chunk, n_bootstrap - done)
-        draws = np.stack([rng.integers(0, n_rows, n_rows) for _ in range(size)])
-        offsets = (np.arange(size) * n_rows)[:, None]
-        flat = np.bincount((draws + offsets).ravel(), minlength=size * n_rows)
-        yield flat.reshape(size, n_rows).astype(np.float64)
+        counts = [np.empty((size, s.n_cells)) for s in scores]
+        groups = np.empty((size, 4 * n_group_cells)) if decision_key is not None else None
+        for r in range(size):
+            rows = rng.integers(0, n, n)
+            for s, held in zip(scores, counts, strict=True):
+                held[r] = np.bincount(s.cell[rows], minlength=s.n_cells)
+            if groups is not None and decision_key is not None:
+                groups[r] = np.bincount(decision_key[rows], minlength=4 * n_group_cells)
+        metrics = []
+        for s, held, approve in zip(scores, counts, approves, strict=True):
+            auc, ks = auc_and_ks(held.reshape(size, 2, -1))
+            brier = held @ s.squared_error / n
+            approval = held @ approve / n
+            metrics.append({"auc": auc, "ks": ks, "brier": brier, "approval_rate": approval})
+        for name in METRICS:
+            out[name].append(metrics[1][name] - metrics[0][name])
+        if groups is not None:
+            group_chunks.append(groups.reshape(size, n_group_cells, 4))
         done += size
-
-
-@dataclass(frozen=True)
-class RankedScore:
-    """A score sorted once: the row order and where each distinct value starts."""
-
-    order: np.ndarray
-    starts: np.ndarray
-    good_sorted: np.ndarray
-
-    @classmethod
-    def of(cls, score: np.ndarray, truth: np.ndarray) -> RankedScore:
-        order = np.argsort(score, kind="stable")
-        ordered = score[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        return cls(order=order, starts=starts, good_sorted=truth[order].astype(np.float64))
-
-    def auc_and_ks(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """AUC and KS (max |TPR - FPR|) of the score in each resample (rows of `counts`)."""
-        ordered = counts[:, self.order]
-        good = np.add.reduceat(ordered * self.good_sorted, self.starts, axis=1)
-        bad = np.add.reduceat(ordered, self.starts, axis=1) - good
-        good_total, bad_total = good.sum(axis=1), bad.sum(axis=1)
-        bad_below = np.cumsum(bad, axis=1) - bad
-        good_below = np.cumsum(good, axis=1) - good
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pairs = good_total * bad_total
-            auc = ((good * (bad_below + 0.5 * bad)).sum(axis=1)) / pairs
-            gap = np.abs(good_below / good_total[:, None] - bad_below / bad_total[:, None])
-        ks = gap.max(axis=1)
-        undefined = pairs == 0
-        auc[undefined] = np.nan
-        ks[undefined] = np.nan
-        return auc, ks
-
-
-@dataclass(frozen=True)
-class GroupRows:
-    """Rows sorted by group once, to sum a resample's counts per group."""
-
-    order: np.ndarray
-    starts: np.ndarray
-    present: np.ndarray
-    n_groups: int
-
-    @classmethod
-    def of(cls, group: np.ndarray, n_groups: int) -> GroupRows:
-        order = np.argsort(group, kind="stable")
-        ordered = group[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        return cls(order=order, starts=starts, present=ordered[starts], n_groups=n_groups)
-
-    def sums(self, counts: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
-        """(resamples, n_groups) sums of counts (x `values`, a 0/1 row mask) per group."""
-        weights = counts if values is None else counts * values
-        summed = np.add.reduceat(weights[:, self.order], self.starts, axis=1)
-        out = np.zeros((counts.shape[0], self.n_groups))
-        out[:, self.present] = summed
-        return out
+    return PairedSamples(
+        differences={name: np.concatenate(parts) for name, parts in out.items()},
+        decision_cells=np.concatenate(group_chunks) if group_chunks else None,
+    )
