@@ -23,9 +23,8 @@ def test_every_evaluation_kind_is_registered() -> None:
         '{"evaluation": "stability", "library_versions": {}, "n_expected": 1, "n_actual": 1,'
         ' "n_bins": 10, "features": []}'
     )
-    assert {"performance", "fairness", "explanation", "reason_codes", "stability"} <= set(
-        EvaluationResult._kinds
-    )
+    kinds = {"performance", "fairness", "explanation", "reason_codes", "stability"}
+    assert kinds | {"champion_challenger"} <= set(EvaluationResult._kinds)
 
 
 def test_unknown_kind_is_refused() -> None:
