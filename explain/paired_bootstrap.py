@@ -72,10 +72,10 @@ def auc_and_ks(counts: np.ndarray, *, mixed_ties: bool = True) -> tuple[np.ndarr
         below -= step
         ks = np.maximum(below.max(axis=1), -below.min(axis=1))
         pairs_within = (good_total**2 - np.einsum("rk,rk->r", good, good)) / (2.0 * good_total)
-        good_over_bad = bad_total * (pairs_within - np.einsum("rk,rk->r", good, below))
+        good_above_bad = bad_total * (pairs_within - np.einsum("rk,rk->r", good, below))
         if mixed_ties:
-            good_over_bad += 0.5 * np.einsum("rk,rk->r", good, bad)
-        auc = good_over_bad / (good_total * bad_total)
+            good_above_bad += 0.5 * np.einsum("rk,rk->r", good, bad)
+        auc = good_above_bad / (good_total * bad_total)
     undefined = (good_total == 0) | (bad_total == 0)
     auc[undefined] = np.nan
     ks[undefined] = np.nan
