@@ -85,6 +85,7 @@ def _submit(
 
 
 def _policy(fact: PolicyFact) -> dict[str, Any]:
+    """A policy as JSON, with the field names of a version's `policy` block (`registry`)."""
     return {
         "entry_hash": fact.entry_hash.hex(),
         "seq": fact.seq,
@@ -92,9 +93,10 @@ def _policy(fact: PolicyFact) -> dict[str, Any]:
         "environment": fact.environment,
         "required": dict(fact.required),
         "independent_validation": fact.independent_validation,
-        "proposer": fact.proposer,
+        "description": fact.as_policy().describe(),
+        "proposed_by": fact.proposer,
         "approved_seq": fact.approved_seq,
-        "approver": fact.approver,
+        "approved_by": fact.approver,
         "superseded_seq": fact.superseded_seq,
         "in_force": fact.in_force,
         "initial": fact.initial,

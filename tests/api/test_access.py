@@ -191,6 +191,9 @@ def test_the_last_admin_stays_and_a_policy_needs_two_people_through_the_api(
     with service.http("dana") as dana:
         listed = dana.get("/v1/policies").json()["policies"]
     assert [p["in_force"] for p in listed if p["seq"] == seq] == [True]
+    [policy] = [p for p in listed if p["seq"] == seq]  # the names of a version's policy block
+    assert (policy["proposed_by"], policy["approved_by"]) == ("carol", "adam")
+    assert policy["description"] == "2 validator"
 
 
 def _cli(service: Service, user: str | None, *args: str) -> subprocess.CompletedProcess[str]:
