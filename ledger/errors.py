@@ -64,6 +64,26 @@ class UnknownMaterialityTier(InvalidStatement):
     slug = "unknown-materiality-tier"
 
 
+class UnknownEnvironment(InvalidStatement):
+    """A promotion names an environment outside GOVLEDGER_ENVIRONMENTS."""
+
+    slug = "unknown-environment"
+
+
+class ModelFileMismatch(InvalidStatement):
+    """A promotion (or a model check) names a model file digest the version's run does not
+    cite as its model."""
+
+    slug = "model-file-mismatch"
+
+
+class InvalidAsOf(InvalidStatement):
+    """An as-of question about a time or seq the ledger cannot answer: before the model
+    existed, in the future, or beyond the log."""
+
+    slug = "invalid-as-of"
+
+
 class FeatureNotScored(InvalidStatement):
     """A reason-code catalogue names a feature the model version does not score."""
 
@@ -259,6 +279,37 @@ class VersionStopped(PolicyViolation):
     """A human stopped the version (oversight 'stop'); it cannot be deployed until resumed."""
 
     slug = "version-stopped"
+
+
+class ModelFileMissing(PolicyViolation):
+    """The version's run cites no model file (an artifact with role `model`), so nothing
+    binds a deployment to the bytes the approvals covered."""
+
+    slug = "model-file-missing"
+
+
+class AlreadyServing(Conflict):
+    """The version already serves in that environment."""
+
+    slug = "already-serving"
+
+
+class RollbackRefused(PolicyViolation):
+    """A rollback to a version that never served there, or was rejected since."""
+
+    slug = "rollback-refused"
+
+
+class ChampionComparisonMissing(PolicyViolation):
+    """The policy requires a reviewed comparison with the serving champion first."""
+
+    slug = "champion-comparison-missing"
+
+
+class NotServing(Conflict):
+    """A model file is not the one serving in that environment (verify-model)."""
+
+    slug = "not-serving"
 
 
 class ModelRetired(Conflict):

@@ -46,6 +46,9 @@ class ArtifactIn(Body):
     size: int | None = None
     media_type: str | None = None
     stored: bool = False
+    role: str | None = Field(
+        default=None, description="'model' marks the run's model file, which a deployment binds"
+    )
 
 
 class DatasetIn(Body):
@@ -69,6 +72,10 @@ class EvaluationIn(Body):
     artifacts: list[ArtifactIn] = Field(default_factory=list)
     library_versions: dict[str, str] = Field(default_factory=dict)
     run: str | None = None
+    compared_with: str | None = Field(
+        default=None,
+        description="entry_hash of the other version's run a comparison was made against",
+    )
 
 
 class RunIn(Body):
@@ -127,12 +134,19 @@ class SignedDecisionIn(Body):
 
 
 class DeploymentIn(Body):
-    """Promote a version (refused with 409 unless the policy's approvals are present)."""
+    """Promote a version into an environment, bound to its model file (refused with 409
+    unless the policy's approvals are present). `model_sha256` names the model file when
+    the run cites several (it is filled in when the run cites one); `rollback` promotes a
+    version that served there before; `replaces` (the promotion serving now) makes the
+    promotion fail if another got there first."""
 
     model: str
     version: str
     reason: str
     environment: str = "production"
+    model_sha256: str | None = None
+    rollback: bool = False
+    replaces: str | None = None
 
 
 class RetirementIn(Body):

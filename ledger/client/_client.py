@@ -270,7 +270,7 @@ class LedgerClient:
         if hasattr(result, "to_ledger"):
             summary, tables = result.to_ledger()
             artifacts = [self.upload_artifact(data, name) for name, data in tables.items()]
-            return {
+            body: dict[str, Any] = {
                 "model": model,
                 "version": version,
                 "evaluation": result.evaluation,
@@ -278,6 +278,10 @@ class LedgerClient:
                 "artifacts": artifacts,
                 "library_versions": dict(getattr(result, "library_versions", {}) or {}),
             }
+            compared_with = getattr(result, "champion_run", None)
+            if isinstance(compared_with, str):  # a champion/challenger comparison
+                body["compared_with"] = compared_with
+            return body
         if isinstance(result, Mapping):
             return {"model": model, "version": version, **result}
         raise TypeError("log_evaluation takes an explain/ result or a mapping")
@@ -406,14 +410,41 @@ class LedgerClient:
         return result
 
     def deploy(
+        self,
+        model: str,
+        version: str,
+        reason: str,
+        environment: str = "production",
+        *,
+        model_sha256: str | None = None,
+        rollback: bool = False,
+        replaces: str | None = None,
+    ) -> dict[str, Any]:
+        """Promote a version into an environment, bound to its run's model file (name it
+        with `model_sha256` when the run cites several); raises PolicyViolation until the
+        policy's approvals exist. `replaces` (the promotion serving there now) refuses the
+        promotion if another got there first."""
+        body: dict[str, Any] = {
+            "model": model,
+            "version": version,
+            "reason": reason,
+            "environment": environment,
+        }
+        if model_sha256 is not None:
+            body["model_sha256"] = model_sha256
+        if rollback:
+            body["rollback"] = True
+        if replaces is not None:
+            body["replaces"] = replaces
+        result: dict[str, Any] = self._write("/v1/deployments", body)
+        return result
+
+    def rollback(
         self, model: str, version: str, reason: str, environment: str = "production"
     ) -> dict[str, Any]:
-        """Promote a version; raises PolicyViolation until the policy's approvals exist."""
-        result: dict[str, Any] = self._write(
-            "/v1/deployments",
-            {"model": model, "version": version, "reason": reason, "environment": environment},
-        )
-        return result
+        """Promote again a version that served in `environment` before and is still
+        approved (no new approvals unless the policy says so)."""
+        return self.deploy(model, version, reason, environment, rollback=True)
 
     def retire(self, model: str, reason: str, version: str = "") -> dict[str, Any]:
         """Retire a model (or one version)."""
@@ -558,11 +589,21 @@ class Run:
         """The input features the model scores: a reason catalogue may name only these."""
         self.features = [str(f) for f in features]
 
-    def log_artifact(self, path: str | Path, name: str | None = None) -> dict[str, Any]:
-        """Upload a file to the artifact store and cite it in the run."""
+    def log_artifact(
+        self, path: str | Path, name: str | None = None, *, role: str | None = None
+    ) -> dict[str, Any]:
+        """Upload a file to the artifact store and cite it in the run (`role`: what the
+        file is, e.g. 'document'; `log_model` for the model file)."""
         ref = self.client.upload_artifact(Path(path), name)
+        if role is not None:
+            ref = {**ref, "role": role}
         self.artifacts.append(ref)
         return ref
+
+    def log_model(self, path: str | Path, name: str | None = None) -> dict[str, Any]:
+        """Upload the model file and cite it as the run's model (role 'model'): the bytes
+        the approvals cover and a deployment binds to (`govledger verify-model`)."""
+        return self.log_artifact(path, name, role="model")
 
     def log_evaluation(self, result: Any) -> None:
         """Record an explain/ result with the run (sent in the same request)."""

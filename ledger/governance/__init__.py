@@ -27,6 +27,10 @@ An index of the rules, each in one place (private module, then function):
   environment, four eyes on access and on policies, the initial access set): `_rules.RulesState`
   (`check` admits a rule entry, `apply` folds it in); the policy a deployment must meet:
   `_rules.deployment_policy`
+- what serves where (one version per environment, shadow challengers, replacement,
+  rollback, the bound model file, the champion comparison a policy may require):
+  `_serving.ServingHistory`, `_serving.check_promotion` (reached through
+  `_rules.check_deployment_in_force`)
 
 Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`, and its
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
@@ -42,7 +46,14 @@ from ledger.governance._citations import (
     cited_hash,
     may_cite,
 )
-from ledger.governance._facts import KeyFact, decision_fact, oversight_fact, run_fact
+from ledger.governance._facts import (
+    KeyFact,
+    comparison_from,
+    decision_fact,
+    oversight_fact,
+    run_fact,
+    serving_event,
+)
 from ledger.governance._inventory import InventoryRow, inventory_record, inventory_row
 from ledger.governance._oversight import OversightFact, check_not_stopped, stop_in_force
 from ledger.governance._permissions import READERS, authorize_statement
@@ -75,10 +86,28 @@ from ledger.governance._rules import (
     initial_access_statements,
     parse_role,
 )
+from ledger.governance._serving import (
+    COMPARISON_EVALUATION,
+    DEFAULT_ENVIRONMENT,
+    ComparisonFact,
+    PromotionFact,
+    PromotionRequest,
+    RetirementFact,
+    ServingHistory,
+    Tenure,
+    bound_model_file,
+    check_environment,
+    check_promotion,
+    model_files,
+    promotion_request,
+    serving_history,
+)
 
 __all__ = [
     "ANY",
     "CITING_KINDS",
+    "COMPARISON_EVALUATION",
+    "DEFAULT_ENVIRONMENT",
     "PRIVILEGED",
     "READERS",
     "SYSTEM_ACTOR",
@@ -86,6 +115,7 @@ __all__ = [
     "ApprovalPolicy",
     "CatalogueState",
     "Cited",
+    "ComparisonFact",
     "DecisionFact",
     "FreshnessWindow",
     "GrantFact",
@@ -95,26 +125,35 @@ __all__ = [
     "OversightFact",
     "PolicyFact",
     "Principal",
+    "PromotionFact",
+    "PromotionRequest",
+    "RetirementFact",
     "Role",
     "RulesState",
     "RunFact",
+    "ServingHistory",
     "Submission",
+    "Tenure",
     "UnknownRole",
     "UserFact",
     "VersionStatus",
     "admit",
     "approvals_missing",
     "authorize_statement",
+    "bound_model_file",
     "catalogue_states",
     "check_deployment",
     "check_deployment_in_force",
+    "check_environment",
     "check_four_eyes",
     "check_not_stopped",
     "check_oversight_four_eyes",
     "check_policy_roles",
+    "check_promotion",
     "citation_problem",
     "citations_of",
     "cited_hash",
+    "comparison_from",
     "decision_fact",
     "deployment_policy",
     "initial_access_statements",
@@ -122,12 +161,16 @@ __all__ = [
     "inventory_row",
     "is_recorded",
     "may_cite",
+    "model_files",
     "oversight_fact",
     "parse_role",
     "parse_roles",
+    "promotion_request",
     "refusal_idempotency_key",
     "refusal_statement",
     "run_fact",
+    "serving_event",
+    "serving_history",
     "stop_in_force",
     "version_status",
 ]

@@ -48,6 +48,7 @@ from ledger.governance._policy import (
 )
 from ledger.governance._roles import Principal
 from ledger.governance._rules import RulesState, check_deployment_in_force
+from ledger.governance._serving import PromotionRequest, promotion_request, serving_history
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
@@ -105,7 +106,13 @@ def admit(
     elif kind in DECISION_KINDS:
         _check_decision(statement, facts)
     elif kind is Kind.EVALUATION_RECORDED:
-        _require_version(statement, facts)
+        run = _require_version(statement, facts)
+        other = statement.payload.get("compared_with")
+        if other is not None and bytes.fromhex(str(other)) == run.entry_hash:
+            raise InvalidStatement(
+                f"compared_with names the run of {statement.model} {statement.version} "
+                "itself: a comparison names the other version's run (the champion's)"
+            )
     elif kind is Kind.DEPLOYMENT_PROMOTED:
         run = _require_version(statement, facts)
         check_not_stopped(
@@ -115,10 +122,13 @@ def admit(
             rules,
             policy,
             facts.materiality_tier(statement.model),
-            str(statement.payload.get("environment", "production")),
-            run,
-            facts.decisions_for(statement.model, statement.version),
+            _promotion(statement, run, facts, policy),
         )
+    elif kind is Kind.SERVING_CHECKED:
+        if statement.version:
+            _require_version(statement, facts)
+        elif not facts.model_known(statement.model):
+            raise UnknownModelVersion(f"model {statement.model!r} is not in the ledger")
     elif kind is Kind.MODEL_REGISTERED:
         check_registration(
             statement, policy, registered_at_seq=facts.registration_seq(statement.model)
@@ -155,6 +165,23 @@ def admit(
         if key.revoked:
             raise Conflict(f"key {key.key_id} is already revoked")
     _check_citations(statement, facts)
+
+
+def _promotion(
+    statement: Statement, run: RunFact, facts: LedgerFacts, policy: ApprovalPolicy
+) -> PromotionRequest:
+    """The facts a promotion's rules read: the model's serving history, the run's payload
+    (its model files), the decisions, the comparisons, other versions' runs."""
+    promotions, retirements = facts.serving_events(statement.model)
+    return promotion_request(
+        statement.payload,
+        history=serving_history(promotions, retirements, policy.shadow_environments),
+        run=run,
+        run_payload=facts.run_payload(run.model, run.version) or {},
+        decisions=facts.decisions_for(statement.model, statement.version),
+        comparisons=facts.comparisons_for(statement.model, statement.version),
+        run_of=lambda version: facts.run_for(statement.model, version),
+    )
 
 
 def _check_role_in_force(submission: Submission, rules: RulesState, facts: LedgerFacts) -> None:

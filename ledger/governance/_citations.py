@@ -54,6 +54,11 @@ CITATIONS: dict[str, tuple[Citation, ...]] = {
             same_version=True,
             what="an approval of",
         ),
+        Citation("replaces", kinds=frozenset({"deployment.promoted"}), what="a promotion of"),
+    ),
+    "evaluation.recorded": (Citation("compared_with", kinds=RUN_KINDS, what="a run of"),),
+    "serving.checked": (
+        Citation("promotion", kinds=frozenset({"deployment.promoted"}), what="a promotion of"),
     ),
     "catalogue.recorded": (
         Citation("supersedes", kinds=frozenset({"catalogue.recorded"}), what="a catalogue of"),

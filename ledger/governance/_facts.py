@@ -15,6 +15,13 @@ from typing import Any, Protocol
 from ledger.governance._oversight import OversightFact
 from ledger.governance._policy import DecisionFact, RunFact
 from ledger.governance._rules import RulesState
+from ledger.governance._serving import (
+    ComparisonFact,
+    PromotionFact,
+    RetirementFact,
+    comparison_fact,
+    promotion_fact,
+)
 from ledger.log.kinds import Kind
 
 
@@ -44,6 +51,8 @@ class LedgerFacts(Protocol):
     def oversight_for(self, model: str, version: str) -> list[OversightFact]: ...
     def materiality_tier(self, model: str) -> str | None: ...
     def rules(self) -> RulesState: ...
+    def serving_events(self, model: str) -> tuple[list[PromotionFact], list[RetirementFact]]: ...
+    def comparisons_for(self, model: str, version: str) -> list[ComparisonFact]: ...
 
 
 def run_fact(
@@ -68,6 +77,7 @@ def decision_fact(
         granted=kind == Kind.APPROVAL_GRANTED.value,
         run_hash=bytes.fromhex(data.get("subject") or data["run"]),
         reason=reason,
+        evidence=tuple(bytes.fromhex(e) for e in data.get("evidence", ())),
     )
 
 
@@ -76,3 +86,37 @@ def oversight_fact(
 ) -> OversightFact:
     """Build an OversightFact from entry columns (payload is canonical JSON text)."""
     return OversightFact(seq, entry_hash, actor, str(json.loads(payload)["action"]), reason)
+
+
+def serving_event(
+    seq: int,
+    entry_hash: bytes,
+    kind: str,
+    actor: str,
+    model: str,
+    version: str,
+    recorded_at: str,
+    reason: str,
+    payload: str,
+) -> PromotionFact | RetirementFact:
+    """Build the serving fact of a `deployment.promoted` or `model.retired` entry's columns
+    (payload is canonical JSON text)."""
+    if kind == Kind.DEPLOYMENT_PROMOTED.value:
+        return promotion_fact(
+            seq,
+            entry_hash,
+            actor,
+            model,
+            version,
+            json.loads(payload),
+            recorded_at=recorded_at,
+            reason=reason,
+        )
+    return RetirementFact(seq, entry_hash, actor, model, version, recorded_at, reason)
+
+
+def comparison_from(
+    seq: int, entry_hash: bytes, version: str, payload: str
+) -> ComparisonFact | None:
+    """The comparison an evaluation entry's columns hold, if it is one."""
+    return comparison_fact(seq, entry_hash, version, json.loads(payload))

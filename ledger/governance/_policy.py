@@ -42,6 +42,8 @@ class DecisionFact:
     granted: bool
     run_hash: bytes
     reason: str = ""
+    evidence: tuple[bytes, ...] = ()
+    """The entries the decision cites as the evidence reviewed (EU AI Act Annex IV 2(g))."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,16 @@ class ApprovalPolicy:
     configured policy of a ledger that records none (`ledger.governance._rules`)."""
     scope: tuple[str, str] | None = None
     """The (materiality tier, environment) a ledger policy is for (`*`: any)."""
+    champion_comparison: bool = False
+    """A challenger replaces the serving version only after a `champion_challenger`
+    evaluation against it that a counted validator approval cites as evidence."""
+    rollback_approvals: bool = False
+    """A rollback needs the approvals anew (by default a rollback to a version that served
+    before and is still approved needs none)."""
+    environments: tuple[str, ...] = ()
+    """The environments a version may be promoted into (configured); empty: any name."""
+    shadow_environments: tuple[str, ...] = ("shadow",)
+    """Environments that may serve several versions at once (challengers in shadow)."""
 
     def __post_init__(self) -> None:
         check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration
@@ -80,6 +92,10 @@ class VersionStatus(StrEnum):
     REJECTED = "rejected"
     APPROVED = "approved"
     DEPLOYED = "deployed"
+    """Serving in at least one environment now."""
+    REPLACED = "replaced"
+    """Served before, serves nowhere now: every environment it served in has promoted
+    another version since."""
     STOPPED = "stopped"
     RETIRED = "retired"
 
@@ -210,16 +226,21 @@ def version_status(
     deployed: bool,
     retired: bool,
     stopped: bool = False,
+    replaced: bool = False,
     team_of: Callable[[str], str | None] = _no_team,
 ) -> VersionStatus:
     """Derive a version's status from its facts (a stop in force: `ledger.oversight`);
-    `team_of` as in `approvals_missing`, so independence counts as it does in admission."""
+    `deployed`: serving somewhere now, `replaced`: served before and nowhere now
+    (`ledger.governance._serving`); `team_of` as in `approvals_missing`, so independence
+    counts as it does in admission."""
     if retired:
         return VersionStatus.RETIRED
     if stopped:
         return VersionStatus.STOPPED
     if deployed:
         return VersionStatus.DEPLOYED
+    if replaced:
+        return VersionStatus.REPLACED
     missing, _, rejections = approvals_missing(policy, run, decisions, team_of)
     if rejections:
         return VersionStatus.REJECTED

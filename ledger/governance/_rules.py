@@ -43,8 +43,9 @@ from ledger.errors import (
     UnknownEntry,
     UnknownMaterialityTier,
 )
-from ledger.governance._policy import ApprovalPolicy, DecisionFact, RunFact, check_deployment
+from ledger.governance._policy import ApprovalPolicy, DecisionFact
 from ledger.governance._roles import DECIDING, Role
+from ledger.governance._serving import PromotionRequest, check_promotion
 from ledger.log.entries import Statement
 from ledger.log.kinds import Kind
 from ledger.log.names import check_user_name
@@ -132,6 +133,8 @@ class PolicyFact:
     approved_seq: int | None = None
     approver: str | None = None
     superseded_seq: int | None = None
+    champion_comparison: bool = False
+    rollback_approvals: bool = False
 
     @property
     def in_force(self) -> bool:
@@ -142,14 +145,20 @@ class PolicyFact:
         """e.g. 'high / production: 2 validator and 1 approver'."""
         return f"{self.tier} / {self.environment}: {self.as_policy().describe()}"
 
-    def as_policy(self, tiers: tuple[str, ...] = ()) -> ApprovalPolicy:
-        """The policy deployments are checked against."""
+    def as_policy(self, configured: ApprovalPolicy | None = None) -> ApprovalPolicy:
+        """The policy deployments are checked against; what is configuration, not policy
+        (the materiality tiers, the environments), comes from `configured`."""
+        base = configured or ApprovalPolicy()
         return ApprovalPolicy(
             required=dict(self.required),
-            materiality_tiers=tiers,
+            materiality_tiers=base.materiality_tiers,
             independent_validation=self.independent_validation,
             entry_hash=self.entry_hash,
             scope=(self.tier, self.environment),
+            champion_comparison=self.champion_comparison,
+            rollback_approvals=self.rollback_approvals,
+            environments=base.environments,
+            shadow_environments=base.shadow_environments,
         )
 
 
@@ -470,6 +479,8 @@ class RulesState:
                 proposer=statement.actor,
                 proposer_roles=self.roles_of(statement.actor),
                 initial=None if initial is None else str(initial),
+                champion_comparison=bool(payload.get("champion_comparison", False)),
+                rollback_approvals=bool(payload.get("rollback_approvals", False)),
             )
             self.policies[entry_hash] = policy
             if initial:
@@ -512,22 +523,21 @@ def deployment_policy(
     """The policy a deployment of a model of `tier` to `environment` must meet: the one in
     force in the ledger, or, in a ledger that records no policy, the configured one."""
     fact = rules.policy_for(tier, environment)
-    return fallback if fact is None else fact.as_policy(fallback.materiality_tiers)
+    return fallback if fact is None else fact.as_policy(fallback)
 
 
 def check_deployment_in_force(
     rules: RulesState,
     fallback: ApprovalPolicy,
     tier: str | None,
-    environment: str,
-    run: RunFact,
-    decisions: Iterable[DecisionFact],
+    request: PromotionRequest,
 ) -> list[DecisionFact]:
-    """The deployment rule as admission and the replay audit both apply it: the approvals of
-    the policy in force for the model's tier and the environment, counted with the access
-    set's teams (independent validation); PolicyViolation otherwise."""
-    policy = deployment_policy(rules, fallback, tier, environment)
-    return check_deployment(policy, run, decisions, rules.team_of)
+    """The promotion rule as admission and the replay audit both apply it: the policy in
+    force for the model's tier and the environment (approvals counted with the access
+    set's teams for independent validation), the bound model file, the serving state
+    (`ledger.governance._serving.check_promotion`); the specific error otherwise."""
+    policy = deployment_policy(rules, fallback, tier, request.environment)
+    return check_promotion(request, policy, rules.team_of)
 
 
 def initial_access_statements(

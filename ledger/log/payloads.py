@@ -59,6 +59,10 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ArtifactRole = Literal["model", "document", "table", "chart", "data", "other"]
+"""The roles an artifact can have; `model` is the one rules read."""
+
+
 class ArtifactRef(Payload):
     """A file the entry cites, by SHA-256 digest.
 
@@ -71,6 +75,9 @@ class ArtifactRef(Payload):
     size: int | None = Field(default=None, ge=0)
     media_type: ShortText | None = None
     stored: bool = False
+    role: ArtifactRole | None = None
+    """What the file is to the entry: `model` marks a run's model file, the bytes a
+    promotion binds the deployment to (`DeploymentPayload.model_sha256`)."""
 
     @field_validator("name")
     @classmethod
@@ -147,6 +154,10 @@ class EvaluationPayload(Payload):
     artifacts: list[ArtifactRef] = []
     library_versions: dict[str, ShortText] = {}
     run: Digest | None = None
+    compared_with: Digest | None = None
+    """A comparison's other side: the run entry_hash of the version this one was compared
+    with on the same sample (the serving champion, for a `champion_challenger`
+    evaluation); cited like a parent run, so it must be a run of the same model."""
 
 
 class DecisionPayload(Payload):
@@ -180,11 +191,45 @@ class DecisionPayload(Payload):
         return str(self.subject or self.run)
 
 
-class DeploymentPayload(Payload):
-    """A version promoted to an environment; the policy checks approvals first."""
+EnvironmentName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+]
+"""An environment's name (production, staging, shadow...): lowercase, as configured."""
 
-    environment: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "production"
+
+class DeploymentPayload(Payload):
+    """A version promoted to an environment, bound to one model file.
+
+    `model_sha256` is the SHA-256 of the model file the approvals covered: an artifact with
+    role `model` of the version's run (admission refuses a promotion that names none, or
+    a digest the run does not cite). A promotion into an environment that serves one
+    version at a time replaces the version serving there (`ledger.governance._serving`).
+    A `rollback` promotes an earlier version that served there before and is still
+    approved; the policy says whether it needs its approvals anew. `replaces`, when given,
+    is the promotion serving there now (a compare-and-swap: refused if another promotion
+    got there first)."""
+
+    environment: EnvironmentName = "production"
     approvals: list[Digest] = []
+    model_sha256: Digest | None = None
+    rollback: bool = False
+    replaces: Digest | None = None
+
+
+class ServingCheckedPayload(Payload):
+    """A scoring host checked its model file against what serves in an environment
+    (`govledger verify-model --record`): which file, on which host, and the answer."""
+
+    environment: EnvironmentName
+    model_sha256: Digest
+    host: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    outcome: Literal["accepted", "refused"]
+    promotion: Digest | None = None
+    """The promotion serving when the file was accepted (absent when refused and nothing
+    serves)."""
+    tree_size: int = Field(ge=0)
+    """The size of the log the answer was proven against."""
+    detail: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
 class RetirementPayload(Payload):
@@ -369,6 +414,13 @@ class PolicyProposedPayload(Payload):
     environment: Scope = "*"
     required: dict[RoleName, Annotated[int, Field(ge=1, le=100)]]
     independent_validation: bool = False
+    champion_comparison: bool = False
+    """A challenger replaces the version serving in the environment only after a
+    `champion_challenger` evaluation against it, cited as evidence by a counted validator
+    approval (`ledger.governance._serving`)."""
+    rollback_approvals: bool = False
+    """A rollback needs the policy's approvals anew (default: it needs none, the version
+    was approved when it first served)."""
     initial: Initial = None
 
     @field_validator("required")
@@ -393,6 +445,7 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.APPROVAL_GRANTED: DecisionPayload,
     Kind.APPROVAL_REJECTED: DecisionPayload,
     Kind.DEPLOYMENT_PROMOTED: DeploymentPayload,
+    Kind.SERVING_CHECKED: ServingCheckedPayload,
     Kind.MODEL_RETIRED: RetirementPayload,
     Kind.KEY_REGISTERED: KeyRegisteredPayload,
     Kind.KEY_REVOKED: KeyRevokedPayload,

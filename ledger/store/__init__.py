@@ -18,7 +18,10 @@ from ledger.store._registry import (
     inventory,
     model_entries,
     model_names,
+    model_serving,
     model_summary,
+    serving_of,
+    tenure_dict,
     version_view,
 )
 from ledger.store._settings import LedgerSettings
@@ -52,10 +55,13 @@ __all__ = [
     "metadata",
     "model_entries",
     "model_names",
+    "model_serving",
     "model_summary",
     "open_ledger",
+    "serving_of",
     "signing_keys",
     "statements_for",
+    "tenure_dict",
     "version_view",
     "web_sessions",
 ]

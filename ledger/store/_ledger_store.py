@@ -35,6 +35,7 @@ from ledger.governance import (
 )
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
+from ledger.log.kinds import RUN_KINDS
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import _tree_store as tree_store
 from ledger.store._appender import Appender
@@ -216,6 +217,19 @@ class LedgerStore:
     def entry_by_id(self, entry_id: str) -> Entry:
         """The entry with this entry_id (UUID)."""
         return self._one(entries.c.entry_id == entry_id, f"no entry with id {entry_id}")
+
+    def run_of(self, model: str, version: str) -> Entry | None:
+        """The run (training or recalibration) that logged a version, if any."""
+        query = (
+            select(*_ENTRY_COLUMNS)
+            .where(entries.c.model == model, entries.c.version == version)
+            .where(entries.c.kind.in_([k.value for k in RUN_KINDS]))
+            .order_by(entries.c.seq)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else entry_from_row(row)
 
     def _one(self, condition: object, message: str) -> Entry:
         with self.engine.connect() as conn:

@@ -23,14 +23,18 @@ from sqlalchemy import select
 
 from ledger.errors import UnknownModelVersion
 from ledger.governance import (
+    DEFAULT_ENVIRONMENT,
     ApprovalPolicy,
     CatalogueState,
     DecisionFact,
     InventoryRow,
     OversightFact,
     PolicyFact,
+    PromotionFact,
     RulesState,
     RunFact,
+    ServingHistory,
+    Tenure,
     VersionStatus,
     approvals_missing,
     catalogue_states,
@@ -38,7 +42,9 @@ from ledger.governance import (
     deployment_policy,
     inventory_record,
     inventory_row,
+    model_files,
     oversight_fact,
+    serving_event,
     stop_in_force,
     version_status,
 )
@@ -46,9 +52,6 @@ from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._tables import entries
-
-DEFAULT_ENVIRONMENT = "production"
-"""The environment a deployment goes to when its payload names none (as in admission)."""
 
 
 @dataclass
@@ -86,6 +89,19 @@ class VersionView:
     rules: RulesState = field(default_factory=RulesState)
     """The ledger's rules the view was derived under (users' teams, policies in force): as
     of the latest deployment for a deployed version, as of now otherwise."""
+    tenures: list[Tenure] = field(default_factory=list)
+    """Where the version serves and served: one tenure per promotion into an environment,
+    ended by the promotion that replaced it or a retirement (`ledger.governance._serving`)."""
+
+    @property
+    def model_files(self) -> list[str]:
+        """The SHA-256 digests of the run's model files (artifacts with role `model`)."""
+        return model_files(self.run.statement.payload)
+
+    @property
+    def serving_in(self) -> list[str]:
+        """The environments the version serves in now."""
+        return [t.environment for t in self.tenures if t.ended_by is None]
 
     def to_dict(self) -> dict[str, object]:
         """Summary JSON form (entry hashes, not whole entries, except the run)."""
@@ -104,6 +120,8 @@ class VersionView:
             "oversight": [_brief(e) for e in self.oversight],
             "stopped_by": None if self.stop is None else _brief(self.stop),
             "policy": self.policy_dict(),
+            "model_files": self.model_files,
+            "serving": [tenure_dict(t) for t in self.tenures],
         }
 
     def policy_dict(self) -> dict[str, object]:
@@ -128,6 +146,69 @@ class VersionView:
                 initial=fact.initial,
             )
         return found
+
+
+def tenure_dict(tenure: Tenure) -> dict[str, object]:
+    """A tenure in JSON form: where, since when, bound to which file, how it ended."""
+    promotion, end = tenure.promotion, tenure.ended_by
+    return {
+        "environment": tenure.environment,
+        "version": tenure.version,
+        "status": "serving" if end is None else tenure.end,
+        "description": tenure.describe(),
+        "since_seq": promotion.seq,
+        "since": promotion.recorded_at,
+        "promotion": promotion.entry_hash.hex(),
+        "promoted_by": promotion.actor,
+        "reason": promotion.reason,
+        "rollback": promotion.rollback,
+        "model_sha256": promotion.model_sha256,
+        "approvals": list(promotion.approvals),
+        "ended_seq": None if end is None else end.seq,
+        "ended_at": None if end is None else end.recorded_at,
+        "ended_by": None
+        if end is None
+        else {
+            "kind": "deployment.promoted" if isinstance(end, PromotionFact) else "model.retired",
+            "version": end.version,
+            "actor": end.actor,
+            "entry_hash": end.entry_hash.hex(),
+            "reason": end.reason,
+        },
+    }
+
+
+def serving_of(found: list[Entry], shadow_environments: tuple[str, ...]) -> ServingHistory:
+    """Fold a model's entries (in seq order) into its serving history."""
+    history = ServingHistory(shadow_environments)
+    for e in found:
+        st = e.statement
+        if st.kind in (Kind.DEPLOYMENT_PROMOTED, Kind.MODEL_RETIRED):
+            event = serving_event(
+                e.seq,
+                e.entry_hash,
+                st.kind,
+                st.actor,
+                st.model,
+                st.version,
+                e.recorded_at,
+                st.reason,
+                st.payload_json,
+            )
+            if isinstance(event, PromotionFact):
+                history.promote(event)
+            else:
+                history.retire(event)
+    return history
+
+
+def model_serving(store: LedgerStore, model: str) -> ServingHistory:
+    """A model's serving history (every environment, every tenure); UnknownModelVersion
+    when the ledger holds nothing about the model."""
+    found = model_entries(store, model)
+    if not found:
+        raise UnknownModelVersion(f"model {model!r} is not in the ledger")
+    return serving_of(found, store.policy.shadow_environments)
 
 
 def _catalogue(state: CatalogueState) -> dict[str, object]:
@@ -218,7 +299,12 @@ def version_view(
 
 
 def _version_view(
-    store: LedgerStore, model: str, version: str, found: list[Entry], rules_at: _RulesAt
+    store: LedgerStore,
+    model: str,
+    version: str,
+    found: list[Entry],
+    rules_at: _RulesAt,
+    history: ServingHistory | None = None,
 ) -> VersionView:
     related = [e for e in found if e.statement.version in (version, "")]
     runs = [e for e in related if e.statement.kind in RUN_KINDS and e.statement.version == version]
@@ -266,11 +352,15 @@ def _version_view(
     )
     stop = stop_in_force(_oversight(e) for e in view.oversight)
     view.stop = next((e for e in view.oversight if stop and e.seq == stop.seq), None)
+    if history is None:
+        history = serving_of(found, store.policy.shadow_environments)
+    view.tenures = history.of_version(version)
     view.status = version_status(
         view.policy,
         run_fact,
         facts,
-        deployed=bool(view.deployments),
+        deployed=bool(view.serving_in),
+        replaced=bool(view.tenures),
         retired=bool(view.retirements),
         stopped=view.stop is not None,
         team_of=team_of,
@@ -343,9 +433,10 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
     ]
     versions = []
     rules_at = _RulesAt(store)
+    history = serving_of(found, store.policy.shadow_environments)
     for entry in found:
         if entry.statement.kind in RUN_KINDS:
-            view = _version_view(store, model, entry.statement.version, found, rules_at)
+            view = _version_view(store, model, entry.statement.version, found, rules_at, history)
             versions.append(
                 {
                     "version": view.version,
@@ -354,6 +445,7 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
                     "logged_at": view.run.recorded_at,
                     "kind": view.run.statement.kind,
                     "run_entry_hash": view.run.entry_hash.hex(),
+                    "serving_in": view.serving_in,
                 }
             )
     return {
@@ -365,6 +457,9 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
             e.statement.kind == Kind.MODEL_RETIRED and not e.statement.version for e in found
         ),
         "versions": versions,
+        "serving": {
+            env: [tenure_dict(t) for t in history.serving(env)] for env in history.environments()
+        },
         "entries": len(found),
     }
 
@@ -377,10 +472,13 @@ def inventory(store: LedgerStore, *, today: date | None = None) -> list[Inventor
     rules_at = _RulesAt(store)
     for model in model_names(store):
         found = model_entries(store, model)
+        history = serving_of(found, store.policy.shadow_environments)
         versions = [
             (
                 e.statement.version,
-                _version_view(store, model, e.statement.version, found, rules_at).status.value,
+                _version_view(
+                    store, model, e.statement.version, found, rules_at, history
+                ).status.value,
             )
             for e in found
             if e.statement.kind in RUN_KINDS

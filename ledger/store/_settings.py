@@ -10,15 +10,18 @@ service does not start.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.errors import InvalidConfiguration
 from ledger.governance import ApprovalPolicy, FreshnessWindow, check_policy_roles
+
+_ENVIRONMENT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 
 class LedgerSettings(BaseSettings):
@@ -42,6 +45,26 @@ class LedgerSettings(BaseSettings):
         default_factory=lambda: ["low", "medium", "high"],
         description='The inventory\'s materiality tiers, as JSON: ["low", "medium", "high"]; '
         "a registration naming another tier is refused; [] accepts any tier",
+    )
+    environments: list[str] = Field(
+        default_factory=lambda: ["production", "staging", "shadow"],
+        description='The environments a version may be promoted into, as JSON: ["production", '
+        '"staging", "shadow"]; [] accepts any name',
+    )
+    shadow_environments: list[str] = Field(
+        default_factory=lambda: ["shadow"],
+        description="The environments that may serve several versions at once (challengers "
+        'scored in shadow), as JSON: ["shadow"]; every other environment serves one version '
+        "at a time and a promotion replaces it",
+    )
+    champion_comparison: bool = Field(
+        default=False,
+        description="Where the ledger records no policy: a challenger replaces the serving "
+        "version only after a champion/challenger comparison cited by a validator's approval",
+    )
+    rollback_approvals: bool = Field(
+        default=False,
+        description="Where the ledger records no policy: a rollback needs the approvals anew",
     )
     max_statement_age_seconds: int = Field(
         default=86_400, ge=1, description="How old a signed statement's issued_at may be"
@@ -78,6 +101,27 @@ class LedgerSettings(BaseSettings):
             raise ValueError("materiality_tiers are distinct, non-empty names")
         return value
 
+    @field_validator("environments", "shadow_environments")
+    @classmethod
+    def _check_environments(cls, value: list[str]) -> list[str]:
+        bad = [e for e in value if not _ENVIRONMENT.fullmatch(e)]
+        if bad or len(set(value)) != len(value):
+            raise InvalidConfiguration(
+                "environments are distinct lowercase names (letters, digits, '_', '-', '.'), "
+                f'e.g. ["production", "staging", "shadow"]; not {", ".join(bad) or value}'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _shadow_is_an_environment(self) -> LedgerSettings:
+        unknown = set(self.shadow_environments) - set(self.environments)
+        if self.environments and unknown:
+            raise InvalidConfiguration(
+                f"GOVLEDGER_SHADOW_ENVIRONMENTS names {', '.join(sorted(unknown))}, which "
+                "GOVLEDGER_ENVIRONMENTS does not list"
+            )
+        return self
+
     @property
     def ledger_key_path(self) -> Path:
         """The ledger's checkpoint-signing private key."""
@@ -96,7 +140,12 @@ class LedgerSettings(BaseSettings):
     def policy(self) -> ApprovalPolicy:
         """The approval policy object."""
         return ApprovalPolicy(
-            required=dict(self.approval_policy), materiality_tiers=tuple(self.materiality_tiers)
+            required=dict(self.approval_policy),
+            materiality_tiers=tuple(self.materiality_tiers),
+            champion_comparison=self.champion_comparison,
+            rollback_approvals=self.rollback_approvals,
+            environments=tuple(self.environments),
+            shadow_environments=tuple(self.shadow_environments),
         )
 
     def window(self) -> FreshnessWindow:

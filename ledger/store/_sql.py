@@ -31,6 +31,9 @@ GOVERNANCE_KIND_SQL = "kind NOT IN ('evaluation.recorded', 'note', 'run.training
 partial index only for a query whose WHERE clause contains its predicate term verbatim, so
 every query by a kind outside HIGH_VOLUME_KINDS adds this exact text."""
 DECISION_KINDS_SQL = "('approval.granted', 'approval.rejected')"
+COMPARISON_PATTERN = '%"compared_with":%'
+"""The LIKE pattern (a bound parameter: `%` in SQL text would clash with psycopg's
+placeholders) that finds evaluations naming another run, in canonical payload text."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class Statements:
     key_events: str
     rule_entries_after: str
     latest_registration: str
+    serving_events: str
+    comparison_rows: str
 
     FACT_PAIRS_PER_QUERY = 200
     """`group_facts` queries are cut in chunks of this many pairs: well inside the limits of
@@ -152,6 +157,12 @@ def statements_for(dialect: str) -> Statements:
         f"WHERE kind IN {RULE_KINDS_SQL} AND {GOVERNANCE_KIND_SQL} AND seq > ? ORDER BY seq",
         latest_registration="SELECT payload FROM entries WHERE model = ? "
         "AND kind = 'model.registered' ORDER BY seq DESC LIMIT 1",
+        serving_events="SELECT seq, entry_hash, kind, actor, version, recorded_at, reason, "
+        "payload FROM entries WHERE kind IN ('deployment.promoted', 'model.retired') "
+        f"AND {GOVERNANCE_KIND_SQL} AND model = ? ORDER BY seq",
+        comparison_rows="SELECT seq, entry_hash, payload FROM entries WHERE model = ? "
+        "AND version = ? AND (kind || '') = 'evaluation.recorded' "
+        "AND payload LIKE ? ORDER BY seq",
     )
     if dialect == "sqlite":
         return raw

@@ -11,19 +11,24 @@ import json
 from typing import Any
 
 from ledger.governance import (
+    ComparisonFact,
     DecisionFact,
     KeyFact,
     OversightFact,
+    PromotionFact,
+    RetirementFact,
     RulesState,
     RunFact,
+    comparison_from,
     decision_fact,
     oversight_fact,
     run_fact,
+    serving_event,
 )
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, Kind
 from ledger.log.signing import signed_statement_row
-from ledger.store._sql import Statements
+from ledger.store._sql import COMPARISON_PATTERN, Statements
 from ledger.store._write_tx import DriverCursor
 
 _RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
@@ -55,6 +60,8 @@ class TransactionFacts:
         self._loaded: set[tuple[str, str]] = set()
         self._stored_runs: dict[tuple[str, str], RunFact] = {}
         self._stored_retired: set[tuple[str, str]] = set()
+        self._serving: dict[str, list[PromotionFact | RetirementFact]] = {}
+        self._comparisons: dict[tuple[str, str], list[ComparisonFact]] = {}
 
     # -- read ahead ----------------------------------------------------------------------
 
@@ -123,6 +130,13 @@ class TransactionFacts:
             )
         elif st.kind == Kind.MODEL_RETIRED.value:
             self._retired.add((st.model, st.version))
+            self._add_serving_event(entry)
+        elif st.kind == Kind.DEPLOYMENT_PROMOTED.value:
+            self._add_serving_event(entry)
+        elif st.kind == Kind.EVALUATION_RECORDED.value:
+            found = comparison_from(entry.seq, entry.entry_hash, st.version, st.payload_json)
+            if found is not None:
+                self._comparisons.setdefault(key, []).append(found)
         elif st.kind == Kind.KEY_REGISTERED.value:
             payload = st.payload
             self._keys[payload["key_id"]] = KeyFact(
@@ -133,6 +147,21 @@ class TransactionFacts:
             known = self.signing_key(key_id)
             if known is not None:
                 self._keys[key_id] = KeyFact(key_id, known.actor, known.public_key, revoked=True)
+
+    def _add_serving_event(self, entry: Entry) -> None:
+        st = entry.statement
+        event = serving_event(
+            entry.seq,
+            entry.entry_hash,
+            st.kind,
+            st.actor,
+            st.model,
+            st.version,
+            entry.recorded_at,
+            st.reason,
+            st.payload_json,
+        )
+        self._serving.setdefault(st.model, []).append(event)
 
     # -- LedgerFacts ---------------------------------------------------------------------
 
@@ -222,6 +251,33 @@ class TransactionFacts:
             oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows
         ]
         return stored + self._oversight.get((model, version), [])
+
+    # -- serving -------------------------------------------------------------------------
+
+    def serving_events(self, model: str) -> tuple[list[PromotionFact], list[RetirementFact]]:
+        rows = self._tx.all(self._sql.serving_events, (model,))
+        events = [
+            serving_event(
+                int(r[0]),
+                bytes(r[1]),
+                str(r[2]),
+                str(r[3]),
+                model,
+                str(r[4]),
+                str(r[5]),
+                str(r[6]),
+                str(r[7]),
+            )
+            for r in rows
+        ] + self._serving.get(model, [])
+        promotions = [e for e in events if isinstance(e, PromotionFact)]
+        retirements = [e for e in events if isinstance(e, RetirementFact)]
+        return promotions, retirements
+
+    def comparisons_for(self, model: str, version: str) -> list[ComparisonFact]:
+        rows = self._tx.all(self._sql.comparison_rows, (model, version, COMPARISON_PATTERN))
+        stored = [comparison_from(int(r[0]), bytes(r[1]), version, str(r[2])) for r in rows]
+        return [c for c in stored if c is not None] + self._comparisons.get((model, version), [])
 
 
 def _run_from_row(row: tuple[Any, ...]) -> RunFact:

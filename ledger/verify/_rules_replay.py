@@ -14,8 +14,11 @@ logged it, decisions, reason catalogues, materiality tiers, stops), and re-check
 entry with the very functions admission calls (`ledger.governance`): `RulesState.check`
 for a rule entry; for any other entry `authorize_statement` with the roles in force, four
 eyes on decisions and oversight, and for a deployment `check_not_stopped` and
-`check_deployment` under `deployment_policy` with the teams of the access set. No rule is
-restated here, so a rule changed in governance changes the replay with it.
+`check_deployment_in_force` (the policy in force, the serving state folded so far, the
+bound model file, the champion comparison) with the teams of the access set. No rule is
+restated here, so a rule changed in governance changes the replay with it. A promotion
+that names no model file was written before promotions were bound to one: it is checked
+against the approval policy alone and counted (`unbound_promotions`).
 
 Which entries are *gated* follows the write gate: every entry once the ledger records an
 access set (`RulesState.recorded`), except `request.refused` (the ledger's own record of a
@@ -36,19 +39,27 @@ from typing import TYPE_CHECKING, Any
 from ledger.errors import GovledgerError, UnknownModelVersion, VerificationError
 from ledger.governance import (
     ApprovalPolicy,
+    ComparisonFact,
     DecisionFact,
     OversightFact,
     Principal,
+    PromotionFact,
     RulesState,
     RunFact,
+    ServingHistory,
     authorize_statement,
+    check_deployment,
     check_deployment_in_force,
     check_four_eyes,
     check_not_stopped,
     check_oversight_four_eyes,
+    comparison_from,
     decision_fact,
+    deployment_policy,
     oversight_fact,
+    promotion_request,
     run_fact,
+    serving_event,
 )
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, Kind
@@ -68,6 +79,9 @@ NO_RULES_ADVICE = (
 _RUN_KINDS = frozenset(k.value for k in RUN_KINDS)
 _DECISION_KINDS = frozenset(k.value for k in DECISION_KINDS)
 _RULE_KINDS = frozenset(k.value for k in RULE_KINDS)
+_MODEL_FILE = '"role":"model"'
+_COMPARED = '"compared_with":'
+"""Substrings of canonical payload text that tell which runs and evaluations to parse."""
 _MALFORMED = (KeyError, ValueError, TypeError)
 """What reading a payload that no admission would have taken raises (a row edited in the
 database); the replay records it as a violation instead of stopping."""
@@ -138,6 +152,8 @@ class RulesReplayReport:
     violation_count: int = 0
     configured_policy_used: int = 0
     """Deployments checked against the configured policy, for want of one in the ledger."""
+    unbound_promotions: int = 0
+    """Gated promotions that name no model file (written before promotions were bound)."""
     seconds: float = 0.0
 
     @property
@@ -173,6 +189,11 @@ class RulesReplayReport:
             notes.append(f"{self.not_gated} earlier entries not gated (no access set then)")
         if self.refusals:
             notes.append(f"{self.refusals} recorded refusals")
+        if self.unbound_promotions:
+            notes.append(
+                f"{self.unbound_promotions} promotions name no model file (written before "
+                "deployments were bound to one; checked against the approval policy alone)"
+            )
         if self.configured_policy_used:
             notes.append(
                 f"{self.configured_policy_used} deployments checked against the configured "
@@ -199,6 +220,7 @@ class RulesReplayReport:
             "violations": [v.to_dict() for v in self.violations],
             "first_violation": None if first is None else first.to_dict(),
             "configured_policy_used": self.configured_policy_used,
+            "unbound_promotions": self.unbound_promotions,
             "seconds": round(self.seconds, 3),
             "message": self.summary(),
         }
@@ -216,6 +238,10 @@ class _Replay:
     oversight: dict[tuple[str, str], list[OversightFact]] = field(default_factory=dict)
     tiers: dict[str, str | None] = field(default_factory=dict)
     key_owners: dict[str, str] = field(default_factory=dict)
+    run_payloads: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    serving: dict[str, ServingHistory] = field(default_factory=dict)
+    comparisons: dict[tuple[str, str], list[ComparisonFact]] = field(default_factory=dict)
+    unbound_promotions: int = 0
     refused: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     violations: list[RuleViolation] = field(default_factory=list)
     violation_count: int = 0
@@ -291,19 +317,40 @@ class _Replay:
             if subject is not None:  # an unknown subject is a bad reference (verify_ledger)
                 check_four_eyes(subject, statement.actor)
         elif kind == Kind.DEPLOYMENT_PROMOTED:
-            run = self._run(statement)
-            key = (statement.model, statement.version)
-            check_not_stopped(statement.model, statement.version, self.oversight.get(key, []))
-            tier = self.tiers.get(statement.model)
-            environment = str(payload.get("environment", "production"))
-            if self.rules.policy_for(tier, environment) is None:
-                self.configured_policy_used += 1
-            check_deployment_in_force(
-                self.rules, self.policy, tier, environment, run, self.decisions.get(key, [])
-            )
+            self._check_promotion(statement, payload)
         elif kind == Kind.OVERSIGHT_RECORDED:
             run = self._run(statement)
             check_oversight_four_eyes(run, statement.actor, str(payload["action"]))
+
+    def _check_promotion(self, statement: Statement, payload: dict[str, Any]) -> None:
+        run = self._run(statement)
+        key = (statement.model, statement.version)
+        check_not_stopped(statement.model, statement.version, self.oversight.get(key, []))
+        tier = self.tiers.get(statement.model)
+        environment = str(payload.get("environment", "production"))
+        if self.rules.policy_for(tier, environment) is None:
+            self.configured_policy_used += 1
+        decisions = self.decisions.get(key, [])
+        if payload.get("model_sha256") is None:
+            self.unbound_promotions += 1
+            policy = deployment_policy(self.rules, self.policy, tier, environment)
+            check_deployment(policy, run, decisions, self.rules.team_of)
+            return
+        request = promotion_request(
+            payload,
+            history=self._history(statement.model),
+            run=run,
+            run_payload=self.run_payloads.get(key, {}),
+            decisions=decisions,
+            comparisons=self.comparisons.get(key, []),
+            run_of=lambda version: self.runs.get((statement.model, version)),
+        )
+        check_deployment_in_force(self.rules, self.policy, tier, request)
+
+    def _history(self, model: str) -> ServingHistory:
+        if model not in self.serving:
+            self.serving[model] = ServingHistory(self.policy.shadow_environments)
+        return self.serving[model]
 
     def _run(self, statement: Statement) -> RunFact:
         run = self.runs.get((statement.model, statement.version))
@@ -336,6 +383,29 @@ class _Replay:
             self.runs.setdefault(
                 key, run_fact(entry.entry_hash, entry.seq, kind, st.model, st.version, st.actor)
             )
+            if _MODEL_FILE in st.payload_json:  # parse only the runs that cite a model file
+                self.run_payloads.setdefault(key, st.payload)
+        elif kind in (Kind.DEPLOYMENT_PROMOTED, Kind.MODEL_RETIRED):
+            event = serving_event(
+                entry.seq,
+                entry.entry_hash,
+                kind,
+                st.actor,
+                st.model,
+                st.version,
+                entry.recorded_at,
+                st.reason,
+                st.payload_json,
+            )
+            history = self._history(st.model)
+            if isinstance(event, PromotionFact):
+                history.promote(event)
+            else:
+                history.retire(event)
+        elif kind == Kind.EVALUATION_RECORDED and _COMPARED in st.payload_json:
+            found = comparison_from(entry.seq, entry.entry_hash, st.version, st.payload_json)
+            if found is not None:
+                self.comparisons.setdefault(key, []).append(found)
         elif kind in _DECISION_KINDS:
             self.decisions.setdefault(key, []).append(
                 decision_fact(entry.seq, entry.entry_hash, st.actor, kind, st.reason,
@@ -366,6 +436,7 @@ class _Replay:
             violations=tuple(self.violations),
             violation_count=self.violation_count,
             configured_policy_used=self.configured_policy_used,
+            unbound_promotions=self.unbound_promotions,
             seconds=seconds,
         )
 

@@ -29,6 +29,16 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def model_file(version: str, model: str = MODEL) -> str:
+    """The digest of a version's model file as these factories' runs cite it (role model)."""
+    return digest(f"{model} {version} model file")
+
+
+def model_artifact(version: str, model: str = MODEL) -> dict[str, Any]:
+    """A run's model file reference (digest only, not stored)."""
+    return {"name": "model.txt", "sha256": model_file(version, model), "role": "model"}
+
+
 def issued_now(offset: timedelta = timedelta(0)) -> str:
     """An issued_at timestamp, now plus an offset."""
     return format_rfc3339(datetime.now(UTC) + offset)
@@ -44,6 +54,7 @@ def training(
         "metrics": {"auc": 0.81, "gini": 0.62},
         "datasets": [{"name": "applications-2025", "rows": 120000, "sha256": digest(version)}],
         "code_revision": "4f2a9c1",
+        "artifacts": [model_artifact(version, model)],
     }
     body.update(payload)
     return build_statement(
@@ -65,6 +76,7 @@ def recalibration(
             "parent_run": parent.entry_hash.hex(),
             "metrics": {"auc": 0.80},
             "metrics_before": {"auc": 0.76},
+            "artifacts": [model_artifact(version, model)],
         },
     )
 
@@ -101,15 +113,17 @@ def note(text: str = "reviewed", *, actor: str = BUILDER) -> Statement:
     return build_statement(kind="note", actor=actor, payload={"text": text})
 
 
-def deployment(version: str = "1.0", *, actor: str = "olga") -> Statement:
-    """A deployment.promoted statement to production."""
+def deployment(
+    version: str = "1.0", *, actor: str = "olga", environment: str = "production", **payload: Any
+) -> Statement:
+    """A deployment.promoted statement (to production), bound to the version's model file."""
     return build_statement(
         kind="deployment.promoted",
         model=MODEL,
         version=version,
         actor=actor,
         reason="approved by validation and the model risk committee",
-        payload={"environment": "production"},
+        payload={"environment": environment, "model_sha256": model_file(version), **payload},
     )
 
 
