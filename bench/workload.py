@@ -177,7 +177,9 @@ class Workload:
                 },
             ],
             "code_revision": _digest(version)[:40],
-            "artifacts": [{"name": "model.txt", "sha256": _digest(model, version, "m")}],
+            "artifacts": [
+                {"name": "model.txt", "sha256": _digest(model, version, "m"), "role": "model"}
+            ],
             "tags": {"team": "retail-risk", "pipeline": "nightly"},
         }
         if recalibration:
@@ -249,7 +251,10 @@ class Workload:
                     version=version,
                     actor=DATA_SCIENTISTS[0],
                     reason="approved by validation and the model owner",
-                    payload={"environment": "production"},
+                    payload={
+                        "environment": "production",
+                        "model_sha256": _digest(model, version, "m"),
+                    },
                 )
             )
         )

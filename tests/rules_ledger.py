@@ -17,6 +17,7 @@ from ledger.governance import Principal, Role, Submission
 from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore
 from tests.access import add_user_by_admins, revoke_keys_by_admin
+from tests.ledger.factories import model_artifact, model_file
 from tests.reports.builders import Signer
 
 MODEL = "sme-loan-pd"
@@ -108,7 +109,11 @@ def build_rules_ledger(store: LedgerStore, *, bootstrap: bool = True) -> RulesLe
         "run.training",
         model=MODEL,
         version="1.0",
-        payload={"algorithm": "logistic regression", "params": {"C": 1.0}},
+        payload={
+            "algorithm": "logistic regression",
+            "params": {"C": 1.0},
+            "artifacts": [model_artifact("1.0", MODEL)],
+        },
     )
     e["vince"] = ledger.decide("vince", e["run"], "validator", "validated (same team as builder)")
     e["vito"] = ledger.decide("vito", e["run"], "validator", "independent validation done")
@@ -120,13 +125,17 @@ def build_rules_ledger(store: LedgerStore, *, bootstrap: bool = True) -> RulesLe
         model=MODEL,
         version="1.0",
         reason="approved under the high / production policy",
-        payload={"environment": "production"},
+        payload={"environment": "production", "model_sha256": model_file("1.0", MODEL)},
     )
     e["stricter"] = ledger.propose("carol", "high", "production", STRICTER)
     e["stricter_approval"] = ledger.approve_policy("adam", e["stricter"])
     e["staging"] = ledger.propose("carol", "high", "staging", {"validator": 1})
     e["run_1_1"] = ledger.submit(
-        BUILDER, "run.training", model=MODEL, version="1.1", payload={"algorithm": "gbm"}
+        BUILDER,
+        "run.training",
+        model=MODEL,
+        version="1.1",
+        payload={"algorithm": "gbm", "artifacts": [model_artifact("1.1", MODEL)]},
     )
     ledger.decide("vito", e["run_1_1"], "validator", "validated 1.1")
     identities = IdentityStore(store)

@@ -190,6 +190,16 @@ def policy_propose(
     independent_validation: Annotated[
         bool, typer.Option(help="Validators of the builder's team do not count")
     ] = False,
+    champion_comparison: Annotated[
+        bool,
+        typer.Option(
+            help="A challenger replaces the serving version only after a champion/challenger "
+            "comparison that a validator's approval cites"
+        ),
+    ] = False,
+    rollback_approvals: Annotated[
+        bool, typer.Option(help="A rollback needs the approvals anew")
+    ] = False,
 ) -> None:
     """Propose an approval policy; it is in force once approved (`policy approve`)."""
     required: dict[str, int] = {}
@@ -199,8 +209,13 @@ def policy_propose(
             fail(f"--require {item!r}: write ROLE=COUNT, e.g. validator=2")
         required[role.strip()] = int(count)
     payload: dict[str, object] = {"tier": tier, "environment": environment, "required": required}
-    if independent_validation:
-        payload["independent_validation"] = True
+    for flag, wanted in (
+        ("independent_validation", independent_validation),
+        ("champion_comparison", champion_comparison),
+        ("rollback_approvals", rollback_approvals),
+    ):
+        if wanted:
+            payload[flag] = True
     entry = _rule_entry("policy.proposed", payload, reason)
     console.print(
         f"Proposed policy at seq {entry.seq} ({entry.entry_hash.hex()}): in force once a "
@@ -246,10 +261,14 @@ def policy_list() -> None:
             state = f"replaced at seq {fact.superseded_seq}"
         console.print(
             f"seq {fact.seq:<6} {fact.describe():60} {state}"
-            + (
-                "  (validators independent of the builder's team)"
-                if fact.independent_validation
-                else ""
+            + "".join(
+                f"  ({note})"
+                for note, on in (
+                    ("validators independent of the builder's team", fact.independent_validation),
+                    ("champion comparison before replacing", fact.champion_comparison),
+                    ("rollbacks need approvals", fact.rollback_approvals),
+                )
+                if on
             ),
             markup=False,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ledger.governance import Principal
     from ledger.store import ArtifactStore, LedgerSettings, LedgerStore
 
 
@@ -34,3 +35,19 @@ def open_store_and_artifacts() -> tuple[LedgerStore, ArtifactStore]:
 
     settings = ledger_settings()
     return open_ledger(settings), ArtifactStore(settings.artifacts_path)
+
+
+def acting_user(store: LedgerStore, doing: str) -> Principal:
+    """The user whose API key is in GOVLEDGER_API_KEY: commands that write act as them,
+    under the same rules as the HTTP API; a clear failure when no key is set."""
+    import os
+
+    from api.service import IdentityStore, Unauthenticated
+
+    api_key = os.environ.get("GOVLEDGER_API_KEY")
+    if not api_key:
+        raise Unauthenticated(
+            f"set GOVLEDGER_API_KEY to your API key: `govledger {doing}` writes as the user it "
+            "belongs to (`govledger users add` or `users key` issues one)"
+        )
+    return IdentityStore(store).authenticate(api_key)

@@ -63,6 +63,8 @@ class PolicyIn(Body):
     environment: str = "*"
     required: dict[str, int]
     independent_validation: bool = False
+    champion_comparison: bool = False
+    rollback_approvals: bool = False
     reason: str = ""
 
 
@@ -93,6 +95,8 @@ def _policy(fact: PolicyFact) -> dict[str, Any]:
         "environment": fact.environment,
         "required": dict(fact.required),
         "independent_validation": fact.independent_validation,
+        "champion_comparison": fact.champion_comparison,
+        "rollback_approvals": fact.rollback_approvals,
         "description": fact.as_policy().describe(),
         "proposed_by": fact.proposer,
         "approved_seq": fact.approved_seq,
@@ -222,8 +226,9 @@ def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> 
         "environment": body.environment,
         "required": body.required,
     }
-    if body.independent_validation:
-        payload["independent_validation"] = True
+    for flag in ("independent_validation", "champion_comparison", "rollback_approvals"):
+        if getattr(body, flag):
+            payload[flag] = True
     return _entry(_submit(context, principal, "policy.proposed", payload, body.reason))
 
 

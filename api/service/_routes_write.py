@@ -25,8 +25,9 @@ from api.service._schemas import (
     StatementIn,
 )
 from ledger.errors import InvalidStatement
-from ledger.governance import Principal, Role, Submission, model_files
+from ledger.governance import Principal, Role, Submission
 from ledger.log.entries import Entry, Statement, build_statement
+from ledger.store import promotion_payload
 
 router = APIRouter(prefix="/v1", tags=["write"])
 
@@ -194,14 +195,15 @@ async def record_oversight(
 async def deploy(
     body: DeploymentIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
-    payload: dict[str, Any] = {"environment": body.environment}
-    digest = body.model_sha256 or _only_model_file(context, body.model, body.version)
-    if digest is not None:
-        payload["model_sha256"] = digest
-    if body.rollback:
-        payload["rollback"] = True
-    if body.replaces is not None:
-        payload["replaces"] = body.replaces
+    payload = promotion_payload(
+        context.store,
+        body.model,
+        body.version,
+        environment=body.environment,
+        model_sha256=body.model_sha256,
+        rollback=body.rollback,
+        replaces=body.replaces,
+    )
     statement = _statement(
         principal,
         kind="deployment.promoted",
@@ -211,14 +213,6 @@ async def deploy(
         payload=payload,
     )
     return await _submit(context, principal, [Submission(statement)], key)
-
-
-def _only_model_file(context: Context, model: str, version: str) -> str | None:
-    """The run's model file when it cites exactly one; otherwise None, and admission says
-    what is wrong (no model file, or several to choose from)."""
-    run = context.store.run_of(model, version)
-    files = set() if run is None else set(model_files(run.statement.payload))
-    return files.pop() if len(files) == 1 else None
 
 
 @router.post("/retirements", status_code=201, summary="Retire a model or a version")

@@ -133,6 +133,8 @@ class VersionView:
             "environment": self.environment,
             "required": dict(self.policy.required),
             "independent_validation": self.policy.independent_validation,
+            "champion_comparison": self.policy.champion_comparison,
+            "rollback_approvals": self.policy.rollback_approvals,
             "description": self.policy.describe(),
         }
         if fact is not None:
@@ -200,6 +202,33 @@ def serving_of(found: list[Entry], shadow_environments: tuple[str, ...]) -> Serv
             else:
                 history.retire(event)
     return history
+
+
+def promotion_payload(
+    store: LedgerStore,
+    model: str,
+    version: str,
+    *,
+    environment: str = DEFAULT_ENVIRONMENT,
+    model_sha256: str | None = None,
+    rollback: bool = False,
+    replaces: str | None = None,
+) -> dict[str, object]:
+    """The payload of a promotion as the API and the CLI build it: the model file is the
+    run's only model file unless named (with none or several, admission says what is
+    wrong), `rollback` and `replaces` only when asked."""
+    payload: dict[str, object] = {"environment": environment}
+    if model_sha256 is None:
+        run = store.run_of(model, version)
+        files = set() if run is None else set(model_files(run.statement.payload))
+        model_sha256 = files.pop() if len(files) == 1 else None
+    if model_sha256 is not None:
+        payload["model_sha256"] = model_sha256
+    if rollback:
+        payload["rollback"] = True
+    if replaces is not None:
+        payload["replaces"] = replaces
+    return payload
 
 
 def model_serving(store: LedgerStore, model: str) -> ServingHistory:
@@ -433,10 +462,10 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
     ]
     versions = []
     rules_at = _RulesAt(store)
-    history = serving_of(found, store.policy.shadow_environments)
+    serving = serving_of(found, store.policy.shadow_environments)
     for entry in found:
         if entry.statement.kind in RUN_KINDS:
-            view = _version_view(store, model, entry.statement.version, found, rules_at, history)
+            view = _version_view(store, model, entry.statement.version, found, rules_at, serving)
             versions.append(
                 {
                     "version": view.version,
@@ -458,7 +487,7 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
         ),
         "versions": versions,
         "serving": {
-            env: [tenure_dict(t) for t in history.serving(env)] for env in history.environments()
+            env: [tenure_dict(t) for t in serving.serving(env)] for env in serving.environments()
         },
         "entries": len(found),
     }

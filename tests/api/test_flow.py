@@ -6,6 +6,7 @@ import pytest
 
 from ledger import errors
 from tests.api.conftest import Service
+from tests.model_files import model_file_for
 
 
 def test_run_logged_approved_by_two_roles_and_deployed(any_service: Service) -> None:
@@ -17,6 +18,7 @@ def test_run_logged_approved_by_two_roles_and_deployed(any_service: Service) -> 
         run.log_metrics({"auc": 0.79, "ks": 0.41})
         run.set_tag("team", "risk")
         run.log_artifact_bytes = None  # attribute set by users is harmless
+        run.log_model(model_file_for("credit-scoring", "1.0.0"))
     assert run.entry is not None and run.entry["statement"]["kind"] == "run.training"
     assert run.entry["statement"]["actor"] == "dana"
 

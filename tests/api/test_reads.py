@@ -14,6 +14,7 @@ from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
 from ledger.log.merkle import verify_consistency, verify_inclusion
 from tests.api.conftest import Service
+from tests.model_files import model_file_for
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +244,8 @@ def test_version_status_goes_logged_approved_deployed_retired(svc: Service) -> N
         svc.client("alice") as alice,
         svc.http("vera") as vera,
     ):
-        with dana.run("r-status", version="3.0"):
-            pass
+        with dana.run("r-status", version="3.0") as run:
+            run.log_model(model_file_for("r-status", "3.0"))
         assert _status(vera, "r-status", "3.0") == "logged"
         victor.approve("r-status", "3.0", "validated", key=svc.signing_keys["victor"])
         view = vera.get("/v1/models/r-status/versions/3.0").json()

@@ -17,6 +17,7 @@ from ledger.store import ArtifactStore, LedgerSettings, init_ledger
 from tests.api.conftest import Service
 from tests.api.test_errors import assert_problem
 from tests.ledger.regulated import FEATURES, MODEL, REASONS, build_regulated_ledger
+from tests.model_files import model_file_for
 
 GOVLEDGER = Path(sys.executable).parent / "govledger"
 M = "reg-api-pd"
@@ -63,6 +64,7 @@ def test_catalogue_oversight_and_compliance_over_http(module_service: Service) -
     svc = module_service
     dana, victor, alice, carol = (svc.client(n) for n in ("dana", "victor", "alice", "carol"))
     with dana.run(M, version="1.0", algorithm="logistic regression") as run:
+        run.log_model(model_file_for(M, "1.0"))
         run.log_features(FEATURES)
     for name in ("victor", "alice"):
         svc.client(name).register_key(svc.signing_keys[name])

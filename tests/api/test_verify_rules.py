@@ -12,6 +12,7 @@ import pytest
 from ledger.errors import PolicyViolation
 from ledger.log.entries import build_statement
 from tests.api.conftest import Service
+from tests.model_files import model_file_for
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,7 @@ def svc(module_any_service: Service) -> Service:
         dana.register_model("rules-model", description="PD model", materiality_tier="high")
         with dana.run("rules-model", version="1.0") as run:
             run.log_metrics({"auc": 0.81})
+            run.log_model(model_file_for("rules-model", "1.0"))
         with pytest.raises(PolicyViolation):
             dana.deploy("rules-model", "1.0", "too early")
         victor.approve("rules-model", "1.0", "validated", key=svc.signing_keys["victor"])

@@ -41,6 +41,7 @@ from ledger.store import (
 )
 from tests.api.conftest import Service, make_service, stop
 from tests.api.test_cli import GOVLEDGER, Cli, add_user, one_line_error
+from tests.ledger.factories import model_artifact, model_file
 
 USERS = {
     "fiona": ["data_scientist", "validator"],
@@ -260,7 +261,11 @@ def run(model: str, version: str = "1.0") -> dict[str, Any]:
         "kind": "run.training",
         "model": model,
         "version": version,
-        "payload": {"params": {"depth": 3}, "metrics": {"auc": 0.81}},
+        "payload": {
+            "params": {"depth": 3},
+            "metrics": {"auc": 0.81},
+            "artifacts": [model_artifact(version, model)],
+        },
     }
 
 
@@ -339,7 +344,7 @@ def test_a_policy_refusal_is_recorded_once_on_every_path_however_often_retried(
         "model": model,
         "version": "1.0",
         "reason": "ship it",
-        "payload": {"environment": "production"},
+        "payload": {"environment": "production", "model_sha256": model_file("1.0", model)},
     }
     outcome, written = same_on_every_path(paths, "dana", [deploy], key="paths-deploy-1")
     assert outcome.problem == "policy-violation"

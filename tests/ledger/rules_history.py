@@ -10,7 +10,7 @@ from api.service import IdentityStore
 from ledger.governance import Role
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
-from tests.ledger.factories import MODEL, Actor, training
+from tests.ledger.factories import MODEL, Actor, model_file, training
 from tests.ledger.tamper import append_bypassing_admission
 
 INITIAL_USERS = {
@@ -68,7 +68,7 @@ def deployment(version: str, *, actor: str = "dana", environment: str = "product
         version=version,
         actor=actor,
         reason="approved by validation and the approver",
-        payload={"environment": environment},
+        payload={"environment": environment, "model_sha256": model_file(version)},
     )
 
 

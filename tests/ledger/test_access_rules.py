@@ -23,7 +23,7 @@ from ledger.errors import (
 from ledger.governance import LastAdmin, Principal, Role, Submission, UnknownRole, parse_roles
 from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore
-from tests.ledger.factories import MODEL, Actor, training
+from tests.ledger.factories import MODEL, Actor, model_file, training
 
 TEAM = {"dana": "retail-risk", "vince": "retail-risk", "victor": "validation"}
 
@@ -233,7 +233,7 @@ def _deploy_statement(principal: Principal, version: str, environment: str) -> S
             version=version,
             actor=principal.name,
             reason="go live",
-            payload={"environment": environment},
+            payload={"environment": environment, "model_sha256": model_file(version)},
         )
     )
 

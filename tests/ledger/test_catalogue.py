@@ -16,6 +16,7 @@ from ledger.errors import (
 )
 from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore, version_view
+from tests.ledger.factories import model_file
 from tests.ledger.regulated import BUILDER, FEATURES, MODEL, REASONS, decide, run_statement
 from tests.reports.builders import Signer, now
 
@@ -190,7 +191,12 @@ def test_approvals_naming_the_run_as_subject_count_like_run_approvals(
     assert version_view(store, MODEL, "1.0").status.value == "approved"
     deployed = store.append(
         build_statement(
-            kind="deployment.promoted", model=MODEL, version="1.0", actor=BUILDER, reason="go"
+            kind="deployment.promoted",
+            model=MODEL,
+            version="1.0",
+            actor=BUILDER,
+            reason="go",
+            payload={"model_sha256": model_file("1.0", MODEL)},
         )
     )
     assert deployed.statement.kind == "deployment.promoted"

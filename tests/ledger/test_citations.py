@@ -12,7 +12,7 @@ from ledger.errors import GovledgerError, InvalidStatement, UnknownEntry
 from ledger.governance import Submission
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerStore
-from tests.ledger.factories import MODEL, Actor, evaluation, issued_now, note, training
+from tests.ledger.factories import MODEL, Actor, evaluation, issued_now, model_file, note, training
 
 
 def approval(actor: Actor, run: Entry, evidence: list[str]) -> Submission:
@@ -95,7 +95,12 @@ def test_a_deployment_naming_a_note_as_an_approval_is_refused(
     store.append(vera.approve(run, role="validator"))
     store.append(arjun.approve(run, role="approver"))
     remark = store.append(note("looks fine"))
-    deployment = _cite("deployment.promoted", "1.0", approvals=[remark.entry_hash.hex()])
+    deployment = _cite(
+        "deployment.promoted",
+        "1.0",
+        approvals=[remark.entry_hash.hex()],
+        model_sha256=model_file("1.0"),
+    )
     with pytest.raises(InvalidStatement, match=r"approvals .* not an approval of"):
         store.append(deployment)
 

@@ -18,6 +18,7 @@ from ledger.errors import (
 from ledger.governance import Submission
 from ledger.log.entries import build_statement
 from ledger.store import ArtifactStore, LedgerStore, version_view
+from tests.ledger.factories import model_file
 from tests.ledger.regulated import BUILDER, MODEL, RegulatedLedger, build_regulated_ledger
 
 
@@ -37,9 +38,14 @@ def oversight(action: str, version: str = "1.0", reason: str = "why", **payload:
     )
 
 
-def deployment(version: str = "1.0") -> Any:
+def deployment(version: str = "1.0", environment: str = "production") -> Any:
     return build_statement(
-        kind="deployment.promoted", model=MODEL, version=version, actor="dana", reason="redeploy"
+        kind="deployment.promoted",
+        model=MODEL,
+        version=version,
+        actor="dana",
+        reason="redeploy",
+        payload={"environment": environment, "model_sha256": model_file(version, MODEL)},
     )
 
 
@@ -62,9 +68,12 @@ def test_a_stop_makes_the_version_stopped_and_refuses_deployment_until_resumed(
         store.append(deployment())
     assert isinstance(info.value, PolicyViolation) and info.value.status == 409
     assert store.size() == size
+    with pytest.raises(VersionStopped):
+        store.append(deployment(environment="staging"))
     store.append(oversight("resume", reason="root cause fixed", refers_to=[stop.entry_hash.hex()]))
-    assert version_view(store, MODEL, "1.0").status.value == "deployed"
-    assert store.append(deployment()).statement.kind == "deployment.promoted"
+    assert version_view(store, MODEL, "1.0").status.value == "deployed"  # serving again
+    assert store.append(deployment(environment="staging")).statement.kind == "deployment.promoted"
+    assert version_view(store, MODEL, "1.0").serving_in == ["production", "staging"]
 
 
 def test_a_stop_and_a_deployment_in_one_batch_are_refused_together(

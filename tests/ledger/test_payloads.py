@@ -53,6 +53,16 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
         "payload": {"role": "validator", "run": RUN},
     },
     Kind.DEPLOYMENT_PROMOTED: {"model": MODEL, "version": "1.0", "reason": "go", "payload": {}},
+    Kind.SERVING_CHECKED: {
+        "model": MODEL,
+        "payload": {
+            "environment": "production",
+            "model_sha256": "ab" * 32,
+            "host": "scorer-1",
+            "outcome": "refused",
+            "tree_size": 12,
+        },
+    },
     Kind.MODEL_RETIRED: {"model": MODEL, "reason": "replaced", "payload": {}},
     Kind.KEY_REGISTERED: {"payload": {"key_id": KEY_ID, "public_key": "A" * 43 + "="}},
     Kind.KEY_REVOKED: {"reason": "lost", "payload": {"key_id": KEY_ID}},

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ledger.governance import ApprovalPolicy
 from ledger.store import LedgerStore, model_summary, version_view
 from tests.access import add_user_by_admins
+from tests.ledger.factories import model_artifact, model_file
 from tests.reports.builders import Signer
 from tests.rules_ledger import HIGH_PRODUCTION, MODEL, STRICTER, build_rules_ledger
 
@@ -78,7 +79,13 @@ def test_the_deployments_environment_chooses_the_policy(store: LedgerStore) -> N
     add_user_by_admins(store, "alina", ["approver"], team="risk")
     ledger.signers["alina"] = Signer("alina")
     store.submit(ledger.principal("alina"), [ledger.signers["alina"].register()])
-    run = ledger.submit("dana", "run.training", model=MODEL, version="2.0", payload={})
+    run = ledger.submit(
+        "dana",
+        "run.training",
+        model=MODEL,
+        version="2.0",
+        payload={"artifacts": [model_artifact("2.0", MODEL)]},
+    )
     ledger.decide("vito", run, "validator", "validated")
     ledger.decide("alina", run, "approver", "approved for staging")
     ledger.submit(
@@ -87,7 +94,7 @@ def test_the_deployments_environment_chooses_the_policy(store: LedgerStore) -> N
         model=MODEL,
         version="2.0",
         reason="to staging",
-        payload={"environment": "staging"},
+        payload={"environment": "staging", "model_sha256": model_file("2.0", MODEL)},
     )
     view = version_view(store, MODEL, "2.0")
     assert view.status.value == "deployed" and view.environment == "staging"

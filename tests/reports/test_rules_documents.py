@@ -23,6 +23,7 @@ from reports.documents import CARD_ATTACHMENTS, audit_pdf, card_pdf
 from reports.render import card_html, render_pdf
 from reports.verify import verify_card
 from tests.access import add_user_by_admins
+from tests.ledger.factories import model_artifact
 from tests.reports.builders import Signer, SmallLedger, build_small_ledger
 from tests.rules_ledger import HOSTILE_TEAM, MODEL, RulesLedger, build_rules_ledger
 
@@ -94,10 +95,24 @@ def test_a_deployment_under_the_initial_policy_names_it_and_verifies(
     rules.signers["alina"] = Signer("alina")
     store.submit(rules.principal("alina"), [rules.signers["alina"].register()])
     rules.submit("dana", "model.registered", model="collections-score", payload={})
-    run = rules.submit("dana", "run.training", model="collections-score", version="1", payload={})
+    model_ref = model_artifact("1", "collections-score")
+    run = rules.submit(
+        "dana",
+        "run.training",
+        model="collections-score",
+        version="1",
+        payload={"artifacts": [model_ref]},
+    )
     rules.decide("vito", run, "validator", "validated")
     rules.decide("alina", run, "approver", "approved")
-    rules.submit("dana", "deployment.promoted", model="collections-score", version="1", reason="go")
+    rules.submit(
+        "dana",
+        "deployment.promoted",
+        model="collections-score",
+        version="1",
+        reason="go",
+        payload={"model_sha256": model_ref["sha256"]},
+    )
     rendered = card_pdf(store, None, "collections-score", "1")
     initial = next(p for p in store.rules().policies.values() if p.initial)
     text = pdf_text(rendered.pdf)

@@ -16,6 +16,7 @@ import pytest
 from ledger.log.entries import build_statement
 from tests.api.conftest import Service, make_service, stop
 from tests.ledger.legacy import append_legacy
+from tests.model_files import model_file_for
 
 MODEL = "retail-credit-pd"
 HOSTILE_MODEL = "<script>alert(1)</script>"
@@ -64,6 +65,7 @@ def populate(svc: Service) -> dict[str, str]:
         with dana.run(MODEL, "1.0.0", algorithm="gradient boosting") as run:
             run.log_params({"max_depth": 3, "n_estimators": 200})
             run.log_metrics({"auc": 0.781})
+            run.log_model(model_file_for(MODEL, "1.0.0"))
         dana.log_evaluation(
             MODEL, "1.0.0", {"evaluation": "performance", "summary": performance_summary()}
         )
