@@ -15,6 +15,7 @@ from typing import Any
 
 from ledger.log.entries import Entry, build_statement
 from ledger.store import ArtifactStore, LedgerStore
+from tests.ledger.factories import model_artifact, model_file
 from tests.reports.builders import Signer, now
 
 MODEL = "consumer-pd"
@@ -105,6 +106,7 @@ def run_statement(version: str, **payload: Any) -> Any:
                     "columns": [*FEATURES, "sex", "good"],
                 }
             ],
+            "artifacts": [model_artifact(version, MODEL)],
             **payload,
         },
     )
@@ -183,7 +185,11 @@ def build_regulated_ledger(store: LedgerStore, artifacts: ArtifactStore) -> Regu
     e["validation"] = store.append(decide(vera, run, role="validator", evidence=reviewed))
     e["approval"] = store.append(decide(arjun, run, role="approver", evidence=reviewed))
     e["deployment"] = store.append(
-        statement("deployment.promoted", reason="approved", payload={"environment": "production"})
+        statement(
+            "deployment.promoted",
+            reason="approved",
+            payload={"environment": "production", "model_sha256": model_file("1.0", MODEL)},
+        )
     )
     e["measures"] = store.append(
         statement(
