@@ -61,9 +61,12 @@ def populate(svc: Service) -> dict[str, str]:
             decision="Approve or decline applications for personal loans",
             owner="Retail Credit Risk",
         )
+        weights = svc.home / "model-1.0.0.bin"
+        weights.write_bytes(b"gradient boosting 1.0.0")
         with dana.run(MODEL, "1.0.0", algorithm="gradient boosting") as run:
             run.log_params({"max_depth": 3, "n_estimators": 200})
             run.log_metrics({"auc": 0.781})
+            run.log_model(weights)  # the file the deployment binds to
         dana.log_evaluation(
             MODEL, "1.0.0", {"evaluation": "performance", "summary": performance_summary()}
         )
