@@ -2,7 +2,9 @@
 
 For compliance officers: every entry recorded in [since, until) grouped by model; approvals
 and rejections with their reasons and re-checked signatures; refused requests (attempted
-four-eyes and policy violations, which the service logs as `request.refused`); key
+four-eyes and policy violations, which the service logs as `request.refused`); the
+promotions of the period (who, why, where, bound to which model file, which version each
+replaced, rollbacks marked: the serving fold, `ledger.governance._serving`); key
 registrations and revocations; the access changes of the period and the approval policies in
 force at its end (`reports.rules`); the result of verifying the whole ledger with the current
 signed checkpoint; and, given the checkpoint of the previous audit, a consistency proof that
@@ -22,7 +24,7 @@ from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, Kind
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import ArtifactStore, EntryFilter, LedgerStore
+from ledger.store import ArtifactStore, EntryFilter, LedgerStore, model_serving
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
 from reports.rules import (
@@ -58,6 +60,25 @@ class AuditEntry:
 
 
 @dataclass
+class PromotionRow:
+    """A promotion of the period: where, by whom, why, bound to which file, what it ended."""
+
+    seq: int
+    model: str
+    version: str
+    environment: str
+    actor: str
+    recorded_at: str
+    reason: str
+    rollback: bool
+    model_sha256: str | None
+    """None: the promotion names no model file (recorded before promotions named one)."""
+    replaced: list[str]
+    """'1.0 (serving since seq 7)' for each version whose tenure this promotion ended."""
+    entry_hash: str
+
+
+@dataclass
 class ModelActivity:
     """The entries about one model (or about no model) in the range."""
 
@@ -86,6 +107,8 @@ class AuditReport:
     keys: list[AuditEntry]
     oversight: list[AuditEntry]
     """Human oversight records (EU AI Act Art. 14): measures, overrides, stops, resumes."""
+    promotions: list[PromotionRow]
+    """Every `deployment.promoted` of the period with the versions it replaced."""
     verification: VerificationReport
     """`ledger.verify.verify_ledger` over the whole ledger, with the checkpoint it matched."""
     consistency: VerificationReport | None
@@ -188,6 +211,40 @@ def _row(entry: Entry, keys: KeyBook, rules: RulesState) -> AuditEntry:
     )
 
 
+def promotion_rows(store: LedgerStore, period: list[Entry]) -> list[PromotionRow]:
+    """The period's promotions, each with the versions it replaced in its environment
+    (the tenures it ended in the model's serving history)."""
+    histories = {}
+    rows = []
+    for entry in period:
+        st = entry.statement
+        if st.kind != Kind.DEPLOYMENT_PROMOTED.value:
+            continue
+        if st.model not in histories:
+            histories[st.model] = model_serving(store, st.model)
+        tenures = histories[st.model].tenures()
+        ended = [t for t in tenures if t.ended_by and t.ended_by.entry_hash == entry.entry_hash]
+        mine = next((t for t in tenures if t.promotion.entry_hash == entry.entry_hash), None)
+        p = st.payload
+        digest = p.get("model_sha256")
+        rows.append(
+            PromotionRow(
+                seq=entry.seq,
+                model=st.model,
+                version=st.version,
+                environment=mine.environment if mine else str(p.get("environment", "")),
+                actor=st.actor,
+                recorded_at=entry.recorded_at,
+                reason=clip(st.reason, where=f"the entry at seq {entry.seq}"),
+                rollback=bool(p.get("rollback", False)),
+                model_sha256=None if digest is None else str(digest),
+                replaced=[f"{t.version} (serving since seq {t.since_seq})" for t in ended],
+                entry_hash=entry.entry_hash.hex(),
+            )
+        )
+    return rows
+
+
 def check_consistency(
     store: LedgerStore, previous_note: str, new_size: int, new_root: bytes
 ) -> tuple[VerificationReport, list[str]]:
@@ -273,6 +330,7 @@ def build_audit(
         refusals=[r for r in rows if r.kind == Kind.REQUEST_REFUSED.value],
         keys=[r for r in rows if r.kind in key_kinds],
         oversight=[r for r in rows if r.kind == Kind.OVERSIGHT_RECORDED.value],
+        promotions=promotion_rows(store, period),
         verification=report,
         consistency=consistency,
         consistency_proof=proof,

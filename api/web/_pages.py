@@ -1,7 +1,8 @@
 """What the web pages show, assembled from the ledger core as plain data (no HTML here).
 
 The models overview reads each version's derived view (`ledger.version_view`), so
-the page can never disagree with the API or the card about a status or an approval. The
+the page can never disagree with the API or the card about a status or an approval; the
+model page's serving timeline is the one serving fold (`ledger.store.model_serving`). The
 timeline words access and policy entries with the audit report's one wording
 (`reports.rules.rule_summary`), so a change reads the same on both.
 """
@@ -12,10 +13,18 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from ledger.errors import InvalidTimeBound
+from ledger.governance import PromotionFact, Tenure
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.log.time_bounds import parse_day, time_bound
-from ledger.store import EntryFilter, LedgerStore, model_names, model_summary, version_view
+from ledger.store import (
+    EntryFilter,
+    LedgerStore,
+    model_names,
+    model_serving,
+    model_summary,
+    version_view,
+)
 from reports.rules import is_rule_kind, rule_summary
 
 TIMELINE_PAGE_SIZE = 50
@@ -49,6 +58,63 @@ class VersionRow:
     deployed_by: str | None = None
     deployed_at: str | None = None
     environment: str | None = None
+    serving: list[str] = field(default_factory=list)
+    """Where it serves or served, one line per tenure ('serving in production since seq
+    12', 'served in production from seq 12; replaced by 1.1 at seq 40')."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenureRow:
+    """One version's time serving in an environment, as the timeline shows it."""
+
+    version: str
+    since_seq: int
+    since: str
+    promoted_by: str
+    reason: str
+    rollback: bool
+    model_file: str
+    """The first 12 hex digits of the bound model file, or '' when none was named."""
+    serving: bool
+    ended_seq: int | None
+    ended_at: str
+    ended_how: str
+    """'replaced by 1.1', 'retired', or '' while it serves."""
+
+
+@dataclass
+class EnvironmentHistory:
+    """An environment's serving history, newest tenure first."""
+
+    environment: str
+    tenures: list[TenureRow]
+
+    @property
+    def serving(self) -> list[TenureRow]:
+        return [t for t in self.tenures if t.serving]
+
+
+def tenure_row(tenure: Tenure) -> TenureRow:
+    """A tenure (`ledger.governance.Tenure`) as a timeline row."""
+    p, end = tenure.promotion, tenure.ended_by
+    how = ""
+    if isinstance(end, PromotionFact):
+        how = f"replaced by {end.version}"
+    elif end is not None:
+        how = "retired" if end.version else "model retired"
+    return TenureRow(
+        version=tenure.version,
+        since_seq=p.seq,
+        since=p.recorded_at,
+        promoted_by=p.actor,
+        reason=p.reason,
+        rollback=p.rollback,
+        model_file=(p.model_sha256 or "")[:12],
+        serving=end is None,
+        ended_seq=tenure.ended_seq,
+        ended_at="" if end is None else end.recorded_at,
+        ended_how=how,
+    )
 
 
 @dataclass
@@ -60,6 +126,8 @@ class ModelRow:
     owner: str
     retired: bool
     versions: list[VersionRow] = field(default_factory=list)
+    serving: list[EnvironmentHistory] = field(default_factory=list)
+    """Each environment's serving history (the model page's timeline)."""
 
 
 def _text(value: object) -> str:
@@ -103,12 +171,18 @@ def model_row(store: LedgerStore, name: str) -> ModelRow:
             if view.policy_fact is not None
             else f"configured: {view.policy.describe()}",
         )
+        version.serving = [t.describe() for t in view.tenures]
         if view.deployments:
             last = view.deployments[-1]
             version.deployed_by = last.statement.actor
             version.deployed_at = last.recorded_at
             version.environment = _text(last.statement.payload.get("environment")) or None
         row.versions.append(version)
+    history = model_serving(store, name)
+    row.serving = [
+        EnvironmentHistory(env, [tenure_row(t) for t in reversed(history.tenures(env))])
+        for env in history.environments()
+    ]
     return row
 
 

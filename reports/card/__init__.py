@@ -19,12 +19,14 @@ from reports.card._evidence import (
 )
 from reports.card._model import CardPolicy, Evidence, LedgerPolicy, ModelCard
 from reports.card._policy import ledger_policies
+from reports.card._serving import ServingSection, serving_section
 
 __all__ = [
     "CardPolicy",
     "Evidence",
     "LedgerPolicy",
     "ModelCard",
+    "ServingSection",
     "approved_by",
     "build_card",
     "build_evidence",
@@ -37,5 +39,6 @@ __all__ = [
     "read_performance",
     "registration_of",
     "run_details",
+    "serving_section",
     "verify_evidence",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.governance import COMPARISON_EVALUATION
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.log.timestamps import format_rfc3339
@@ -45,6 +46,7 @@ from reports.card._regulatory import (
     oversight_section,
     regime_checks,
 )
+from reports.card._serving import serving_section
 from reports.citations import EntryRef, cite
 from reports.limits import (
     MAX_DATASETS,
@@ -89,6 +91,8 @@ def build_card(
     sections: dict[str, Any] = {}
     others: list[GenericEvaluation] = []
     for name, entry in latest_by_kind(view.evaluations).items():
+        if name == COMPARISON_EVALUATION:  # stated with the serving (`_serving`)
+            continue
         reader = READERS.get(name)
         if reader is None:
             others.append(read_generic(entry, artifacts))
@@ -158,6 +162,9 @@ def build_card(
         ),
         approval_policy=card_policy(store, view, use, max_seq=checkpoint.size),
         more=more,
+        serving=serving_section(
+            family, model, version, view.run, use, store.policy.shadow_environments
+        ),
     )
     proven = version_view(store, model, version, entries_of_model=family)
     checks = regime_checks(proven, family, proven.policy)
@@ -428,6 +435,12 @@ def _open_issues(card: ModelCard, approvals: list[Approval]) -> list[str]:
         issues.append(f"Population shift (PSI above the shift band) in: {', '.join(s.shifted)}.")
     if s is not None and s.score and s.score.get("band") in ("watch", "shift"):
         issues.append(f"Score PSI is in the '{s.score.get('band')}' band.")
+    issues += [
+        f"The deployment to {r.environment} at seq {r.promotion_seq} is not bound to a model "
+        "file (recorded before promotions named one): which bytes were deployed is not on the "
+        "ledger."
+        for r in card.serving.unbound
+    ]
     issues += [f"Refused request by {r.actor}: {clip(r.reason, 300)}" for r in card.refusals]
     issues += [f"Retired: {clip(r.reason, 300)}" for r in card.retirements]
     return issues

@@ -19,6 +19,7 @@ from reports.card._evaluations import (
     StabilitySection,
 )
 from reports.card._fairness_section import FairnessSection
+from reports.card._serving import ServingSection
 from reports.citations import EntryRef
 from reports.tables import Table
 
@@ -221,6 +222,9 @@ class ModelCard:
     extra_sections: list[ExtraSection] = field(default_factory=list)
     approval_policy: CardPolicy | None = None
     """Which approval policy applied, and where it is recorded (section 9)."""
+    serving: ServingSection = field(default_factory=ServingSection)
+    """Where the version serves or served, bound to which model file, and its
+    champion/challenger comparison (section 9; `reports.card._serving`)."""
     more: dict[str, str] = field(default_factory=dict)
     """For a long field shown in part (`reports.limits`): the line saying what was left
     out and where it is, by field ("params", "metrics", "datasets", "approvals", ...)."""

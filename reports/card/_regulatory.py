@@ -205,6 +205,8 @@ def mapping_section(checks: list[ComplianceCheck]) -> ExtraSection:
         rows = []
         for item in check.items:
             status = "satisfied" if item.satisfied else "GAP: " + "; ".join(item.missing)
+            if item.statements:
+                status += ". " + "; ".join(item.statements)
             rows.append([item.title, item.citation, status, _evidence_cell(item.evidence)])
         cited += check.cited()
         gaps = len(check.gaps)

@@ -16,7 +16,7 @@ from typing import Any
 from ledger.governance import ApprovalPolicy, RunFact, approvals_missing, decision_fact
 from ledger.log.entries import Entry
 from ledger.log.kinds import RUN_KINDS
-from ledger.store import LedgerStore, VersionView, model_entries, version_view
+from ledger.store import LedgerStore, VersionView, model_entries, serving_of, version_view
 from reports.citations import EntryRef, cite
 from reports.regulatory.regimes import AnyOf, Item, Regime, Rule, load_regime
 
@@ -35,6 +35,9 @@ class ItemResult:
     requirement: str
     evidence: list[EntryRef]
     missing: list[str]
+    statements: list[str] = field(default_factory=list)
+    """What the item states from the ledger besides its evidence (a `serving` rule: which
+    version serves in the environment, since when, bound to which model file)."""
 
     @property
     def satisfied(self) -> bool:
@@ -52,6 +55,7 @@ class ItemResult:
                 for r in self.evidence
             ],
             "missing": self.missing,
+            "statements": self.statements,
         }
 
 
@@ -129,6 +133,9 @@ class _Context:
 
     def __init__(self, view: VersionView, family: list[Entry], policy: ApprovalPolicy) -> None:
         self.view = view
+        self.serving = serving_of(
+            sorted(family, key=lambda e: e.seq), tuple(policy.shadow_environments)
+        )
         self.version_entries = [e for e in family if e.statement.version == view.version]
         self.model_entries = [e for e in family if e.statement.version == ""]
         self.by_hash = {e.entry_hash.hex(): e for e in family}
@@ -164,15 +171,27 @@ class _Context:
     def item(self, item: Item) -> ItemResult:
         evidence: dict[int, EntryRef] = {}
         missing: list[str] = []
+        statements: list[str] = []
         for requirement in item.evidence:
-            rules = requirement.any_of if isinstance(requirement, AnyOf) else [requirement]
-            found: list[Entry] = []
-            for rule in rules:
-                found = self.satisfying(rule)
-                if found:
-                    break
-            if not found:
-                missing.append(requirement.need)
+            if isinstance(requirement, Rule) and requirement.every:
+                found, lacking = self.every(requirement)
+                if lacking:
+                    seqs = ", ".join(f"seq {e.seq}" for e in lacking)
+                    missing.append(f"{requirement.need} (not met by {seqs})")
+            elif isinstance(requirement, Rule) and requirement.serving is not None:
+                found, said = self.serving_now(requirement)
+                statements += said
+                if not found:
+                    missing.append(requirement.need)
+            else:
+                rules = requirement.any_of if isinstance(requirement, AnyOf) else [requirement]
+                found = []
+                for rule in rules:
+                    found = self.satisfying(rule)
+                    if found:
+                        break
+                if not found:
+                    missing.append(requirement.need)
             for entry in found:
                 evidence.setdefault(entry.seq, cite(entry, f"{item.id}: {requirement.need}"))
         return ItemResult(
@@ -182,16 +201,54 @@ class _Context:
             item.requirement,
             sorted(evidence.values(), key=lambda r: r.seq),
             missing,
+            statements,
         )
 
-    def satisfying(self, rule: Rule) -> list[Entry]:
-        """The entries that meet a rule (with what they cite or count), or [] if too few."""
-        scoped = {
+    def every(self, rule: Rule) -> tuple[list[Entry], list[Entry]]:
+        """An `every` rule: the latest entries that meet it, and each one that does not."""
+        scoped = self._scoped(rule)
+        fields = rule.model_copy(update={"fields": [], "every": False})
+        candidates = [e for e in scoped if self._matches(fields, e)]
+        lacking = [e for e in candidates if not self._matches(rule, e)]
+        met = [e for e in candidates if e not in lacking]
+        return met[-MAX_EVIDENCE_PER_RULE:], lacking
+
+    def serving_now(self, rule: Rule) -> tuple[list[Entry], list[str]]:
+        """A `serving` rule: the promotions serving in the environment now, and what the
+        item states about each (which version, since when, which model file)."""
+        environment = str(rule.serving)
+        found: list[Entry] = []
+        said: list[str] = []
+        for tenure in self.serving.serving(environment):
+            entry = self.by_hash.get(tenure.promotion.entry_hash.hex())
+            if entry is None or entry.statement.kind not in rule.kind:
+                continue
+            found.append(entry)
+            p = tenure.promotion
+            bound = (
+                f"model file {p.model_sha256}"
+                if p.model_sha256
+                else "not bound to a model file (recorded before promotions named one)"
+            )
+            said.append(
+                f"{tenure.version} serves in {environment} since seq {p.seq} "
+                f"({entry.recorded_at[:10]}, promoted by {p.actor}"
+                f"{', a rollback' if p.rollback else ''}; {bound})"
+            )
+        if not found:
+            said.append(f"no version of {self.view.model} serves in {environment}")
+        return found, said
+
+    def _scoped(self, rule: Rule) -> list[Entry]:
+        return {
             "version": self.version_entries,
             "model": self.model_entries,
             "any": self.version_entries + self.model_entries,
         }[rule.scope]
-        matches = [e for e in scoped if self._matches(rule, e)]
+
+    def satisfying(self, rule: Rule) -> list[Entry]:
+        """The entries that meet a rule (with what they cite or count), or [] if too few."""
+        matches = [e for e in self._scoped(rule) if self._matches(rule, e)]
         if len(matches) < rule.min:
             return []
         latest = sorted(matches, key=lambda e: e.seq)[-max(rule.min, MAX_EVIDENCE_PER_RULE) :]

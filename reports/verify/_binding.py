@@ -7,10 +7,12 @@ hash), and the ledger cannot sign a card's pages without signing every rendering
 binding is a re-derivation: the card's bound blocks (`templates/bound.html`) are a pure
 function of proven entries (model, version, checkpoint, registration, run, parameters,
 metrics, the headline performance line, every decision with its re-checked signature, the
-approval policy recorded in the ledger (its proposal and approval entries), and the hash of
-every cited entry). `check_pages` renders those same blocks from the proven
-entries, extracts the text of the PDF's pages (pypdf; running headers and footers dropped
-by position) and requires each block's text, whitespace removed, to appear on the pages.
+approval policy recorded in the ledger (its proposal and approval entries), where the version
+serves or served and the model file each deployment is bound to (`reports.card._serving`),
+its champion/challenger comparison, and the hash of every cited entry). `check_pages`
+renders those same blocks from the proven entries, extracts the text of the PDF's pages
+(pypdf; running headers and footers dropped by position) and requires each block's text,
+whitespace removed, to appear on the pages.
 Decisions are bound row by row: a row never splits across pages, but the table may, and a
 page's images (the charts) are drawn after its text, so their labels can come between two
 rows of the extracted text.
@@ -55,6 +57,7 @@ from reports.card import (
     performance_line,
     read_performance,
     registration_of,
+    serving_section,
 )
 from reports.card import run_details as rebuild_run
 from reports.citations import EntryRef, cite
@@ -209,6 +212,32 @@ def card_facts(
             facts.append(Fact("the approvals and rejections (those left out)", None, _text(more)))
     else:
         facts.append(Fact("the approvals and rejections", None, _text(b.approvals([], ""))))
+    serving = serving_section(entries, model, version, run_entry, _cite)
+    facts.append(Fact("the summary's serving line", None, _text(b.serving_summary_row(serving))))
+    facts.append(
+        Fact(
+            "the version's model file",
+            run_entry.seq,
+            _text(b.model_files_row(serving.model_files)),
+        )
+    )
+    facts += [
+        Fact(
+            f"the deployment to {r.environment} at seq {r.promotion_seq} ({r.description})",
+            r.promotion_seq,
+            _text(b.serving_row(r)),
+        )
+        for r in serving.rows
+    ]
+    if serving.comparison is not None:
+        facts += [
+            Fact(
+                f"the champion/challenger comparison ({what})",
+                serving.comparison.entry.seq,
+                _text(b.comparison_row(what, text)),
+            )
+            for what, text in serving.comparison.rows
+        ]
     for policy in ledger_policies(entries, _cite):
         facts.append(
             Fact(

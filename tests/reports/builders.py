@@ -128,6 +128,21 @@ def _evaluation(
     )
 
 
+def model_file_ref(artifacts: ArtifactStore, fitted: Any) -> dict[str, Any]:
+    """The fitted model's file, stored, as a run cites it (role `model`: a deployment binds
+    to these bytes)."""
+    import pickle
+
+    data = pickle.dumps(fitted)
+    return {
+        "name": "model.pkl",
+        "sha256": artifacts.put(data),
+        "size": len(data),
+        "stored": True,
+        "role": "model",
+    }
+
+
 def _fit(seed: int, bias: float) -> tuple[Any, Any, Any, Any]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -216,6 +231,7 @@ def build_credit_ledger(home: Path, *, model: str = MODEL) -> CreditLedger:
     e["key_arjun"] = store.append(approver.register())
 
     fitted, train, test, features = _fit(seed=7, bias=0.9)
+    model_file = model_file_ref(artifacts, fitted)
     e["run"] = store.append(
         build_statement(
             kind="run.training",
@@ -233,6 +249,7 @@ def build_credit_ledger(home: Path, *, model: str = MODEL) -> CreditLedger:
                 ],
                 "code_revision": "9c41e7d",
                 "tags": {"team": "retail-risk"},
+                "artifacts": [model_file],
             },
         )
     )
@@ -280,6 +297,7 @@ def build_credit_ledger(home: Path, *, model: str = MODEL) -> CreditLedger:
             payload={
                 "environment": "production",
                 "approvals": [e["validation"].entry_hash.hex(), e["approval"].entry_hash.hex()],
+                "model_sha256": model_file["sha256"],
             },
         )
     )
@@ -405,3 +423,146 @@ def build_small_ledger(settings: LedgerSettings, *, model: str) -> SmallLedger:
     )
     store.checkpoint()
     return SmallLedger(store, artifacts, model, run, approval, settings)
+
+
+@dataclass
+class ServingLedger:
+    """A model whose production changed hands: what `build_serving_ledger` wrote, by name."""
+
+    store: LedgerStore
+    artifacts: ArtifactStore
+    model: str
+    entries: dict[str, Entry]
+    files: dict[str, str]
+    """Each version's model file digest (role `model` in its run)."""
+    comparison: dict[str, Any]
+    """The champion/challenger summary as logged."""
+
+
+def _comparison(champion_run: Entry) -> Any:
+    """A real `explain.comparison` of two score vectors on one seeded sample (fast)."""
+    import numpy as np
+
+    from explain.comparison import compare_versions
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 2, 400)
+    champion = np.clip(0.5 + 0.18 * (y - 0.5) + rng.normal(0, 0.2, 400), 0, 1)
+    challenger = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.2, 400), 0, 1)
+    return compare_versions(
+        champion,
+        challenger,
+        y,
+        cut_off=0.5,
+        sample_fingerprint=hashlib.sha256(b"applications-2026q4").hexdigest(),
+        champion_run=champion_run.entry_hash.hex(),
+        n_bootstrap=100,
+        seed=3,
+    )
+
+
+def build_serving_ledger(settings: LedgerSettings, *, model: str = "card-pd") -> ServingLedger:
+    """Version 1.0 approved and deployed to staging by an older ledger (no model file
+    named) and to production bound to its model file; 2.0 compared with 1.0 (a real
+    champion/challenger evaluation its validator cites), approved and promoted, replacing
+    1.0 in production; then 1.0 rolled back to. Fast: no training."""
+    store = init_ledger(settings, origin=ORIGIN)
+    artifacts = ArtifactStore(settings.artifacts_path)
+    vera, arjun = Signer("vera"), Signer("arjun")
+    e: dict[str, Entry] = {}
+    files: dict[str, str] = {}
+    e["model"] = store.append(
+        build_statement(
+            kind="model.registered",
+            model=model,
+            actor=BUILDER,
+            payload={"description": "PD model with a champion and a challenger", "owner": "Risk"},
+        )
+    )
+    store.append(vera.register())
+    store.append(arjun.register())
+
+    def run(version: str) -> Entry:
+        data = f"{model} {version} weights".encode()
+        files[version] = artifacts.put(data)
+        ref = {"name": "model.bin", "sha256": files[version], "size": len(data)}
+        return store.append(
+            build_statement(
+                kind="run.training",
+                model=model,
+                version=version,
+                actor=BUILDER,
+                payload={
+                    "algorithm": "logistic regression",
+                    "params": {"C": 1.0},
+                    "artifacts": [{**ref, "stored": True, "role": "model"}],
+                },
+            )
+        )
+
+    def decide(signer: Signer, run_entry: Entry, role: str, evidence: list[str]) -> Entry:
+        payload: dict[str, Any] = {"role": role, "run": run_entry.entry_hash.hex()}
+        if evidence:
+            payload["evidence"] = evidence
+        return store.append(
+            signer.sign(
+                build_statement(
+                    kind="approval.granted",
+                    model=model,
+                    version=run_entry.statement.version,
+                    actor=signer.name,
+                    reason=f"{role}: reviewed",
+                    payload=payload,
+                    issued_at=now(),
+                )
+            )
+        )
+
+    def promote(version: str, reason: str, **payload: Any) -> Statement:
+        return build_statement(
+            kind="deployment.promoted",
+            model=model,
+            version=version,
+            actor="olga",
+            reason=reason,
+            payload=payload,
+        )
+
+    e["run10"] = run("1.0")
+    decide(vera, e["run10"], "validator", [])
+    decide(arjun, e["run10"], "approver", [])
+    (e["staging10"],) = append_legacy(
+        store, [promote("1.0", "Staging trial (before promotions named a model file)",
+                        environment="staging")]
+    )  # fmt: skip
+    e["prod10"] = store.append(
+        promote("1.0", "Go live", environment="production", model_sha256=files["1.0"])
+    )
+    e["run20"] = run("2.0")
+    result = _comparison(e["run10"])
+    e["comparison"] = store.append(
+        _evaluation(artifacts, model, "2.0", result, compared_with=e["run10"].entry_hash.hex())
+    )
+    decide(vera, e["run20"], "validator", [e["comparison"].entry_hash.hex()])
+    decide(arjun, e["run20"], "approver", [])
+    e["prod20"] = store.append(
+        promote(
+            "2.0",
+            "Challenger beats the champion on AUC",
+            environment="production",
+            model_sha256=files["2.0"],
+            replaces=e["prod10"].entry_hash.hex(),
+        )
+    )
+    e["rollback10"] = store.append(
+        promote(
+            "1.0",
+            "Approval rate fell below plan: back to 1.0",
+            environment="production",
+            model_sha256=files["1.0"],
+            rollback=True,
+        )
+    )
+    store.checkpoint()
+    summary = e["comparison"].statement.payload["summary"]
+    return ServingLedger(store, artifacts, model, e, files, summary)

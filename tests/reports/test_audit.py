@@ -105,14 +105,16 @@ def test_audit_pdf_reports_a_failed_verification_and_carries_its_checkpoint(
     for heading in (
         "1. Ledger verification",
         "2. Approvals and rejections",
-        "3. Refused requests",
-        "4. Key registrations and revocations",
-        "5. Access changes in the period",
-        "6. Policies in force",
-        "7. Activity by model",
-        "8. Checkpoint and how to verify",
+        "3. Deployments: promotions, replacements and rollbacks",
+        "4. Refused requests",
+        "5. Key registrations and revocations",
+        "6. Access changes in the period",
+        "7. Policies in force",
+        "8. Activity by model",
+        "9. Checkpoint and how to verify",
     ):
         assert heading in text
+    assert "No promotions in the period." in text
     assert "No access changes in the period." in text  # a ledger that records no rules
     assert "The ledger records no approval policy at the end of the period" in text
     assert "The ledger does NOT verify" in text and "artifact-missing" in text

@@ -216,11 +216,11 @@ def test_the_audit_pdf_shows_access_changes_and_the_policies_in_force(
     report, pdf = audit_pdf(store, None, TODAY, TODAY)
     text = pdf_text(pdf)
     for heading in (
-        "5. Access changes in the period",
-        "6. Policies in force",
+        "6. Access changes in the period",
+        "7. Policies in force",
         "Proposed in the period, awaiting approval",
-        "7. Activity by model",
-        "8. Checkpoint and how to verify",
+        "8. Activity by model",
+        "9. Checkpoint and how to verify",
     ):
         assert heading in text, heading
     assert "role model_risk_committee granted to mona: pending until a second admin" in text

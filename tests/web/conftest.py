@@ -16,7 +16,6 @@ import pytest
 from ledger.log.entries import build_statement
 from tests.api.conftest import Service, make_service, stop
 from tests.ledger.legacy import append_legacy
-from tests.model_files import model_file_for
 
 MODEL = "retail-credit-pd"
 HOSTILE_MODEL = "<script>alert(1)</script>"
@@ -62,10 +61,12 @@ def populate(svc: Service) -> dict[str, str]:
             decision="Approve or decline applications for personal loans",
             owner="Retail Credit Risk",
         )
+        weights = svc.home / "model-1.0.0.bin"
+        weights.write_bytes(b"gradient boosting 1.0.0")
         with dana.run(MODEL, "1.0.0", algorithm="gradient boosting") as run:
             run.log_params({"max_depth": 3, "n_estimators": 200})
             run.log_metrics({"auc": 0.781})
-            run.log_model(model_file_for(MODEL, "1.0.0"))
+            run.log_model(weights)  # the file the deployment binds to
         dana.log_evaluation(
             MODEL, "1.0.0", {"evaluation": "performance", "summary": performance_summary()}
         )

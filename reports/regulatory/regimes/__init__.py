@@ -17,6 +17,12 @@ for the item to be satisfied (all of them; `any_of` for alternatives). A rule sa
     cites     a kind: the entry's payload.evidence or refers_to cites an entry of that kind
     approved  the run or catalogue has every approval the policy requires
     min       how many entries must match (default 1)
+    every     every entry of the kind (in scope, meeting `where`) must also have `fields`: a
+              gap names the seq of each one that lacks them (met when there is none), e.g.
+              every promotion of the version bound to its model file (model_sha256)
+    serving   an environment: met by the promotion through which a version of the model
+              serves there now (the serving fold, `ledger.governance._serving`); the item
+              states which version, since when and bound to which model file
 
 Rules of law are cited here, in data, never in code paths. The evaluation is in
 `reports.compliance`.
@@ -56,6 +62,8 @@ class Rule(_Strict):
     cites: str | None = None
     approved: bool = False
     min: Annotated[int, Field(ge=1)] = 1
+    every: bool = False
+    serving: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @field_validator("kind", mode="before")
     @classmethod
