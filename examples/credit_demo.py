@@ -8,7 +8,8 @@ recorded, a refused self-approval, two signed approvals, a deployment bound to t
 a recalibration on a shifted sample with its PSI, a champion/challenger comparison the
 validator cites, new approvals and the promotion that replaces 1.0.0 in production, then a
 PDF/A model card and audit report that are verified offline. The model files are kept as
-`model-1.0.0.txt` and `model-1.1.0.txt` for `govledger verify-model`. Progress is shown as Rich steps with timings.
+`model-1.0.0.txt` and `model-1.1.0.txt` for `govledger verify-model`. Progress is shown as
+Rich steps with timings.
 """
 
 from __future__ import annotations
