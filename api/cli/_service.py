@@ -75,11 +75,18 @@ def approve(
     key: Annotated[Path, typer.Option(help="Your private key")] = Path("~/.govledger/signing.key"),
     role: Annotated[str | None, typer.Option(help="validator or approver")] = None,
     reject: Annotated[bool, typer.Option(help="Record a rejection instead")] = False,
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Entry hash of evidence you reviewed (repeatable): an evaluation, a "
+            "champion/challenger comparison, a validation report note"
+        ),
+    ] = None,
 ) -> None:
     """Sign an approval (or rejection) on this machine and record it."""
     with _client() as client:
         decide = client.reject if reject else client.approve
-        entry = decide(model, version, reason, key=key, role=role)
+        entry = decide(model, version, reason, key=key, role=role, evidence=evidence or None)
     console.print(f"Recorded {entry['statement']['kind']} at seq {entry['seq']}")
 
 

@@ -12,6 +12,7 @@ import pytest
 from ledger import errors
 from tests.api.conftest import Service
 from tests.api.test_cli import add_user, make_cli, one_line_error
+from tests.api.test_names import cli
 from tests.model_files import model_file_for
 
 M = "deploy-model"
@@ -127,3 +128,43 @@ def test_the_cli_deploys_rolls_back_and_retires_as_its_api_keys_user(
     assert cli.size() == size + 2
     out = cli.ok("retire", M, "--version", "1.0", "--reason", "superseded")
     assert out.startswith(f"Retired {M} 1.0 at seq {size + 2}")
+
+
+def test_a_validator_cites_the_champion_comparison_from_the_cli(served: Service) -> None:
+    svc = served
+    champion_file = _approved(svc, "3.0")
+    with svc.client("dana") as dana:
+        dana.deploy(M, "3.0", reason="go live", environment="staging")
+        champion_run = dana.version(M, "3.0")["run"]["entry_hash"]
+        with dana.run(M, version="3.1") as run:
+            run.log_model(model_file_for(M, "3.1"))
+        recorded = dana.log_evaluation(
+            M,
+            "3.1",
+            {
+                "evaluation": "champion_challenger",
+                "compared_with": champion_run,
+                "summary": {"metrics": {"auc": {"difference": 0.02}}},
+            },
+        )
+    assert recorded["statement"]["payload"]["compared_with"] == champion_run
+    approve = cli(
+        svc,
+        "approve",
+        M,
+        "3.1",
+        "--reason",
+        "the challenger beats the champion on the same sample",
+        "--key",
+        str(svc.signing_keys["victor"]),
+        "--role",
+        "validator",
+        "--evidence",
+        recorded["entry_hash"],
+        user="victor",
+    )
+    assert approve.returncode == 0, approve.stderr
+    with svc.client("vera") as vera:
+        decisions = vera.version(M, "3.1")["decisions"]
+    assert decisions[-1]["payload"]["evidence"] == [recorded["entry_hash"]]
+    assert champion_file != hashlib.sha256(model_file_for(M, "3.1").read_bytes()).hexdigest()
