@@ -45,9 +45,8 @@ from ledger.governance._policy import (
     approvals_missing,
     check_deployment,
 )
+from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 
-DEFAULT_ENVIRONMENT = "production"
-"""The environment a promotion goes to when its payload names none."""
 COMPARISON_EVALUATION = "champion_challenger"
 """The evaluation name of a champion/challenger comparison (`explain.comparison`)."""
 
@@ -252,15 +251,6 @@ def comparison_fact(
     if payload.get("evaluation") != COMPARISON_EVALUATION or not isinstance(other, str):
         return None
     return ComparisonFact(seq, entry_hash, version, bytes.fromhex(other))
-
-
-def model_files(run_payload: Mapping[str, Any]) -> list[str]:
-    """The digests of the run's model files (artifacts with role `model`)."""
-    return [
-        str(a["sha256"])
-        for a in run_payload.get("artifacts", ())
-        if isinstance(a, Mapping) and a.get("role") == "model"
-    ]
 
 
 def bound_model_file(

@@ -30,8 +30,11 @@ from ledger.governance import (
     ApprovalPolicy,
     FreshnessWindow,
     Principal,
+    PromotionFact,
+    RetirementFact,
     RulesState,
     Submission,
+    serving_event,
 )
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
@@ -230,6 +233,35 @@ class LedgerStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else entry_from_row(row)
+
+    def serving_events(
+        self, model: str, *, before: int | None = None
+    ) -> tuple[list[PromotionFact], list[RetirementFact]]:
+        """A model's promotions and retirements in seq order (those before seq `before`),
+        by the partial kind index: what `ledger.governance.serving_history` folds."""
+        rows = self._fetch_all(self._sql.serving_events, (model,))
+        events = [
+            serving_event(
+                int(r[0]),
+                bytes(r[1]),
+                str(r[2]),
+                str(r[3]),
+                model,
+                str(r[4]),
+                str(r[5]),
+                str(r[6]),
+                str(r[7]),
+            )
+            for r in rows
+            if before is None or int(r[0]) < before
+        ]
+        promotions = [e for e in events if isinstance(e, PromotionFact)]
+        return promotions, [e for e in events if isinstance(e, RetirementFact)]
+
+    def first_entry_of(self, model: str) -> Entry | None:
+        """The first entry about a model (any version), or None when the ledger has none."""
+        found = self.list_entries(EntryFilter(model=model), limit=1)
+        return found[0] if found else None
 
     def _one(self, condition: object, message: str) -> Entry:
         with self.engine.connect() as conn:
