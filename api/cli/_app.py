@@ -25,6 +25,7 @@ from api.cli import _ledger_commands as ledger_commands
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
 from api.cli import _service as service
+from api.cli import _serving as serving
 
 app = typer.Typer(
     name="govledger",
@@ -33,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (ledger_commands, reports, regulatory, service):
+for module in (ledger_commands, serving, reports, regulatory, service):
     app.add_typer(module.commands)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(access.users_app, name="users")
