@@ -90,7 +90,9 @@ def as_of_bound(at: str) -> tuple[str, datetime]:
     InvalidTimeBound for text that is neither."""
     text = at.strip()
     if "T" in text:
-        moment = parse_rfc3339(text, "at")
+        moment = parse_rfc3339(str(time_bound(text, "at", end=False)), "at")
+        if moment.replace(tzinfo=None) == datetime.max:
+            raise InvalidAsOf(f"at {text} is in the future: ask about a time in the past")
         return format_rfc3339(moment + timedelta(microseconds=1)), moment
     bound = time_bound(text, "at", end=True)
     if bound is None:  # 9999-12-31: a day that never ends

@@ -5,7 +5,8 @@ The serving state is folded from the model's promotions and retirements
 one seq, `as_of_seq`. `recorded_at` never decreases along seq, so a time T maps to the last
 entry recorded at or before it, found by bisection (`LedgerStore.seq_range`). The answer
 carries the entries that show it (the serving tenures' promotions, the approvals they cite,
-the versions' runs and, for a time, the two entries bracketing it) with RFC 9162 inclusion
+the versions' runs, the entry at `as_of_seq` and, for a time, the next one: the two bracket
+it) with RFC 9162 inclusion
 proofs, in the form GET /v1/entries/{seq} gives them, to a C2SP signed checkpoint: an
 auditor checks it offline with `ledger.log.serving_answer.check_serving_answer` (or
 `ledger/verify/standalone.py`) and the ledger's key. The format is described there.
@@ -76,8 +77,9 @@ def serving_answer(
         )
         wanted |= {tenure.since_seq, run.seq}
         wanted |= {store.entry_by_hash(bytes.fromhex(a)).seq for a in tenure.promotion.approvals}
-    if at is not None:
-        wanted |= {as_of, as_of + 1} if as_of + 1 < size else {as_of}
+    wanted.add(as_of)  # what the answer is as of, even when nothing serves
+    if at is not None and as_of + 1 < size:
+        wanted.add(as_of + 1)
     question: dict[str, Any] = (
         {"at": at} if at is not None else {"seq": seq} if seq is not None else {"now": True}
     )
