@@ -50,8 +50,8 @@ def status(
     """What serves MODEL in an environment now, or as of --seq or --at, with proofs.
 
     Shows the environment's history too; the answer's proofs are checked with the ledger's
-    key (--key style: GOVLEDGER_HOME's ledger.pub). The JSON (--json, --out) verifies offline: `python standalone.py serving FILE --key
-    ledger.pub`."""
+    key (GOVLEDGER_HOME's ledger.pub). The JSON (--json, --out) verifies offline:
+    `python standalone.py serving FILE --key ledger.pub`."""
     from ledger.store import serving_answer
 
     store = open_store()
@@ -108,22 +108,22 @@ def _print_status(answer: Mapping[str, Any]) -> None:
             f"seq {tenure['since_seq']}, {tenure['since']}",
             str(tenure["promoted_by"]),
             str(len(tenure["approvals"])),
-            str(tenure["model_sha256"]),
+            str(tenure["model_sha256"])[:12] + "…",
         )
     if answer["serving"]:
         console.print(table)
+        for tenure in answer["serving"]:  # whole digests, unwrapped, for sha256sum -c
+            console.print(
+                f"{tenure['version']}: model file sha256 {tenure['model_sha256']}, promotion "
+                f"{tenure['promotion']}",
+                soft_wrap=True,
+            )
     else:
         console.print(f"Nothing of {model} served in {env} then.")
-    history = Table("version", "from", "to", "how it ended", title=f"{env} history")
-    for tenure in answer["history"]:
-        history.add_row(
-            str(tenure["version"]),
-            f"seq {tenure['since_seq']}",
-            "" if tenure["ended_seq"] is None else f"seq {tenure['ended_seq']}",
-            tenure["description"],
-        )
     if answer["history"]:
-        console.print(history)
+        console.print(f"History in {env}:")
+    for tenure in answer["history"]:
+        console.print(f"  {tenure['version']}: {tenure['description']}", soft_wrap=True)
 
 
 @commands.command("verify-model")
@@ -205,8 +205,8 @@ def _record(
     from ledger.log.entries import build_statement
 
     model, env = answer["model"], answer["environment"]
-    served = [t for t in answer["history"] if t["model_sha256"] == digest]
-    version = tenure["version"] if tenure else served[-1]["version"] if served else ""
+    # a refusal is about the model: the file's own version may be retired (no entry then)
+    version = tenure["version"] if tenure else ""
     serving = tenure or (answer["serving"][-1] if answer["serving"] else None)
     payload: dict[str, Any] = {
         "environment": env,

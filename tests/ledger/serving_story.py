@@ -15,8 +15,10 @@ retirement, written through admission with the factories (runs cite model files)
     15   retire 1.1 (ends its shadow tenure)
     16   note
 
-The model files' bytes are `model_bytes(version)`: their SHA-256 is what the factories' runs
-cite (`factories.model_file`), so a test writes them to disk for verify-model.
+The seqs are those of an empty ledger; on one that holds entries already they shift by
+`ServingStory.base`. The model files' bytes are `model_bytes(version)`: their SHA-256 is
+what the factories' runs cite (`factories.model_file`), so a test writes them to disk for
+verify-model.
 """
 
 from __future__ import annotations
@@ -45,8 +47,10 @@ def model_bytes(version: str, model: str = MODEL) -> bytes:
 class ServingStory:
     entries: list[Entry]
 
-    def seq_of(self, index: int) -> Entry:
-        return self.entries[index]
+    @property
+    def base(self) -> int:
+        """The seq of the story's first entry (0 on an empty ledger)."""
+        return self.entries[0].seq
 
 
 def write_serving_story(store: LedgerStore) -> ServingStory:
@@ -86,6 +90,6 @@ def write_serving_story(store: LedgerStore) -> ServingStory:
         )
     )
     add(note("incident review closed"))
-    assert [e.seq for e in out] == list(range(len(out)))
+    assert [e.seq for e in out] == list(range(out[0].seq, out[0].seq + len(out)))
     assert model_file("1.0") == out[6].statement.payload["model_sha256"]
     return ServingStory(out)
