@@ -306,8 +306,8 @@ def _check_tenure(
         raise _fail("the tenure's approvals are not the promotion's", CLAIM_NOT_PROVEN, seq)
     for cited in payload.get("approvals") or []:
         approval = by_hash.get(str(cited))
-        said = None if approval is None else approval.statement
-        if said is None or (said.kind, said.model, said.version) != (
+        decided = None if approval is None else approval.statement
+        if decided is None or (decided.kind, decided.model, decided.version) != (
             "approval.granted",
             model,
             version,

@@ -649,8 +649,9 @@ def as_of_bound(at: str) -> str:
     found = _RFC3339.fullmatch(text)
     try:
         if found:
-            *parts, fraction = found.groups()
-            moment = dt.datetime(*map(int, parts), int((fraction or "0").ljust(6, "0")))
+            year, month, day, hour, minute, second, fraction = found.groups()
+            moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                                 int(second), int((fraction or "0").ljust(6, "0")))  # fmt: skip
             moment += dt.timedelta(microseconds=1)
         elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             moment = dt.datetime.fromisoformat(text) + dt.timedelta(days=1)
