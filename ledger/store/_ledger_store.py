@@ -10,6 +10,8 @@ hashes and the few blocks of entry hashes they need, never the whole log.
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from ledger.governance import (
     PromotionFact,
     RetirementFact,
     RulesState,
+    ServingHistory,
     Submission,
     serving_event,
 )
@@ -99,6 +102,8 @@ class LedgerStore:
         self._writer = LedgerWriter(self._appender)
         self._gate = WriteGate(engine, self._writer, artifacts)
         self._rules = RulesReader(self._fetch_all, self._sql)
+        self._serving_lock = threading.Lock()
+        self._serving_folds: dict[str, tuple[int, ServingHistory]] = {}
 
     @property
     def artifacts(self) -> ArtifactStore | None:
@@ -240,23 +245,36 @@ class LedgerStore:
         """A model's promotions and retirements in seq order (those before seq `before`),
         by the partial kind index: what `ledger.governance.serving_history` folds."""
         rows = self._fetch_all(self._sql.serving_events, (model,))
-        events = [
-            serving_event(
-                int(r[0]),
-                bytes(r[1]),
-                str(r[2]),
-                str(r[3]),
-                model,
-                str(r[4]),
-                str(r[5]),
-                str(r[6]),
-                str(r[7]),
-            )
-            for r in rows
-            if before is None or int(r[0]) < before
-        ]
+        events = [_serving_event(model, r) for r in rows if before is None or int(r[0]) < before]
         promotions = [e for e in events if isinstance(e, PromotionFact)]
         return promotions, [e for e in events if isinstance(e, RetirementFact)]
+
+    def serving_history(self, model: str, *, before: int) -> ServingHistory:
+        """A model's serving history folded from its entries before seq `before`.
+
+        The log is append-only, so what was folded up to a seq never changes: the store
+        keeps each model's last fold and reads and folds only the events appended since
+        (an as-of answer asks for it on every question, with a thousand promotions)."""
+        with self._serving_lock:
+            cached = self._serving_folds.get(model)
+        if cached is not None and cached[0] == before:
+            return cached[1]
+        if cached is not None and cached[0] < before:
+            upto, history = cached
+        else:
+            upto, history = 0, ServingHistory(self.policy.shadow_environments)
+        rows = self._fetch_all(self._sql.serving_events_between, (model, upto, before))
+        if rows and upto:  # callers may still read the cached fold: fold into a copy
+            history = copy.deepcopy(history)
+        for row in rows:
+            event = _serving_event(model, row)
+            if isinstance(event, PromotionFact):
+                history.promote(event)
+            else:
+                history.retire(event)
+        with self._serving_lock:
+            self._serving_folds[model] = (before, history)
+        return history
 
     def first_entry_of(self, model: str) -> Entry | None:
         """The first entry about a model (any version), or None when the ledger has none."""
@@ -504,6 +522,22 @@ class LedgerStore:
                 ).scalar()
             return Checkpoint(self.origin, size, signed.root, str(note))
         return signed
+
+
+def _serving_event(model: str, row: Sequence[Any]) -> PromotionFact | RetirementFact:
+    """A serving event from a `serving_events` row."""
+    seq, entry_hash, kind, actor, version, recorded_at, reason, payload = row
+    return serving_event(
+        int(seq),
+        bytes(entry_hash),
+        str(kind),
+        str(actor),
+        model,
+        str(version),
+        str(recorded_at),
+        str(reason),
+        str(payload),
+    )
 
 
 def _submissions(submissions: Sequence[Submission | Statement]) -> list[Submission]:

@@ -14,10 +14,11 @@ auditor checks it offline with `ledger.log.serving_answer.check_serving_answer` 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ledger.errors import CheckpointInvalid, InvalidAsOf, UnknownEnvironment, UnknownModelVersion
-from ledger.governance import DEFAULT_ENVIRONMENT, ServingHistory, Tenure, serving_history
+from ledger.governance import DEFAULT_ENVIRONMENT, ServingHistory, Tenure
 from ledger.log.entries import Entry
 from ledger.log.payloads import model_files
 from ledger.log.serving_answer import COMPLETENESS, FORMAT, check_not_future
@@ -53,17 +54,11 @@ def serving_answer(
     checkpoint = store.checkpoint()
     size = checkpoint.size
     as_of = _as_of_seq(store, model, first, size, at, bound, seq)
-    promotions, retirements = store.serving_events(model, before=size)
     shadow_envs = store.policy.shadow_environments
-    history = serving_history(promotions, retirements, shadow_envs)
+    history = store.serving_history(model, before=size)
     _check_environment(store, model, environment, history)
-    then = serving_history(
-        [p for p in promotions if p.seq <= as_of],
-        [r for r in retirements if r.seq <= as_of],
-        shadow_envs,
-    )
     serving, wanted = [], set()
-    for tenure in then.serving(environment):
+    for tenure in _as_of(history.serving(environment, at_seq=as_of), as_of):
         run = store.run_of(model, tenure.version)
         if run is None:  # admission refuses a promotion of a version without a run
             raise UnknownModelVersion(f"{model} {tenure.version} has no run in the ledger")
@@ -136,6 +131,16 @@ def _as_of_seq(
             f"{first.recorded_at}): ask as of a later time"
         )
     return as_of
+
+
+def _as_of(tenures: list[Tenure], as_of: int) -> list[Tenure]:
+    """The tenures as they stood after `as_of`: one ended later was still open then."""
+    return [
+        t
+        if t.ended_by is None or t.ended_by.seq <= as_of
+        else dataclasses.replace(t, ended_by=None)
+        for t in tenures
+    ]
 
 
 def _check_environment(

@@ -46,6 +46,8 @@ def model_bytes(version: str, model: str = MODEL) -> bytes:
 @dataclass
 class ServingStory:
     entries: list[Entry]
+    validator: Actor
+    approver: Actor
 
     @property
     def base(self) -> int:
@@ -92,4 +94,4 @@ def write_serving_story(store: LedgerStore) -> ServingStory:
     add(note("incident review closed"))
     assert [e.seq for e in out] == list(range(out[0].seq, out[0].seq + len(out)))
     assert model_file("1.0") == out[6].statement.payload["model_sha256"]
-    return ServingStory(out)
+    return ServingStory(out, vera, arjun)

@@ -30,7 +30,7 @@ from ledger.log.serving_answer import check_serving_answer
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore, serving_answer
 from ledger.verify import Problem, verify_serving_answer
-from tests.ledger.factories import MODEL, model_file
+from tests.ledger.factories import MODEL, deployment, model_file, note, training
 from tests.ledger.serving_story import ServingStory, write_serving_story
 
 SCRIPT = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
@@ -285,3 +285,29 @@ def test_a_stale_promotion_claimed_as_serving_is_caught_by_the_replacement_in_th
         **honest["evidence"]["proofs"],
     }
     _both_reject(forged, _key(store), Problem.CLAIM_NOT_PROVEN, "seq 11 ended the tenure")
+
+
+def test_an_answer_after_new_entries_sees_them_and_older_answers_do_not_change(
+    store: LedgerStore, story: ServingStory
+) -> None:
+    """The store keeps its last fold of the model's promotions; appends after it (a new
+    version promoted, then unrelated entries) are folded in, and nothing before changes."""
+    assert _versions(serving_answer(store, MODEL)) == ("1.0",)
+    run = store.append(training("1.2"))
+    approvals = [
+        store.append(story.validator.approve(run, role="validator")),
+        store.append(story.approver.approve(run, role="approver")),
+    ]
+    promoted = store.append(deployment("1.2", approvals=[a.entry_hash.hex() for a in approvals]))
+    now = serving_answer(store, MODEL)
+    assert _versions(now) == ("1.2",) and now["serving"][0]["since_seq"] == promoted.seq
+    store.append(note("after the promotion"))
+    assert _versions(serving_answer(store, MODEL)) == ("1.2",)
+    assert _versions(serving_answer(store, MODEL, seq=16)) == ("1.0",)
+    assert [t["version"] for t in serving_answer(store, MODEL)["history"]] == [
+        "1.0",
+        "1.1",
+        "1.0",
+        "1.2",
+    ]
+    _both_accept(now, _key(store))
