@@ -13,7 +13,9 @@ measures, on the full ledger:
 - `ledger.store.serving_answer` (what `govledger status --seq/--at` and GET
   /v1/models/{m}/serving compute: the fold of every promotion, the evidence entries and
   their inclusion proofs to the signed checkpoint), for random seqs and random times:
-  median and p99 of 200 (target: median under 20 ms); and checking each answer
+  median and p99 of 200 (target: median under 20 ms; the first question folds every
+  promotion, later ones reuse the store's fold: `LedgerStore.serving_history`); and checking
+  each answer
   (`ledger.verify.verify_serving_answer`);
 - verify-model on a `--file-mib` file: the file's SHA-256 (`hashlib.file_digest`), the
   answer, its check and the verdict, against `sha256sum` on the same file (ratio, best of
