@@ -409,6 +409,18 @@ class ArtifactTampered(VerificationError):
     slug = "artifact-tampered"
 
 
+class ServingAnswerInvalid(VerificationError):
+    """A serving answer does not prove what it claims: its checkpoint, an entry, an
+    inclusion proof or a claim fails (`ledger.log.serving_answer`). `problem` names the
+    check, as `ledger.verify.Problem` spells it."""
+
+    slug = "serving-answer-invalid"
+
+    def __init__(self, message: str, seq: int | None = None, problem: str = "malformed") -> None:
+        super().__init__(message, seq)
+        self.problem = problem
+
+
 class BundleInvalid(VerificationError):
     """An export bundle is malformed (bad header, bad line, wrong format version)."""
 

@@ -11,7 +11,14 @@ from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger.errors import InvalidStatement
 from ledger.governance import Role, deployment_policy
-from ledger.store import EntryFilter, check_digest, model_names, model_summary, version_view
+from ledger.store import (
+    EntryFilter,
+    check_digest,
+    model_names,
+    model_summary,
+    serving_answer,
+    version_view,
+)
 from ledger.verify import replay_ledger_rules, verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
@@ -128,6 +135,29 @@ def get_version(
     return version_view(
         context.store, name_from_segment(model), name_from_segment(version)
     ).to_dict()
+
+
+@router.get(
+    "/models/{model}/serving",
+    summary="What served in an environment now, after a seq or at a time, with proofs",
+)
+def get_serving(
+    model: ModelSegment,
+    context: Context,
+    _: Reader,
+    env: Annotated[str, Query(min_length=1, max_length=64, description="Environment")] = (
+        "production"
+    ),
+    at: Annotated[
+        str | None, Query(max_length=64, description="RFC 3339 UTC time, or a day (its end)")
+    ] = None,
+    seq: Annotated[int | None, Query(ge=0, le=2**53, description="As of this entry")] = None,
+) -> dict[str, Any]:
+    """A "govledger-serving-answer/v1" document (`ledger.store.serving_answer`): the
+    version(s) serving, the environment's history, and the entries that show it with
+    inclusion proofs to a signed checkpoint; check it offline with
+    `python standalone.py serving answer.json --key ledger.pub`."""
+    return serving_answer(context.store, name_from_segment(model), _nfc(env), at=at, seq=seq)
 
 
 @router.get("/models/{model}", summary="One model: registration and versions")

@@ -34,6 +34,7 @@ import httpx
 from ledger import errors
 from ledger.log import signing
 from ledger.log.entries import build_statement
+from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
 
 _RETRY_STATUSES = {502, 503, 504}
@@ -490,6 +491,51 @@ class LedgerClient:
         """The latest signed checkpoint."""
         result: dict[str, Any] = self.request("GET", "/v1/checkpoint")
         return result
+
+    def serving(
+        self,
+        model: str,
+        env: str = "production",
+        *,
+        at: str | None = None,
+        seq: int | None = None,
+    ) -> dict[str, Any]:
+        """What served in `env` now, after the entry at `seq` or at time `at` (RFC 3339 UTC
+        or a day): a "govledger-serving-answer/v1" document with its proofs
+        (`ledger.log.serving_answer` checks it)."""
+        params: dict[str, Any] = {"env": env}
+        if at is not None:
+            params["at"] = at
+        if seq is not None:
+            params["seq"] = seq
+        result: dict[str, Any] = self.request("GET", _model_path(model) + "/serving", params=params)
+        return result
+
+    def assert_serving(
+        self,
+        path: str | Path,
+        model: str,
+        env: str = "production",
+        *,
+        ledger_key: str | Path | None = None,
+    ) -> Mapping[str, Any]:
+        """Check that the model file at `path` is the one serving `model` in `env` now:
+        its SHA-256 (streamed) against the promotion's `model_sha256`. Returns the serving
+        tenure; raises NotServing naming what serves and what the file is.
+
+        With `ledger_key` (the ledger's verifier key, or the path of `ledger.pub`), the
+        answer's checkpoint, entries and inclusion proofs are verified first
+        (ServingAnswerInvalid if they fail); without it, the server's word is taken."""
+        file = Path(path).expanduser()
+        with file.open("rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        answer = self.serving(model, env)
+        if ledger_key is not None:
+            key = str(ledger_key)
+            if "+" not in key:
+                key = Path(key).expanduser().read_text(encoding="utf-8").strip()
+            check_serving_answer(answer, key)
+        return serving_tenure_for(answer, digest, file.name)
 
     def verify(self) -> dict[str, Any]:
         """Ask the server to verify the whole ledger (compliance role)."""

@@ -88,7 +88,6 @@ from ledger.governance._rules import (
 )
 from ledger.governance._serving import (
     COMPARISON_EVALUATION,
-    DEFAULT_ENVIRONMENT,
     ComparisonFact,
     PromotionFact,
     PromotionRequest,
@@ -98,10 +97,10 @@ from ledger.governance._serving import (
     bound_model_file,
     check_environment,
     check_promotion,
-    model_files,
     promotion_request,
     serving_history,
 )
+from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 
 __all__ = [
     "ANY",

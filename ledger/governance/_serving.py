@@ -45,9 +45,8 @@ from ledger.governance._policy import (
     approvals_missing,
     check_deployment,
 )
+from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 
-DEFAULT_ENVIRONMENT = "production"
-"""The environment a promotion goes to when its payload names none."""
 COMPARISON_EVALUATION = "champion_challenger"
 """The evaluation name of a champion/challenger comparison (`explain.comparison`)."""
 
@@ -151,22 +150,31 @@ class ServingHistory:
     def __init__(self, shadow_environments: Iterable[str] = ("shadow",)) -> None:
         self.shadow = frozenset(shadow_environments)
         self._tenures: dict[str, list[Tenure]] = {}
+        self._open: dict[str, list[int]] = {}
+        """Per environment, the indexes of the open tenures: a fold of a model's thousand
+        promotions stays linear (an as-of answer folds them on every question)."""
 
     def promote(self, promotion: PromotionFact) -> None:
         tenures = self._tenures.setdefault(promotion.environment, [])
-        open_ = [i for i, t in enumerate(tenures) if t.ended_by is None]
+        open_ = self._open.setdefault(promotion.environment, [])
         if any(tenures[i].version == promotion.version for i in open_):
             return
         if promotion.environment not in self.shadow:
             for i in open_:
                 tenures[i] = dataclasses.replace(tenures[i], ended_by=promotion)
+            open_.clear()
         tenures.append(Tenure(promotion))
+        open_.append(len(tenures) - 1)
 
     def retire(self, retirement: RetirementFact) -> None:
-        for tenures in self._tenures.values():
-            for i, tenure in enumerate(tenures):
-                if tenure.ended_by is None and retirement.version in ("", tenure.version):
-                    tenures[i] = dataclasses.replace(tenure, ended_by=retirement)
+        for environment, tenures in self._tenures.items():
+            still_open = []
+            for i in self._open.get(environment, []):
+                if retirement.version in ("", tenures[i].version):
+                    tenures[i] = dataclasses.replace(tenures[i], ended_by=retirement)
+                else:
+                    still_open.append(i)
+            self._open[environment] = still_open
 
     def environments(self) -> list[str]:
         """Every environment the model was ever promoted into, sorted."""
@@ -252,15 +260,6 @@ def comparison_fact(
     if payload.get("evaluation") != COMPARISON_EVALUATION or not isinstance(other, str):
         return None
     return ComparisonFact(seq, entry_hash, version, bytes.fromhex(other))
-
-
-def model_files(run_payload: Mapping[str, Any]) -> list[str]:
-    """The digests of the run's model files (artifacts with role `model`)."""
-    return [
-        str(a["sha256"])
-        for a in run_payload.get("artifacts", ())
-        if isinstance(a, Mapping) and a.get("role") == "model"
-    ]
 
 
 def bound_model_file(

@@ -9,6 +9,7 @@ Unknown fields are refused so that a typo (`metircs`) is an error, not silent da
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -61,6 +62,20 @@ class Payload(BaseModel):
 
 ArtifactRole = Literal["model", "document", "table", "chart", "data", "other"]
 """The roles an artifact can have; `model` is the one rules read."""
+
+DEFAULT_ENVIRONMENT = "production"
+"""The environment a promotion goes to when its payload names none."""
+
+
+def model_files(run_payload: Mapping[str, Any]) -> list[str]:
+    """The digests of a run's model files: its artifacts with role `model`, the bytes a
+    promotion binds a deployment to. Part of the record format because a serving answer's
+    checker (`ledger.log.serving_answer`, and the client through it) reads it too."""
+    return [
+        str(a["sha256"])
+        for a in run_payload.get("artifacts", ())
+        if isinstance(a, Mapping) and a.get("role") == "model"
+    ]
 
 
 class ArtifactRef(Payload):
@@ -209,7 +224,7 @@ class DeploymentPayload(Payload):
     is the promotion serving there now (a compare-and-swap: refused if another promotion
     got there first)."""
 
-    environment: EnvironmentName = "production"
+    environment: EnvironmentName = DEFAULT_ENVIRONMENT
     approvals: list[Digest] = []
     model_sha256: Digest | None = None
     rollback: bool = False

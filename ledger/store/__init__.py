@@ -25,6 +25,7 @@ from ledger.store._registry import (
     tenure_dict,
     version_view,
 )
+from ledger.store._serving_answer import serving_answer
 from ledger.store._settings import LedgerSettings
 from ledger.store._sql import entry_chunks, statements_for
 from ledger.store._tables import (
@@ -60,6 +61,7 @@ __all__ = [
     "model_summary",
     "open_ledger",
     "promotion_payload",
+    "serving_answer",
     "serving_of",
     "signing_keys",
     "statements_for",

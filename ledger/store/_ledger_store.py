@@ -10,6 +10,8 @@ hashes and the few blocks of entry hashes they need, never the whole log.
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,8 +32,12 @@ from ledger.governance import (
     ApprovalPolicy,
     FreshnessWindow,
     Principal,
+    PromotionFact,
+    RetirementFact,
     RulesState,
+    ServingHistory,
     Submission,
+    serving_event,
 )
 from ledger.log.checkpoint import Checkpoint, sign_checkpoint
 from ledger.log.entries import ROW_FIELDS, Entry, Statement, entry_from_row
@@ -96,6 +102,8 @@ class LedgerStore:
         self._writer = LedgerWriter(self._appender)
         self._gate = WriteGate(engine, self._writer, artifacts)
         self._rules = RulesReader(self._fetch_all, self._sql)
+        self._serving_lock = threading.Lock()
+        self._serving_folds: dict[str, tuple[int, ServingHistory]] = {}
 
     @property
     def artifacts(self) -> ArtifactStore | None:
@@ -230,6 +238,48 @@ class LedgerStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else entry_from_row(row)
+
+    def serving_events(
+        self, model: str, *, before: int | None = None
+    ) -> tuple[list[PromotionFact], list[RetirementFact]]:
+        """A model's promotions and retirements in seq order (those before seq `before`),
+        by the partial kind index: what `ledger.governance.serving_history` folds."""
+        rows = self._fetch_all(self._sql.serving_events, (model,))
+        events = [_serving_event(model, r) for r in rows if before is None or int(r[0]) < before]
+        promotions = [e for e in events if isinstance(e, PromotionFact)]
+        return promotions, [e for e in events if isinstance(e, RetirementFact)]
+
+    def serving_history(self, model: str, *, before: int) -> ServingHistory:
+        """A model's serving history folded from its entries before seq `before`.
+
+        The log is append-only, so what was folded up to a seq never changes: the store
+        keeps each model's last fold and reads and folds only the events appended since
+        (an as-of answer asks for it on every question, with a thousand promotions)."""
+        with self._serving_lock:
+            cached = self._serving_folds.get(model)
+        if cached is not None and cached[0] == before:
+            return cached[1]
+        if cached is not None and cached[0] < before:
+            upto, history = cached
+        else:
+            upto, history = 0, ServingHistory(self.policy.shadow_environments)
+        rows = self._fetch_all(self._sql.serving_events_between, (model, upto, before))
+        if rows and upto:  # callers may still read the cached fold: fold into a copy
+            history = copy.deepcopy(history)
+        for row in rows:
+            event = _serving_event(model, row)
+            if isinstance(event, PromotionFact):
+                history.promote(event)
+            else:
+                history.retire(event)
+        with self._serving_lock:
+            self._serving_folds[model] = (before, history)
+        return history
+
+    def first_entry_of(self, model: str) -> Entry | None:
+        """The first entry about a model (any version), or None when the ledger has none."""
+        found = self.list_entries(EntryFilter(model=model), limit=1)
+        return found[0] if found else None
 
     def _one(self, condition: object, message: str) -> Entry:
         with self.engine.connect() as conn:
@@ -472,6 +522,22 @@ class LedgerStore:
                 ).scalar()
             return Checkpoint(self.origin, size, signed.root, str(note))
         return signed
+
+
+def _serving_event(model: str, row: Sequence[Any]) -> PromotionFact | RetirementFact:
+    """A serving event from a `serving_events` row."""
+    seq, entry_hash, kind, actor, version, recorded_at, reason, payload = row
+    return serving_event(
+        int(seq),
+        bytes(entry_hash),
+        str(kind),
+        str(actor),
+        model,
+        str(version),
+        str(recorded_at),
+        str(reason),
+        str(payload),
+    )
 
 
 def _submissions(submissions: Sequence[Submission | Statement]) -> list[Submission]:

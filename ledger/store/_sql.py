@@ -69,6 +69,7 @@ class Statements:
     latest_registration: str
     serving_events: str
     comparison_rows: str
+    serving_events_between: str
 
     FACT_PAIRS_PER_QUERY = 200
     """`group_facts` queries are cut in chunks of this many pairs: well inside the limits of
@@ -160,6 +161,9 @@ def statements_for(dialect: str) -> Statements:
         serving_events="SELECT seq, entry_hash, kind, actor, version, recorded_at, reason, "
         "payload FROM entries WHERE kind IN ('deployment.promoted', 'model.retired') "
         f"AND {GOVERNANCE_KIND_SQL} AND model = ? ORDER BY seq",
+        serving_events_between="SELECT seq, entry_hash, kind, actor, version, recorded_at, "
+        "reason, payload FROM entries WHERE kind IN ('deployment.promoted', 'model.retired') "
+        f"AND {GOVERNANCE_KIND_SQL} AND model = ? AND seq >= ? AND seq < ? ORDER BY seq",
         comparison_rows="SELECT seq, entry_hash, payload FROM entries WHERE model = ? "
         "AND version = ? AND (kind || '') = 'evaluation.recorded' "
         "AND payload LIKE ? ORDER BY seq",

@@ -7,6 +7,7 @@ Merkle nodes, `bundle` verifies an exported file. Each answers with the one
 `VerificationReport` of `report`. `rules_replay` is the replay audit: every entry re-checked
 against the rules in force at its seq (roles, four eyes, the deployment policy of the tier
 and environment), over the database or a bundle, answering with a `RulesReplayReport`.
+`serving_answer` checks an as-of serving answer (the rule: `ledger.log.serving_answer`).
 `standalone` re-implements the checks with only the standard library and `cryptography`, so
 an archive can be verified in ten years without govledger; its tests run it and this
 package on the same inputs (the rules replay is not in it: it runs the rules themselves).
@@ -28,6 +29,7 @@ from ledger.verify._rules_replay import (
     replay_ledger_rules,
     replay_rules,
 )
+from ledger.verify._serving_answer import verify_serving_answer
 from ledger.verify._tree import verify_stored_tree
 
 __all__ = [
@@ -49,5 +51,6 @@ __all__ = [
     "replay_rules",
     "verify_bundle",
     "verify_ledger",
+    "verify_serving_answer",
     "verify_stored_tree",
 ]

@@ -13,7 +13,8 @@ turns a failure into the error of its problem. What was verified is its `subject
   (`reports.verify._binding`);
 - `CHECKPOINTS`: two signed checkpoints of one log, one history or two
   (`reports.verify._checkpoint_link`, the audit report's consistency with the previous one);
-- `SIGNATURE`: one entry's signature, as a document shows it (`reports.signatures`).
+- `SIGNATURE`: one entry's signature, as a document shows it (`reports.signatures`);
+- `SERVING`: an as-of serving answer and its proofs (`ledger.verify._serving_answer`).
 
 A failed report names the first bad `seq` (or, for what is not an entry, the `item`: a
 stored node), one `Problem` and a message for a person. Inside a verifier the first problem
@@ -32,6 +33,7 @@ from ledger.errors import (
     CheckpointInvalid,
     CheckpointMismatch,
     HashMismatch,
+    ServingAnswerInvalid,
     VerificationError,
 )
 from ledger.log.checkpoint import Checkpoint
@@ -79,6 +81,8 @@ class Problem(StrEnum):
     """Two checkpoints of one log, signed with its key, do not describe one history."""
     UNSIGNED = "unsigned"
     """The entry carries no signature (for a document that shows whether one is signed)."""
+    CLAIM_NOT_PROVEN = "claim-not-proven"
+    """A serving answer claims what its proven entries do not show."""
 
 
 class Subject(StrEnum):
@@ -90,6 +94,7 @@ class Subject(StrEnum):
     PAGES = "pages"
     CHECKPOINTS = "checkpoints"
     SIGNATURE = "signature"
+    SERVING = "serving answer"
 
 
 _ERRORS: dict[Problem, type[VerificationError]] = {
@@ -100,6 +105,7 @@ _ERRORS: dict[Problem, type[VerificationError]] = {
     Problem.CHECKPOINT_CONFLICT: CheckpointMismatch,
     Problem.CHECKPOINT_INVALID: CheckpointInvalid,
     Problem.ARTIFACT_TAMPERED: ArtifactTampered,
+    Problem.CLAIM_NOT_PROVEN: ServingAnswerInvalid,
 }
 """The error `raise_for_problem` raises for a problem (VerificationError for the others)."""
 

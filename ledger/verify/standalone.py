@@ -4,6 +4,8 @@
     python standalone_verify.py ledger.jsonl        [--key KEY]   (govledger export)
     python standalone_verify.py evidence.json       [--key KEY]   (a card's attachment)
     python standalone_verify.py card.pdf            [--key KEY]   (evidence.json found inside)
+    python standalone_verify.py [serving] answer.json [--key KEY] (GET /v1/models/M/serving,
+                                                                   `govledger status --json`)
 
 KEY is the ledger's verifier key (`name+hexhash+base64key`, as `govledger init` prints it
 and `.govledger/ledger.pub` holds) or a file holding it. Without it, the key written in the
@@ -19,7 +21,9 @@ re-implements exactly what it needs, each after its specification:
   formatting, JSON.stringify string escaping): every hash and signature is taken over it;
 - RFC 9162 section 2.1 Merkle trees: the root of the bundle's entries, inclusion proofs;
 - C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519;
-- the govledger formats "govledger-bundle/1" and "govledger-evidence/1": every entry's hash
+- the govledger formats "govledger-bundle/1", "govledger-evidence/1" and
+  "govledger-serving-answer/v1" (`ledger.log.serving_answer` is the rule restated): every
+  entry's hash
   (SHA-256 of the canonical entry without `entry_hash`), the chain of `prev_hash`, gapless
   `seq`, `recorded_at` never going back in a bundle, every actor signature (Ed25519 over
   the canonical statement) with a key registered earlier in the log and not revoked,
@@ -628,6 +632,160 @@ def verify_evidence(data: bytes, pinned: str | None) -> str:
     )
 
 
+# --- serving answers (what served where, as of a seq or a time) ----------------------------
+
+SERVING_FORMAT = "govledger-serving-answer/v1"
+_SERVING_FIELDS = {"format", "model", "environment", "shadow", "question", "as_of_seq",
+                   "tree_size", "serving", "history", "evidence", "completeness"}  # fmt: skip
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z")
+
+
+def as_of_bound(at: str) -> str:
+    """The exclusive recorded_at bound of an `at` question: a time T plus one microsecond
+    (the last entry recorded at or before T), a day's next midnight (the day's end)."""
+    import datetime as dt
+
+    text = at.strip()
+    found = _RFC3339.fullmatch(text)
+    try:
+        if found:
+            year, month, day, hour, minute, second, fraction = found.groups()
+            moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                                 int(second), int((fraction or "0").ljust(6, "0")))  # fmt: skip
+            moment += dt.timedelta(microseconds=1)
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            moment = dt.datetime.fromisoformat(text) + dt.timedelta(days=1)
+        else:
+            raise ValueError(text)
+    except (ValueError, OverflowError):
+        raise Failed(f"question.at {at!r} is neither an RFC 3339 UTC time nor a day") from None
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def _model_files(payload: dict[str, Any]) -> list[str]:
+    return [str(a["sha256"]) for a in payload.get("artifacts") or []
+            if isinstance(a, dict) and a.get("role") == "model"]  # fmt: skip
+
+
+def _environment(payload: dict[str, Any]) -> str:
+    return str(payload.get("environment") or "production")
+
+
+def verify_serving(data: bytes, pinned: str | None) -> str:
+    """Verify a govledger-serving-answer/v1 document; return the OK line or raise Failed."""
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_int=json_int)
+    except (UnicodeDecodeError, ValueError):
+        raise Failed("the serving answer is not UTF-8 JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != SERVING_FORMAT:
+        raise Failed(f"not a {SERVING_FORMAT} document")
+    evidence = doc.get("evidence")
+    if set(doc) != _SERVING_FIELDS or not isinstance(evidence, dict) or set(evidence) != {
+        "origin", "verifier_key", "checkpoint", "entries", "proofs"
+    }:  # fmt: skip
+        raise Failed(f"a {SERVING_FORMAT} document does not have exactly its fields")
+    if pinned is not None and pinned.strip() != evidence["verifier_key"]:
+        raise Failed("the answer names another ledger key than the one you pinned")
+    origin, size, root = verify_checkpoint(str(evidence["checkpoint"]),
+                                           pinned or evidence["verifier_key"])  # fmt: skip
+    if origin != evidence["origin"]:
+        raise Failed("the checkpoint is for another log than the answer's")
+    as_of = doc["as_of_seq"]
+    if doc["tree_size"] != size or type(as_of) is not int or not 0 <= as_of < size:
+        raise Failed(f"tree_size and as_of_seq must fit the checkpoint of {size} entries")
+    items, proofs = evidence["entries"], evidence["proofs"]
+    if not isinstance(items, list) or not items or not isinstance(proofs, dict):
+        raise Failed("the evidence holds no entries or no proofs")
+    if len(proofs) != len(items):
+        raise Failed("the evidence must hold one inclusion proof per entry")
+    by_seq: dict[int, dict[str, Any]] = {}
+    by_hash: dict[str, dict[str, Any]] = {}
+    for entry in items:
+        seq = check_entry_shape(entry)
+        if by_seq and seq <= max(by_seq):
+            raise Failed("entries are not in increasing seq order", seq)
+        stated = _hex(entry["entry_hash"], "entry_hash", seq)
+        _hex(entry["prev_hash"], "prev_hash", seq)
+        if entry_hash(entry) != stated:
+            raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
+        proof = proofs.get(str(seq))
+        if not isinstance(proof, dict) or proof.get("leaf_index") != seq or proof.get(
+            "tree_size") != size or not isinstance(proof.get("hashes"), list):  # fmt: skip
+            raise Failed(f"no inclusion proof of the entry in the tree of {size}", seq)
+        path = [_hex(h, "an inclusion proof hash", seq) for h in proof["hashes"]]
+        if not verify_inclusion(stated, seq, size, path, root):
+            raise Failed(f"the inclusion proof does not place the entry in the tree of {size}", seq)
+        by_seq[seq], by_hash[entry["entry_hash"]] = entry, entry
+    question = doc["question"]
+    if not isinstance(question, dict) or len(question) != 1:
+        raise Failed("question must be one of {at}, {seq} or {now}")
+    if "seq" in question and question["seq"] != as_of:
+        raise Failed(f"the answer is as of seq {as_of}, not the seq asked")
+    if "now" in question and as_of != size - 1:
+        raise Failed(f"an answer for now is as of seq {size - 1}, not seq {as_of}")
+    if "at" in question:
+        bound = as_of_bound(str(question["at"]))
+        last, after = by_seq.get(as_of), by_seq.get(as_of + 1)
+        if last is None or not last["recorded_at"] < bound:
+            raise Failed(f"the evidence does not show seq {as_of} recorded by the time asked")
+        if as_of + 1 < size and (after is None or after["recorded_at"] < bound):
+            raise Failed(f"the evidence does not show seq {as_of + 1} recorded after it")
+    model, env, serving = doc["model"], doc["environment"], doc["serving"]
+    if not isinstance(serving, list) or (not doc["shadow"] and len(serving) > 1):
+        raise Failed(f"{env} serves one version at a time: the answer claims several")
+    for tenure in serving:
+        _check_serving_tenure(tenure, model, env, as_of, by_hash, doc["shadow"])
+    versions = ", ".join(str(t["version"]) for t in serving) or "nothing"
+    return (
+        f"OK: {model} in {env} as of seq {as_of}: {versions}; {len(items)} entries of "
+        f"{origin} proven against the signed checkpoint of {size} entries, root {root.hex()}"
+    )
+
+
+def _check_serving_tenure(tenure: Any, model: str, env: str, as_of: int,
+                          by_hash: dict[str, dict[str, Any]], shadow: bool) -> None:  # fmt: skip
+    if not isinstance(tenure, dict):
+        raise Failed("a serving tenure is not an object")
+    version, digest = tenure.get("version"), tenure.get("model_sha256")
+    promotion = by_hash.get(str(tenure.get("promotion")))
+    if promotion is None:
+        raise Failed(f"the promotion of {model} {version} is not in the evidence")
+    st, seq = promotion["statement"], promotion["seq"]
+    if (st["kind"], st["model"], st["version"], _environment(st["payload"])) != (
+        "deployment.promoted", model, version, env
+    ) or tenure.get("environment") != env:  # fmt: skip
+        raise Failed(f"the promotion does not promote {model} {version} into {env}", seq)
+    if not isinstance(digest, str) or st["payload"].get("model_sha256") != digest:
+        raise Failed(f"the promotion binds another model file than {digest}", seq)
+    if tenure.get("since_seq") != seq or seq > as_of:
+        raise Failed(f"the promotion is at seq {seq}, not at or before seq {as_of}", seq)
+    cited = list(st["payload"].get("approvals") or [])
+    if list(tenure.get("approvals") or []) != cited:
+        raise Failed("the tenure's approvals are not the promotion's", seq)
+    for approval in cited:
+        found = by_hash.get(str(approval))
+        if found is None or (found["statement"]["kind"], found["statement"]["model"],
+                             found["statement"]["version"]) != (
+            "approval.granted", model, version):  # fmt: skip
+            raise Failed(f"approval {approval} of {model} {version} is not in the evidence", seq)
+    run = by_hash.get(str(tenure.get("run")))
+    if run is None or run["statement"]["kind"] not in _RUNS or (
+        run["statement"]["model"], run["statement"]["version"]) != (model, version):  # fmt: skip
+        raise Failed(f"the run of {model} {version} is not in the evidence", seq)
+    files = _model_files(run["statement"]["payload"])
+    if digest not in files or list(tenure.get("model_files") or []) != files:
+        raise Failed(f"the run of {model} {version} does not cite {digest} as its model file",
+                     run["seq"])  # fmt: skip
+    for other in by_hash.values():
+        o = other["statement"]
+        if not seq < other["seq"] <= as_of or o["model"] != model:
+            continue
+        replaced = (o["kind"] == "deployment.promoted" and o["version"] != version
+                    and _environment(o["payload"]) == env and not shadow)  # fmt: skip
+        if replaced or (o["kind"] == "model.retired" and o["version"] in ("", version)):
+            raise Failed(f"seq {other['seq']} ended the tenure of {model} {version}", other["seq"])
+
+
 def evidence_from_pdf(pdf: bytes) -> bytes:
     """evidence.json from a card PDF: the embedded file stream holding a govledger-evidence
     document (PDF/A-3 embedded files are Flate-compressed streams, never in object streams)."""
@@ -647,8 +805,16 @@ def evidence_from_pdf(pdf: bytes) -> bytes:
 
 
 def verify_file(path: Path, key: str | None) -> str:
-    """Verify a bundle, evidence.json or card PDF; return the OK line or raise Failed."""
+    """Verify a bundle, evidence.json, card PDF or serving answer; return the OK line or
+    raise Failed."""
     data = path.read_bytes()
+    if data.lstrip().startswith(b"{") and b'"' + SERVING_FORMAT.encode() + b'"' in data:
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("format") == SERVING_FORMAT:
+            return verify_serving(data, key)
     if data.startswith(b"%PDF"):
         return verify_evidence(evidence_from_pdf(data), key) + PAGES_NOT_COMPARED
     if data.lstrip().startswith(b'{"type"'):
@@ -666,17 +832,21 @@ def main(argv: list[str]) -> int:
     if "--key" in args:
         at = args.index("--key")
         if at + 1 >= len(args):
-            print("usage: standalone_verify.py FILE [--key KEY]", file=sys.stderr)
+            print("usage: standalone_verify.py [serving] FILE [--key KEY]", file=sys.stderr)
             return 2
         key = args[at + 1]
         del args[at : at + 2]
+    serving = bool(args) and args[0] == "serving"
+    if serving:
+        del args[0]
     if len(args) != 1 or args[0].startswith("-"):
-        print("usage: standalone_verify.py FILE [--key KEY]", file=sys.stderr)
+        print("usage: standalone_verify.py [serving] FILE [--key KEY]", file=sys.stderr)
         return 2
     try:
         if key is not None and "+" not in key:
             key = Path(key).read_text(encoding="utf-8").strip()
-        print(verify_file(Path(args[0]), key))
+        path = Path(args[0])
+        print(verify_serving(path.read_bytes(), key) if serving else verify_file(path, key))
     except OSError as exc:
         print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -31,6 +31,8 @@ COMMANDS = {
         "deploy",
         "rollback",
         "retire",
+        "status",
+        "verify-model",
         "verify-card",
         "check",
         "approve",
