@@ -216,19 +216,42 @@ def promotion_payload(
 ) -> dict[str, object]:
     """The payload of a promotion as the API and the CLI build it: the model file is the
     run's only model file unless named (with none or several, admission says what is
-    wrong), `rollback` and `replaces` only when asked."""
+    wrong); `approvals` names the approvals the policy in force for the model's tier and
+    the environment counts now, so the promotion cites the decisions it rests on (and an
+    as-of answer carries them); `rollback` and `replaces` only when asked."""
     payload: dict[str, object] = {"environment": environment}
+    run = store.run_of(model, version)
     if model_sha256 is None:
-        run = store.run_of(model, version)
         files = set() if run is None else set(model_files(run.statement.payload))
         model_sha256 = files.pop() if len(files) == 1 else None
     if model_sha256 is not None:
         payload["model_sha256"] = model_sha256
+    if run is not None:
+        counted = _counted_approvals(store, model, version, environment)
+        if counted:
+            payload["approvals"] = counted
     if rollback:
         payload["rollback"] = True
     if replaces is not None:
         payload["replaces"] = replaces
     return payload
+
+
+def _counted_approvals(store: LedgerStore, model: str, version: str, environment: str) -> list[str]:
+    """The entry hashes of the approvals that count towards the policy in force now for a
+    promotion of the version to `environment` (admission decides; this only cites)."""
+    found = model_entries(store, model)
+    view = _version_view(store, model, version, found, _RulesAt(store))
+    rules = view.rules
+    policy = deployment_policy(rules, store.policy, _tier(found, None), environment)
+    run = view.run
+    run_fact = RunFact(
+        run.seq, run.entry_hash, run.statement.actor, run.statement.kind, model, version
+    )
+    counted = approvals_missing(
+        policy, run_fact, [_decision(e) for e in view.decisions], rules.team_of
+    )[1]
+    return [d.entry_hash.hex() for d in sorted(counted, key=lambda d: d.seq)]
 
 
 def model_serving(store: LedgerStore, model: str) -> ServingHistory:

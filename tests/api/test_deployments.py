@@ -55,6 +55,9 @@ def test_promotions_bind_the_model_file_replace_and_roll_back(served: Service) -
     with svc.client("dana") as dana:
         promoted = dana.deploy(M, "1.0", reason="go live")
         assert promoted["statement"]["payload"]["model_sha256"] == first
+        approvals = {d["entry_hash"] for d in dana.version(M, "1.0")["decisions"]}
+        assert set(promoted["statement"]["payload"]["approvals"]) == approvals  # what it rests on
+        assert len(approvals) == 2
         dana.deploy(M, "1.1", reason="recalibrated")
         assert dana.version(M, "1.0")["status"] == "replaced"
         assert dana.version(M, "1.1")["status"] == "deployed"
@@ -65,6 +68,7 @@ def test_promotions_bind_the_model_file_replace_and_roll_back(served: Service) -
         assert back["statement"]["payload"] == {
             "environment": "production",
             "model_sha256": first,
+            "approvals": sorted(approvals, key=promoted["statement"]["payload"]["approvals"].index),
             "rollback": True,
         }
         tenures = dana.version(M, "1.1")["serving"]
