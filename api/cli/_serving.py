@@ -102,12 +102,17 @@ def _print_status(answer: Mapping[str, Any]) -> None:
         soft_wrap=True,
     )
     table = Table("version", "since", "promoted by", "approvals", "model file")
+    deciders = {
+        e["entry_hash"]: f"{e['statement']['actor']} ({e['statement']['payload'].get('role')})"
+        for e in answer["evidence"]["entries"]
+        if e["statement"]["kind"] == "approval.granted"
+    }
     for tenure in answer["serving"]:
         table.add_row(
             str(tenure["version"]) + (" (rollback)" if tenure["rollback"] else ""),
             f"seq {tenure['since_seq']}, {tenure['since']}",
             str(tenure["promoted_by"]),
-            str(len(tenure["approvals"])),
+            ", ".join(deciders.get(a, a[:12]) for a in tenure["approvals"]) or "none cited",
             str(tenure["model_sha256"])[:12] + "…",
         )
     if answer["serving"]:
