@@ -200,6 +200,9 @@ def policy_propose(
     rollback_approvals: Annotated[
         bool, typer.Option(help="A rollback needs the approvals anew")
     ] = False,
+    monitoring_plan: Annotated[
+        bool, typer.Option(help="No promotion without a monitoring plan in force there")
+    ] = False,
 ) -> None:
     """Propose an approval policy; it is in force once approved (`policy approve`)."""
     required: dict[str, int] = {}
@@ -213,6 +216,7 @@ def policy_propose(
         ("independent_validation", independent_validation),
         ("champion_comparison", champion_comparison),
         ("rollback_approvals", rollback_approvals),
+        ("monitoring_plan", monitoring_plan),
     ):
         if wanted:
             payload[flag] = True
@@ -267,6 +271,7 @@ def policy_list() -> None:
                     ("validators independent of the builder's team", fact.independent_validation),
                     ("champion comparison before replacing", fact.champion_comparison),
                     ("rollbacks need approvals", fact.rollback_approvals),
+                    ("a monitoring plan before promotion", fact.monitoring_plan),
                 )
                 if on
             ),

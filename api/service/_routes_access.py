@@ -65,6 +65,7 @@ class PolicyIn(Body):
     independent_validation: bool = False
     champion_comparison: bool = False
     rollback_approvals: bool = False
+    monitoring_plan: bool = False
     reason: str = ""
 
 
@@ -97,6 +98,7 @@ def _policy(fact: PolicyFact) -> dict[str, Any]:
         "independent_validation": fact.independent_validation,
         "champion_comparison": fact.champion_comparison,
         "rollback_approvals": fact.rollback_approvals,
+        "monitoring_plan": fact.monitoring_plan,
         "description": fact.as_policy().describe(),
         "proposed_by": fact.proposer,
         "approved_seq": fact.approved_seq,
@@ -226,7 +228,13 @@ def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> 
         "environment": body.environment,
         "required": body.required,
     }
-    for flag in ("independent_validation", "champion_comparison", "rollback_approvals"):
+    flags = (
+        "independent_validation",
+        "champion_comparison",
+        "rollback_approvals",
+        "monitoring_plan",
+    )
+    for flag in flags:
         if getattr(body, flag):
             payload[flag] = True
     return _entry(_submit(context, principal, "policy.proposed", payload, body.reason))

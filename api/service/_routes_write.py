@@ -23,6 +23,7 @@ from api.service._schemas import (
     RunIn,
     SignedDecisionIn,
     StatementIn,
+    VersionRecordIn,
 )
 from ledger.errors import InvalidStatement
 from ledger.governance import Principal, Role, Submission
@@ -213,6 +214,43 @@ async def deploy(
         payload=payload,
     )
     return await _submit(context, principal, [Submission(statement)], key)
+
+
+async def _version_record(
+    context: Context, principal: Principal, kind: str, body: VersionRecordIn, key: str | None
+) -> JSONResponse:
+    statement = _statement(
+        principal,
+        kind=kind,
+        model=body.model,
+        version=body.version,
+        reason=body.reason,
+        payload=body.payload,
+    )
+    return await _submit(context, principal, [Submission(statement)], key)
+
+
+@router.post(
+    "/monitoring/plans", status_code=201, summary="Record a monitoring plan (approved like a run)"
+)
+async def record_monitoring_plan(
+    body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
+) -> JSONResponse:
+    return await _version_record(context, principal, "monitoring.plan", body, key)
+
+
+@router.post("/monitoring/reports", status_code=201, summary="Record a period's monitoring")
+async def record_monitoring_report(
+    body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
+) -> JSONResponse:
+    return await _version_record(context, principal, "monitoring.reported", body, key)
+
+
+@router.post("/monitoring/responses", status_code=201, summary="Answer a monitoring breach")
+async def record_monitoring_response(
+    body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
+) -> JSONResponse:
+    return await _version_record(context, principal, "monitoring.responded", body, key)
 
 
 @router.post("/retirements", status_code=201, summary="Retire a model or a version")

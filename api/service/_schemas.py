@@ -95,6 +95,9 @@ class RunIn(Body):
     code_revision: str | None = None
     artifacts: list[ArtifactIn] = Field(default_factory=list)
     parent_run: str | None = Field(default=None, description="entry_hash of the parent run")
+    breaches: list[str] | None = Field(
+        default=None, description="monitoring reports whose breach this recalibration answers"
+    )
     features: list[str] | None = Field(
         default=None, description="The input features the model scores (reason codes use them)"
     )
@@ -221,3 +224,13 @@ class OversightIn(Body):
     )
     procedure: str = ""
     refers_to: list[str] = Field(default_factory=list)
+
+
+class VersionRecordIn(Body):
+    """A record about one version whose payload the ledger validates for its kind
+    (`ledger.log.payloads`): a monitoring plan, report or response."""
+
+    model: str
+    version: str
+    reason: str = ""
+    payload: dict[str, Any]

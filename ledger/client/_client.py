@@ -440,6 +440,102 @@ class LedgerClient:
         result: dict[str, Any] = self._write("/v1/deployments", body)
         return result
 
+    def monitoring_plan(
+        self,
+        model: str,
+        version: str,
+        *,
+        measures: Mapping[str, Mapping[str, Any]],
+        features: list[str],
+        reference: Mapping[str, Any],
+        responders: list[str],
+        reason: str,
+        environment: str = "production",
+        cadence: str = "monthly",
+        response_days: int = 30,
+        artifacts: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Record a monitoring plan for a version in an environment: each measure's
+        thresholds ({"amber": .., "red": .., "direction": "higher_is_worse"}), the features a
+        sample must have, the reference sample (a dataset reference: name, rows, sha256), the
+        cadence and the roles that answer a breach. In force once approved like a run
+        (`approve(..., subject=<plan entry_hash>)`)."""
+        payload: dict[str, Any] = {
+            "environment": environment,
+            "measures": {k: dict(v) for k, v in measures.items()},
+            "features": features,
+            "reference": dict(reference),
+            "cadence": cadence,
+            "responders": responders,
+            "response_days": response_days,
+        }
+        if artifacts:
+            payload["artifacts"] = artifacts
+        return self._version_record("/v1/monitoring/plans", model, version, reason, payload)
+
+    def report_monitoring(
+        self,
+        model: str,
+        version: str,
+        *,
+        plan: str,
+        period: tuple[str, str],
+        rows: int,
+        measures: Mapping[str, Mapping[str, Any]],
+        environment: str = "production",
+        outcome_window: tuple[str, str] | None = None,
+        reason: str = "",
+        datasets: list[dict[str, Any]] | None = None,
+        artifacts: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Record one period's measures under the plan in force ({"value": .., "status":
+        green|amber|red}, the status the plan's thresholds give; `outcome_window`: when the
+        outcomes of measures on matured outcomes were observed)."""
+        payload: dict[str, Any] = {
+            "plan": plan,
+            "environment": environment,
+            "period": {"start": period[0], "end": period[1]},
+            "rows": rows,
+            "measures": {k: dict(v) for k, v in measures.items()},
+        }
+        if outcome_window is not None:
+            payload["outcome_window"] = {"start": outcome_window[0], "end": outcome_window[1]}
+        if datasets:
+            payload["datasets"] = datasets
+        if artifacts:
+            payload["artifacts"] = artifacts
+        return self._version_record("/v1/monitoring/reports", model, version, reason, payload)
+
+    def respond_to_breach(
+        self,
+        model: str,
+        version: str,
+        *,
+        report: str,
+        action: str,
+        role: str,
+        reason: str,
+        review_by: str | None = None,
+        refers_to: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Answer a breach (a report with a red measure) as a role the plan names: accept
+        (until `review_by`), recalibrate (citing the recalibration run whose `breaches` name
+        the report) or stop (citing the oversight stop)."""
+        payload: dict[str, Any] = {"report": report, "action": action, "role": role}
+        if review_by is not None:
+            payload["review_by"] = review_by
+        if refers_to:
+            payload["refers_to"] = refers_to
+        return self._version_record("/v1/monitoring/responses", model, version, reason, payload)
+
+    def _version_record(
+        self, path: str, model: str, version: str, reason: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = self._write(
+            path, {"model": model, "version": version, "reason": reason, "payload": payload}
+        )
+        return result
+
     def rollback(
         self, model: str, version: str, reason: str, environment: str = "production"
     ) -> dict[str, Any]:
@@ -569,6 +665,8 @@ class Run:
         self.artifacts: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, Any]] = []
         self.features: list[str] | None = None
+        self.breaches: list[str] = []
+        """Monitoring reports (entry hashes) whose breach this recalibration answers."""
         self.parent_run = parent_run
         self.code_revision = code_revision
         self.algorithm = algorithm
@@ -671,7 +769,7 @@ class Run:
             "artifacts": self.artifacts,
             "evaluations": self.evaluations,
         }
-        for field_name in ("parent_run", "algorithm", "features"):
+        for field_name in ("parent_run", "algorithm", "features", "breaches"):
             if getattr(self, field_name):
                 body[field_name] = getattr(self, field_name)
         revision = self.code_revision or _git_revision()

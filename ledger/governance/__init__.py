@@ -23,6 +23,10 @@ An index of the rules, each in one place (private module, then function):
 - the roles an approval policy may count: `_roles.check_policy_roles`
 - which refusals are kept as `request.refused` entries, and what one says:
   `_refusals.is_recorded`, `_refusals.refusal_statement`
+- production monitoring (plans approved like a model change, reports measured under the plan
+  in force with the statuses its thresholds give, breaches answered by the roles the plan
+  names; under review and overdue): `_monitoring.check_report`, `_monitoring.check_response`,
+  `_monitoring.monitoring_state`
 - the rules recorded in the ledger (users, roles, API keys, approval policies per tier and
   environment, four eyes on access and on policies, the initial access set): `_rules.RulesState`
   (`check` admits a rule entry, `apply` folds it in); the policy a deployment must meet:
@@ -48,6 +52,7 @@ from ledger.governance._citations import (
 )
 from ledger.governance._facts import (
     KeyFact,
+    MonitoringFacts,
     comparison_from,
     decision_fact,
     oversight_fact,
@@ -55,6 +60,17 @@ from ledger.governance._facts import (
     serving_event,
 )
 from ledger.governance._inventory import InventoryRow, inventory_record, inventory_row
+from ledger.governance._monitoring import (
+    Breach,
+    MonitoringState,
+    PlanFact,
+    PlanState,
+    ReportFact,
+    ResponseFact,
+    monitoring_state,
+    plan_in_force,
+    plan_states,
+)
 from ledger.governance._oversight import OversightFact, check_not_stopped, stop_in_force
 from ledger.governance._permissions import READERS, authorize_statement
 from ledger.governance._policy import (
@@ -112,6 +128,7 @@ __all__ = [
     "SYSTEM_ACTOR",
     "ApiKeyFact",
     "ApprovalPolicy",
+    "Breach",
     "CatalogueState",
     "Cited",
     "ComparisonFact",
@@ -121,11 +138,17 @@ __all__ = [
     "InventoryRow",
     "KeyFact",
     "LastAdmin",
+    "MonitoringFacts",
+    "MonitoringState",
     "OversightFact",
+    "PlanFact",
+    "PlanState",
     "PolicyFact",
     "Principal",
     "PromotionFact",
     "PromotionRequest",
+    "ReportFact",
+    "ResponseFact",
     "RetirementFact",
     "Role",
     "RulesState",
@@ -161,9 +184,12 @@ __all__ = [
     "is_recorded",
     "may_cite",
     "model_files",
+    "monitoring_state",
     "oversight_fact",
     "parse_role",
     "parse_roles",
+    "plan_in_force",
+    "plan_states",
     "promotion_request",
     "refusal_idempotency_key",
     "refusal_statement",

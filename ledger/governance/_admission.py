@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ledger.errors import (
     Conflict,
@@ -38,6 +39,13 @@ from ledger.governance._catalogue import check_catalogue, scored_features
 from ledger.governance._citations import Cited, citation_problem, citations_of, cited_hash, may_cite
 from ledger.governance._facts import LedgerFacts
 from ledger.governance._inventory import check_registration
+from ledger.governance._monitoring import (
+    PlanState,
+    check_plan,
+    check_report,
+    check_response,
+    plan_states,
+)
 from ledger.governance._oversight import check_not_stopped, check_oversight
 from ledger.governance._permissions import authorize_statement
 from ledger.governance._policy import (
@@ -47,8 +55,13 @@ from ledger.governance._policy import (
     check_oversight_four_eyes,
 )
 from ledger.governance._roles import Principal
-from ledger.governance._rules import RulesState, check_deployment_in_force
-from ledger.governance._serving import PromotionRequest, promotion_request, serving_history
+from ledger.governance._rules import RulesState, check_deployment_in_force, deployment_policy
+from ledger.governance._serving import (
+    PromotionRequest,
+    check_environment,
+    promotion_request,
+    serving_history,
+)
 from ledger.log import ed25519_strict, signing
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
@@ -124,6 +137,23 @@ def admit(
             facts.materiality_tier(statement.model),
             _promotion(statement, run, facts, policy),
         )
+    elif kind is Kind.MONITORING_PLAN:
+        _require_version(statement, facts)
+        check_plan(statement.payload)
+        check_environment(str(statement.payload.get("environment", "production")), policy)
+    elif kind is Kind.MONITORING_REPORTED:
+        _require_version(statement, facts)
+        promotions, retirements = facts.serving_events(statement.model)
+        check_report(
+            statement.payload,
+            model=statement.model,
+            version=statement.version,
+            states=_plan_states(statement, facts, policy),
+            history=serving_history(promotions, retirements, policy.shadow_environments),
+            now=now,
+        )
+    elif kind is Kind.MONITORING_RESPONDED:
+        _check_response(statement, _require_version(statement, facts), facts, now)
     elif kind is Kind.SERVING_CHECKED:
         if statement.version:
             _require_version(statement, facts)
@@ -167,6 +197,57 @@ def admit(
     _check_citations(statement, facts)
 
 
+def _plan_states(
+    statement: Statement, facts: LedgerFacts, policy: ApprovalPolicy, environment: str = ""
+) -> list[PlanState]:
+    """The version's monitoring plans with their status under the policy in force for the
+    model's tier and the environment (the statement's, unless given)."""
+    env = environment or str(statement.payload.get("environment", "production"))
+    rules = facts.rules()
+    in_force = deployment_policy(rules, policy, facts.materiality_tier(statement.model), env)
+    return plan_states(
+        in_force,
+        facts.monitoring_for(statement.model, statement.version).plans,
+        facts.decisions_for(statement.model, statement.version),
+        rules.team_of,
+    )
+
+
+def _check_response(statement: Statement, run: RunFact, facts: LedgerFacts, now: datetime) -> None:
+    monitoring = facts.monitoring_for(statement.model, statement.version)
+    wanted = bytes.fromhex(str(statement.payload["report"]))
+    report = next((r for r in monitoring.reports if r.entry_hash == wanted), None)
+    plan = (
+        None
+        if report is None
+        else next((p for p in monitoring.plans if p.entry_hash == report.plan), None)
+    )
+    rules = facts.rules()
+
+    def cited(entry_hash: bytes) -> tuple[str, str, dict[str, Any]] | None:
+        found = facts.subject_by_hash(entry_hash)
+        if found is None or found.model != statement.model:
+            return None
+        if found.kind in RUN_KINDS:
+            return found.kind, found.version, facts.run_payload(found.model, found.version) or {}
+        if found.kind == Kind.OVERSIGHT_RECORDED.value:
+            actions = facts.oversight_for(found.model, found.version)
+            action = next((o.action for o in actions if o.entry_hash == entry_hash), "")
+            return found.kind, found.version, {"action": action}
+        return found.kind, found.version, {}
+
+    check_response(
+        statement.payload,
+        actor=statement.actor,
+        actor_roles=rules.roles_of(statement.actor) if rules.recorded else None,
+        run=run,
+        report=report,
+        plan=plan,
+        cited=cited,
+        now=now,
+    )
+
+
 def _promotion(
     statement: Statement, run: RunFact, facts: LedgerFacts, policy: ApprovalPolicy
 ) -> PromotionRequest:
@@ -181,6 +262,9 @@ def _promotion(
         decisions=facts.decisions_for(statement.model, statement.version),
         comparisons=facts.comparisons_for(statement.model, statement.version),
         run_of=lambda version: facts.run_for(statement.model, version),
+        monitored_in=frozenset(
+            s.plan.environment for s in _plan_states(statement, facts, policy) if s.in_force
+        ),
     )
 
 
@@ -277,12 +361,14 @@ def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
     subject = facts.subject_by_hash(subject_hash)
     if subject is None:
         raise UnknownEntry(f"subject {subject_hash.hex()} is not an entry in the ledger")
-    if subject.kind != Kind.CATALOGUE_RECORDED.value or (subject.model, subject.version) != (
+    decidable = (Kind.CATALOGUE_RECORDED.value, Kind.MONITORING_PLAN.value)
+    if subject.kind not in decidable or (subject.model, subject.version) != (
         statement.model,
         statement.version,
     ):
         raise InvalidStatement(
-            f"a decision's subject must be the run or a catalogue.recorded entry of "
+            f"a decision's subject must be the run, a catalogue.recorded or a monitoring.plan "
+            f"entry of "
             f"{statement.model} {statement.version}; {subject_hash.hex()} is a {subject.kind} "
             f"of {subject.model} {subject.version}".rstrip()
         )

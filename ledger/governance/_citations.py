@@ -33,13 +33,18 @@ class Citation:
     """How the message names what the field must cite."""
 
 
-_SUBJECT_KINDS = RUN_KINDS | {"catalogue.recorded"}
+_SUBJECT_KINDS = RUN_KINDS | {"catalogue.recorded", "monitoring.plan"}
 _DECISION_CITATIONS = (
     Citation("run", kinds=RUN_KINDS, same_version=True, what="the run of"),
-    Citation("subject", kinds=_SUBJECT_KINDS, same_version=True, what="a run or catalogue of"),
+    Citation(
+        "subject", kinds=_SUBJECT_KINDS, same_version=True, what="a run, catalogue or plan of"
+    ),
     Citation("evidence", many=True, what="an entry of"),
 )
-_RUN_CITATIONS = (Citation("parent_run", kinds=RUN_KINDS, what="a run of"),)
+_RUN_CITATIONS = (
+    Citation("parent_run", kinds=RUN_KINDS, what="a run of"),
+    Citation("breaches", many=True, kinds=frozenset({"monitoring.reported"}), what="a report of"),
+)
 
 CITATIONS: dict[str, tuple[Citation, ...]] = {
     "approval.granted": _DECISION_CITATIONS,
@@ -64,6 +69,21 @@ CITATIONS: dict[str, tuple[Citation, ...]] = {
         Citation("supersedes", kinds=frozenset({"catalogue.recorded"}), what="a catalogue of"),
     ),
     "oversight.recorded": (Citation("refers_to", many=True, what="an entry of"),),
+    "monitoring.plan": (
+        Citation("supersedes", kinds=frozenset({"monitoring.plan"}), what="a plan of"),
+    ),
+    "monitoring.reported": (
+        Citation("plan", kinds=frozenset({"monitoring.plan"}), same_version=True, what="a plan of"),
+    ),
+    "monitoring.responded": (
+        Citation(
+            "report",
+            kinds=frozenset({"monitoring.reported"}),
+            same_version=True,
+            what="a report of",
+        ),
+        Citation("refers_to", many=True, what="an entry of"),
+    ),
     "note": (Citation("refers_to", many=True, same_model=False),),
 }
 """Kind -> the fields of its payload that cite entries. A note may be about no model, so

@@ -9,9 +9,17 @@ fact whichever path reached it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.governance._monitoring import (
+    PlanFact,
+    ReportFact,
+    ResponseFact,
+    plan_fact,
+    report_fact,
+    response_fact,
+)
 from ledger.governance._oversight import OversightFact
 from ledger.governance._policy import DecisionFact, RunFact
 from ledger.governance._rules import RulesState
@@ -23,6 +31,35 @@ from ledger.governance._serving import (
     promotion_fact,
 )
 from ledger.log.kinds import Kind
+
+
+@dataclass
+class MonitoringFacts:
+    """A version's monitoring entries: plans, reports, responses, in seq order."""
+
+    plans: list[PlanFact] = field(default_factory=list)
+    reports: list[ReportFact] = field(default_factory=list)
+    responses: list[ResponseFact] = field(default_factory=list)
+
+    def add(
+        self,
+        seq: int,
+        entry_hash: bytes,
+        kind: str,
+        actor: str,
+        model: str,
+        version: str,
+        recorded_at: str,
+        payload: str,
+    ) -> None:
+        """Fold one monitoring entry's columns (payload as canonical JSON text) in."""
+        data = json.loads(payload)
+        if kind == Kind.MONITORING_PLAN.value:
+            self.plans.append(plan_fact(seq, entry_hash, actor, model, version, data, recorded_at))
+        elif kind == Kind.MONITORING_REPORTED.value:
+            self.reports.append(report_fact(seq, entry_hash, actor, version, data, recorded_at))
+        elif kind == Kind.MONITORING_RESPONDED.value:
+            self.responses.append(response_fact(seq, entry_hash, actor, version, data, recorded_at))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +90,7 @@ class LedgerFacts(Protocol):
     def rules(self) -> RulesState: ...
     def serving_events(self, model: str) -> tuple[list[PromotionFact], list[RetirementFact]]: ...
     def comparisons_for(self, model: str, version: str) -> list[ComparisonFact]: ...
+    def monitoring_for(self, model: str, version: str) -> MonitoringFacts: ...
 
 
 def run_fact(

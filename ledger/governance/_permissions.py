@@ -32,6 +32,9 @@ WRITERS: dict[Kind, tuple[Role, ...]] = {
     Kind.CATALOGUE_RECORDED: (Role.DATA_SCIENTIST, Role.COMPLIANCE),
     Kind.OVERSIGHT_RECORDED: (Role.VALIDATOR, Role.APPROVER, Role.COMPLIANCE),
     Kind.SERVING_CHECKED: _EVERY_WRITER,
+    Kind.MONITORING_PLAN: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.COMPLIANCE),
+    Kind.MONITORING_REPORTED: (Role.DATA_SCIENTIST, Role.VALIDATOR),
+    Kind.MONITORING_RESPONDED: _EVERY_WRITER,
 }
 """The roles that may submit each kind (admin holds all). Decisions are not here: they need
 the role they claim (`authorize_statement`). Oversight (override, stop, resume) is for

@@ -66,6 +66,8 @@ class ApprovalPolicy:
     configured policy of a ledger that records none (`ledger.governance._rules`)."""
     scope: tuple[str, str] | None = None
     """The (materiality tier, environment) a ledger policy is for (`*`: any)."""
+    monitoring_plan: bool = False
+    """A version is promoted only with a monitoring plan in force for the environment."""
     champion_comparison: bool = False
     """A challenger replaces the serving version only after a `champion_challenger`
     evaluation against it that a counted validator approval cites as evidence."""

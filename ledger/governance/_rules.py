@@ -135,6 +135,7 @@ class PolicyFact:
     superseded_seq: int | None = None
     champion_comparison: bool = False
     rollback_approvals: bool = False
+    monitoring_plan: bool = False
 
     @property
     def in_force(self) -> bool:
@@ -157,6 +158,7 @@ class PolicyFact:
             scope=(self.tier, self.environment),
             champion_comparison=self.champion_comparison,
             rollback_approvals=self.rollback_approvals,
+            monitoring_plan=self.monitoring_plan,
             environments=base.environments,
             shadow_environments=base.shadow_environments,
         )
@@ -481,6 +483,7 @@ class RulesState:
                 initial=None if initial is None else str(initial),
                 champion_comparison=bool(payload.get("champion_comparison", False)),
                 rollback_approvals=bool(payload.get("rollback_approvals", False)),
+                monitoring_plan=bool(payload.get("monitoring_plan", False)),
             )
             self.policies[entry_hash] = policy
             if initial:

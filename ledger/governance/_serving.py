@@ -35,6 +35,7 @@ from ledger.errors import (
     InvalidStatement,
     ModelFileMismatch,
     ModelFileMissing,
+    PolicyViolation,
     RollbackRefused,
     UnknownEnvironment,
 )
@@ -315,6 +316,8 @@ class PromotionRequest:
     comparisons: Sequence[ComparisonFact] = ()
     run_of: Callable[[str], RunFact | None] = lambda _version: None
     """The run of another version of the model (the champion's)."""
+    monitored_in: frozenset[str] = frozenset()
+    """The environments where the version has a monitoring plan in force."""
 
 
 def promotion_request(
@@ -326,6 +329,7 @@ def promotion_request(
     decisions: Sequence[DecisionFact],
     comparisons: Sequence[ComparisonFact] = (),
     run_of: Callable[[str], RunFact | None] = lambda _version: None,
+    monitored_in: frozenset[str] = frozenset(),
 ) -> PromotionRequest:
     """The request a `deployment.promoted` payload makes for `run`'s version."""
     digest, replaces = payload.get("model_sha256"), payload.get("replaces")
@@ -342,6 +346,7 @@ def promotion_request(
         decisions=decisions,
         comparisons=comparisons,
         run_of=run_of,
+        monitored_in=monitored_in,
     )
 
 
@@ -378,6 +383,11 @@ def check_promotion(
     if request.rollback:
         return _check_rollback(request, policy, team_of)
     counted = check_deployment(policy, request.run, request.decisions, team_of)
+    if policy.monitoring_plan and env not in history.shadow and env not in request.monitored_in:
+        raise PolicyViolation(
+            f"{name} cannot be promoted to {env} yet: the policy requires a monitoring plan "
+            f"in force for {env} (record monitoring.plan and have it approved)"
+        )
     if policy.champion_comparison and champion is not None:
         _check_champion_comparison(request, champion, counted)
     return counted

@@ -22,6 +22,16 @@ class Kind(StrEnum):
     """A version promoted into an environment, bound to its model file (a rollback too)."""
     SERVING_CHECKED = "serving.checked"
     """A scoring host's check of its model file against what serves (verify-model)."""
+    MONITORING_PLAN = "monitoring.plan"
+    """What to monitor of a version in production: measures and their amber and red
+    thresholds, the reference sample, the cadence, who answers a breach; approved like a
+    model change (decisions with `subject` = this entry)."""
+    MONITORING_REPORTED = "monitoring.reported"
+    """The measures of one production period under a plan (outcomes, when matured, for an
+    earlier decision period); a red measure is a breach that demands a response."""
+    MONITORING_RESPONDED = "monitoring.responded"
+    """The answer to a breach: accept (until a review date), recalibrate (the new version
+    links the breach) or stop, with a reason, by a role the plan names."""
     MODEL_RETIRED = "model.retired"
     KEY_REGISTERED = "key.registered"
     KEY_REVOKED = "key.revoked"
@@ -50,6 +60,10 @@ class Kind(StrEnum):
 
 
 RUN_KINDS = frozenset({Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION})
+MONITORING_KINDS = frozenset(
+    {Kind.MONITORING_PLAN, Kind.MONITORING_REPORTED, Kind.MONITORING_RESPONDED}
+)
+"""Production monitoring of a version (`ledger.governance._monitoring`)."""
 DECISION_KINDS = frozenset({Kind.APPROVAL_GRANTED, Kind.APPROVAL_REJECTED})
 ACCESS_KINDS = frozenset(
     {
@@ -84,6 +98,8 @@ REASON_REQUIRED = frozenset(
         Kind.ACCESS_KEY_REVOKED,
         Kind.POLICY_PROPOSED,
         Kind.POLICY_APPROVED,
+        Kind.MONITORING_PLAN,
+        Kind.MONITORING_RESPONDED,
     }
 )
 """Kinds whose statement must say why (the record's `statement.reason`)."""
@@ -104,6 +120,9 @@ VERSION_REQUIRED = frozenset(
         Kind.DEPLOYMENT_PROMOTED,
         Kind.CATALOGUE_RECORDED,
         Kind.OVERSIGHT_RECORDED,
+        Kind.MONITORING_PLAN,
+        Kind.MONITORING_REPORTED,
+        Kind.MONITORING_RESPONDED,
     }
 )
 """Kinds that are about one model version, never the model as a whole."""

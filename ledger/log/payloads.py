@@ -151,10 +151,14 @@ class RunPayload(Payload):
 
 
 class RecalibrationPayload(RunPayload):
-    """A recalibration: a new version derived from a parent run, with before/after metrics."""
+    """A recalibration: a new version derived from a parent run, with before/after metrics.
+
+    `breaches` names the monitoring reports (`monitoring.reported`) whose breach this
+    recalibration answers, so the lifecycle shows why the model changed."""
 
     parent_run: Digest
     metrics_before: dict[str, float | None] = {}
+    breaches: list[Digest] = Field(default=[], max_length=100)
 
 
 class EvaluationPayload(Payload):
@@ -362,6 +366,139 @@ class OversightPayload(Payload):
         return self
 
 
+MeasureName = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[a-z0-9_]+(:[^\x00-\x1f]+)?$")
+]
+"""A monitored measure: `score_psi`, `approval_rate`, `default_rate`, `auc`, `ks`, `brier`,
+or a measure of one feature or group after a colon (`csi:age`, `four_fifths:sex=female`)."""
+
+
+class Threshold(Payload):
+    """When a measure is amber and when red, and which way is worse.
+
+    `higher_is_worse` (PSI, default rate, Brier): amber at or above `amber`, red at or
+    above `red`, so red >= amber; `lower_is_worse` (AUC, KS, a four-fifths ratio): amber at
+    or below `amber`, red at or below `red`, so red <= amber."""
+
+    amber: float
+    red: float
+    direction: Literal["higher_is_worse", "lower_is_worse"] = "higher_is_worse"
+
+    @model_validator(mode="after")
+    def _red_beyond_amber(self) -> Threshold:
+        worse = (
+            self.red >= self.amber
+            if self.direction == "higher_is_worse"
+            else self.red <= self.amber
+        )
+        if not worse:
+            way = "at or above" if self.direction == "higher_is_worse" else "at or below"
+            raise ValueError(
+                f"thresholds out of order: with {self.direction} the red threshold must be "
+                f"{way} the amber one (amber {self.amber}, red {self.red})"
+            )
+        return self
+
+    def status(self, value: float | None) -> str | None:
+        """green, amber or red for a value (None: not measured)."""
+        if value is None:
+            return None
+        if self.direction == "higher_is_worse":
+            return "red" if value >= self.red else "amber" if value >= self.amber else "green"
+        return "red" if value <= self.red else "amber" if value <= self.amber else "green"
+
+
+Cadence = Literal["weekly", "monthly", "quarterly"]
+CADENCE_DAYS: dict[str, int] = {"weekly": 7, "monthly": 31, "quarterly": 92}
+"""The longest period between two reports each cadence allows (a month may have 31 days)."""
+
+
+class Period(Payload):
+    """A period of decisions or outcomes: first and last day (or time), both included."""
+
+    start: DateOrTime
+    end: DateOrTime
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Period:
+        if self.end[:10] < self.start[:10] or (
+            len(self.end) == len(self.start) and self.end < self.start
+        ):
+            raise ValueError(f"the period ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class MonitoringPlanPayload(Payload):
+    """What production monitoring of a version measures, against which reference, how often,
+    and who must answer a breach (SR 26-2 ongoing monitoring; EU AI Act Art. 72 post-market
+    monitoring plan). In force once approved like a model change."""
+
+    environment: EnvironmentName = "production"
+    measures: dict[MeasureName, Threshold] = Field(min_length=1, max_length=500)
+    features: list[FeatureName] = Field(min_length=1, max_length=5000)
+    """The columns every monitored sample must have (a sample with others is refused)."""
+    reference: DatasetRef
+    """The reference sample (its fingerprint) the shifts are measured against."""
+    artifacts: list[ArtifactRef] = []
+    """The reference profile (bin edges and shares) and any plan document."""
+    cadence: Cadence = "monthly"
+    responders: list[RoleName] = Field(min_length=1, max_length=10)
+    """The roles that must answer a breach (one of them records the response)."""
+    response_days: int = Field(default=30, ge=1, le=366)
+    """How many days after a breach is reported its response is due."""
+    supersedes: Digest | None = None
+    tags: dict[str, ShortText] = {}
+
+
+class MeasureValue(Payload):
+    """A measure's value in a report, its interval when it has one, and its status under
+    the plan's thresholds (admission checks it is the status the thresholds give)."""
+
+    value: float | None
+    status: Literal["green", "amber", "red"] | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class MonitoringReportPayload(Payload):
+    """One period's measures under a plan. `period` is when the decisions were made;
+    `outcome_window`, for measures of matured outcomes (default rate, AUC...), is when the
+    outcomes were observed, so a report on outcomes names both."""
+
+    plan: Digest
+    environment: EnvironmentName = "production"
+    period: Period
+    outcome_window: Period | None = None
+    rows: int = Field(ge=1)
+    measures: dict[MeasureName, MeasureValue] = Field(min_length=1, max_length=500)
+    datasets: list[DatasetRef] = []
+    artifacts: list[ArtifactRef] = []
+    library_versions: dict[str, ShortText] = {}
+
+
+class MonitoringResponsePayload(Payload):
+    """The answer to a breach (a report with a red measure) by a role the plan names:
+    `accept` until `review_by`, `recalibrate` citing the recalibration run that links the
+    breach, or `stop` citing the oversight stop (`refers_to`)."""
+
+    report: Digest
+    role: RoleName
+    action: Literal["accept", "recalibrate", "stop"]
+    review_by: DateOrTime | None = None
+    refers_to: list[Digest] = Field(default=[], max_length=20)
+
+    @model_validator(mode="after")
+    def _says_what_follows(self) -> MonitoringResponsePayload:
+        if self.action == "accept" and self.review_by is None:
+            raise ValueError("accepting a breach needs a review date (review_by)")
+        if self.action in ("recalibrate", "stop") and not self.refers_to:
+            what = (
+                "the recalibration's run" if self.action == "recalibrate" else "the oversight stop"
+            )
+            raise ValueError(f"a {self.action} response must cite {what} (refers_to)")
+        return self
+
+
 UserName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 RoleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Initial = Literal["bootstrap", "migrated"] | None
@@ -429,6 +566,8 @@ class PolicyProposedPayload(Payload):
     environment: Scope = "*"
     required: dict[RoleName, Annotated[int, Field(ge=1, le=100)]]
     independent_validation: bool = False
+    monitoring_plan: bool = False
+    """A version is promoted only with a monitoring plan in force for that environment."""
     champion_comparison: bool = False
     """A challenger replaces the version serving in the environment only after a
     `champion_challenger` evaluation against it, cited as evidence by a counted validator
@@ -461,6 +600,9 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.APPROVAL_REJECTED: DecisionPayload,
     Kind.DEPLOYMENT_PROMOTED: DeploymentPayload,
     Kind.SERVING_CHECKED: ServingCheckedPayload,
+    Kind.MONITORING_PLAN: MonitoringPlanPayload,
+    Kind.MONITORING_REPORTED: MonitoringReportPayload,
+    Kind.MONITORING_RESPONDED: MonitoringResponsePayload,
     Kind.MODEL_RETIRED: RetirementPayload,
     Kind.KEY_REGISTERED: KeyRegisteredPayload,
     Kind.KEY_REVOKED: KeyRevokedPayload,

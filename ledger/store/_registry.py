@@ -28,6 +28,8 @@ from ledger.governance import (
     CatalogueState,
     DecisionFact,
     InventoryRow,
+    MonitoringFacts,
+    MonitoringState,
     OversightFact,
     PolicyFact,
     PromotionFact,
@@ -43,13 +45,15 @@ from ledger.governance import (
     inventory_record,
     inventory_row,
     model_files,
+    monitoring_state,
     oversight_fact,
+    plan_states,
     serving_event,
     stop_in_force,
     version_status,
 )
 from ledger.log.entries import Entry
-from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
+from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RUN_KINDS, Kind
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._tables import entries
 
@@ -89,6 +93,12 @@ class VersionView:
     rules: RulesState = field(default_factory=RulesState)
     """The ledger's rules the view was derived under (users' teams, policies in force): as
     of the latest deployment for a deployed version, as of now otherwise."""
+    monitoring_entries: list[Entry] = field(default_factory=list)
+    """The version's monitoring plans, reports and responses, in seq order."""
+    plan_decisions: list[Entry] = field(default_factory=list)
+    """Approvals and rejections of its monitoring plans."""
+    monitoring: list[MonitoringState] = field(default_factory=list)
+    """Its monitoring per environment (a plan there, or serving there), derived now."""
     tenures: list[Tenure] = field(default_factory=list)
     """Where the version serves and served: one tenure per promotion into an environment,
     ended by the promotion that replaced it or a retirement (`ledger.governance._serving`)."""
@@ -122,6 +132,9 @@ class VersionView:
             "policy": self.policy_dict(),
             "model_files": self.model_files,
             "serving": [tenure_dict(t) for t in self.tenures],
+            "monitoring": [monitoring_dict(m) for m in self.monitoring],
+            "monitoring_entries": [_brief(e) for e in self.monitoring_entries],
+            "plan_decisions": [_brief(e) for e in self.plan_decisions],
         }
 
     def policy_dict(self) -> dict[str, object]:
@@ -135,6 +148,7 @@ class VersionView:
             "independent_validation": self.policy.independent_validation,
             "champion_comparison": self.policy.champion_comparison,
             "rollback_approvals": self.policy.rollback_approvals,
+            "monitoring_plan": self.policy.monitoring_plan,
             "description": self.policy.describe(),
         }
         if fact is not None:
@@ -148,6 +162,54 @@ class VersionView:
                 initial=fact.initial,
             )
         return found
+
+
+def monitoring_dict(state: MonitoringState) -> dict[str, object]:
+    """A version's monitoring in one environment, JSON form."""
+    plan = state.plan
+    return {
+        "environment": state.environment,
+        "status": state.status,
+        "plan": None
+        if plan is None
+        else {
+            "entry_hash": plan.plan.entry_hash.hex(),
+            "seq": plan.plan.seq,
+            "cadence": plan.plan.cadence,
+            "responders": list(plan.plan.responders),
+            "response_days": plan.plan.response_days,
+            "measures": {k: v.model_dump() for k, v in plan.plan.measures.items()},
+        },
+        "reports": [
+            {
+                "seq": r.seq,
+                "entry_hash": r.entry_hash.hex(),
+                "period": {"start": r.period_start, "end": r.period_end},
+                "statuses": dict(r.statuses),
+                "red": r.red,
+            }
+            for r in state.reports
+        ],
+        "breaches": [
+            {
+                "report_seq": b.report.seq,
+                "measures": b.report.red,
+                "due": b.due,
+                "response": None
+                if b.response is None
+                else {
+                    "seq": b.response.seq,
+                    "action": b.response.action,
+                    "actor": b.response.actor,
+                    "role": b.response.role,
+                    "review_by": b.response.review_by,
+                },
+            }
+            for b in state.breaches
+        ],
+        "next_report_due": state.next_report_due,
+        "overdue": state.overdue,
+    }
 
 
 def tenure_dict(tenure: Tenure) -> dict[str, object]:
@@ -369,11 +431,20 @@ def _version_view(
         for e in related
         if e.statement.kind == Kind.CATALOGUE_RECORDED and e.statement.version == version
     }
+    plan_hashes = {
+        e.entry_hash.hex()
+        for e in related
+        if e.statement.kind == Kind.MONITORING_PLAN and e.statement.version == version
+    }
     for entry in related:
         kind = entry.statement.kind
         if entry.statement.version == version:
             if kind in DECISION_KINDS and _decided(entry) in catalogue_hashes:
                 view.catalogue_decisions.append(entry)
+            elif kind in DECISION_KINDS and _decided(entry) in plan_hashes:
+                view.plan_decisions.append(entry)
+            elif kind in MONITORING_KINDS:
+                view.monitoring_entries.append(entry)
             elif kind in DECISION_KINDS:
                 view.decisions.append(entry)
             elif kind == Kind.CATALOGUE_RECORDED:
@@ -407,6 +478,7 @@ def _version_view(
     if history is None:
         history = serving_of(found, store.policy.shadow_environments)
     view.tenures = history.of_version(version)
+    view.monitoring = _monitoring(store, view, found, history)
     view.status = version_status(
         view.policy,
         run_fact,
@@ -418,6 +490,35 @@ def _version_view(
         team_of=team_of,
     )
     return view
+
+
+def _monitoring(
+    store: LedgerStore, view: VersionView, found: list[Entry], history: ServingHistory
+) -> list[MonitoringState]:
+    """The version's monitoring in each environment that has a plan or where it served
+    (shadow aside), under the policy in force there now."""
+    facts = MonitoringFacts()
+    for e in view.monitoring_entries:
+        st = e.statement
+        facts.add(e.seq, e.entry_hash, st.kind, st.actor, st.model, st.version, e.recorded_at,
+                  st.payload_json)  # fmt: skip
+    environments = {p.environment for p in facts.plans} | {
+        t.environment for t in view.tenures if t.environment not in history.shadow
+    }
+    if not environments:
+        return []
+    rules = view.rules
+    tier = _tier(found, None)
+    decisions = [_decision(e) for e in view.plan_decisions]
+    now = datetime.now(UTC)
+    states = []
+    for environment in sorted(environments):
+        policy = deployment_policy(rules, store.policy, tier, environment)
+        plans = plan_states(policy, facts.plans, decisions, rules.team_of)
+        states.append(
+            monitoring_state(environment, plans, facts.reports, facts.responses, view.tenures, now)
+        )
+    return states
 
 
 def _choose_policy(

@@ -69,6 +69,7 @@ class Statements:
     latest_registration: str
     serving_events: str
     comparison_rows: str
+    monitoring_rows: str
     serving_events_between: str
 
     FACT_PAIRS_PER_QUERY = 200
@@ -167,6 +168,9 @@ def statements_for(dialect: str) -> Statements:
         comparison_rows="SELECT seq, entry_hash, payload FROM entries WHERE model = ? "
         "AND version = ? AND (kind || '') = 'evaluation.recorded' "
         "AND payload LIKE ? ORDER BY seq",
+        monitoring_rows="SELECT seq, entry_hash, kind, actor, recorded_at, payload FROM entries "
+        "WHERE model = ? AND version = ? AND (kind || '') IN ('monitoring.plan', "
+        "'monitoring.reported', 'monitoring.responded') ORDER BY seq",
     )
     if dialect == "sqlite":
         return raw

@@ -14,6 +14,7 @@ from ledger.governance import (
     ComparisonFact,
     DecisionFact,
     KeyFact,
+    MonitoringFacts,
     OversightFact,
     PromotionFact,
     RetirementFact,
@@ -26,12 +27,13 @@ from ledger.governance import (
     serving_event,
 )
 from ledger.log.entries import Entry, Statement
-from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, Kind
+from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RULE_KINDS, RUN_KINDS, Kind
 from ledger.log.signing import signed_statement_row
 from ledger.store._sql import COMPARISON_PATTERN, Statements
 from ledger.store._write_tx import DriverCursor
 
 _RUN_KIND_VALUES = tuple(k.value for k in RUN_KINDS)
+_MONITORING_KIND_VALUES = frozenset(k.value for k in MONITORING_KINDS)
 _DECISION_KIND_VALUES = tuple(k.value for k in DECISION_KINDS)
 RULE_KIND_VALUES = frozenset(k.value for k in RULE_KINDS)
 
@@ -62,6 +64,7 @@ class TransactionFacts:
         self._stored_retired: set[tuple[str, str]] = set()
         self._serving: dict[str, list[PromotionFact | RetirementFact]] = {}
         self._comparisons: dict[tuple[str, str], list[ComparisonFact]] = {}
+        self._monitoring: dict[tuple[str, str], list[Entry]] = {}
 
     # -- read ahead ----------------------------------------------------------------------
 
@@ -133,6 +136,8 @@ class TransactionFacts:
             self._add_serving_event(entry)
         elif st.kind == Kind.DEPLOYMENT_PROMOTED.value:
             self._add_serving_event(entry)
+        elif st.kind in _MONITORING_KIND_VALUES:
+            self._monitoring.setdefault(key, []).append(entry)
         elif st.kind == Kind.EVALUATION_RECORDED.value:
             found = comparison_from(entry.seq, entry.entry_hash, st.version, st.payload_json)
             if found is not None:
@@ -278,6 +283,17 @@ class TransactionFacts:
         rows = self._tx.all(self._sql.comparison_rows, (model, version, COMPARISON_PATTERN))
         stored = [comparison_from(int(r[0]), bytes(r[1]), version, str(r[2])) for r in rows]
         return [c for c in stored if c is not None] + self._comparisons.get((model, version), [])
+
+    def monitoring_for(self, model: str, version: str) -> MonitoringFacts:
+        found = MonitoringFacts()
+        for r in self._tx.all(self._sql.monitoring_rows, (model, version)):
+            found.add(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), model, version, str(r[4]),
+                      str(r[5]))  # fmt: skip
+        for e in self._monitoring.get((model, version), []):
+            st = e.statement
+            found.add(e.seq, e.entry_hash, st.kind, st.actor, model, version, e.recorded_at,
+                      st.payload_json)  # fmt: skip
+        return found
 
 
 def _run_from_row(row: tuple[Any, ...]) -> RunFact:

@@ -414,13 +414,20 @@ class Signatures:
 
 _RUNS = ("run.training", "run.recalibration")
 _DECISION_CITES = (("run", False, _RUNS, True, True),
-                   ("subject", False, (*_RUNS, "catalogue.recorded"), True, True),
+                   ("subject", False, (*_RUNS, "catalogue.recorded", "monitoring.plan"), True,
+                    True),
                    ("evidence", True, None, True, False))  # fmt: skip
 CITATIONS: dict[str, tuple[tuple[str, bool, tuple[str, ...] | None, bool, bool], ...]] = {
     "approval.granted": _DECISION_CITES,
     "approval.rejected": _DECISION_CITES,
-    "run.training": (("parent_run", False, _RUNS, True, False),),
-    "run.recalibration": (("parent_run", False, _RUNS, True, False),),
+    "run.training": (
+        ("parent_run", False, _RUNS, True, False),
+        ("breaches", True, ("monitoring.reported",), True, False),
+    ),
+    "run.recalibration": (
+        ("parent_run", False, _RUNS, True, False),
+        ("breaches", True, ("monitoring.reported",), True, False),
+    ),
     "deployment.promoted": (
         ("approvals", True, ("approval.granted",), True, True),
         ("replaces", False, ("deployment.promoted",), True, False),
@@ -429,6 +436,12 @@ CITATIONS: dict[str, tuple[tuple[str, bool, tuple[str, ...] | None, bool, bool],
     "serving.checked": (("promotion", False, ("deployment.promoted",), True, False),),
     "catalogue.recorded": (("supersedes", False, ("catalogue.recorded",), True, False),),
     "oversight.recorded": (("refers_to", True, None, True, False),),
+    "monitoring.plan": (("supersedes", False, ("monitoring.plan",), True, False),),
+    "monitoring.reported": (("plan", False, ("monitoring.plan",), True, True),),
+    "monitoring.responded": (
+        ("report", False, ("monitoring.reported",), True, True),
+        ("refers_to", True, None, True, False),
+    ),
     "note": (("refers_to", True, None, False, False),),
 }
 """`ledger.citations.CITATIONS` restated: kind -> (field, a list?, kinds the cited entry may

@@ -53,6 +53,38 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
         "payload": {"role": "validator", "run": RUN},
     },
     Kind.DEPLOYMENT_PROMOTED: {"model": MODEL, "version": "1.0", "reason": "go", "payload": {}},
+    Kind.MONITORING_PLAN: {
+        "model": MODEL,
+        "version": "1.0",
+        "reason": "monthly monitoring",
+        "payload": {
+            "measures": {"score_psi": {"amber": 0.1, "red": 0.25}},
+            "features": ["age"],
+            "reference": {"name": "ref", "rows": 10, "sha256": "ab" * 32},
+            "responders": ["validator"],
+        },
+    },
+    Kind.MONITORING_REPORTED: {
+        "model": MODEL,
+        "version": "1.0",
+        "payload": {
+            "plan": "ab" * 32,
+            "period": {"start": "2026-11-01", "end": "2026-11-30"},
+            "rows": 10,
+            "measures": {"score_psi": {"value": 0.02, "status": "green"}},
+        },
+    },
+    Kind.MONITORING_RESPONDED: {
+        "model": MODEL,
+        "version": "1.0",
+        "reason": "within appetite",
+        "payload": {
+            "report": "ab" * 32,
+            "role": "validator",
+            "action": "accept",
+            "review_by": "2027-01-31",
+        },
+    },
     Kind.SERVING_CHECKED: {
         "model": MODEL,
         "payload": {
