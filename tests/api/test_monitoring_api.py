@@ -1,0 +1,78 @@
+"""Monitoring through real HTTP: a plan approved like a run, a red report that puts the
+version under review, the answer by a role the plan names; bad input gets its problem."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ledger import errors
+from tests.api.conftest import Service
+from tests.model_files import model_file_for
+
+M = "monitored-model"
+
+
+def test_a_breach_puts_the_version_under_review_until_a_named_role_answers(
+    service: Service,
+) -> None:
+    svc = service
+    today = datetime.now(UTC).date().isoformat()
+    with (
+        svc.client("dana") as dana,
+        svc.client("victor") as victor,
+        svc.client("alice") as alice,
+    ):
+        victor.register_key(svc.signing_keys["victor"])
+        alice.register_key(svc.signing_keys["alice"])
+        with dana.run(M, version="1.0") as run:
+            run.log_model(model_file_for(M, "1.0"))
+        victor.approve(M, "1.0", "validated", key=svc.signing_keys["victor"])
+        alice.approve(M, "1.0", "signed off", key=svc.signing_keys["alice"])
+        dana.deploy(M, "1.0", reason="go live")
+        plan = dana.monitoring_plan(
+            M,
+            "1.0",
+            measures={"score_psi": {"amber": 0.1, "red": 0.25}},
+            features=["age", "income"],
+            reference={"name": "validation-2026", "rows": 500, "sha256": "ab" * 32},
+            responders=["validator"],
+            reason="monthly PSI against the validation sample",
+        )
+        with pytest.raises(errors.PolicyViolation, match="pending"):
+            dana.report_monitoring(
+                M, "1.0", plan=plan["entry_hash"], period=(today, today), rows=100,
+                measures={"score_psi": {"value": 0.02, "status": "green"}},
+            )  # fmt: skip
+        for client, name, role in ((victor, "victor", "validator"), (alice, "alice", "approver")):
+            client.approve(
+                M, "1.0", "plan reviewed", key=svc.signing_keys[name], role=role,
+                subject=plan["entry_hash"],
+            )  # fmt: skip
+        with pytest.raises(errors.InvalidStatement, match="does not monitor ks"):
+            dana.report_monitoring(
+                M, "1.0", plan=plan["entry_hash"], period=(today, today), rows=100,
+                measures={"ks": {"value": 0.4, "status": "green"}},
+            )  # fmt: skip
+        red = dana.report_monitoring(
+            M, "1.0", plan=plan["entry_hash"], period=(today, today), rows=100,
+            measures={"score_psi": {"value": 0.3, "status": "red"}},
+        )  # fmt: skip
+        (state,) = dana.version(M, "1.0")["monitoring"]
+        assert state["status"] == "under review" and state["breaches"][0]["measures"] == [
+            "score_psi"
+        ]
+        review_by = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+        with pytest.raises(errors.Forbidden, match="names validator"):
+            alice.respond_to_breach(
+                M, "1.0", report=red["entry_hash"], action="accept", role="approver",
+                reason="fine", review_by=review_by,
+            )  # fmt: skip
+        victor.respond_to_breach(
+            M, "1.0", report=red["entry_hash"], action="accept", role="validator",
+            reason="campaign mix; within appetite until the next review", review_by=review_by,
+        )  # fmt: skip
+        (state,) = dana.version(M, "1.0")["monitoring"]
+        assert state["status"] == "ok"
+        assert state["breaches"][0]["response"]["actor"] == "victor"
