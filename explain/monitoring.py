@@ -358,7 +358,7 @@ def _report(
         brier_ci = normal_interval(
             metrics.brier, metrics.brier_standard_error, confidence, low=0, high=1
         )
-        ks_ci = (None, None)
+        ks_ci: tuple[float | None, float | None] = (None, None)
         if n_bootstrap:
             ks_ci = ks_bootstrap_interval(counts.good, counts.bad, n_bootstrap, confidence, seed)
         measures += [

@@ -94,20 +94,21 @@ def open_dataset(data: Any) -> Any:
 
 def count_dask(frame: Any, plan: CountingPlan, needed: Sequence[str]) -> CountedPeriod:
     """Count each partition of a Dask frame as a task, merge the counts in a tree of tasks."""
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     parts = frame[list(needed)].to_delayed(optimize_graph=True)
     if not parts:
         raise EmptyInput("the period's sample")
-    shared = dask.delayed(plan, pure=True)
-    level = [dask.delayed(count_partition, pure=True)(part, shared) for part in parts]
+    shared = delayed(plan, pure=True)
+    level = [delayed(count_partition, pure=True)(part, shared) for part in parts]
     while len(level) > 1:
         merged = [
-            dask.delayed(merge_counts, pure=True)(level[i], level[i + 1])
+            delayed(merge_counts, pure=True)(level[i], level[i + 1])
             for i in range(0, len(level) - 1, 2)
         ]
         level = merged + ([level[-1]] if len(level) % 2 else [])
-    (counts,) = dask.compute(level[0])
+    (counts,) = compute(level[0])  # type: ignore[no-untyped-call]
     return CountedPeriod(counts, "dask", len(parts))
 
 

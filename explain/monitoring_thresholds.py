@@ -108,5 +108,8 @@ def threshold_for(thresholds: Mapping[str, Threshold], measure: str) -> Threshol
 
 def worst_status(statuses: Sequence[Status | None]) -> Status | None:
     """The worst of the statuses (None when no measure has a threshold)."""
-    known = [s for s in statuses if s is not None]
-    return max(known, key=_RANK.__getitem__) if known else None
+    worst: Status | None = None
+    for status in statuses:
+        if status is not None and (worst is None or _RANK[status] > _RANK[worst]):
+            worst = status
+    return worst
