@@ -11,8 +11,8 @@ answers from the period's scores and inputs against a `ReferenceProfile`:
 - the approval rate at the cut-off (approve when the score, the probability of good risk,
   is at or above it);
 - with outcomes (y = 1 good, y = 0 default, as in `explain.performance`): the default
-  rate, AUC (DeLong interval), KS (Poisson-bootstrap interval) and Brier score (normal
-  interval), exact for the scores rounded to 1e-6 (`explain.score_grid`);
+  rate, AUC (DeLong interval), KS (Dvoretzky-Kiefer-Wolfowitz interval) and Brier score
+  (normal interval), exact for the scores rounded to 1e-6 (`explain.score_grid`);
 - with groups: selection rates per group and the four-fifths screen
   (`explain.monitoring_groups`).
 
@@ -66,14 +66,14 @@ from explain.results import EvaluationResult, OptionalFloat, csv_bytes, library_
 from explain.score_grid import (
     SCORE_PRECISION,
     grid_metrics,
-    ks_bootstrap_interval,
+    ks_interval,
     normal_interval,
 )
 from explain.stability import ColumnStability, psi_of_shares
 
 INTERVALS = {
     "auc": "DeLong variance from the counts, normal interval",
-    "ks": "seeded Poisson bootstrap of the counts, percentile interval",
+    "ks": "Dvoretzky-Kiefer-Wolfowitz (Massart) bound per class, conservative",
     "brier": "normal approximation of a mean",
     "min_impact_ratio": "seeded multinomial bootstrap of the group counts, percentile",
 }
@@ -131,7 +131,7 @@ class MonitoringReport(EvaluationResult):
     score_precision: float = Field(description="scores are rounded to it for AUC, KS, Brier")
     intervals: dict[str, str] = Field(description="how each interval was computed")
     confidence: float
-    n_bootstrap: int
+    n_bootstrap: int = Field(description="resamples of the group counts (four-fifths screen)")
     seed: int
     four_fifths_threshold: float
     min_group_size: int
@@ -220,7 +220,7 @@ def monitor(
     bands: Mapping[str, Sequence[float]] = DEFAULT_BANDS,
     four_fifths_threshold: float = 0.8,
     min_group_size: int = 30,
-    n_bootstrap: int = 200,
+    n_bootstrap: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> MonitoringReport:
@@ -358,9 +358,7 @@ def _report(
         brier_ci = normal_interval(
             metrics.brier, metrics.brier_standard_error, confidence, low=0, high=1
         )
-        ks_ci: tuple[float | None, float | None] = (None, None)
-        if n_bootstrap:
-            ks_ci = ks_bootstrap_interval(counts.good, counts.bad, n_bootstrap, confidence, seed)
+        ks_ci = ks_interval(metrics.ks, metrics.n_good, metrics.n_bad, confidence)
         measures += [
             _measure("default_rate", summary.default_rate, thresholds),
             _measure("auc", metrics.auc, thresholds, ci_low=auc_ci[0], ci_high=auc_ci[1]),

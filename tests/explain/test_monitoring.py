@@ -27,7 +27,7 @@ from explain.monitoring_thresholds import Threshold
 from explain.performance import performance_metrics
 from explain.results import EvaluationResult
 from explain.sample_fingerprint import fingerprint_sample
-from explain.score_grid import grid_counts, grid_metrics
+from explain.score_grid import grid_counts, grid_metrics, ks_interval
 
 PERIOD = ("2026-01-01", "2026-01-31")
 
@@ -125,6 +125,12 @@ def test_grid_metrics_equal_sklearn_on_the_rounded_scores_and_delong_on_rows() -
     assert metrics.brier == pytest.approx(expected.brier, abs=1e-12)
     _, covariance = delong_covariance(truth, rounded[None, :])
     assert metrics.auc_standard_error == pytest.approx(math.sqrt(covariance[0, 0]), rel=1e-9)
+
+
+def test_the_ks_interval_is_the_dkw_bound_of_each_class() -> None:
+    half = math.sqrt(math.log(4 / 0.05) / 2000) + math.sqrt(math.log(4 / 0.05) / 500)
+    assert ks_interval(0.4, 1000, 250, 0.95) == pytest.approx((0.4 - half, 0.4 + half))
+    assert ks_interval(0.5, 2, 2, 0.95) == (0.0, 1.0)  # clipped to KS's range
 
 
 def test_selection_rates_and_the_four_fifths_screen_per_group(profile: ReferenceProfile) -> None:
