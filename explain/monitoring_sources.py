@@ -9,7 +9,10 @@ is imported here and only for those inputs: `explain` imports fast without it.
 
 A frame's columns are checked against the reference's features before anything is read:
 every feature must be there, and every other column must have a part (score, outcome,
-decision id, group), so a renamed or extra column is named, not silently ignored.
+decision id, group), so a renamed or extra column is named, not silently ignored. The other
+checks of a period's inputs live here too: the period's bounds (ISO 8601, start <= end),
+a pandas period's positional arrays, outcomes indexed by decision id (one outcome per id),
+and, on the merged counts, that every scored decision had exactly one outcome.
 """
 
 from __future__ import annotations
