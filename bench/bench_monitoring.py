@@ -25,6 +25,7 @@ are equal. Prints a table against the targets and the machine; exits 1 if a targ
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 import time
@@ -127,6 +128,7 @@ def on_cluster(
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            silence_logs=logging.WARNING,
         ) as cluster,
         Client(cluster) as client,
     ):
