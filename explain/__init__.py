@@ -11,11 +11,15 @@ library versions that produced it, with `to_ledger()` for an `evaluation.recorde
 - `explain.stability.stability_report` -> `StabilityReport` (PSI)
 - `explain.comparison.compare_versions` -> `ChampionChallengerComparison` (champion against
   challenger on one sample: DeLong's test, paired bootstrap, swap sets, both fairness screens)
+- `explain.monitoring_reference.reference_profile` -> `ReferenceProfile` (the bins a
+  monitoring plan records) and `explain.monitoring.monitor` -> `MonitoringReport` (one
+  production period: PSI/CSI, approval rate, AUC/KS/Brier, four-fifths screen, statuses
+  against the plan's thresholds), over pandas, a Dask frame or a Parquet dataset
 
 Data: `explain.data.load_german_credit()` and `explain.synthetic.generate_applicants()`.
 Errors: `explain.errors.ExplainError` and its subclasses. Nothing here touches a database,
-the network or the ledger; the modules import their heavy libraries (shap, LightGBM) only
-when they need them.
+the network or the ledger; the modules import their heavy libraries (shap, LightGBM, Dask)
+only when they need them.
 """
 
 __all__ = [
@@ -32,12 +36,19 @@ __all__ = [
     "groups",
     "linear_shap",
     "model_kinds",
+    "monitoring",
+    "monitoring_counts",
+    "monitoring_groups",
+    "monitoring_reference",
+    "monitoring_sources",
+    "monitoring_thresholds",
     "paired_bootstrap",
     "performance",
     "reason_catalogue",
     "reason_codes",
     "results",
     "sample_fingerprint",
+    "score_grid",
     "shap_explain",
     "spreadsheet",
     "stability",

@@ -206,3 +206,43 @@ class SampleMismatch(ExplainError):
             "versions scored on the same sample (the same rows in the same order). Score "
             "both on one sample and pass its fingerprint_sample(frame)."
         )
+
+
+class ColumnsDiffer(ExplainError):
+    """A production sample's columns are not the features the reference profile binned."""
+
+    def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
+        self.missing = [str(c) for c in missing]
+        self.extra = [str(c) for c in extra]
+        parts = []
+        if self.missing:
+            parts.append(f"it lacks {_names(self.missing)}")
+        if self.extra:
+            parts.append(f"it has {_names(self.extra)} that the reference does not")
+        super().__init__(
+            f"the period's sample does not have the reference's features: {'; '.join(parts)}. "
+            "Monitor the features the version was validated on: select them (and name the "
+            "score, outcome, decision id and group columns), or build a new reference profile."
+        )
+
+
+class OutcomesMismatch(ExplainError):
+    """Outcomes do not match the scored rows one to one."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"the outcomes do not match the period's scored decisions: {problem}. Pass one "
+            "outcome per scored decision: by decision id (a Series indexed by id, with ids=) "
+            "or in the same order as the scores."
+        )
+
+
+class DatasetNotFound(ExplainError):
+    """A path to a Parquet dataset names nothing."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"no Parquet dataset at {path!r}: pass the directory that holds the period's "
+            "partitions (or a Dask or pandas DataFrame)."
+        )

@@ -14,6 +14,7 @@ case) with y_pred = 1 meaning approved and y_true = 1 meaning good risk.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -192,6 +193,31 @@ class FairnessReport(EvaluationResult):
         return summary, artifacts
 
 
+FourFifths = Literal["reference", "pass", "fail", "not_reliable"]
+
+
+def most_favoured_group(selection_rate: np.ndarray, reliable: np.ndarray) -> int | None:
+    """Index of the reliable group with the highest selection rate (None if there is none):
+    the group every other group's selection rate is compared with (29 CFR 1607.4(D))."""
+    best = np.where(reliable, selection_rate, -np.inf)
+    return int(np.argmax(best)) if reliable.any() and np.isfinite(best).any() else None
+
+
+def four_fifths_status(
+    *, reliable: bool, is_reference: bool, impact_ratio: float, threshold: float
+) -> FourFifths:
+    """The four-fifths screen of one group: a reliable group whose impact ratio is below
+    `threshold` fails; the most-favoured group is the reference; small groups are not
+    compared. The one statement of the rule, for fairness reports and monitoring."""
+    if not reliable:
+        return "not_reliable"
+    if is_reference:
+        return "reference"
+    if math.isfinite(impact_ratio) and impact_ratio < threshold:
+        return "fail"
+    return "pass"
+
+
 def _estimate(point: Any, low: Any, high: Any) -> Estimate:
     return Estimate(value=point, ci_low=low, ci_high=high)
 
@@ -227,25 +253,23 @@ def _partition_report(
         return _estimate(point[index], low[index], high[index])
 
     ratio = gaps["impact_ratio"]
-    best = np.where(reliable, rates["selection_rate"], -np.inf)
-    reference = int(np.argmax(best)) if reliable.any() and np.isfinite(best).any() else None
+    reference = most_favoured_group(rates["selection_rate"], reliable)
     groups, violations, unreliable, empty = [], [], [], []
-    status: Literal["reference", "pass", "fail", "not_reliable"]
     for g, label in enumerate(partition.labels):
         n = int(rates["n"][g])
         if n == 0:
             empty.append(label)
             continue
-        if not reliable[g]:
-            status = "not_reliable"
+        status = four_fifths_status(
+            reliable=bool(reliable[g]),
+            is_reference=g == reference,
+            impact_ratio=float(ratio[g]),
+            threshold=threshold,
+        )
+        if status == "not_reliable":
             unreliable.append(label)
-        elif g == reference:
-            status = "reference"
-        elif np.isfinite(ratio[g]) and ratio[g] < threshold:
-            status = "fail"
+        elif status == "fail":
             violations.append(label)
-        else:
-            status = "pass"
         c = counts[g]
         groups.append(
             GroupFairness(

@@ -35,6 +35,7 @@ _RESULT_MODULES = (
     "explain.reason_codes",
     "explain.stability",
     "explain.comparison",
+    "explain.monitoring",
 )
 
 # Always named in `library_versions`: every result is built with them.

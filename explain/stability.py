@@ -25,6 +25,7 @@ EPSILON = 1e-4
 STABLE_BELOW = 0.1
 SHIFT_ABOVE = 0.25
 SCORE = "<score>"
+MISSING = "<missing>"
 
 Band = Literal["stable", "watch", "shift"]
 
@@ -93,7 +94,8 @@ class StabilityReport(EvaluationResult):
         return summary, {"psi_bins.csv": csv_bytes(header, rows)}
 
 
-def _numeric(column: pd.Series) -> bool:
+def is_numeric_column(column: pd.Series) -> bool:
+    """Numbers, binned at deciles (bool and categorical columns are binned by value)."""
     return (
         pd.api.types.is_numeric_dtype(column)
         and not pd.api.types.is_bool_dtype(column)
@@ -106,49 +108,71 @@ def _shares(labels: pd.Series, order: list[str]) -> np.ndarray:
     return counts / max(len(labels), 1)
 
 
-def _numeric_labels(
-    expected: pd.Series, actual: pd.Series, n_bins: int
-) -> tuple[pd.Series, pd.Series, list[str]]:
-    known = expected.dropna().to_numpy(np.float64)
-    inner = (
-        np.unique(np.quantile(known, np.linspace(0, 1, n_bins + 1)[1:-1]))
-        if len(known)
-        else np.array([])
-    )
+def decile_edges(values: np.ndarray, n_bins: int) -> np.ndarray:
+    """Inner cut points of `n_bins` quantile bins of the known (non-missing) `values`.
+
+    Repeated quantiles collapse into one edge, so a column with few values has fewer bins."""
+    known = values[~np.isnan(values)]
+    if not len(known):
+        return np.array([])
+    inner: np.ndarray = np.unique(np.quantile(known, np.linspace(0, 1, n_bins + 1)[1:-1]))
+    return inner
+
+
+def numeric_bin_labels(inner: np.ndarray) -> list[str]:
+    """Labels of the right-open bins cut at `inner`, then the missing-value bin."""
     edges = [-np.inf, *inner.tolist(), np.inf]
     names = [f"[{lo:g}, {hi:g})" for lo, hi in itertools.pairwise(edges)]
+    return [*names, MISSING]
 
-    def label(column: pd.Series) -> pd.Series:
-        index = np.searchsorted(inner, column.to_numpy(np.float64), side="right")
-        out = pd.Series(np.asarray(names, dtype=object)[index], index=column.index)
-        return out.where(column.notna(), "<missing>")
 
-    return label(expected), label(actual), [*names, "<missing>"]
+def numeric_bin_codes(values: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The bin of each value (index into `numeric_bin_labels(inner)`); NaN is the last."""
+    codes: np.ndarray = np.searchsorted(inner, values, side="right")
+    return np.where(np.isnan(values), len(inner) + 1, codes)
+
+
+def psi_of_shares(
+    name: str,
+    kind: Literal["numeric", "categorical"],
+    labels: list[str],
+    expected_share: np.ndarray,
+    actual_share: np.ndarray,
+) -> ColumnStability:
+    """The PSI rule: a column's PSI and bins from the two samples' shares per bin.
+
+    Every PSI in `explain` (here and in production monitoring) is computed by this function,
+    so a plan's thresholds mean the same thing as a recalibration's evidence."""
+    seen = (expected_share > 0) | (actual_share > 0)
+    e_floor, a_floor = np.maximum(expected_share, EPSILON), np.maximum(actual_share, EPSILON)
+    terms = np.where(seen, (a_floor - e_floor) * np.log(a_floor / e_floor), 0.0)
+    bins = [
+        PsiBin(label=label, expected_share=float(e), actual_share=float(a), psi=float(t))
+        for label, e, a, t, s in zip(labels, expected_share, actual_share, terms, seen, strict=True)
+        if s
+    ]
+    psi = float(terms.sum())
+    return ColumnStability(column=name, kind=kind, psi=psi, band=psi_band(psi), bins=bins)
 
 
 def column_stability(
     name: str, expected: pd.Series, actual: pd.Series, *, n_bins: int = 10
 ) -> ColumnStability:
     """PSI of one column between two samples, with its bins."""
-    if _numeric(expected) and _numeric(actual):
-        kind: Literal["numeric", "categorical"] = "numeric"
-        e_labels, a_labels, order = _numeric_labels(expected, actual, n_bins)
-    else:
-        kind = "categorical"
-        e_labels = expected.astype(object).where(expected.notna(), "<missing>").astype(str)
-        a_labels = actual.astype(object).where(actual.notna(), "<missing>").astype(str)
-        order = sorted(set(e_labels) | set(a_labels))
-    e_share, a_share = _shares(e_labels, order), _shares(a_labels, order)
-    seen = (e_share > 0) | (a_share > 0)
-    e_floor, a_floor = np.maximum(e_share, EPSILON), np.maximum(a_share, EPSILON)
-    terms = np.where(seen, (a_floor - e_floor) * np.log(a_floor / e_floor), 0.0)
-    bins = [
-        PsiBin(label=label, expected_share=float(e), actual_share=float(a), psi=float(t))
-        for label, e, a, t, s in zip(order, e_share, a_share, terms, seen, strict=True)
-        if s
-    ]
-    psi = float(terms.sum())
-    return ColumnStability(column=name, kind=kind, psi=psi, band=psi_band(psi), bins=bins)
+    if is_numeric_column(expected) and is_numeric_column(actual):
+        inner = decile_edges(expected.to_numpy(np.float64), n_bins)
+        order = numeric_bin_labels(inner)
+        e_codes = numeric_bin_codes(expected.to_numpy(np.float64), inner)
+        a_codes = numeric_bin_codes(actual.to_numpy(np.float64), inner)
+        e_share = np.bincount(e_codes, minlength=len(order)) / max(len(expected), 1)
+        a_share = np.bincount(a_codes, minlength=len(order)) / max(len(actual), 1)
+        return psi_of_shares(name, "numeric", order, e_share, a_share)
+    e_labels = expected.astype(object).where(expected.notna(), MISSING).astype(str)
+    a_labels = actual.astype(object).where(actual.notna(), MISSING).astype(str)
+    order = sorted(set(e_labels) | set(a_labels))
+    return psi_of_shares(
+        name, "categorical", order, _shares(e_labels, order), _shares(a_labels, order)
+    )
 
 
 def stability_report(
