@@ -308,19 +308,21 @@ def check_report(
         )
     plan = state.plan
     measures = dict(payload["measures"])
-    unknown = sorted(set(measures) - set(plan.measures))
+    unknown = sorted(name for name in measures if threshold_for(plan.measures, name) is None)
     if unknown:
         raise InvalidStatement(
             f"the plan does not monitor {', '.join(unknown)}; it names "
             f"{', '.join(sorted(plan.measures))}"
         )
     for name, measured in sorted(measures.items()):
-        wanted = plan.measures[name].status(measured.get("value"))
+        threshold = threshold_for(plan.measures, name)
+        assert threshold is not None
+        wanted = threshold.status(measured.get("value"))
         if measured.get("status") != wanted:
             raise InvalidStatement(
                 f"{name} = {measured.get('value')} is {wanted} under the plan's thresholds "
-                f"(amber {plan.measures[name].amber}, red {plan.measures[name].red}, "
-                f"{plan.measures[name].direction}), not {measured.get('status')}"
+                f"(amber {threshold.amber}, red {threshold.red}, {threshold.direction}), "
+                f"not {measured.get('status')}"
             )
     period = payload["period"]
     start = time_bound(str(period["start"]), "period.start", end=False)
@@ -335,6 +337,16 @@ def check_report(
             f"{model} {version} did not serve in {environment} between {period['start']} and "
             f"{period['end']}: monitor the version that served then"
         )
+
+
+def threshold_for(measures: Mapping[str, Threshold], name: str) -> Threshold | None:
+    """The plan's threshold for a reported measure: its own, or for `family:member` (one
+    feature's CSI, `csi:age`) the family's (`csi`), as `explain.monitoring_thresholds`
+    reads a plan."""
+    if name in measures:
+        return measures[name]
+    family, _, member = name.partition(":")
+    return measures.get(family) if member else None
 
 
 def _served_during(tenure: Tenure, start: str, end: str | None) -> bool:
