@@ -506,6 +506,66 @@ class LedgerClient:
             payload["artifacts"] = artifacts
         return self._version_record("/v1/monitoring/reports", model, version, reason, payload)
 
+    def record_monitoring(
+        self,
+        model: str,
+        version: str,
+        report: Any,
+        *,
+        environment: str = "production",
+        outcome_window: tuple[str, str] | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Record a monitoring report computed by `explain.monitoring.monitor` (anything
+        with `to_ledger()` giving its summary and tables) under the plan in force for the
+        version in `environment`: its tables uploaded as artifacts, the measures the plan
+        monitors with their values, intervals and statuses (compute the report with the
+        plan's thresholds, `monitoring_in_force(...)["plan"]["measures"]`, or the ledger
+        refuses a status the plan's thresholds do not give)."""
+        state = self.monitoring_in_force(model, version, environment)
+        plan = state["plan"]
+        summary, tables = report.to_ledger()
+        monitored = set(plan["measures"])
+        measures = {
+            str(m["name"]): {
+                k: m[k] for k in ("value", "status", "ci_low", "ci_high") if m.get(k) is not None
+            }
+            for m in summary.get("measures", [])
+            if m["name"] in monitored or str(m["name"]).partition(":")[0] in monitored
+        }
+        for measured in measures.values():
+            measured.setdefault("value", None)
+        artifacts = [
+            {**self.upload_artifact(data, name), "role": "table"} for name, data in tables.items()
+        ]
+        return self.report_monitoring(
+            model,
+            version,
+            plan=plan["entry_hash"],
+            period=(str(summary["period_start"]), str(summary["period_end"])),
+            rows=int(summary["n"]),
+            measures=measures,
+            environment=environment,
+            outcome_window=outcome_window,
+            reason=reason,
+            artifacts=artifacts,
+        )
+
+    def monitoring_in_force(
+        self, model: str, version: str, environment: str = "production"
+    ) -> dict[str, Any]:
+        """The version's monitoring in an environment: the plan in force (its measures and
+        thresholds, cadence, responders), the reports, breaches, status; NotFound without an
+        approved plan there."""
+        for state in self.version(model, version).get("monitoring", []):
+            if state["environment"] == environment and state["plan"] is not None:
+                found: dict[str, Any] = state
+                return found
+        raise errors.NotFound(
+            f"{model} {version} has no monitoring plan in force in {environment}: record one "
+            "(monitoring_plan) and have it approved"
+        )
+
     def respond_to_breach(
         self,
         model: str,

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from explain.monitoring import monitor
+from explain.monitoring_reference import reference_profile
 from ledger import errors
 from tests.api.conftest import Service
 from tests.model_files import model_file_for
@@ -76,3 +80,21 @@ def test_a_breach_puts_the_version_under_review_until_a_named_role_answers(
         (state,) = dana.version(M, "1.0")["monitoring"]
         assert state["status"] == "ok"
         assert state["breaches"][0]["response"]["actor"] == "victor"
+
+        # a report computed by explain, recorded in one call under the plan in force
+        rng = np.random.default_rng(7)
+        reference = pd.DataFrame(
+            {"age": rng.integers(18, 80, 400), "income": rng.normal(3e3, 800, 400)}
+        )
+        profile = reference_profile(rng.uniform(size=400), reference)
+        thresholds = dana.monitoring_in_force(M, "1.0")["plan"]["measures"]
+        shifted = reference.assign(income=reference["income"] * 1.6)
+        computed = monitor(
+            profile, rng.uniform(size=400), shifted, period=(today, today), cut_off=0.5,
+            thresholds=thresholds,
+        )  # fmt: skip
+        recorded = dana.record_monitoring(M, "1.0", computed)
+        measures = recorded["statement"]["payload"]["measures"]
+        assert set(measures) == {"score_psi"}  # only what the plan monitors
+        assert measures["score_psi"]["status"] == computed.measures[0].status
+        assert recorded["statement"]["payload"]["artifacts"][0]["role"] == "table"
