@@ -23,6 +23,7 @@ import typer
 from api.cli import _access as access
 from api.cli import _ledger_commands as ledger_commands
 from api.cli import _lifecycle as lifecycle
+from api.cli import _monitoring as monitoring
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
 from api.cli import _service as service
@@ -35,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (ledger_commands, lifecycle, serving, reports, regulatory, service):
+for module in (ledger_commands, lifecycle, serving, monitoring, reports, regulatory, service):
     app.add_typer(module.commands)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(access.users_app, name="users")

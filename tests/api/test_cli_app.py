@@ -33,6 +33,7 @@ COMMANDS = {
         "retire",
         "status",
         "verify-model",
+        "monitor",
         "verify-card",
         "check",
         "approve",

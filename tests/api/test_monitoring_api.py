@@ -4,6 +4,7 @@ version under review, the answer by a role the plan names; bad input gets its pr
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from explain.monitoring import monitor
 from explain.monitoring_reference import reference_profile
 from ledger import errors
 from tests.api.conftest import Service
+from tests.api.test_names import cli
 from tests.model_files import model_file_for
 
 M = "monitored-model"
@@ -98,3 +100,55 @@ def test_a_breach_puts_the_version_under_review_until_a_named_role_answers(
         assert set(measures) == {"score_psi"}  # only what the plan monitors
         assert measures["score_psi"]["status"] == computed.measures[0].status
         assert recorded["statement"]["payload"]["artifacts"][0]["role"] == "table"
+
+
+def test_govledger_monitor_records_a_period_from_a_csv(service: Service, tmp_path: Path) -> None:
+    svc = service
+    today = datetime.now(UTC).date().isoformat()
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame(
+        {"age": rng.integers(18, 80, 300), "income": rng.normal(3e3, 800, 300)}
+    )
+    with (
+        svc.client("dana") as dana,
+        svc.client("victor") as victor,
+        svc.client("alice") as alice,
+    ):
+        victor.register_key(svc.signing_keys["victor"])
+        alice.register_key(svc.signing_keys["alice"])
+        with dana.run(M, version="2.0") as run:
+            run.log_model(model_file_for(M, "2.0"))
+        victor.approve(M, "2.0", "validated", key=svc.signing_keys["victor"])
+        alice.approve(M, "2.0", "signed off", key=svc.signing_keys["alice"])
+        dana.deploy(M, "2.0", reason="go live")
+        plan = dana.monitoring_plan(
+            M, "2.0", measures={"score_psi": {"amber": 0.1, "red": 0.25}},
+            features=["age", "income"],
+            reference={"name": "validation", "rows": 300, "sha256": "cd" * 32},
+            responders=["validator"], reason="monthly PSI",
+        )  # fmt: skip
+        for client, name, role in ((victor, "victor", "validator"), (alice, "alice", "approver")):
+            client.approve(
+                M, "2.0", "plan reviewed", key=svc.signing_keys[name], role=role,
+                subject=plan["entry_hash"],
+            )  # fmt: skip
+    profile = tmp_path / "reference.json"
+    profile.write_text(reference_profile(rng.uniform(size=300), reference).model_dump_json())
+    sample = tmp_path / "november.csv"
+    reference.assign(score=rng.uniform(size=300)).to_csv(sample, index=False)
+    period = f"{today}:{today}"
+    done = cli(svc, "monitor", M, "2.0", str(sample), "--period", period,
+               "--reference", str(profile))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"Recorded the production report of {M} 2.0" in done.stdout
+    with svc.client("vera") as vera:
+        (state,) = vera.version(M, "2.0")["monitoring"]
+    assert len(state["reports"]) == 1
+    size = svc.size()
+    missing = cli(svc, "monitor", M, "2.0", str(tmp_path / "nope.parquet"), "--period", period)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    wrong = cli(svc, "monitor", M, "2.0", str(sample), "--period", period, "--reference",
+                str(profile), "--score-column", "pd")  # fmt: skip
+    assert wrong.returncode == 1 and "no column pd" in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1
+    assert svc.size() == size
