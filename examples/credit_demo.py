@@ -267,6 +267,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
 
     from explain.comparison import compare_versions
     from explain.data import CreditData, load_german_credit
+    from explain.monitoring_reference import reference_profile
     from explain.sample_fingerprint import fingerprint_sample
     from explain.stability import stability_report
     from ledger.client import LedgerClient
@@ -371,6 +372,49 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 key=demo.key_files["alice"],
             )
             dana.deploy(MODEL, "1.0.0", reason="Approved by validation and the business owner")
+        with step(demo, "Monitoring plan for 1.0.0 in production, approved like a model change"):
+            reference = reference_profile(
+                model.predict_proba(train_set.X)[:, 1],
+                train_set.X,
+                sample_fingerprint=fingerprint_sample(
+                    pd.concat([train_set.X, train_set.y], axis=1)
+                ),
+            )
+            profile = dana.upload_artifact(
+                reference.model_dump_json().encode(), "reference-profile.json"
+            )
+            plan = dana.monitoring_plan(
+                MODEL,
+                "1.0.0",
+                measures=MONITORED,
+                features=list(train_set.X.columns),
+                reference={
+                    "name": "german-train",
+                    "rows": len(train_set.X),
+                    "sha256": reference.sample_fingerprint,
+                    "role": "training",
+                },
+                responders=["validator"],
+                response_days=14,
+                reason="Monthly monitoring of the score and every input's stability against the "
+                "training sample (SR 26-2 ongoing monitoring; EU AI Act Art. 72)",
+                artifacts=[{**profile, "role": "data"}],
+            )
+            for client, name, role in (
+                (victor, "victor", "validator"),
+                (alice, "alice", "approver"),
+            ):
+                client.approve(
+                    MODEL,
+                    "1.0.0",
+                    f"Monitoring plan reviewed ({role})",
+                    key=demo.key_files[name],
+                    role=role,
+                    subject=plan["entry_hash"],
+                )
+        with step(demo, "Six months of production monitoring of 1.0.0 (compressed into seconds)"):
+            breaches = monitor_months(dana, model, test_set, reference, threshold, seed)
+            demo.facts["monitoring"] = breaches
         with step(demo, "Recalibrate on a shifted sample (PSI) as 1.1.0, approve, deploy"):
             rng = np.random.default_rng(seed)
             shifted_X = test_set.X.copy()
@@ -420,9 +464,22 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 )
                 run_2.log_dataset(recal_data.X, name="german-train-plus-recent", role="training")
                 run_2.log_model(model_file_2)
+                run_2.breaches = [b["entry_hash"] for _, _, b in breaches if b is not None]
                 for result in [*results_2.values(), stability]:
                     run_2.log_evaluation(result)
             demo.facts["psi"] = stability
+            for _, _, breach in breaches:
+                if breach is not None:
+                    victor.respond_to_breach(
+                        MODEL,
+                        "1.0.0",
+                        report=breach["entry_hash"],
+                        action="recalibrate",
+                        role="validator",
+                        reason="Applicants' amounts and durations shifted beyond appetite: "
+                        "recalibrated as 1.1.0 on the recent mix",
+                        refers_to=[run_2.entry["entry_hash"]] if run_2.entry else [],
+                    )
         with step(demo, "Champion/challenger: 1.1.0 against the serving 1.0.0 on one sample"):
             sample = pd.concat([test_set.X, test_set.y], axis=1)
             comparison = compare_versions(
@@ -474,6 +531,56 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             out / "model-card.pdf", verifier_key=demo.facts["verifier_key"]
         )
     return demo
+
+
+MONITORED = {
+    "score_psi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},
+    "csi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},
+}
+"""The demo plan's measures: the score's PSI and each input's CSI, amber at 0.1, red at 0.25
+(the usual stability bands)."""
+SHIFTS = (0.0, 0.04, 0.1, 0.45, 0.5, 0.55)
+"""How far each month's applicants drift from the training mix (credit amount, duration)."""
+
+
+def monitor_months(
+    client: Any, model: Any, test_set: Any, reference: Any, threshold: float, seed: int
+) -> list[tuple[int, Any, Any]]:
+    """Six production periods of 1.0.0 on synthetic applicants drifting from month four;
+    each measured with `explain.monitoring.monitor` and recorded under the plan in force.
+    Returns (month, report, the recorded entry when it breached) per month. The months are
+    compressed into consecutive short periods: a report must cover time the version served."""
+    import numpy as np
+
+    from explain.monitoring import monitor
+    from ledger.log.timestamps import utc_now_rfc3339
+
+    rng = np.random.default_rng(seed)
+    months = []
+    for month, drift in enumerate(SHIFTS, 1):
+        applicants = test_set.X.sample(2000, replace=True, random_state=seed + month)
+        applicants = applicants.reset_index(drop=True)
+        amounts = applicants["credit_amount"] * (1 + drift * rng.uniform(0.5, 1.5, len(applicants)))
+        applicants["credit_amount"] = amounts.round()
+        applicants["duration"] += (drift * rng.integers(0, 24, len(applicants))).round().astype(int)
+        start = utc_now_rfc3339()
+        time.sleep(0.05)
+        report = monitor(
+            reference,
+            model.predict_proba(applicants)[:, 1],
+            applicants,
+            period=(start, utc_now_rfc3339()),
+            cut_off=threshold,
+            thresholds=MONITORED,
+        )
+        recorded = client.record_monitoring(
+            MODEL,
+            "1.0.0",
+            report,
+            reason=f"production month {month} (the demo's months are seconds)",
+        )
+        months.append((month, report, recorded if report.red else None))
+    return months
 
 
 def verify_offline(demo: Demo, env: dict[str, str]) -> Any:
@@ -536,6 +643,15 @@ def summarise(demo: Demo, total: float) -> None:
             f"AUC {auc.champion:.3f} -> {auc.challenger:.3f} ({auc.difference:+.3f}, 95% "
             f"[{auc.ci_low:+.3f}, {auc.ci_high:+.3f}]); {swaps.swap_in.n} swapped in, "
             f"{swaps.swap_out.n} swapped out",
+        )
+    months = facts.get("monitoring", [])
+    red = [(m, r) for m, r, breach in months if breach is not None]
+    if months:
+        first = f"first red in month {red[0][0]} ({', '.join(red[0][1].red)})" if red else "no red"
+        table.add_row(
+            "Monitoring of 1.0.0 (production)",
+            f"{len(months)} monthly reports; {first}; {len(red)} breaches answered by victor "
+            "(validator): recalibrated as 1.1.0, which links them",
         )
     psi = facts["psi"]
     score_psi = getattr(psi, "score", None)
