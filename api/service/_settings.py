@@ -22,7 +22,7 @@ from ledger.errors import InvalidConfiguration
 from ledger.governance import EVENT_TYPES
 from ledger.store import LedgerSettings
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = (24, 64)
 """A Standard Webhooks symmetric secret: `whsec_` and the base64 of 24 to 64 random bytes
 (192 to 512 bits), one per endpoint."""
@@ -88,8 +88,9 @@ def _endpoint(position: int, item: Any) -> WebhookEndpoint:
     unknown = set(item) - {"url", "secret", "events", "name"}
     if unknown:
         raise _webhook_problem(
-            position, url, f"unknown field(s) {', '.join(sorted(unknown))}; use url, secret, "
-            "events, name"
+            position,
+            url,
+            f"unknown field(s) {', '.join(sorted(unknown))}; use url, secret, events, name",
         )
     if not isinstance(url, str):
         raise _webhook_problem(position, None, 'needs a "url" (http:// or https://)')
@@ -99,13 +100,19 @@ def _endpoint(position: int, item: Any) -> WebhookEndpoint:
     _check_secret(position, url, item.get("secret"))
     events = item.get("events")
     if events is not None:
-        if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) for e in events)
+        ):
             raise _webhook_problem(position, url, '"events" is a non-empty list of event types')
         unknown_types = sorted(set(events) - EVENT_TYPES)
         if unknown_types:
             raise _webhook_problem(
-                position, url, f"unknown event type(s) {', '.join(unknown_types)}; known: "
-                + ", ".join(sorted(EVENT_TYPES))
+                position,
+                url,
+                f"unknown event type(s) {', '.join(unknown_types)}; known: "
+                + ", ".join(sorted(EVENT_TYPES)),
             )
     name = item.get("name")
     if name is None:

@@ -40,7 +40,9 @@ MONITORING_REPORTED = "monitoring.reported"
 to `{"value": float, "status": "green" | "amber" | "red"}`. Named here as text, so the
 mapping holds before and after the kind is part of `ledger.log.kinds`."""
 
-_AWAITING_DECISIONS = frozenset({Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION, Kind.CATALOGUE_RECORDED})
+_AWAITING_DECISIONS = frozenset(
+    {Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION, Kind.CATALOGUE_RECORDED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +145,10 @@ def _red_measures(payload: dict[str, Any]) -> dict[str, float | None]:
     for name, measure in sorted(measures.items()):
         if isinstance(measure, dict) and measure.get("status") == "red":
             value = measure.get("value")
-            finite = (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
+            number = (
+                float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None
             )
-            red[str(name)] = float(value) if finite else None
+            red[str(name)] = number if number is not None and math.isfinite(number) else None
     return red

@@ -4,9 +4,10 @@ Everything here speaks SQL (SQLite or PostgreSQL through SQLAlchemy Core and the
 own cursor on the hot path); nothing above it does. `LedgerStore` is the face: writes for a
 user pass its write gate (`submit`: roles, stored artifacts, recorded refusals) into the one
 writer thread (`writer`: group commit; `appender`: admission inside the transaction); it
-reads entries and proofs, and signs checkpoints. `outbox` keeps the notification events the
-service's notifier derives from the log, and their webhook deliveries. `registry` derives statuses from stored
-entries with the governance rules; `bootstrap` opens a store from settings.
+reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored
+entries with the governance rules; `bootstrap` opens a store from settings. `outbox` keeps
+the notification events the service's notifier derives from the log, and their webhook
+deliveries.
 """
 
 from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest

@@ -60,8 +60,9 @@ def _text(moment: datetime) -> str:
 
 def _insert_ignoring_duplicates(conn: Connection, table: Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING, in the connection's dialect."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return postgresql.insert(table).on_conflict_do_nothing()
 
 
 def _message_id() -> str:
@@ -345,9 +346,9 @@ def finish_attempt(
     d = webhook_deliveries
     with store.engine.begin() as conn:
         changed = conn.execute(
-            update(d).where(d.c.id == claim.delivery_id, d.c.claim_token == claim.token).values(
-                **values
-            )
+            update(d)
+            .where(d.c.id == claim.delivery_id, d.c.claim_token == claim.token)
+            .values(**values)
         ).rowcount
     return bool(changed == 1)
 
@@ -427,7 +428,10 @@ def delivery_counts(store: LedgerStore) -> dict[str, int]:
     """How many deliveries are pending, delivered and failed."""
     d = webhook_deliveries
     with store.engine.connect() as conn:
-        counts = dict(conn.execute(select(d.c.status, func.count()).group_by(d.c.status)).all())
+        counts: dict[str, int] = {
+            str(status): int(n)
+            for status, n in conn.execute(select(d.c.status, func.count()).group_by(d.c.status))
+        }
     return {status: int(counts.get(status, 0)) for status in ("pending", "delivered", "failed")}
 
 
@@ -448,8 +452,7 @@ def redeliver(store: LedgerStore, delivery_id: int) -> dict[str, Any]:
             ).rowcount
         if changed != 1:
             raise UnknownDelivery(
-                f"no webhook delivery {delivery_id}: list them with "
-                "`govledger webhooks deliveries`"
+                f"no webhook delivery {delivery_id}: list them with `govledger webhooks deliveries`"
             )
         row = conn.execute(_log_query().where(d.c.id == delivery_id)).one()
     return _delivery_dict(row)
