@@ -193,6 +193,20 @@ def test_two_worker_processes_deliver_each_event_once_to_a_receiver_that_was_dow
     assert len(receiver.received) == len(seqs)
     assert _deliveries(service)["items"][-1]["attempts"] > 1  # the oldest waited for the receiver
 
+    cli = subprocess.run(
+        [sys.executable, "-m", "api", "webhooks", "deliveries", "--status", "delivered"],
+        env={**service.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 0, cli.stderr
+    lines = cli.stdout.splitlines()
+    assert lines[0] == f"0 pending, {len(seqs)} delivered, 0 failed deliveries"
+    assert len(lines) == 1 + len(seqs)
+    assert all("approval.requested" in line and "to risk-office" in line for line in lines[1:])
+    assert SECRET[6:] not in cli.stdout and receiver.url not in cli.stdout
+
 
 def _config(**endpoint: Any) -> str:
     return json.dumps([{"url": "https://hooks.example/x", "secret": SECRET, **endpoint}])
