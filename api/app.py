@@ -9,6 +9,8 @@ PostgreSQL database, the sequencer lock keeps one chain.
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,6 +21,7 @@ from api.service import (
     HtmlSecurityHeaders,
     IdentityStore,
     NameSegments,
+    Notifier,
     ServiceContext,
     ServiceSettings,
     access_router,
@@ -27,6 +30,7 @@ from api.service import (
     read_router,
     regulatory_router,
     reports_router,
+    webhooks_router,
     write_router,
 )
 from ledger.store import ArtifactStore, open_ledger
@@ -47,7 +51,22 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         identities=IdentityStore(store),
         artifacts=ArtifactStore(settings.artifacts_path),
     )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        """The notifier runs while the app serves, in each worker process, when webhooks
+        are configured (api.service._notifier)."""
+        notifier = Notifier(store, settings) if settings.webhooks else None
+        if notifier is not None:
+            notifier.start()
+        try:
+            yield
+        finally:
+            if notifier is not None:
+                await notifier.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="govledger",
         version="1",
         description=API_DESCRIPTION,
@@ -62,6 +81,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(regulatory_router)
     app.include_router(read_router)
+    app.include_router(webhooks_router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and ledger size (no auth)")
     def healthz() -> dict[str, Any]:

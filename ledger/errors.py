@@ -34,6 +34,13 @@ class InvalidStatement(GovledgerError):
     slug = "invalid-statement"
 
 
+class InvalidEvent(InvalidStatement):
+    """A notification event that cannot be enqueued: an unknown type, a missing or reserved
+    key, data that is not a JSON object (`ledger.store.enqueue_event`)."""
+
+    slug = "invalid-event"
+
+
 class InvalidName(InvalidStatement):
     """A model, version or user name breaks the name grammar (`ledger.names`)."""
 
@@ -236,6 +243,12 @@ class UnknownModelVersion(NotFound):
     """A statement refers to a model version that was never logged."""
 
     slug = "unknown-model-version"
+
+
+class UnknownDelivery(NotFound):
+    """No webhook delivery with that id in the delivery log."""
+
+    slug = "unknown-delivery"
 
 
 class UnknownEntry(NotFound):

@@ -28,6 +28,7 @@ from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
 from api.cli import _service as service
 from api.cli import _serving as serving
+from api.cli import _webhooks as webhooks
 
 app = typer.Typer(
     name="govledger",
@@ -42,6 +43,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.policy_app, name="policy")
 app.add_typer(service.keys_app, name="keys")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 
 
 @app.callback()

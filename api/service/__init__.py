@@ -1,5 +1,6 @@
 """The JSON API: routes, request schemas, identity (API keys as hashes), the service
-context, problem+json (RFC 9457) and the middlewares every request passes.
+context, problem+json (RFC 9457), the middlewares every request passes, and the notifier
+that delivers the ledger's events as signed webhooks.
 """
 
 from api.service._context import ServiceContext
@@ -7,6 +8,7 @@ from api.service._docs_page import install as install_docs_page
 from api.service._html_headers import SECURITY_HEADERS, HtmlSecurityHeaders
 from api.service._identity import IdentityStore, Unauthenticated
 from api.service._limits import BodySizeLimit
+from api.service._notifier import Notifier
 from api.service._path_names import NameSegments, name_from_segment
 from api.service._problems import install as install_problem_handlers
 from api.service._request_guard import ControlCharacterGuard
@@ -14,6 +16,7 @@ from api.service._routes_access import router as access_router
 from api.service._routes_read import router as read_router
 from api.service._routes_regulatory import router as regulatory_router
 from api.service._routes_reports import router as reports_router
+from api.service._routes_webhooks import router as webhooks_router
 from api.service._routes_write import router as write_router
 from api.service._settings import ServiceSettings
 
@@ -24,6 +27,7 @@ __all__ = [
     "HtmlSecurityHeaders",
     "IdentityStore",
     "NameSegments",
+    "Notifier",
     "ServiceContext",
     "ServiceSettings",
     "Unauthenticated",
@@ -34,5 +38,6 @@ __all__ = [
     "read_router",
     "regulatory_router",
     "reports_router",
+    "webhooks_router",
     "write_router",
 ]

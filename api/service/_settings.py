@@ -1,10 +1,145 @@
-"""Service configuration (GOVLEDGER_*): the ledger's settings plus the HTTP service's."""
+"""Service configuration (GOVLEDGER_*): the ledger's settings plus the HTTP service's.
+
+`GOVLEDGER_WEBHOOKS` names the endpoints notifications are delivered to (Standard Webhooks
+1.0). Each endpoint's secret is a credential: it is held as a `SecretStr` (never in a repr,
+a log line or an answer), and a bad endpoint stops start-up with one line that names the
+endpoint by its position and URL, never by its secret.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import base64
+import binascii
+import hashlib
+import json
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from ledger.errors import InvalidConfiguration
+from ledger.governance import EVENT_TYPES
 from ledger.store import LedgerSettings
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+SECRET_BYTES = (24, 64)
+"""A Standard Webhooks symmetric secret: `whsec_` and the base64 of 24 to 64 random bytes
+(192 to 512 bits), one per endpoint."""
+
+
+def _webhook_problem(position: int, url: object, what: str) -> InvalidConfiguration:
+    """The one line a bad endpoint stops start-up with: its position and host (a URL's
+    path, query or user part may hold a token), never its secret."""
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    where = f"endpoint {position}" + (f" (host {host})" if host else "")
+    return InvalidConfiguration(f"GOVLEDGER_WEBHOOKS {where}: {what}")
+
+
+class WebhookEndpoint(BaseModel):
+    """One receiver of notifications: where, with which secret, for which event types."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    secret: SecretStr
+    events: frozenset[str] | None = None
+    """The event types it receives; None (omitted): every type."""
+    name: str
+    """Its name in the delivery log: as configured, or made from the URL's host and a
+    digest of the URL (the URL itself may hold a token, so the log never shows it)."""
+
+    @property
+    def signing_key(self) -> str:
+        """The secret, for the signer only."""
+        return self.secret.get_secret_value()
+
+
+def parse_webhooks(raw: str) -> list[WebhookEndpoint]:
+    """Parse GOVLEDGER_WEBHOOKS (JSON: `[{"url", "secret", "events"?, "name"?}]`), or raise
+    InvalidConfiguration saying which endpoint is wrong and how, without its secret."""
+    if not raw.strip():
+        return []
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidConfiguration(
+            f"GOVLEDGER_WEBHOOKS is not valid JSON ({exc.msg} at column {exc.colno}); write "
+            '[{"url": "https://...", "secret": "whsec_...", "events": ["model.deployed"]}]'
+        ) from None
+    if not isinstance(items, list):
+        raise InvalidConfiguration(
+            'GOVLEDGER_WEBHOOKS is a JSON list: [{"url": "https://...", "secret": "whsec_..."}]'
+        )
+    endpoints = [_endpoint(position, item) for position, item in enumerate(items, start=1)]
+    names = [e.name for e in endpoints]
+    if len(set(names)) != len(names):
+        raise InvalidConfiguration(
+            "GOVLEDGER_WEBHOOKS names two endpoints alike (the same URL twice, or the same "
+            '"name"): give each endpoint its own "name"'
+        )
+    return endpoints
+
+
+def _endpoint(position: int, item: Any) -> WebhookEndpoint:
+    if not isinstance(item, dict):
+        raise _webhook_problem(position, None, 'is an object: {"url": ..., "secret": ...}')
+    url = item.get("url")
+    unknown = set(item) - {"url", "secret", "events", "name"}
+    if unknown:
+        raise _webhook_problem(
+            position,
+            url,
+            f"unknown field(s) {', '.join(sorted(unknown))}; use url, secret, events, name",
+        )
+    if not isinstance(url, str):
+        raise _webhook_problem(position, None, 'needs a "url" (http:// or https://)')
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _webhook_problem(position, url, "the url must be http:// or https:// with a host")
+    _check_secret(position, url, item.get("secret"))
+    events = item.get("events")
+    if events is not None:
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) for e in events)
+        ):
+            raise _webhook_problem(position, url, '"events" is a non-empty list of event types')
+        unknown_types = sorted(set(events) - EVENT_TYPES)
+        if unknown_types:
+            raise _webhook_problem(
+                position,
+                url,
+                f"unknown event type(s) {', '.join(unknown_types)}; known: "
+                + ", ".join(sorted(EVENT_TYPES)),
+            )
+    name = item.get("name")
+    if name is None:
+        name = f"{parts.hostname}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+    if not isinstance(name, str) or not 1 <= len(name) <= 100:
+        raise _webhook_problem(position, url, '"name" is 1 to 100 characters')
+    return WebhookEndpoint(
+        url=url,
+        secret=SecretStr(item["secret"]),
+        events=None if events is None else frozenset(events),
+        name=name,
+    )
+
+
+def _check_secret(position: int, url: str, secret: object) -> None:
+    what = (
+        f'"secret" is a Standard Webhooks secret: {SECRET_PREFIX} and the base64 of '
+        f"{SECRET_BYTES[0]} to {SECRET_BYTES[1]} random bytes"
+    )
+    if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX):
+        raise _webhook_problem(position, url, what)
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise _webhook_problem(position, url, what) from None
+    if not SECRET_BYTES[0] <= len(key) <= SECRET_BYTES[1]:
+        raise _webhook_problem(position, url, what)
 
 
 class ServiceSettings(LedgerSettings):
@@ -25,3 +160,36 @@ class ServiceSettings(LedgerSettings):
     session_max_age_seconds: int = Field(
         default=8 * 3600, ge=60, description="Lifetime of a web sign-in session"
     )
+    webhooks: Annotated[list[WebhookEndpoint], NoDecode] = Field(
+        default_factory=list,
+        description='Webhook endpoints, as JSON: [{"url": "https://...", "secret": '
+        '"whsec_...", "events": ["model.deployed", ...], "name": "risk-office"}] (events and '
+        "name optional); none: no notifier runs",
+    )
+    webhook_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the notifier tails the log and delivers"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="How long a receiver has to answer one delivery"
+    )
+    webhook_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="The first retry's delay; each next one doubles"
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="The longest delay between two attempts"
+    )
+    webhook_max_attempts: int = Field(
+        default=50, ge=1, description="Attempts before a delivery is marked failed"
+    )
+    webhook_max_age_seconds: float = Field(
+        default=3 * 86_400.0,
+        gt=0,
+        description="How long after its event a delivery is still retried before it fails",
+    )
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _parse_webhooks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_webhooks(value)
+        return value

@@ -35,6 +35,9 @@ An index of the rules, each in one place (private module, then function):
   rollback, the bound model file, the champion comparison a policy may require):
   `_serving.ServingHistory`, `_serving.check_promotion` (reached through
   `_rules.check_deployment_in_force`)
+- which entries announce an event to webhook receivers (a deployment, a subject awaiting
+  decisions, a decision, a red monitoring measure), and what the event says:
+  `_events.events_for_entry`
 
 Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`, and its
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
@@ -49,6 +52,12 @@ from ledger.governance._citations import (
     citations_of,
     cited_hash,
     may_cite,
+)
+from ledger.governance._events import (
+    EVENT_TYPES,
+    MONITORING_REPORTED,
+    NotificationEvent,
+    events_for_entry,
 )
 from ledger.governance._facts import (
     KeyFact,
@@ -123,6 +132,8 @@ __all__ = [
     "CITING_KINDS",
     "COMPARISON_EVALUATION",
     "DEFAULT_ENVIRONMENT",
+    "EVENT_TYPES",
+    "MONITORING_REPORTED",
     "PRIVILEGED",
     "READERS",
     "SYSTEM_ACTOR",
@@ -140,6 +151,7 @@ __all__ = [
     "LastAdmin",
     "MonitoringFacts",
     "MonitoringState",
+    "NotificationEvent",
     "OversightFact",
     "PlanFact",
     "PlanState",
@@ -178,6 +190,7 @@ __all__ = [
     "comparison_from",
     "decision_fact",
     "deployment_policy",
+    "events_for_entry",
     "initial_access_statements",
     "inventory_record",
     "inventory_row",

@@ -5,7 +5,9 @@ own cursor on the hot path); nothing above it does. `LedgerStore` is the face: w
 user pass its write gate (`submit`: roles, stored artifacts, recorded refusals) into the one
 writer thread (`writer`: group commit; `appender`: admission inside the transaction); it
 reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored
-entries with the governance rules; `bootstrap` opens a store from settings.
+entries with the governance rules; `bootstrap` opens a store from settings. `outbox` keeps
+the notification events the service's notifier derives from the log, and their webhook
+deliveries.
 """
 
 from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest
@@ -13,6 +15,18 @@ from ledger.store._bootstrap import init_ledger, open_ledger
 from ledger.store._database import make_engine
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._migrate import is_current
+from ledger.store._outbox import (
+    Claim,
+    claim_next,
+    cursor_seq,
+    delivery_counts,
+    delivery_log,
+    enqueue_event,
+    fan_out,
+    finish_attempt,
+    record_entry_events,
+    redeliver,
+)
 from ledger.store._registry import (
     VersionView,
     inventory,
@@ -42,13 +56,21 @@ __all__ = [
     "STORED_MIN_LEVEL",
     "ArtifactState",
     "ArtifactStore",
+    "Claim",
     "EntryFilter",
     "LedgerSettings",
     "LedgerStore",
     "VersionView",
     "check_digest",
+    "claim_next",
+    "cursor_seq",
+    "delivery_counts",
+    "delivery_log",
+    "enqueue_event",
     "entries",
     "entry_chunks",
+    "fan_out",
+    "finish_attempt",
     "init_ledger",
     "inventory",
     "is_current",
@@ -61,6 +83,8 @@ __all__ = [
     "model_summary",
     "open_ledger",
     "promotion_payload",
+    "record_entry_events",
+    "redeliver",
     "serving_answer",
     "serving_of",
     "signing_keys",

@@ -12,6 +12,10 @@ install triggers that refuse UPDATE and DELETE on them (APPEND_ONLY_TABLES). `le
 is the sequencer row (size, last hash, Merkle frontier), locked by every append.
 `signing_keys` is a derived index of key.registered / key.revoked entries, rebuildable from
 the log.
+
+`webhook_events`, `webhook_deliveries` and `webhook_cursor` are the notification outbox
+(migration 0008): operational, not hash-chained, never written by an append (the notifier
+tails the log and writes them in its own transactions, `ledger.store._outbox`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -26,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 
@@ -161,5 +167,56 @@ web_sessions = Table(
 the API key the session was opened with (revoking the key ends the session). Users and
 keys are entries of the log since migration 0007, so neither column is a foreign key: each
 request checks both against the access set in force (`api.web._sessions`)."""
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", RowKey, primary_key=True, autoincrement=True),
+    Column("message_id", String(40), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("event_key", String(255), nullable=False, unique=True),
+    Column("seq", BigInteger, nullable=True),
+    Column("data", Text, nullable=False),
+    Column("occurred_at", String(32), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("fanned_out_at", String(32), nullable=True),
+)
+"""A notification event (migration 0008): `data` is its JSON text, `event_key` makes it
+happen once (`entry:<seq>:<type>` for an entry's, the caller's key otherwise), `message_id`
+is the Standard Webhooks `webhook-id` every attempt to every endpoint carries;
+`fanned_out_at` is set when its deliveries to the configured endpoints were created."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", RowKey, primary_key=True, autoincrement=True),
+    Column("event_id", BigInteger, ForeignKey("webhook_events.id"), nullable=False),
+    Column("endpoint", String(100), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("claimed_until", String(32), nullable=True),
+    Column("claim_token", String(32), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("delivered_at", String(32), nullable=True),
+    UniqueConstraint("event_id", "endpoint", name="uq_webhook_deliveries_event_endpoint"),
+    Index("ix_webhook_deliveries_queue", "endpoint", "status", "event_id"),
+)
+"""One event to one endpoint: `pending` until a 2xx (`delivered`) or until retries run out
+(`failed`, kept). `claimed_until` and `claim_token` are the lease of the attempt in flight,
+so that of several service processes only one makes each attempt."""
+
+webhook_cursor = Table(
+    "webhook_cursor",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+)
+"""The last seq whose entry was turned into events: one row, created at the head of the log
+by the first notifier that runs (notifications begin when webhooks are first configured)."""
+
+WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 
 APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints", "signed_statements")

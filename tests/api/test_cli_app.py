@@ -42,11 +42,13 @@ COMMANDS = {
         "users",
         "policy",
         "keys",
+        "webhooks",
     ],
     "report": ["card", "audit", "inventory"],
     "users": ["add", "grant", "confirm", "revoke-role", "key", "revoke", "list"],
     "policy": ["propose", "approve", "list"],
     "keys": ["create", "register"],
+    "webhooks": ["deliveries", "redeliver"],
 }
 
 

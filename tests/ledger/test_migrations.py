@@ -520,3 +520,35 @@ def test_0007_carries_the_access_tables_into_the_log_as_the_initial_access_set(
     again = init_ledger(settings)  # a second init carries nothing twice
     assert again.size() == size_after
     again.engine.dispose()
+
+
+def test_0008_adds_the_webhook_outbox_and_changes_nothing_in_the_log(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0007 ledger (the previous release) upgrades to the outbox tables with every entry,
+    node and checkpoint as before; no cursor row is made, so the first notifier starts at
+    the head and announces nothing of the history; the events of new entries follow."""
+    from ledger.store import cursor_seq, record_entry_events
+
+    store = _filled_at("0007", settings, monkeypatch)
+    with store.engine.connect() as conn:
+        assert "webhook_events" not in inspect(conn).get_table_names()
+    before = {
+        table: _rows(store, table, key)
+        for table, key in (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size"))
+    }
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    for table, key in (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size")):
+        assert _rows(store, table, key) == before[table], table
+    assert _rows(store, "webhook_cursor", "id") == []
+    assert cursor_seq(store) == store.size() - 1
+    assert record_entry_events(store) == 0
+    run = store.append(training("2.0"))
+    assert record_entry_events(store) == 1
+    assert [row[3] for row in _rows(store, "webhook_events", "id")] == [
+        f"entry:{run.seq}:approval.requested"
+    ]
+    assert verify_ledger(store).ok
