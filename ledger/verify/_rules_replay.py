@@ -41,7 +41,9 @@ from ledger.governance import (
     ApprovalPolicy,
     ComparisonFact,
     DecisionFact,
+    MonitoringFacts,
     OversightFact,
+    PlanState,
     Principal,
     PromotionFact,
     RulesState,
@@ -53,16 +55,21 @@ from ledger.governance import (
     check_four_eyes,
     check_not_stopped,
     check_oversight_four_eyes,
+    check_plan,
+    check_report,
+    check_response,
     comparison_from,
     decision_fact,
     deployment_policy,
     oversight_fact,
+    plan_states,
     promotion_request,
     run_fact,
     serving_event,
 )
 from ledger.log.entries import Entry, Statement
-from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, Kind
+from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RULE_KINDS, RUN_KINDS, Kind
+from ledger.log.timestamps import parse_rfc3339
 
 if TYPE_CHECKING:
     from ledger.store import LedgerStore
@@ -81,7 +88,9 @@ _DECISION_KINDS = frozenset(k.value for k in DECISION_KINDS)
 _RULE_KINDS = frozenset(k.value for k in RULE_KINDS)
 _MODEL_FILE = '"role":"model"'
 _COMPARED = '"compared_with":'
+_BREACHES = '"breaches":'
 """Substrings of canonical payload text that tell which runs and evaluations to parse."""
+_MONITORING_KINDS = frozenset(k.value for k in MONITORING_KINDS)
 _MALFORMED = (KeyError, ValueError, TypeError)
 """What reading a payload that no admission would have taken raises (a row edited in the
 database); the replay records it as a violation instead of stopping."""
@@ -242,6 +251,12 @@ class _Replay:
     serving: dict[str, ServingHistory] = field(default_factory=dict)
     comparisons: dict[tuple[str, str], list[ComparisonFact]] = field(default_factory=dict)
     unbound_promotions: int = 0
+    monitoring: dict[tuple[str, str], MonitoringFacts] = field(default_factory=dict)
+    cited: dict[bytes, tuple[str, str, str, dict[str, Any]]] = field(default_factory=dict)
+    """What a monitoring response may cite: recalibrations naming breaches, oversight
+    records; by entry hash, (kind, model, version, payload)."""
+    now: str = ""
+    """The recorded_at of the entry being checked: the clock admission read."""
     refused: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     violations: list[RuleViolation] = field(default_factory=list)
     violation_count: int = 0
@@ -263,6 +278,7 @@ class _Replay:
                 seq=entry.seq,
             )
         self.entries += 1
+        self.now = entry.recorded_at
         statement = entry.statement
         kind = statement.kind
         try:
@@ -321,6 +337,56 @@ class _Replay:
         elif kind == Kind.OVERSIGHT_RECORDED:
             run = self._run(statement)
             check_oversight_four_eyes(run, statement.actor, str(payload["action"]))
+        elif kind == Kind.MONITORING_PLAN:
+            check_plan(payload)
+        elif kind == Kind.MONITORING_REPORTED:
+            self._run(statement)
+            check_report(
+                payload,
+                model=statement.model,
+                version=statement.version,
+                states=self._plan_states(statement, str(payload.get("environment", "production"))),
+                history=self._history(statement.model),
+                now=parse_rfc3339(self.now),
+            )
+        elif kind == Kind.MONITORING_RESPONDED:
+            self._check_response(statement, payload)
+
+    def _plan_states(self, statement: Statement, environment: str) -> list[PlanState]:
+        key = (statement.model, statement.version)
+        policy = deployment_policy(
+            self.rules, self.policy, self.tiers.get(statement.model), environment
+        )
+        plans = self.monitoring.get(key, MonitoringFacts()).plans
+        return plan_states(policy, plans, self.decisions.get(key, []), self.rules.team_of)
+
+    def _check_response(self, statement: Statement, payload: dict[str, Any]) -> None:
+        run = self._run(statement)
+        facts = self.monitoring.get((statement.model, statement.version), MonitoringFacts())
+        wanted = bytes.fromhex(str(payload["report"]))
+        report = next((r for r in facts.reports if r.entry_hash == wanted), None)
+        plan = (
+            None
+            if report is None
+            else next((p for p in facts.plans if p.entry_hash == report.plan), None)
+        )
+
+        def cited(entry_hash: bytes) -> tuple[str, str, dict[str, Any]] | None:
+            found = self.cited.get(entry_hash)
+            if found is None or found[1] != statement.model:
+                return None
+            return found[0], found[2], found[3]
+
+        check_response(
+            payload,
+            actor=statement.actor,
+            actor_roles=self.rules.roles_of(statement.actor),
+            run=run,
+            report=report,
+            plan=plan,
+            cited=cited,
+            now=parse_rfc3339(self.now),
+        )
 
     def _check_promotion(self, statement: Statement, payload: dict[str, Any]) -> None:
         run = self._run(statement)
@@ -344,6 +410,9 @@ class _Replay:
             decisions=decisions,
             comparisons=self.comparisons.get(key, []),
             run_of=lambda version: self.runs.get((statement.model, version)),
+            monitored_in=frozenset(
+                s.plan.environment for s in self._plan_states(statement, environment) if s.in_force
+            ),
         )
         check_deployment_in_force(self.rules, self.policy, tier, request)
 
@@ -385,6 +454,8 @@ class _Replay:
             )
             if _MODEL_FILE in st.payload_json:  # parse only the runs that cite a model file
                 self.run_payloads.setdefault(key, st.payload)
+            if _BREACHES in st.payload_json:  # a recalibration answering a breach
+                self.cited[entry.entry_hash] = (kind, st.model, st.version, st.payload)
         elif kind in (Kind.DEPLOYMENT_PROMOTED, Kind.MODEL_RETIRED):
             event = serving_event(
                 entry.seq,
@@ -422,6 +493,16 @@ class _Replay:
             self.oversight.setdefault(key, []).append(
                 oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
             )
+            action = {"action": payload.get("action")}
+            self.cited[entry.entry_hash] = (kind, st.model, st.version, action)
+        elif kind in _MONITORING_KINDS:
+            facts = self.monitoring.setdefault(key, MonitoringFacts())
+            facts.add(entry.seq, entry.entry_hash, kind, st.actor, st.model, st.version,
+                      entry.recorded_at, st.payload_json)  # fmt: skip
+            if kind == Kind.MONITORING_PLAN:  # decided on like a catalogue (four eyes)
+                self.catalogues[entry.entry_hash] = run_fact(
+                    entry.entry_hash, entry.seq, kind, st.model, st.version, st.actor
+                )
         elif kind == Kind.KEY_REGISTERED:
             self.key_owners.setdefault(str(payload["key_id"]), st.actor)
 
@@ -447,6 +528,9 @@ _PAYLOAD_KINDS = _RULE_KINDS | {
     Kind.APPROVAL_REJECTED,
     Kind.DEPLOYMENT_PROMOTED,
     Kind.OVERSIGHT_RECORDED,
+    Kind.MONITORING_PLAN,
+    Kind.MONITORING_REPORTED,
+    Kind.MONITORING_RESPONDED,
     Kind.MODEL_REGISTERED,
     Kind.KEY_REGISTERED,
     Kind.KEY_REVOKED,

@@ -21,7 +21,12 @@ from ledger.errors import (
 from ledger.governance import monitoring_state, plan_states
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerSettings, LedgerStore, init_ledger, version_view
+from ledger.verify import replay_ledger_rules
+from tests.access import add_user_by_admins
 from tests.ledger.factories import MODEL, Actor, deployment, digest, issued_now, training
+from tests.ledger.rules_history import deployment as rules_deployment
+from tests.ledger.rules_history import make_history
+from tests.ledger.tamper import append_bypassing_admission
 
 MEASURES = {
     "score_psi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},
@@ -295,4 +300,40 @@ def _decisions(view: Any) -> list[Any]:
             e.statement.payload_json,
         )
         for e in view.plan_decisions
+    ]
+
+
+def test_the_replay_rechecks_reports_and_responses_with_the_clock_of_their_seq(
+    store: LedgerStore,
+) -> None:
+    history = make_history(store)
+    add_user_by_admins(store, "victor", ["validator"])
+    history.register()
+    run = history.run("1.0")
+    history.approvals(run)
+    store.append(rules_deployment("1.0"))
+    entry = store.append(plan(responders=["validator"]))
+    for actor, role in ((history.victor, "validator"), (history.alice, "approver")):
+        decision = build_statement(
+            kind="approval.granted",
+            model=MODEL,
+            version="1.0",
+            actor=actor.name,
+            reason="plan reviewed",
+            payload={"role": role, "subject": entry.entry_hash.hex()},
+            issued_at=issued_now(),
+        )
+        store.append(actor.sign(decision))
+    red = store.append(report(entry, {"score_psi": {"value": 0.3, "status": "red"}}))
+    review_by = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    store.append(response(red, "victor", role="validator", action="accept", review_by=review_by))
+    assert replay_ledger_rules(store).ok
+    mislabelled = report(entry, {"score_psi": {"value": 0.3, "status": "green"}})
+    slipped = append_bypassing_admission(store, mislabelled, signature=None, key_id=None)
+    by_builder = response(red, "dana", role="validator", action="accept", review_by=review_by)
+    builder = append_bypassing_admission(store, by_builder, signature=None, key_id=None)
+    report_ = replay_ledger_rules(store)
+    assert [(v.seq, v.problem) for v in report_.violations] == [
+        (slipped.seq, "invalid-statement"),
+        (builder.seq, "forbidden"),
     ]
