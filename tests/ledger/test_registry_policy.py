@@ -30,6 +30,9 @@ def test_a_deployed_version_is_measured_against_the_policy_of_its_deployment(
         "environment": "production",
         "required": HIGH_PRODUCTION,
         "independent_validation": True,
+        "champion_comparison": False,
+        "rollback_approvals": False,
+        "monitoring_plan": False,
         "description": view.policy.describe(),
         "entry_hash": ledger.entries["policy"].entry_hash.hex(),
         "seq": ledger.entries["policy"].seq,
@@ -116,5 +119,8 @@ def test_a_ledger_that_records_no_policy_uses_the_configured_one(store: LedgerSt
         "environment": "production",
         "required": {"validator": 1},
         "independent_validation": False,
+        "champion_comparison": False,
+        "rollback_approvals": False,
+        "monitoring_plan": False,
         "description": "1 validator",
     }
