@@ -79,9 +79,12 @@ def report_statement(plan: Entry, measures: dict[str, Any]) -> Any:
     )
 
 
-def serving_version(store: LedgerStore) -> MonitoredLedger:
-    """1.0 logged, approved by vera (validator) and arjun (approver), serving in production."""
-    vera, arjun = Actor.make("vera"), Actor.make("arjun")
+def serving_version(
+    store: LedgerStore, validator: str = "vera", approver: str = "arjun"
+) -> MonitoredLedger:
+    """1.0 logged, approved by vera (validator) and arjun (approver), serving in production
+    (other names for a ledger whose access set grants those roles to other users)."""
+    vera, arjun = Actor.make(validator), Actor.make(approver)
     store.append_batch([vera.register(), arjun.register()])
     e = {"run": store.append(training("1.0"))}
     store.append_batch([vera.approve(e["run"], role="validator"),
@@ -97,9 +100,11 @@ def approved_plan(m: MonitoredLedger) -> Entry:
     return m.entries["plan"]
 
 
-def build_monitored(store: LedgerStore) -> MonitoredLedger:
+def build_monitored(
+    store: LedgerStore, validator: str = "vera", approver: str = "arjun"
+) -> MonitoredLedger:
     """The whole story (see the module docstring)."""
-    m = serving_version(store)
+    m = serving_version(store, validator, approver)
     plan = approved_plan(m)
     e = m.entries
     e["green"] = store.append(report_statement(plan, {
@@ -117,7 +122,7 @@ def build_monitored(store: LedgerStore) -> MonitoredLedger:
             kind="monitoring.responded",
             model=MODEL,
             version="1.0",
-            actor="vera",
+            actor=m.vera.name,
             reason="shift explained by the spring campaign; stays within appetite",
             payload={"report": e["red"].entry_hash.hex(), "role": "validator",
                      "action": "accept", "review_by": REVIEW_BY},
