@@ -4,7 +4,9 @@ For compliance officers: every entry recorded in [since, until) grouped by model
 and rejections with their reasons and re-checked signatures; refused requests (attempted
 four-eyes and policy violations, which the service logs as `request.refused`); the
 promotions of the period (who, why, where, bound to which model file, which version each
-replaced, rollbacks marked: the serving fold, `ledger.governance._serving`); key
+replaced, rollbacks marked: the serving fold, `ledger.governance._serving`); the period's
+monitoring (plans recorded and approved, reports with amber or red measures, each breach
+with who answered it, how and why: `reports.monitoring`); key
 registrations and revocations; the access changes of the period and the approval policies in
 force at its end (`reports.rules`); the result of verifying the whole ledger with the current
 signed checkpoint; and, given the checkpoint of the previous audit, a consistency proof that
@@ -27,6 +29,7 @@ from ledger.log.timestamps import format_rfc3339
 from ledger.store import ArtifactStore, EntryFilter, LedgerStore, model_serving
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
+from reports.monitoring import PeriodMonitoring, period_monitoring
 from reports.rules import (
     AccessChange,
     PolicyRow,
@@ -124,6 +127,9 @@ class AuditReport:
     """The approval policies in force at the end of the period, by scope."""
     policies_awaiting: list[PolicyRow] = field(default_factory=list)
     """Policies proposed in the period and not approved by its end."""
+    monitoring: PeriodMonitoring = field(default_factory=PeriodMonitoring)
+    """The period's monitoring plans and decisions on them, its amber and red reports, and
+    the answers to its breaches (`reports.monitoring.period_monitoring`)."""
     configured_policy: str = ""
     """The configured policy (GOVLEDGER_APPROVAL_POLICY), which applies to a tier and
     environment for which the ledger records no policy."""
@@ -339,4 +345,5 @@ def build_audit(
         policies=policies_in_force(at_end),
         policies_awaiting=policies_awaiting(at_end, first, stop, now=now),
         configured_policy=store.policy.describe(),
+        monitoring=period_monitoring(store, period),
     )

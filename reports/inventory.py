@@ -2,7 +2,8 @@
 
 One row per model in the ledger, registered or not (an unregistered model is a finding),
 with the registration in force (`ledger.inventory`: the latest `model.registered` wins),
-how often it was amended, and each version's derived status. The PDF carries the CSV and an
+how often it was amended, each version's derived status, and where a version's monitoring
+is overdue or under review (SR 26-2 ongoing monitoring). The PDF carries the CSV and an
 evidence.json proving every registration it shows against a signed checkpoint, so the
 inventory verifies offline like a card (`govledger verify-card`, `standalone_verify.py`).
 """
@@ -45,6 +46,7 @@ CSV_COLUMNS = [
     "retired",
     "registration_seq",
     "registration_entry_hash",
+    "monitoring",
 ]
 
 
@@ -105,6 +107,7 @@ def inventory_csv(report: InventoryReport) -> bytes:
             **row.__dict__,
             "versions": [f"{v} ({s})" for v, s in row.versions],
             "registration_entry_hash": row.registration_hash,
+            "monitoring": [f"{s}: {v} in {e}" for v, e, s in row.monitoring],
         }
         writer.writerow(escape_row(_cell(values.get(c)) for c in CSV_COLUMNS))
     return out.getvalue().encode("utf-8")

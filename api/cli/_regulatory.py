@@ -57,6 +57,8 @@ def check_command(
             else:
                 status = "[bold red]GAP[/]"
                 detail = "\n".join(f"missing: {need}" for need in item.missing)
+            if item.statements:  # what the item states: who serves, the monitoring status
+                detail += "\n" + "\n".join(item.statements)
             table.add_row(item.title, item.citation, status, detail)
         console.print(table)
     line = (

@@ -2,7 +2,8 @@
 
 The models overview reads each version's derived view (`ledger.version_view`), so
 the page can never disagree with the API or the card about a status or an approval; the
-model page's serving timeline is the one serving fold (`ledger.store.model_serving`). The
+model page's serving timeline is the one serving fold (`ledger.store.model_serving`), with
+the monitoring status of each version serving in an environment (its view's). The
 timeline words access and policy entries with the audit report's one wording
 (`reports.rules.rule_summary`), so a change reads the same on both.
 """
@@ -88,6 +89,9 @@ class EnvironmentHistory:
 
     environment: str
     tenures: list[TenureRow]
+    monitoring: list[tuple[str, str]] = field(default_factory=list)
+    """(version, status) of each version serving here: `ok`, `under review`, `monitoring
+    overdue` or `no plan` (`ledger.governance.MonitoringState.status`, derived now)."""
 
     @property
     def serving(self) -> list[TenureRow]:
@@ -147,8 +151,12 @@ def model_row(store: LedgerStore, name: str) -> ModelRow:
         retired=bool(summary.get("retired")),
     )
     listed = summary.get("versions")
+    monitoring: dict[str, list[tuple[str, str]]] = {}
     for item in reversed(listed if isinstance(listed, list) else []):
         view = version_view(store, name, str(item["version"]))
+        for state in view.monitoring:
+            if state.environment in view.serving_in:
+                monitoring.setdefault(state.environment, []).append((view.version, state.status))
         decisions = [
             Decision(
                 actor=e.statement.actor,
@@ -180,7 +188,9 @@ def model_row(store: LedgerStore, name: str) -> ModelRow:
         row.versions.append(version)
     history = model_serving(store, name)
     row.serving = [
-        EnvironmentHistory(env, [tenure_row(t) for t in reversed(history.tenures(env))])
+        EnvironmentHistory(
+            env, [tenure_row(t) for t in reversed(history.tenures(env))], monitoring.get(env, [])
+        )
         for env in history.environments()
     ]
     return row

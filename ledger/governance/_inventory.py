@@ -82,6 +82,9 @@ def review_overdue(next_review: Any, today: date) -> bool:
         return False
 
 
+_ATTENTION = ("monitoring overdue", "under review")
+
+
 @dataclass
 class InventoryRow:
     """One model in the inventory report (all models, registered or not)."""
@@ -109,20 +112,36 @@ class InventoryRow:
     registration_seq: int | None = None
     versions: list[tuple[str, str]] = field(default_factory=list)
     retired: bool = False
+    monitoring: list[tuple[str, str, str]] = field(default_factory=list)
+    """(version, environment, status) where monitoring needs attention now: `monitoring
+    overdue` (a report missed at the plan's cadence, a breach unanswered past its due date)
+    or `under review` (a breach awaiting its answer) (SR 26-2 ongoing monitoring)."""
+
+    @property
+    def monitoring_flag(self) -> str:
+        """`monitoring overdue`, `under review` or '' for the model as a whole."""
+        statuses = {s for _, _, s in self.monitoring}
+        return next((s for s in ("monitoring overdue", "under review") if s in statuses), "")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         data = dict(self.__dict__)
         data["versions"] = [{"version": v, "status": s} for v, s in self.versions]
+        data["monitoring"] = [
+            {"version": v, "environment": e, "status": s} for v, e, s in self.monitoring
+        ]
+        data["monitoring_flag"] = self.monitoring_flag
         return data
 
 
 def inventory_row(
     model: str, record: InventoryRecord | None, versions: list[tuple[str, str]], *, retired: bool,
-    today: date,
+    today: date, monitoring: list[tuple[str, str, str]] | None = None,
 ) -> InventoryRow:  # fmt: skip
-    """An inventory row from a model's record and its versions' statuses."""
-    row = InventoryRow(model, registered=record is not None, versions=versions, retired=retired)
+    """An inventory row from a model's record, its versions' statuses and where their
+    monitoring needs attention."""
+    row = InventoryRow(model, registered=record is not None, versions=versions, retired=retired,
+                       monitoring=[m for m in monitoring or [] if m[2] in _ATTENTION])  # fmt: skip
     if record is None:
         return row
     p = record.record

@@ -619,29 +619,32 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
 
 def inventory(store: LedgerStore, *, today: date | None = None) -> list[InventoryRow]:
     """The model inventory (SR 26-2): one row per model in the ledger, registered or not,
-    with its record in force (ledger.inventory) and each version's derived status."""
+    with its record in force (ledger.inventory), each version's derived status, and where a
+    version's monitoring is overdue or under review now."""
     day = today or datetime.now(UTC).date()
     rows = []
     rules_at = _RulesAt(store)
     for model in model_names(store):
         found = model_entries(store, model)
         history = serving_of(found, store.policy.shadow_environments)
-        versions = [
-            (
-                e.statement.version,
-                _version_view(
-                    store, model, e.statement.version, found, rules_at, history
-                ).status.value,
-            )
+        views = [
+            _version_view(store, model, e.statement.version, found, rules_at, history)
             for e in found
             if e.statement.kind in RUN_KINDS
         ]
+        versions = [(v.version, v.status.value) for v in views]
+        monitoring = [(v.version, m.environment, m.status) for v in views for m in v.monitoring]
         retired = any(
             e.statement.kind == Kind.MODEL_RETIRED and not e.statement.version for e in found
         )
         rows.append(
             inventory_row(
-                model, inventory_record(model, found), versions, retired=retired, today=day
+                model,
+                inventory_record(model, found),
+                versions,
+                retired=retired,
+                today=day,
+                monitoring=monitoring,
             )
         )
     return rows

@@ -39,6 +39,7 @@ from reports.card._model import (
     Registration,
     RunDetails,
 )
+from reports.card._monitoring import monitoring_section
 from reports.card._policy import card_policy
 from reports.card._regulatory import (
     catalogue_section,
@@ -129,10 +130,11 @@ def build_card(
             more[name] = more_line(hidden, f"{name} (latest shown)", len(shown), "the ledger")
     deployments, retirements = events["deployments"], events["retirements"]
     refusals, notes = events["refusals"], events["notes"]
+    made_at = datetime.now(UTC)
     card = ModelCard(
         model=model,
         version=version,
-        generated_at=format_rfc3339(datetime.now(UTC)),
+        generated_at=format_rfc3339(made_at),
         status=view.status.value,
         policy=view.policy.describe() if view.policy_fact is None else view.policy_fact.describe(),
         missing_approvals=list(view.missing_approvals),
@@ -165,9 +167,10 @@ def build_card(
         serving=serving_section(
             family, model, version, view.run, use, store.policy.shadow_environments
         ),
+        monitoring=monitoring_section(view.monitoring, view.tenures, family, use, made_at),
     )
     proven = version_view(store, model, version, entries_of_model=family)
-    checks = regime_checks(proven, family, proven.policy)
+    checks = regime_checks(proven, family, proven.policy, now=made_at)
     card.extra_sections += [
         oversight_section(proven),
         catalogue_section(proven),
@@ -440,6 +443,11 @@ def _open_issues(card: ModelCard, approvals: list[Approval]) -> list[str]:
         "file (recorded before promotions named one): which bytes were deployed is not on the "
         "ledger."
         for r in card.serving.unbound
+    ]
+    issues += [
+        f"Monitoring in {m.status_line} as of {card.generated_at[:16].replace('T', ' ')} UTC."
+        for m in card.monitoring.environments
+        if m.status in ("monitoring overdue", "under review")
     ]
     issues += [f"Refused request by {r.actor}: {clip(r.reason, 300)}" for r in card.refusals]
     issues += [f"Retired: {clip(r.reason, 300)}" for r in card.retirements]

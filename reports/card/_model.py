@@ -19,6 +19,7 @@ from reports.card._evaluations import (
     StabilitySection,
 )
 from reports.card._fairness_section import FairnessSection
+from reports.card._monitoring import MonitoringSection
 from reports.card._serving import ServingSection
 from reports.citations import EntryRef
 from reports.tables import Table
@@ -225,6 +226,10 @@ class ModelCard:
     serving: ServingSection = field(default_factory=ServingSection)
     """Where the version serves or served, bound to which model file, and its
     champion/challenger comparison (section 9; `reports.card._serving`)."""
+    monitoring: MonitoringSection = field(default_factory=MonitoringSection)
+    """Its monitoring per environment: the plan in force, the reports against their
+    thresholds, breaches and their answers, the status as of `generated_at`
+    (section 9; `reports.card._monitoring`)."""
     more: dict[str, str] = field(default_factory=dict)
     """For a long field shown in part (`reports.limits`): the line saying what was left
     out and where it is, by field ("params", "metrics", "datasets", "approvals", ...)."""

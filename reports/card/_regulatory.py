@@ -7,6 +7,7 @@ entries proven in evidence.json like every other fact on the card.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ledger.governance import ApprovalPolicy
@@ -185,10 +186,10 @@ def catalogue_section(view: VersionView) -> ExtraSection:
 
 
 def regime_checks(
-    view: VersionView, family: list[Entry], policy: ApprovalPolicy
+    view: VersionView, family: list[Entry], policy: ApprovalPolicy, *, now: datetime | None = None
 ) -> list[ComplianceCheck]:
-    """The version against every shipped regime checklist."""
-    return [evaluate(load_regime(r), view, family, policy) for r in known_regimes()]
+    """The version against every shipped regime checklist (monitoring as of `now`)."""
+    return [evaluate(load_regime(r), view, family, policy, now=now) for r in known_regimes()]
 
 
 def _evidence_cell(refs: list[EntryRef]) -> str:

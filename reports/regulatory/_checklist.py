@@ -11,13 +11,16 @@ covers, as the card's "Regulatory mapping" section needs for its evidence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.governance import ApprovalPolicy, RunFact, approvals_missing, decision_fact
 from ledger.log.entries import Entry
 from ledger.log.kinds import RUN_KINDS
+from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import LedgerStore, VersionView, model_entries, serving_of, version_view
 from reports.citations import EntryRef, cite
+from reports.monitoring import monitoring_at, status_line
 from reports.regulatory.regimes import AnyOf, Item, Regime, Rule, load_regime
 
 MAX_EVIDENCE_PER_RULE = 5
@@ -104,22 +107,35 @@ class ComplianceCheck:
 
 
 def check_version(
-    store: LedgerStore, model: str, version: str, regime: str, *, max_seq: int | None = None
+    store: LedgerStore,
+    model: str,
+    version: str,
+    regime: str,
+    *,
+    max_seq: int | None = None,
+    now: datetime | None = None,
 ) -> ComplianceCheck:
-    """Check `model` `version` against `regime` (UnknownRegime, UnknownModelVersion)."""
+    """Check `model` `version` against `regime` (UnknownRegime, UnknownModelVersion);
+    monitoring is judged as of `now` (default: the time of the call)."""
     checklist = load_regime(regime)
     family = model_entries(store, model)
     if max_seq is not None:
         family = [e for e in family if e.seq < max_seq]
     view = version_view(store, model, version, entries_of_model=family)
-    return evaluate(checklist, view, family, view.policy)
+    return evaluate(checklist, view, family, view.policy, now=now)
 
 
 def evaluate(
-    regime: Regime, view: VersionView, family: list[Entry], policy: ApprovalPolicy
+    regime: Regime,
+    view: VersionView,
+    family: list[Entry],
+    policy: ApprovalPolicy,
+    *,
+    now: datetime | None = None,
 ) -> ComplianceCheck:
-    """The check of one regime over a version's view and its model's entries (pure)."""
-    context = _Context(view, family, policy)
+    """The check of one regime over a version's view and its model's entries (pure but for
+    the clock: monitoring is judged as of `now`, default the time of the call)."""
+    context = _Context(view, family, policy, now or datetime.now(UTC))
     check = ComplianceCheck(
         regime.id, regime.title, regime.source, view.model, view.version, view.status.value
     )
@@ -131,8 +147,12 @@ def evaluate(
 class _Context:
     """What the rules of one version look at: its entries and the derived approvals."""
 
-    def __init__(self, view: VersionView, family: list[Entry], policy: ApprovalPolicy) -> None:
+    def __init__(
+        self, view: VersionView, family: list[Entry], policy: ApprovalPolicy, now: datetime
+    ) -> None:
         self.view = view
+        self.now = now
+        self.monitoring = monitoring_at(view.monitoring, view.tenures, now)
         self.serving = serving_of(
             sorted(family, key=lambda e: e.seq), tuple(policy.shadow_environments)
         )
@@ -178,6 +198,10 @@ class _Context:
                 if lacking:
                     seqs = ", ".join(f"seq {e.seq}" for e in lacking)
                     missing.append(f"{requirement.need} (not met by {seqs})")
+            elif isinstance(requirement, Rule) and requirement.monitored is not None:
+                found, why, said = self.monitored(requirement)
+                statements += said
+                missing += [f"{requirement.need}: {w}" for w in why]
             elif isinstance(requirement, Rule) and requirement.serving is not None:
                 found, said = self.serving_now(requirement)
                 statements += said
@@ -238,6 +262,56 @@ class _Context:
         if not found:
             said.append(f"no version of {self.view.model} serves in {environment}")
         return found, said
+
+    def monitored(self, rule: Rule) -> tuple[list[Entry], list[str], list[str]]:
+        """A `monitored` rule: the plan in force with its approvals, the reports since the
+        version's latest promotion into the environment and the answers to their breaches;
+        each reason the monitoring falls short; the status as of the check's time."""
+        environment = str(rule.monitored)
+        name = f"{self.view.model} {self.view.version}"
+        tenures = [t for t in self.view.tenures if t.environment == environment]
+        if not tenures:
+            return [], [f"{name} was never promoted in {environment}"], []
+        promotion = tenures[-1].promotion
+        state = next((s for s in self.monitoring if s.environment == environment), None)
+        as_of = format_rfc3339(self.now)[:16].replace("T", " ") + " UTC"
+        if state is None or state.plan is None:
+            return [], [f"no approved monitoring plan in force for {environment}"], []
+        said = [f"monitoring in {status_line(state)}, as of {as_of}"]
+        why = []
+        found = [self.by_hash[state.plan.plan.entry_hash.hex()]]
+        found += [
+            self.by_hash[d.entry_hash.hex()]
+            for d in state.plan.approvals
+            if d.entry_hash.hex() in self.by_hash
+        ]
+        after = [r for r in state.reports if r.seq > promotion.seq]
+        if not after:
+            why.append(
+                f"no monitoring report recorded since the promotion to {environment} at seq "
+                f"{promotion.seq} ({promotion.recorded_at[:10]})"
+            )
+        due = state.next_report_due
+        if due is not None and parse_rfc3339(due) < self.now:
+            why.append(
+                f"the {state.plan.plan.cadence} report was due by {due[:10]} and none is "
+                f"recorded (as of {as_of})"
+            )
+        for breach in state.breaches:
+            if not breach.answered:
+                why.append(
+                    f"the breach of {', '.join(breach.report.red)} reported at seq "
+                    f"{breach.report.seq} is unanswered (due {breach.due[:10]})"
+                )
+        found += [self.by_hash[r.entry_hash.hex()] for r in after[-MAX_EVIDENCE_PER_RULE:]]
+        found += [
+            self.by_hash[b.response.entry_hash.hex()]
+            for b in state.breaches
+            if b.response is not None
+            and b.report in after[-MAX_EVIDENCE_PER_RULE:]
+            and b.response.entry_hash.hex() in self.by_hash
+        ]
+        return found, why, said
 
     def _scoped(self, rule: Rule) -> list[Entry]:
         return {

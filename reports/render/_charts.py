@@ -303,3 +303,89 @@ def psi_svg(
         0.95 + 0.22 * max(len(rows), 1),
         left=label_inches([str(c.get("column")) for c in rows]),
     )
+
+
+_STATUS_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILION}
+
+
+def monitoring_svg(
+    name: str,
+    points: Sequence[dict[str, Any]],
+    amber: float,
+    red: float,
+    direction: str,
+) -> str:
+    """One monitored measure, report by report, against its amber and red thresholds.
+
+    `points`: dicts with label, value, status, ci_low, ci_high and answer (for a red point:
+    the action that answered the breach, or None while unanswered). The zones beyond each
+    threshold are shaded; a breach is a large cross, labelled with its answer."""
+    shown = [(i, p) for i, p in enumerate(points) if isinstance(p.get("value"), int | float)]
+    higher = direction == "higher_is_worse"
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        values = [float(p["value"]) for _, p in shown]
+        for _, p in shown:
+            for key in ("ci_low", "ci_high"):
+                if isinstance(p.get(key), int | float):
+                    values.append(float(p[key]))
+        low = min([*values, amber, red])
+        high = max([*values, amber, red])
+        pad = (high - low) * 0.25 or abs(high) * 0.1 or 0.1
+        bottom, top = low - pad, high + pad
+        if higher:
+            ax.axhspan(amber, red, color=ORANGE, alpha=0.14, lw=0)
+            ax.axhspan(red, top, color=VERMILION, alpha=0.10, lw=0)
+        else:
+            ax.axhspan(red, amber, color=ORANGE, alpha=0.14, lw=0)
+            ax.axhspan(bottom, red, color=VERMILION, alpha=0.10, lw=0)
+        ax.axhline(amber, color=ORANGE, linestyle="--", linewidth=1.0, label=f"amber {amber:g}")
+        ax.axhline(red, color=VERMILION, linestyle="--", linewidth=1.1, label=f"red {red:g}")
+        xs = [i for i, _ in shown]
+        ax.plot(xs, [p["value"] for _, p in shown], color=GREY, linewidth=0.9, zorder=2)
+        for i, p in shown:
+            value = float(p["value"])
+            low_ci, high_ci = p.get("ci_low"), p.get("ci_high")
+            if isinstance(low_ci, int | float) and isinstance(high_ci, int | float):
+                ax.errorbar(
+                    i,
+                    value,
+                    yerr=[[value - float(low_ci)], [float(high_ci) - value]],
+                    color=INK,
+                    capsize=2.5,
+                    linewidth=0.8,
+                    zorder=3,
+                )
+            breach = p.get("status") == "red"
+            ax.scatter(
+                [i],
+                [value],
+                s=70 if breach else 22,
+                marker="X" if breach else "o",
+                color=_STATUS_COLOURS.get(str(p.get("status")), BLUE),
+                edgecolor=INK,
+                linewidth=0.5,
+                zorder=4,
+            )
+            if breach:
+                answer = p.get("answer")
+                ax.annotate(
+                    f"breach: {answer}" if answer else "breach: UNANSWERED",
+                    (i, value),
+                    xytext=(6, 6),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color=INK,
+                    fontweight="normal" if answer else "bold",
+                )
+        ax.set_xticks(range(len(points)), [str(p.get("label", "")) for p in points])
+        ax.set_xlim(-0.6, max(len(points) - 0.4, 0.6))
+        ax.set_ylim(bottom, top)
+        worse = "higher is worse" if higher else "lower is worse"
+        ax.set(ylabel=name, title=f"{name} by report ({worse}; period end and report seq)")
+        ax.grid(True, axis="y")
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper left", ncols=2)
+
+    return _render(draw, 2.3, bottom=0.55, left=0.7)

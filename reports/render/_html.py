@@ -10,6 +10,7 @@ escaped: a model named `<script>` is printed as text.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -165,6 +166,15 @@ def card_charts(card: ModelCard) -> dict[str, str]:
     if s is not None and (s.features or s.score):
         columns = ([{**s.score, "column": "model score"}] if s.score else []) + s.features
         made["psi"] = charts.psi_svg(columns, PSI_STABLE_BELOW, PSI_SHIFT_ABOVE)
+    for e, env in enumerate(card.monitoring.environments):
+        for i, series in enumerate(env.series):
+            made[f"monitoring-{e}-{i}"] = charts.monitoring_svg(
+                series.name,
+                [dataclasses.asdict(p) for p in series.points],
+                series.amber,
+                series.red,
+                series.direction,
+            )
     return made
 
 

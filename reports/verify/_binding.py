@@ -9,7 +9,10 @@ function of proven entries (model, version, checkpoint, registration, run, param
 metrics, the headline performance line, every decision with its re-checked signature, the
 approval policy recorded in the ledger (its proposal and approval entries), where the version
 serves or served and the model file each deployment is bound to (`reports.card._serving`),
-its champion/challenger comparison, and the hash of every cited entry). `check_pages`
+its champion/challenger comparison, its monitoring plan with the decisions on it, each
+monitoring report and each breach with its answer (`reports.card._monitoring`; the
+monitoring status is not bound: it depends on the clock), and the hash of every cited
+entry). `check_pages`
 renders those same blocks from the proven entries, extracts the text of the PDF's pages
 (pypdf; running headers and footers dropped by position) and requires each block's text,
 whitespace removed, to appear on the pages.
@@ -50,13 +53,20 @@ from ledger.log.kinds import DECISION_KINDS, RUN_KINDS, Kind
 from ledger.verify import Failed, Problem, Subject, VerificationReport
 from reports.card import (
     Evidence,
+    answers,
     approved_by,
+    breach_row,
+    decides_plan,
     decision_row,
     latest_by_kind,
     ledger_policies,
     performance_line,
+    plan_decision_row,
+    plan_rows,
     read_performance,
+    red_measures,
     registration_of,
+    report_row,
     serving_section,
 )
 from reports.card import run_details as rebuild_run
@@ -180,12 +190,15 @@ def card_facts(
     catalogues = {
         e.entry_hash.hex() for e in same if e.statement.kind == Kind.CATALOGUE_RECORDED.value
     }
+    plans = [e for e in same if e.statement.kind == Kind.MONITORING_PLAN.value]
+    plan_hashes = {e.entry_hash.hex() for e in plans}
     decisions = [
         e
         for e in same
         if e.statement.kind in _DECISIONS
         and str(e.statement.payload.get("subject") or e.statement.payload.get("run"))
         not in catalogues
+        and not decides_plan(e, plan_hashes)
     ]
     keys = KeyBook(entries)
     rows = [decision_row(e, run_entry, keys, _cite) for e in decisions]
@@ -238,6 +251,7 @@ def card_facts(
             )
             for what, text in serving.comparison.rows
         ]
+    facts += _monitoring_facts(b, same, plans, plan_hashes)
     for policy in ledger_policies(entries, _cite):
         facts.append(
             Fact(
@@ -254,6 +268,45 @@ def card_facts(
                     f"the hash of the cited {entry.statement.kind} entry",
                     entry.seq,
                     entry.entry_hash.hex(),
+                )
+            )
+    return facts
+
+
+def _monitoring_facts(
+    b: Any, same: list[Entry], plans: list[Entry], plan_hashes: set[str]
+) -> list[Fact]:
+    """The monitoring blocks: each cited plan and the decisions on it, each cited report,
+    and each cited breach with the latest cited answer to it (`reports.card._monitoring`)."""
+    facts = [
+        Fact(f"the monitoring plan at seq {p.seq}", p.seq, _text(b.monitoring_plan(plan_rows(p))))
+        for p in plans
+    ]
+    facts += [
+        Fact(
+            f"the decision by {e.statement.actor} on a monitoring plan",
+            e.seq,
+            _text(b.plan_decision_row(plan_decision_row(e))),
+        )
+        for e in same
+        if decides_plan(e, plan_hashes)
+    ]
+    answered = answers(same)
+    for report in (e for e in same if e.statement.kind == Kind.MONITORING_REPORTED.value):
+        facts.append(
+            Fact(
+                f"the monitoring report at seq {report.seq}",
+                report.seq,
+                _text(b.monitoring_report_row(report_row(report))),
+            )
+        )
+        if red_measures(report):
+            response = answered.get(report.entry_hash.hex())
+            facts.append(
+                Fact(
+                    f"the breach reported at seq {report.seq} and its answer",
+                    report.seq if response is None else response.seq,
+                    _text(b.breach_cells(breach_row(report, response))),
                 )
             )
     return facts

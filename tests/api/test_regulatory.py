@@ -6,6 +6,7 @@ answers a 4xx problem and writes nothing; the CLI prints one line and exits non-
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -153,7 +154,13 @@ def test_check_prints_the_table_and_exits_1_on_gaps_2_on_an_unknown_regime(
     ok = govledger(ledger_env, "check", MODEL, "1.0", "--regime", "eu-ai-act", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert "Validation and testing: test reports dated and signed" in ok.stdout
-    assert "eu-ai-act: 19 of 19 items satisfied, 0 gaps" in ok.stdout
+    assert "eu-ai-act: 21 of 21 items satisfied, 0 gaps" in ok.stdout
+    data = govledger(ledger_env, "check", MODEL, "1.0", "--regime", "eu-ai-act", "--json",
+                     cwd=tmp_path)  # fmt: skip
+    checked, _ = json.JSONDecoder().raw_decode(data.stdout)  # then the summary line
+    art_72 = next(i for i in checked["items"] if i["id"] == "art-72")
+    assert art_72["status"] == "satisfied"
+    assert art_72["statements"][0].startswith("monitoring in production: ok, as of ")
     gaps = govledger(ledger_env, "check", MODEL, "2.0", "--regime", "reg-b", cwd=tmp_path)
     assert gaps.returncode == 1
     assert "GAP" in gaps.stdout and "reg-b: 0 of 4 items satisfied, 4 gaps" in gaps.stderr

@@ -4,8 +4,9 @@
 inventory record, two reviewers' keys, a run listing its features, the five evaluations
 (small hand-written summaries, the reason codes' CSV stored), a reason catalogue approved by
 both reviewers, approvals of the run citing the evaluations (Annex IV 2(g)), a deployment,
-oversight measures and an override, the four regulatory documents as notes, and a version
-2.0 with nothing but its run (every regime has gaps there).
+oversight measures and an override, the four regulatory documents as notes, a version
+2.0 with nothing but its run (every regime has gaps there), and, last, 1.0's monitoring
+plan approved by both reviewers with a green report since its promotion.
 """
 
 from __future__ import annotations
@@ -230,5 +231,31 @@ def build_regulated_ledger(store: LedgerStore, artifacts: ArtifactStore) -> Regu
             )
         )
     e["run2"] = store.append(run_statement("2.0"))
+    e["plan"] = store.append(
+        statement(
+            "monitoring.plan",
+            reason="monthly monitoring in production (SR 26-2; AI Act Art. 72)",
+            payload={
+                "measures": {"score_psi": {"amber": 0.1, "red": 0.25}},
+                "features": FEATURES,
+                "reference": {"name": "applications-2026", "rows": 1000, "sha256": DIGEST},
+                "responders": ["validator", "approver"],
+            },
+        )
+    )
+    e["plan_vera"] = store.append(decide(vera, e["plan"].entry_hash.hex(), role="validator"))
+    e["plan_arjun"] = store.append(decide(arjun, e["plan"].entry_hash.hex(), role="approver"))
+    today = now()[:10]
+    e["report"] = store.append(
+        statement(
+            "monitoring.reported",
+            payload={
+                "plan": e["plan"].entry_hash.hex(),
+                "period": {"start": today, "end": today},
+                "rows": 400,
+                "measures": {"score_psi": {"value": 0.03, "status": "green"}},
+            },
+        )
+    )
     store.checkpoint()
     return RegulatedLedger(store, artifacts, e, vera, arjun)

@@ -102,7 +102,7 @@ def test_it_verifies_a_real_bundle_isolated_from_govledger(
     assert verify_bundle(bundle).ok  # govledger agrees
     result = run_isolated(tmp_path, str(bundle), "--key", key)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK: bundle of 23 entries of bank.example/retention")
+    assert result.stdout.startswith("OK: bundle of 27 entries of bank.example/retention")
     assert "LOADED []" in result.stderr
     assert "note: trusted" not in result.stdout
 

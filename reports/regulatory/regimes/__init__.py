@@ -23,6 +23,11 @@ for the item to be satisfied (all of them; `any_of` for alternatives). A rule sa
     serving   an environment: met by the promotion through which a version of the model
               serves there now (the serving fold, `ledger.governance._serving`); the item
               states which version, since when and bound to which model file
+    monitored an environment: met when this version, promoted there, is monitored under an
+              approved plan in force there, with reports recorded after its (latest)
+              promotion, none missed at the plan's cadence as of the check's time, and
+              every breach (a red measure) answered; a gap names each reason; the item
+              states the monitoring status and the time it is stated for
 
 Rules of law are cited here, in data, never in code paths. The evaluation is in
 `reports.compliance`.
@@ -64,6 +69,7 @@ class Rule(_Strict):
     min: Annotated[int, Field(ge=1)] = 1
     every: bool = False
     serving: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    monitored: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
     @field_validator("kind", mode="before")
     @classmethod
