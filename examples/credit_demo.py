@@ -513,6 +513,8 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
         with step(demo, "Write the model card and the audit report (PDF/A-3b)"):
             card = carol.card_pdf(MODEL, "1.1.0")
             (out / "model-card.pdf").write_bytes(card)
+            # the replaced version's card: its six months of monitoring, charted
+            (out / "model-card-1.0.0.pdf").write_bytes(carol.card_pdf(MODEL, "1.0.0"))
             until = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
             audit = carol.request(
                 "GET",
