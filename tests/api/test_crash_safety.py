@@ -58,6 +58,11 @@ def _kill_and_restart(service: Service, port: int, kills: int, rng: random.Rando
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    "database_url",
+    ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.slow])],
+    indirect=True,
+)
 def test_sigkilled_server_loses_no_acknowledged_entry_and_writes_none_twice(
     any_service: Service,
 ) -> None:

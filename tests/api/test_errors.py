@@ -30,6 +30,7 @@ from ledger.store import init_ledger
 from tests.access import revoke_keys_by_admin
 from tests.api.conftest import Service, free_port, signed_decision
 from tests.ledger.legacy import append_legacy
+from tests.model_files import model_file_for
 
 DIGEST = "ab" * 32
 
@@ -78,6 +79,7 @@ def log_run(svc: Service, model: str, version: str = "1.0", user: str = "dana") 
     with svc.client(user) as client:
         with client.run(model, version=version) as run:
             run.log_metrics({"auc": 0.8})
+            run.log_model(model_file_for(model, version))
     assert run.entry is not None
     return str(run.entry["entry_hash"])
 
