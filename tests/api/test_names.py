@@ -83,7 +83,14 @@ def raw_get(svc: Service, path: str, user: str = "vera") -> tuple[int, str, byte
         conn.close()
 
 
-@pytest.mark.parametrize(("model", "version"), TRICKY)
+@pytest.mark.parametrize(
+    ("model", "version"),
+    [
+        TRICKY[0],
+        TRICKY[2],
+        *(pytest.param(*name, marks=pytest.mark.slow) for name in (TRICKY[1], TRICKY[3])),
+    ],
+)
 def test_a_tricky_legal_name_reaches_the_same_version_on_every_route(
     svc: Service, model: str, version: str, tmp_path: Path
 ) -> None:
