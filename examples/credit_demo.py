@@ -662,13 +662,15 @@ def summarise(demo: Demo, total: float) -> None:
     console.print(Panel(table, title=f"govledger demo finished in {total:.0f}s", expand=False))
     console.print(
         f"Open [bold]{demo.out / 'model-card.pdf'}[/] for the regulator-ready card; "
-        f"check it anywhere with [bold]govledger verify-card {demo.out / 'model-card.pdf'}[/]."
+        "check it anywhere with [bold].venv/bin/govledger verify-card "
+        f"{demo.out / 'model-card.pdf'} --key {demo.out / '.govledger' / 'ledger.pub'}[/] "
+        "(the key from the ledger's operator, not from the card)."
     )
     console.print(
         "Browse the ledger: GOVLEDGER_DATABASE_URL=sqlite:///"
         f"{(demo.out / 'ledger.db').resolve()} "
         f"GOVLEDGER_HOME={(demo.out / '.govledger').resolve()} "
-        "govledger serve, then sign in at http://127.0.0.1:8000/ with an API key from "
+        ".venv/bin/govledger serve, then sign in at http://127.0.0.1:8000/ with an API key from "
         f"{demo.out / 'api-keys.txt'}."
     )
 

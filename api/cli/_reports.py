@@ -157,8 +157,19 @@ def verify_card_command(
         bool,
         typer.Option(help="Accept a held checkpoint of another size without a proof (warned)"),
     ] = False,
+    unpinned: Annotated[
+        bool,
+        typer.Option(
+            help="Without --key, exit 0 when the card is consistent with the key it carries "
+            "(which proves nothing about who signed it)"
+        ),
+    ] = False,
 ) -> None:
-    """Check the card offline: evidence (checkpoint, hashes, proofs, signatures) and pages."""
+    """Check the card offline: evidence (checkpoint, hashes, proofs, signatures) and pages.
+
+    Pin the ledger's verifier key with --key, taken from the ledger's operator and not from
+    the card: a card checked against the key it carries proves only that it is consistent
+    with itself, which anyone who forges a card can arrange."""
     from reports.verify import read_consistency_proof, verify_card
 
     pinned = key
@@ -183,6 +194,16 @@ def verify_card_command(
         consistency_proof=proof,
         allow_unlinked=allow_unlinked,
     )
+    if report.ok and key is None:
+        message = (
+            "NOT PROVEN: the card is consistent with the key it carries, so nothing is proven "
+            "about who signed it; pass --key with the ledger's verifier key from its operator"
+        )
+        if not unpinned:
+            err_console.print(message, soft_wrap=True, markup=False)
+            raise typer.Exit(1)
+        console.print(f"{message} ({report.summary()})", soft_wrap=True, markup=False)
+        return
     if report.ok:
         console.print(report.summary(), soft_wrap=True, markup=False)
         return

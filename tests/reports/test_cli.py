@@ -52,6 +52,18 @@ def test_verify_card_exits_1_with_one_line_on_tampered_evidence(
     assert failed.output.startswith("FAILED") and failed.output.count("\n") == 1
 
 
+def test_verify_card_without_a_pinned_key_says_nothing_is_proven_and_exits_1(
+    card_file: RenderedFile,
+) -> None:
+    unpinned = CliRunner().invoke(app, ["verify-card", str(card_file.path)])
+    assert unpinned.exit_code == 1
+    assert unpinned.output.startswith("NOT PROVEN: ") and unpinned.output.count("\n") == 1
+    assert "--key" in unpinned.output
+    asked = CliRunner().invoke(app, ["verify-card", str(card_file.path), "--unpinned"])
+    assert asked.exit_code == 0, asked.output
+    assert asked.output.startswith("NOT PROVEN: ") and "key taken from the card" in asked.output
+
+
 def test_report_card_of_an_unknown_version_fails_in_one_line(
     small: SmallLedger, tmp_path: Path
 ) -> None:
