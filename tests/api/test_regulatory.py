@@ -157,13 +157,15 @@ def test_check_prints_the_table_and_exits_1_on_gaps_2_on_an_unknown_regime(
     assert "eu-ai-act: 21 of 21 items satisfied, 0 gaps" in ok.stdout
     data = govledger(ledger_env, "check", MODEL, "1.0", "--regime", "eu-ai-act", "--json",
                      cwd=tmp_path)  # fmt: skip
-    checked, _ = json.JSONDecoder().raw_decode(data.stdout)  # then the summary line
+    checked = json.loads(data.stdout)  # stdout is the JSON alone, the summary on stderr
+    assert "eu-ai-act: 21 of 21 items satisfied, 0 gaps" in data.stderr
     art_72 = next(i for i in checked["items"] if i["id"] == "art-72")
     assert art_72["status"] == "satisfied"
     assert art_72["statements"][0].startswith("monitoring in production: ok, as of ")
     gaps = govledger(ledger_env, "check", MODEL, "2.0", "--regime", "reg-b", cwd=tmp_path)
     assert gaps.returncode == 1
-    assert "GAP" in gaps.stdout and "reg-b: 0 of 4 items satisfied, 4 gaps" in gaps.stderr
+    assert gaps.stdout.startswith("reg-b: 0 of 4 items satisfied, 4 gaps")  # the verdict first
+    assert "GAP" in gaps.stdout
     unknown = govledger(ledger_env, "check", MODEL, "1.0", "--regime", "basel", cwd=tmp_path)
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert unknown.stderr.strip().splitlines() == [
