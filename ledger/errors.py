@@ -301,6 +301,12 @@ class ModelFileMissing(PolicyViolation):
     slug = "model-file-missing"
 
 
+class DecisionRepeated(Conflict):
+    """The same person already made this decision on this subject, and has not changed it."""
+
+    slug = "decision-repeated"
+
+
 class AlreadyServing(Conflict):
     """The version already serves in that environment."""
 

@@ -6,7 +6,8 @@ An index of the rules, each in one place (private module, then function):
 - a signature (strict Ed25519, a registered unrevoked key of the actor, fresh, not
   replayed): `_admission._check_signature`; the key rule itself is
   `ledger.log.ed25519_strict`
-- four eyes on approvals and rejections: `_policy.check_four_eyes`
+- four eyes on approvals and rejections: `_policy.check_four_eyes`; one person's same decision
+  on a subject twice in a row: `_policy.check_not_repeated`
 - four eyes on oversight of one's own version: `_policy.check_oversight_four_eyes`
 - the approvals a deployment needs, and a version's status: `_policy.check_deployment`,
   `_policy.version_status`

@@ -52,6 +52,7 @@ from ledger.governance._policy import (
     ApprovalPolicy,
     RunFact,
     check_four_eyes,
+    check_not_repeated,
     check_oversight_four_eyes,
 )
 from ledger.governance._roles import Principal
@@ -341,9 +342,16 @@ def _check_run(statement: Statement, kind: Kind, facts: LedgerFacts) -> None:
 
 def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
     """A decision is about the version's run (`run`, or `subject` naming it) or about one of
-    the version's catalogues (`subject`); its author may not decide (four eyes)."""
+    the version's catalogues (`subject`); its author may not decide (four eyes), and no one
+    makes the same decision on it twice in a row."""
     run = _require_version(statement, facts)
     payload = statement.payload
+    check_not_repeated(
+        facts.decisions_for(statement.model, statement.version),
+        bytes.fromhex(payload.get("subject") or payload["run"]),
+        statement.actor,
+        statement.kind == Kind.APPROVAL_GRANTED.value,
+    )
     if payload.get("run") is not None:
         decided_run = bytes.fromhex(payload["run"])
         if decided_run != run.entry_hash:

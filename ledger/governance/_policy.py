@@ -7,11 +7,11 @@ deployment is configuration (`ApprovalPolicy`, from GOVLEDGER_APPROVAL_POLICY), 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ledger.errors import FourEyesViolation, PolicyViolation
+from ledger.errors import DecisionRepeated, FourEyesViolation, PolicyViolation
 from ledger.governance._roles import check_policy_roles
 
 
@@ -113,6 +113,25 @@ def check_four_eyes(run: RunFact, actor: str) -> None:
         raise FourEyesViolation(
             f"{actor} logged {run.model} {run.version} and so cannot decide on it (four eyes): "
             "ask a validator or approver who did not build it"
+        )
+
+
+def check_not_repeated(
+    decisions: Sequence[DecisionFact], subject: bytes, actor: str, granted: bool
+) -> None:
+    """A person's decision on a subject counts once: the same approval (or rejection) again,
+    with no other decision of theirs since, adds nothing and would show twice on the card,
+    so it is refused. Changing one's mind (a rejection after an approval) is a new decision."""
+    latest = None
+    for decision in decisions:
+        if decision.actor == actor and decision.run_hash == subject:
+            latest = decision
+    if latest is not None and latest.granted == granted:
+        what = "approved" if granted else "rejected"
+        raise DecisionRepeated(
+            f"{actor} already {what} this at seq {latest.seq} and has not changed that "
+            f"decision; a second identical decision adds nothing (to change it, record the "
+            f"opposite decision with a reason)"
         )
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from ledger.errors import (
     ArtifactNotStored,
+    DecisionRepeated,
     Forbidden,
     FourEyesViolation,
     GovledgerError,
@@ -143,6 +144,28 @@ def test_a_decision_needs_the_role_it_claims(
     )
     assert error.message == "victor cannot decide as approver: they do not hold that role"
     assert written == []
+
+
+def test_the_same_decision_twice_in_a_row_is_refused_and_a_change_of_mind_is_not(
+    store: LedgerStore, fiona_run: tuple[Actor, Entry]
+) -> None:
+    _, run = fiona_run
+    victor = Actor.make("victor")
+    validator = Principal("victor", frozenset({Role.VALIDATOR}))
+    store.submit(validator, [victor.register()])
+    first = store.submit(validator, [victor.approve(run, role="validator")])[0]
+    size = store.size()
+    with pytest.raises(DecisionRepeated) as again:
+        store.submit(validator, [victor.approve(run, role="validator", reason="once more")])
+    assert again.value.status == 409
+    assert f"victor already approved this at seq {first.seq}" in again.value.message
+    assert store.size() == size  # nothing written, not even a refusal: it changes nothing
+    rejected = store.submit(validator, [victor.reject(run, role="validator", reason="a flaw")])
+    approved = store.submit(validator, [victor.approve(run, role="validator", reason="fixed")])
+    assert [rejected[0].statement.kind, approved[0].statement.kind] == [
+        "approval.rejected",
+        "approval.granted",
+    ]
 
 
 def test_revoking_another_users_key_needs_an_admin(store: LedgerStore) -> None:
