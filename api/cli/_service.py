@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,9 +83,18 @@ def approve(
             "champion/challenger comparison, a validation report note"
         ),
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Sign without asking (the summary is still printed)")
+    ] = False,
 ) -> None:
-    """Sign an approval (or rejection) on this machine and record it."""
+    """Show what you are deciding on (run, metrics, evaluations, open checklist gaps), then
+    sign an approval (or rejection) on this machine and record it."""
+    from api.cli._approval_review import show_review
+
     with _client() as client:
+        show_review(client, model, version, reject=reject)
+        if not yes and sys.stdin.isatty() and not typer.confirm("Sign this decision?"):
+            fail("nothing signed")
         decide = client.reject if reject else client.approve
         entry = decide(model, version, reason, key=key, role=role, evidence=evidence or None)
     console.print(f"Recorded {entry['statement']['kind']} at seq {entry['seq']}")

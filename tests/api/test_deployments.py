@@ -168,6 +168,10 @@ def test_a_validator_cites_the_champion_comparison_from_the_cli(served: Service)
         user="victor",
     )
     assert approve.returncode == 0, approve.stderr
+    shown = " ".join(approve.stdout.split())  # what victor was shown before signing
+    assert "You are about to sign a approval of" not in shown
+    assert f"You are about to sign an approval of {M} 3.1" in shown
+    assert "champion_challenger" in shown and "eu-ai-act gaps" in shown
     with svc.client("vera") as vera:
         decisions = vera.version(M, "3.1")["decisions"]
     assert decisions[-1]["payload"]["evidence"] == [recorded["entry_hash"]]
