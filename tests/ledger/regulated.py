@@ -218,10 +218,8 @@ def build_regulated_ledger(store: LedgerStore, artifacts: ArtifactStore) -> Regu
         )
     )
     for tag, text in DOCUMENTS.items():
-        refs = []
-        if tag == "declaration-of-conformity":
-            digest = artifacts.put(text.encode())
-            refs = [{"name": "declaration.txt", "sha256": digest, "stored": True}]
+        digest = artifacts.put(text.encode())  # a document is its file, not a tag
+        refs = [{"name": f"{tag}.txt", "sha256": digest, "stored": True}]
         e[f"doc_{tag}"] = store.append(
             statement(
                 "note",

@@ -27,7 +27,13 @@ from reports.regulatory import check_version
 from reports.regulatory.regimes import known_regimes, load_regime
 from reports.render import audit_html, card_html
 from reports.verify import extract_attachment, verify_card
-from tests.ledger.regulated import MODEL, RegulatedLedger, build_regulated_ledger
+from tests.ledger.regulated import (
+    MODEL,
+    RegulatedLedger,
+    build_regulated_ledger,
+    run_statement,
+    statement,
+)
 from tests.reports.builders import CreditLedger
 from tests.reports.conftest import RenderedFile
 
@@ -98,6 +104,29 @@ def test_an_item_without_evidence_is_a_gap_not_an_error(regulated: RegulatedLedg
     data = check.to_dict()
     assert data["gaps"] == len(check.gaps) and data["ok"] is False
     assert {i["status"] for i in data["items"]} == {"satisfied", "gap"}  # type: ignore[index]
+
+
+def test_a_document_tag_without_the_document_is_a_gap(tmp_path: Path) -> None:
+    """A note tagged `document = risk-management` proves nothing without the file itself."""
+    settings = LedgerSettings(database_url=f"sqlite:///{tmp_path / 'l.db'}", home=tmp_path / "h")
+    store = init_ledger(settings, origin="bank.example/tags")
+    artifacts = ArtifactStore(settings.artifacts_path)
+    try:
+        store.append(statement("model.registered", version="", payload={"owner": "carol"}))
+        store.append(run_statement("1.0"))
+        tag = {"tags": {"document": "risk-management"}}
+        store.append(statement("note", version="", payload={"text": "RM-7", **tag}))
+        item = next(i for i in check_version(store, MODEL, "1.0", "eu-ai-act").items
+                    if i.id == "annex-iv-5")  # fmt: skip
+        assert not item.satisfied and "with the document attached" in item.missing[0]
+        digest = artifacts.put(b"Risk management file RM-7 (Article 9)")
+        attached = {"artifacts": [{"name": "rm-7.pdf", "sha256": digest, "stored": True}]}
+        store.append(statement("note", version="", payload={"text": "RM-7", **tag, **attached}))
+        item = next(i for i in check_version(store, MODEL, "1.0", "eu-ai-act").items
+                    if i.id == "annex-iv-5")  # fmt: skip
+        assert item.satisfied
+    finally:
+        store.engine.dispose()
 
 
 def test_an_unknown_regime_is_refused_naming_the_known_ones(regulated: RegulatedLedger) -> None:
