@@ -18,8 +18,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m examples.credit_demo --out demo-output
 
+# Two workers (this machine's two cores), each given whole test files so that a module's
+# servers and ledgers start once.
 test: install
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow

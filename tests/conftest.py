@@ -38,6 +38,7 @@ _PG_PROBLEM = _pg_available()
 
 FIGURES = pytest.StashKey[list[str]]()
 """Throughput and timing lines that tests report (printed in the summary, never asserted)."""
+_CONFIG: pytest.Config | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +47,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "concurrency: many concurrent writers; part of `make test`, each kept under ~60 s",
     )
     config.stash[FIGURES] = []
+    global _CONFIG
+    _CONFIG = config
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Collect the figures a test reported, from the report itself: with pytest-xdist the
+    test ran in a worker, and only its reports (with their user_properties) reach here."""
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == "figure" and _CONFIG is not None:
+            _CONFIG.stash[FIGURES].append(f"{report.nodeid}: {value}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -61,7 +74,7 @@ def report_figure(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Report a figure (e.g. throughput) in the run's summary, whether or not -s is given."""
 
     def report(text: str) -> None:
-        request.config.stash[FIGURES].append(f"{request.node.nodeid}: {text}")
+        request.node.user_properties.append(("figure", text))
 
     return report
 
