@@ -255,8 +255,7 @@ def notice_html(notice: AdverseActionNotice) -> str:
         title=f"Adverse action notice {notice.decision_id}",
         running_left="",  # a one-page letter: the letterhead says who and when
         running_right="",
-        running_foot=f"{notice.lender} · statement of credit denial · reference "
-        f"{notice.decision_id}",
+        running_foot=f"Statement of credit denial · reference {notice.decision_id}",
     )
 
 
