@@ -190,6 +190,7 @@ def test_govledger_notice_writes_the_pdf_and_refuses_in_one_line(
     ok = CliRunner().invoke(app, [*args, "--lender", LENDER])
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith(f"Wrote {out}") and "3 principal reasons" in ok.output
+    assert "warning: GOVLEDGER_ECOA_AGENCY is not set" in ok.output
     with pikepdf.open(out) as pdf:
         assert pdf.attachments[receipt.name].get_file().read_bytes() == receipt.read_bytes()
     erased = tmp_path / "erased.json"
