@@ -1,18 +1,28 @@
-"""Whole documents: a card or an audit report as HTML or as PDF/A-3b with its attachments.
+"""Whole documents: a card, an audit report or an adverse-action notice, as HTML or as PDF/A-3b
+with its attachments.
 
 The CLI and the HTTP routes call these and nothing else, so both give the same bytes.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from ledger.log.canonical import canonical_json
 from ledger.store import ArtifactStore, LedgerStore
 from reports.audit import AuditReport, build_audit
 from reports.card import ModelCard, build_card, build_evidence, cyclonedx_json
-from reports.render import audit_html, card_html, render_pdf
+from reports.notice import (
+    AdverseActionNotice,
+    NoticeRefused,
+    NoticeSettings,
+    build_notice,
+    receipt_name,
+)
+from reports.render import audit_html, card_html, notice_html, render_pdf
 
 CARD_ATTACHMENTS = {
     "evidence.json": (
@@ -96,3 +106,59 @@ def audit_pdf(
         },
     )
     return report, pdf
+
+
+@dataclass
+class RenderedNotice:
+    """An adverse-action notice and its PDF (the receipt attached byte for byte)."""
+
+    notice: AdverseActionNotice
+    pdf: bytes
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise NoticeRefused("the receipt repeats a JSON key: it is not a file govledger wrote")
+    return dict(pairs)
+
+
+def notice_pdf(
+    receipt: bytes,
+    verifier_key: str,
+    *,
+    lender: str | None = None,
+    settings: NoticeSettings | None = None,
+    issued_on: date | None = None,
+) -> RenderedNotice:
+    """The adverse-action notice of a receipt file, as PDF/A-3b carrying that file.
+
+    The receipt is checked (`reports.notice.build_notice`) before anything is rendered;
+    `lender` overrides GOVLEDGER_LENDER_NAME, and the contact and the ECOA agency come
+    from `settings` (GOVLEDGER_LENDER_CONTACT, GOVLEDGER_ECOA_AGENCY)."""
+    settings = settings or NoticeSettings()
+    try:
+        parsed = json.loads(receipt, object_pairs_hook=_unique_keys)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NoticeRefused(
+            f"the receipt is not JSON ({exc}): give the file govledger wrote"
+        ) from None
+    notice = build_notice(
+        parsed,
+        verifier_key,
+        lender=lender or settings.lender_name or "",
+        lender_contact=settings.lender_contact,
+        agency=settings.ecoa_agency,
+        issued_on=issued_on,
+    )
+    name = receipt_name(notice.decision_id)
+    pdf = render_pdf(
+        notice_html(notice),
+        {name: receipt},
+        relationships={name: "Source"},
+        descriptions={
+            name: "The decision's receipt (govledger-receipt/v1): the decision, its Merkle "
+            "proofs and the signed checkpoint that prove this notice's facts"
+        },
+    )
+    return RenderedNotice(notice, pdf)

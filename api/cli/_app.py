@@ -24,6 +24,7 @@ from api.cli import _access as access
 from api.cli import _ledger_commands as ledger_commands
 from api.cli import _lifecycle as lifecycle
 from api.cli import _monitoring as monitoring
+from api.cli import _notice as notice
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
 from api.cli import _service as service
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 for module in (ledger_commands, lifecycle, serving, monitoring, reports, regulatory, service):
     app.add_typer(module.commands)
+app.add_typer(notice.commands)
 app.add_typer(reports.report_app, name="report")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.policy_app, name="policy")

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from reports.audit import LEDGER_WIDE, AuditReport
 from reports.card import ModelCard
 from reports.limits import breakable
+from reports.notice import AdverseActionNotice
 from reports.render import _charts as charts
 from reports.sections import Estimate
 
@@ -241,6 +242,20 @@ def inventory_html(report: Any, *, for_print: bool) -> str:
         running_right=f"{len(report.rows)} model{'' if len(report.rows) == 1 else 's'} · "
         f"{when(report.generated_at)}",
         running_foot=f"{report.origin} · checkpoint {report.checkpoint_size}",
+    )
+
+
+def notice_html(notice: AdverseActionNotice) -> str:
+    """The adverse-action notice as one HTML document for print (a one-page letter)."""
+    return _render(
+        "notice.html",
+        n=notice,
+        for_print=True,
+        notice_css=_css("notice.css"),
+        title=f"Adverse action notice {notice.decision_id}",
+        running_left="",  # a one-page letter: the letterhead says who and when
+        running_right="",
+        running_foot=f"Statement of credit denial · reference {notice.decision_id}",
     )
 
 

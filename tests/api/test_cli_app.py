@@ -38,6 +38,7 @@ COMMANDS = {
         "check",
         "approve",
         "serve",
+        "notice",
         "report",
         "users",
         "policy",
