@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.service import SECURITY_HEADERS
 from api.web._sessions import WebSession
+from reports.kind_words import kind_words, signature_expected
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -67,7 +68,12 @@ def environment() -> Environment:
     )
     env.filters.update(segment=segment, when=when)
     env.globals.update(
-        card_url=card_url, card_pdf_url=card_pdf_url, model_url=model_url, static=STATIC_URL
+        card_url=card_url,
+        card_pdf_url=card_pdf_url,
+        model_url=model_url,
+        static=STATIC_URL,
+        kind_words=kind_words,
+        signature_expected=signature_expected,
     )
     return env
 

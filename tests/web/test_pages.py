@@ -12,9 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ledger.errors import GovledgerError
 from ledger.store import ArtifactStore, web_sessions
 from tests.access import revoke_keys_by_admin
 from tests.api.conftest import Service, free_port, start_server, stop
+from tests.model_files import model_file_for
 from tests.web.conftest import (
     HOSTILE_ESCAPED,
     HOSTILE_MODEL,
@@ -255,6 +257,34 @@ def test_unknown_models_and_versions_are_friendly_404_pages(browser_user: httpx.
         assert "<h1>Not Found</h1>" in response.text
 
 
+ROW_SEQ = r'<th scope="row" class="num"><a href="/v1/entries/(\d+)"'
+"""A timeline row's seq, which links to the entry with its proof."""
+
+
+def test_the_timeline_says_what_happened_in_plain_words(
+    web_service: Service, browser_user: httpx.Client
+) -> None:
+    model = "timeline-words"
+    with web_service.client("dana") as dana:
+        dana.register_model(model)
+        with dana.run(model, version="1.0") as run:
+            run.log_model(model_file_for(model, "1.0"))
+        dana.log_evaluation(model, "1.0", {"evaluation": "champion_challenger", "summary": {}})
+        with pytest.raises(GovledgerError):  # no approvals yet: refused, and recorded
+            dana.deploy(model, "1.0", reason="too early")
+    page = browser_user.get("/timeline", params={"model": model})
+    rows = re.findall(r"<tr( class=\"refused\")?>\s*(.*?)</tr>", page.text, re.S)
+    by_words = {" ".join(re.sub(r"<[^>]+>", " ", r[1]).split()): r[0] for r in rows}
+    refused = next(text for text, flag in by_words.items() if flag)
+    assert "Request refused : put into service request.refused" in refused
+    evaluation = next(t for t in by_words if "Evaluation recorded" in t)
+    assert "champion challenger" in evaluation and evaluation.endswith("not needed")
+    assert any(t.startswith(tuple("0123456789")) and "Model trained" in t for t in by_words)
+    seq = re.findall(ROW_SEQ, page.text)[0]
+    entry = browser_user.get(f"/v1/entries/{seq}")  # the link: the entry with its proof
+    assert entry.status_code == 200 and "inclusion_proof" in entry.text
+
+
 def test_the_timeline_filters_and_pages_newest_first(
     web_service: Service, browser_user: httpx.Client
 ) -> None:
@@ -267,20 +297,18 @@ def test_the_timeline_filters_and_pages_newest_first(
         ]
         dana.request("POST", "/v1/entries:batch", json={"statements": notes})
     first = browser_user.get("/timeline", params={"model": model, "kind": "note"})
-    seqs = [int(s) for s in re.findall(r'<th scope="row" class="num">(\d+)</th>', first.text)]
+    seqs = [int(s) for s in re.findall(ROW_SEQ, first.text)]
     assert len(seqs) == 50 and seqs == sorted(seqs, reverse=True)
     older = re.search(r'rel="next" href="([^"]+)"', first.text)
     assert older and "Newer entries" not in first.text
     second = browser_user.get(older.group(1).replace("&amp;", "&"))
-    more = [int(s) for s in re.findall(r'<th scope="row" class="num">(\d+)</th>', second.text)]
+    more = [int(s) for s in re.findall(ROW_SEQ, second.text)]
     assert len(more) == 10 and max(more) < min(seqs)
     assert 'rel="next"' not in second.text
     newer = re.search(r'rel="prev" href="([^"]+)"', second.text)
     assert newer
     back = browser_user.get(newer.group(1).replace("&amp;", "&"))
-    assert [
-        int(s) for s in re.findall(r'<th scope="row" class="num">(\d+)</th>', back.text)
-    ] == seqs
+    assert [int(s) for s in re.findall(ROW_SEQ, back.text)] == seqs
     today = time.strftime("%Y-%m-%d", time.gmtime())
     dated = browser_user.get("/timeline", params={"model": model, "since": today, "until": today})
     assert dated.text.count('class="num">') > 50  # header + rows of today

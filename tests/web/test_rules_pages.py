@@ -16,7 +16,7 @@ from tests.api.conftest import Service, make_service, stop
 from tests.rules_ledger import HOSTILE_TEAM, MODEL, RulesLedger, build_rules_ledger
 from tests.web.conftest import sign_in
 
-ROW = re.compile(r'<th scope="row" class="num">(\d+)</th>.*?</tr>', re.S)
+ROW = re.compile(r'<th scope="row" class="num"><a href="/v1/entries/(\d+)".*?</tr>', re.S)
 CHANGE = re.compile(r'<span class="rule-change">(.*?)</span>', re.S)
 
 
