@@ -246,3 +246,45 @@ class DatasetNotFound(ExplainError):
             f"no Parquet dataset at {path!r}: pass the directory that holds the period's "
             "partitions (or a Dask or pandas DataFrame)."
         )
+
+
+class MissingBackground(ExplainError):
+    """A linear or model-agnostic explainer was called without an explanation background."""
+
+    def __init__(self, model: object) -> None:
+        super().__init__(
+            f"model {type(model).__name__} is explained against a background sample, and none "
+            "was given: pass background=ExplanationBackground.from_training(train_X) (recorded "
+            "with the version's run, `run.log_explanation_background`), or the one a scorer "
+            "loads back with ExplanationBackground.from_bytes(...). An applicant's reasons must "
+            "not depend on who else is in the batch, so the batch is never used as background."
+        )
+
+
+class BackgroundColumnsDiffer(ExplainError):
+    """The explanation background's columns are not the features the model scores."""
+
+    def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
+        self.missing = [str(c) for c in missing]
+        self.extra = [str(c) for c in extra]
+        parts = []
+        if self.missing:
+            parts.append(f"it lacks {_names(self.missing)}")
+        if self.extra:
+            parts.append(f"it has {_names(self.extra)} that the model does not score")
+        super().__init__(
+            f"the explanation background does not hold the model's features: "
+            f"{'; '.join(parts)}. Use the background recorded with this version's run, or "
+            "build one from the training features the model was fitted on: "
+            "ExplanationBackground.from_training(train_X[features])."
+        )
+
+
+class InvalidBackground(ExplainError):
+    """Serialised explanation-background bytes cannot be read, or do not match their fingerprint."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"the explanation background cannot be used: {problem}. Load the bytes of the "
+            "artifact the version's run recorded (role 'explanation-background'), unchanged."
+        )
