@@ -17,6 +17,16 @@ def _names(items: Iterable[object], limit: int = 8) -> str:
     return f"{text} and {more} more" if more > 0 else text
 
 
+def _difference(missing: list[str], extra: list[str], extra_is: str) -> str:
+    """'it lacks ...; it has ... <extra_is>': how a frame's columns differ from the expected."""
+    parts = []
+    if missing:
+        parts.append(f"it lacks {_names(missing)}")
+    if extra:
+        parts.append(f"it has {_names(extra)} {extra_is}")
+    return "; ".join(parts)
+
+
 class ExplainError(ValueError):
     """The data or model handed to an explainer cannot be used as given."""
 
@@ -214,13 +224,9 @@ class ColumnsDiffer(ExplainError):
     def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
         self.missing = [str(c) for c in missing]
         self.extra = [str(c) for c in extra]
-        parts = []
-        if self.missing:
-            parts.append(f"it lacks {_names(self.missing)}")
-        if self.extra:
-            parts.append(f"it has {_names(self.extra)} that the reference does not")
+        differ = _difference(self.missing, self.extra, "that the reference does not")
         super().__init__(
-            f"the period's sample does not have the reference's features: {'; '.join(parts)}. "
+            f"the period's sample does not have the reference's features: {differ}. "
             "Monitor the features the version was validated on: select them (and name the "
             "score, outcome, decision id and group columns), or build a new reference profile."
         )
@@ -267,14 +273,10 @@ class BackgroundColumnsDiffer(ExplainError):
     def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
         self.missing = [str(c) for c in missing]
         self.extra = [str(c) for c in extra]
-        parts = []
-        if self.missing:
-            parts.append(f"it lacks {_names(self.missing)}")
-        if self.extra:
-            parts.append(f"it has {_names(self.extra)} that the model does not score")
+        differ = _difference(self.missing, self.extra, "that the model does not score")
         super().__init__(
-            f"the explanation background does not hold the model's features: "
-            f"{'; '.join(parts)}. Use the background recorded with this version's run, or "
+            f"the explanation background does not hold the model's features: {differ}. "
+            "Use the background recorded with this version's run, or "
             "build one from the training features the model was fitted on: "
             "ExplanationBackground.from_training(train_X[features])."
         )
