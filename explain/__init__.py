@@ -5,7 +5,10 @@ model subclassing `explain.results.EvaluationResult`, JSON-serialisable, carryin
 library versions that produced it, with `to_ledger()` for an `evaluation.recorded` entry):
 
 - `explain.shap_explain.explain_model` -> `Explanation` (global importance, dependence)
-- `explain.reason_codes.reason_codes` -> `ReasonCodes` (adverse-action reasons)
+- `explain.reason_codes.reason_codes` -> `ReasonCodes` (adverse-action reasons), and
+  `adverse_action_notice` for one applicant alone (the same reasons as in any batch)
+- `explain.explanation_background.ExplanationBackground`: the reference sample SHAP
+  contributions are measured against, drawn from training data, recorded with the run
 - `explain.fairness.fairness_report` -> `FairnessReport` (four-fifths rule, bootstrap CIs)
 - `explain.performance.performance_report` -> `PerformanceReport` (AUC, KS, calibration)
 - `explain.stability.stability_report` -> `StabilityReport` (PSI)
@@ -31,6 +34,7 @@ __all__ = [
     "data",
     "delong",
     "errors",
+    "explanation_background",
     "fairness",
     "fairness_counts",
     "groups",

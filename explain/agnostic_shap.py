@@ -2,13 +2,23 @@
 
 It explains P(good) against a background sample. Kernel SHAP solves a weighted regression
 constrained so that contributions add up exactly to P(good) minus its background mean;
-each row costs about (2 x features + 2048) x background predictions, so pass a modest
-sample of rows and a background of ~100. (shap's permutation explainer would need fewer
-predictions, but JIT-compiles its masker on first use, ~10-30 s per process.)
+each row costs about (2 x features + 2048) x background predictions, so explain a modest
+number of rows against at most 100 background rows (`explain.contributions` picks them from
+the recorded background). (shap's permutation explainer would need fewer predictions, but
+JIT-compiles its masker on first use, ~10-30 s per process.)
 
 Non-numeric columns are coded as integers for shap and decoded before the model sees
-them, so the model gets its own dtypes back. Kernel SHAP samples coalitions with numpy's
-global generator: it is seeded with `seed` and restored afterwards.
+them, so the model gets its own dtypes back (the codes only name values: shap compares
+them for equality, so a category's code never changes a result).
+
+A row's values depend on that row, the model and the background alone. Kernel SHAP samples
+coalitions with numpy's global generator; explained in one call, a row would draw where the
+rows before it stopped, and its reasons would change with the batch. So each row is
+explained on its own with the generator reset to `seed` (restored afterwards): per-row
+seeding keeps the estimator and its cost and makes a row's values bitwise the same alone
+and in any batch. (When every coalition fits in the sampling budget, 2^features - 2 <=
+2 x features + 2048, i.e. up to 11 features, shap enumerates them all and the values are
+exact Shapley values against the background, whatever the seed.)
 """
 
 from __future__ import annotations
@@ -63,11 +73,15 @@ def kernel_shap_values(
         return np.asarray(model.predict_proba(frame)[:, 1], dtype=np.float64)
 
     explainer = shap.KernelExplainer(predict, _encode(background, tables))
+    encoded = _encode(X, tables)
+    rows = []
     state = np.random.get_state()
-    np.random.seed(seed)
     try:
-        values = explainer.shap_values(_encode(X, tables), l1_reg=False, silent=True)
+        for index in range(len(encoded)):
+            np.random.seed(seed)
+            row = explainer.shap_values(encoded[index : index + 1], l1_reg=False, silent=True)
+            rows.append(np.asarray(row, dtype=np.float64).reshape(1, -1))
     finally:
         np.random.set_state(state)
     base = float(np.atleast_1d(explainer.expected_value)[0])
-    return np.asarray(values, dtype=np.float64), base, "shap-kernel"
+    return np.vstack(rows), base, "shap-kernel"

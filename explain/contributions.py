@@ -2,10 +2,26 @@
 
 The explainer follows the model: exact TreeSHAP for tree ensembles (LightGBM, XGBoost,
 scikit-learn boosting and forests), LinearExplainer for linear and logistic models
-(Pipelines included, in the original columns), and shap's KernelExplainer with a
-background sample for anything else. Every result is checked: base value plus the row's
-contributions must equal the model output within `ADDITIVITY_TOLERANCE`, or
-`AdditivityError` is raised. Nothing is returned that does not add up.
+(Pipelines included, in the original columns), and shap's KernelExplainer for anything
+else. Every result is checked: base value plus the row's contributions must equal the model
+output within `ADDITIVITY_TOLERANCE`, or `AdditivityError` is raised. Nothing is returned
+that does not add up.
+
+A row's contributions depend on that row, the model and the recorded explanation
+background alone (`explain.explanation_background`), never on the other rows of the batch,
+so an applicant explained alone gets what they get in a decision file:
+
+- trees: path-dependent TreeSHAP measures against the training cover stored in the trees
+  and needs no background (one, if given, is checked against the model's features); each
+  engine computes a row on its own, bitwise alike alone and in a batch (FastTreeSHAP's v1,
+  used below 256 rows, and v2 agree to ~1e-15);
+- linear models: coefficient x (value - mean of the background), the background required;
+- anything else: Kernel SHAP against a fixed 100 of the background's rows (a seeded draw
+  from the background alone), each row explained with the generator reset to `seed`
+  (`explain.agnostic_shap`).
+
+Without a background a linear or model-agnostic model is refused (`MissingBackground`):
+the batch is never used in its place.
 """
 
 from __future__ import annotations
@@ -17,8 +33,13 @@ import numpy as np
 import pandas as pd
 
 from explain.agnostic_shap import kernel_shap_values
-from explain.checks import refuse_infinite, require_frame
-from explain.errors import AdditivityError
+from explain.checks import require_frame
+from explain.errors import AdditivityError, MissingBackground
+from explain.explanation_background import (
+    BackgroundReference,
+    ExplanationBackground,
+    as_background,
+)
 from explain.linear_shap import linear_shap_values
 from explain.model_kinds import (
     OutputSpace,
@@ -38,7 +59,9 @@ ADDITIVITY_TOLERANCE = 1e-6
 
 # XGBoost evaluates trees in float32: its own margin is only good to ~1e-7 relative.
 _FLOAT32_RELATIVE = 4e-7
-_DEFAULT_BACKGROUND_ROWS = 100
+KERNEL_BACKGROUND_ROWS = 100
+"""Background rows Kernel SHAP compares with: each row costs ~(2 x features + 2048) x this
+many predictions."""
 
 
 @dataclass(frozen=True)
@@ -53,18 +76,18 @@ class Contributions:
     output_space: OutputSpace
     engine: str
     max_additivity_error: float
+    background: BackgroundReference | None = None
+    """The background the values were measured against (None: path-dependent TreeSHAP)."""
 
 
-def _background(
-    model: Any, X: pd.DataFrame, background: pd.DataFrame | None, rows: int | None, seed: int
-) -> pd.DataFrame:
-    if background is None:
-        if rows is None or len(X) <= rows:
-            return X
-        return X.sample(n=rows, random_state=seed)
-    background = model_features(model, require_frame(background, "background"))
-    refuse_infinite(background)
-    return background
+def _kernel_rows(background: pd.DataFrame) -> pd.DataFrame:
+    """A fixed `KERNEL_BACKGROUND_ROWS` of the background: a draw seeded by a constant, so
+    it depends on the background alone."""
+    if len(background) <= KERNEL_BACKGROUND_ROWS:
+        return background
+    rng = np.random.default_rng(0)
+    keep = np.sort(rng.choice(len(background), size=KERNEL_BACKGROUND_ROWS, replace=False))
+    return background.iloc[keep]
 
 
 def check_additivity(
@@ -89,37 +112,46 @@ def shap_contributions(
     model: Any,
     X: pd.DataFrame,
     *,
-    background: pd.DataFrame | None = None,
+    background: ExplanationBackground | pd.DataFrame | None = None,
     engine: TreeEngine = "auto",
     seed: int = 0,
 ) -> Contributions:
     """SHAP contributions of each row of `X` to the model's score.
 
-    `background` is used by linear models (its column means; default: X) and by the
-    model-agnostic fallback (default: a seeded sample of 100 rows of X); tree models use
-    the training cover stored in the trees. `engine` chooses the TreeSHAP implementation.
+    `background` (the one recorded with the version's run; a DataFrame is taken whole) is
+    required by linear models (its column means) and the model-agnostic fallback, and
+    checked against the model's features by all; tree models measure against the training
+    cover stored in the trees. `engine` chooses the TreeSHAP implementation.
     """
     require_frame(X, "X")
     require_fitted_binary(model)
     X = model_features(model, X)
     refuse_unusable_values(model, X)
+    recorded = as_background(background)
+    features = [str(c) for c in X.columns]
+    bg = None if recorded is None else recorded.for_features(features)
+    if bg is not None:
+        refuse_unusable_values(model, bg)
     row_ids = [str(i) for i in X.index]
     relative = 0.0
     space: OutputSpace
-    if tree_family(model) is not None:
+    is_tree = tree_family(model) is not None
+    if bg is None and not is_tree:
+        raise MissingBackground(model)
+    if is_tree:
         values, base, name = tree_shap_values(model, X, engine=engine)
         output = tree_raw_output(model, X)
         space = tree_output_space(model)
         if tree_family(model) == "xgboost":
             relative = _FLOAT32_RELATIVE
     elif linear_parts(model) is not None:
-        bg = _background(model, X, background, None, seed)
+        assert bg is not None
         values, base, name = linear_shap_values(model, X, bg)
         output = np.asarray(model.decision_function(X), dtype=np.float64)
         space = "log_odds"
     else:
-        bg = _background(model, X, background, _DEFAULT_BACKGROUND_ROWS, seed)
-        values, base, name = kernel_shap_values(model, X, bg, seed=seed)
+        assert bg is not None
+        values, base, name = kernel_shap_values(model, X, _kernel_rows(bg), seed=seed)
         output = positive_probability(model, X)
         space = "probability"
     worst = check_additivity(values, base, output, engine=name, row_ids=row_ids, relative=relative)
@@ -131,4 +163,5 @@ def shap_contributions(
         output_space=space,
         engine=name,
         max_additivity_error=worst,
+        background=None if is_tree or recorded is None else recorded.reference(),
     )

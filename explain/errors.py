@@ -17,6 +17,16 @@ def _names(items: Iterable[object], limit: int = 8) -> str:
     return f"{text} and {more} more" if more > 0 else text
 
 
+def _difference(missing: list[str], extra: list[str], extra_is: str) -> str:
+    """'it lacks ...; it has ... <extra_is>': how a frame's columns differ from the expected."""
+    parts = []
+    if missing:
+        parts.append(f"it lacks {_names(missing)}")
+    if extra:
+        parts.append(f"it has {_names(extra)} {extra_is}")
+    return "; ".join(parts)
+
+
 class ExplainError(ValueError):
     """The data or model handed to an explainer cannot be used as given."""
 
@@ -214,13 +224,9 @@ class ColumnsDiffer(ExplainError):
     def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
         self.missing = [str(c) for c in missing]
         self.extra = [str(c) for c in extra]
-        parts = []
-        if self.missing:
-            parts.append(f"it lacks {_names(self.missing)}")
-        if self.extra:
-            parts.append(f"it has {_names(self.extra)} that the reference does not")
+        differ = _difference(self.missing, self.extra, "that the reference does not")
         super().__init__(
-            f"the period's sample does not have the reference's features: {'; '.join(parts)}. "
+            f"the period's sample does not have the reference's features: {differ}. "
             "Monitor the features the version was validated on: select them (and name the "
             "score, outcome, decision id and group columns), or build a new reference profile."
         )
@@ -245,4 +251,42 @@ class DatasetNotFound(ExplainError):
         super().__init__(
             f"no Parquet dataset at {path!r}: pass the directory that holds the period's "
             "partitions (or a Dask or pandas DataFrame)."
+        )
+
+
+class MissingBackground(ExplainError):
+    """A linear or model-agnostic explainer was called without an explanation background."""
+
+    def __init__(self, model: object) -> None:
+        super().__init__(
+            f"model {type(model).__name__} is explained against a background sample, and none "
+            "was given: pass background=ExplanationBackground.from_training(train_X) (recorded "
+            "with the version's run, `run.log_explanation_background`), or the one a scorer "
+            "loads back with ExplanationBackground.from_bytes(...). An applicant's reasons must "
+            "not depend on who else is in the batch, so the batch is never used as background."
+        )
+
+
+class BackgroundColumnsDiffer(ExplainError):
+    """The explanation background's columns are not the features the model scores."""
+
+    def __init__(self, missing: Iterable[object], extra: Iterable[object]) -> None:
+        self.missing = [str(c) for c in missing]
+        self.extra = [str(c) for c in extra]
+        differ = _difference(self.missing, self.extra, "that the model does not score")
+        super().__init__(
+            f"the explanation background does not hold the model's features: {differ}. "
+            "Use the background recorded with this version's run, or "
+            "build one from the training features the model was fitted on: "
+            "ExplanationBackground.from_training(train_X[features])."
+        )
+
+
+class InvalidBackground(ExplainError):
+    """Serialised explanation-background bytes cannot be read, or do not match their fingerprint."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"the explanation background cannot be used: {problem}. Load the bytes of the "
+            "artifact the version's run recorded (role 'explanation-background'), unchanged."
         )

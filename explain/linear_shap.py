@@ -41,22 +41,32 @@ def _probe_values(column: pd.Series) -> pd.Series:
 def source_of_outputs(preprocess: Any, frame: pd.DataFrame) -> np.ndarray:
     """For each transformed feature, the index of the source column it depends on (-1: none).
 
-    Raises `UnmappableTransform` if an output depends on more than one source column.
+    All probes go through one `transform` call: its fixed cost (validation, column
+    selection) is most of the time for a few hundred rows. Raises `UnmappableTransform` if
+    an output depends on more than one source column.
     """
-    n_outputs = _dense(preprocess.transform(frame.head(1))).shape[1]
-    owners: list[list[int]] = [[] for _ in range(n_outputs)]
+    blocks: list[pd.DataFrame] = []
+    spans: list[tuple[int, int, int]] = []
+    start = 0
     for index, column in enumerate(frame.columns):
         values = _probe_values(frame[column])
         if len(values) < 2:
             continue
         base = frame.iloc[np.arange(len(values)) % len(frame)].reset_index(drop=True)
         shifted = base.copy()
-        base[column] = values.to_numpy()
-        shifted[column] = np.roll(values.to_numpy(), 1)
-        moved = _dense(preprocess.transform(base)) != _dense(preprocess.transform(shifted))
+        base[column] = values.array
+        shifted[column] = values.iloc[np.roll(np.arange(len(values)), 1)].array
+        blocks += [base, shifted]
+        spans.append((index, start, len(values)))
+        start += 2 * len(values)
+    probes = pd.concat(blocks, ignore_index=True) if blocks else frame.head(1)
+    transformed = _dense(preprocess.transform(probes))
+    owners: list[list[int]] = [[] for _ in range(transformed.shape[1])]
+    for index, begin, size in spans:
+        moved = transformed[begin : begin + size] != transformed[begin + size : begin + 2 * size]
         for changed in np.flatnonzero(moved.any(axis=0)):
             owners[int(changed)].append(index)
-    names = _output_names(preprocess, n_outputs)
+    names = _output_names(preprocess, transformed.shape[1])
     for output, owned_by in enumerate(owners):
         if len(owned_by) > 1:
             raise UnmappableTransform(names[output], [frame.columns[i] for i in owned_by])
@@ -73,7 +83,11 @@ def _output_names(preprocess: Any, n_outputs: int) -> list[str]:
 def linear_shap_values(
     model: Any, X: pd.DataFrame, background: pd.DataFrame
 ) -> tuple[np.ndarray, float, str]:
-    """(SHAP values n x p over X's columns, base value, engine) in log-odds."""
+    """(SHAP values n x p over X's columns, base value, engine) in log-odds.
+
+    Each row's values are coefficient x (its transformed value - the background's mean),
+    elementwise, and are given back to source columns in output order: bitwise the same for
+    a row alone as in any batch against the same background."""
     import shap
 
     parts = linear_parts(model)
@@ -91,7 +105,12 @@ def linear_shap_values(
     base = float(np.atleast_1d(explainer.expected_value)[-1])
     if preprocess is None:
         return values, base, "shap-linear"
-    sources = source_of_outputs(preprocess, pd.concat([background, X], ignore_index=True))
+    sources = source_of_outputs(preprocess, background)
+    if np.any(values[:, sources < 0] != 0.0):
+        # a value the background lacks (a category, say) moves an output its probes did
+        # not: probe with the rows too. The owners found before stay the same, and the
+        # outputs added have value 0 for every other row, so no row's sums change.
+        sources = source_of_outputs(preprocess, pd.concat([background, X], ignore_index=True))
     by_column = np.zeros((len(X), X.shape[1]))
     for output, source in enumerate(sources):
         if source >= 0:

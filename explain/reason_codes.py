@@ -5,6 +5,12 @@ features whose SHAP contributions pushed the score toward decline, each with the
 applicant's value and the catalogue's code and statement. Contributions are exact
 (TreeSHAP, or LinearExplainer; checked for additivity) and computed only for the declined
 rows, in one batch over the whole decision file.
+
+An applicant's reasons depend on that applicant, the model and the explanation background
+recorded with the version's run (`explain.explanation_background`) alone: the same in a
+decision file as for the applicant explained alone (`adverse_action_notice`, what a scoring
+service calls). Linear and model-agnostic models need that background and are refused
+without it; the result cites it (`background`) so a reader can match it to the run.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from explain.checks import as_binary, require_frame, same_length
 from explain.contributions import shap_contributions
 from explain.errors import InvalidParameter
+from explain.explanation_background import BackgroundReference, ExplanationBackground
 from explain.model_kinds import (
     model_features,
     positive_probability,
@@ -32,6 +39,10 @@ from explain.shap_explain import Scalar, json_scalar, producing_libraries
 from explain.tree_shap import TreeEngine
 
 _SUMMARY_REASONS = 50
+_RANKING_DECIMALS = 12
+"""Contributions are ranked, and compared with 0, rounded to 1e-12: six orders finer than
+the additivity tolerance, and coarser than the ~1e-15 by which two exact engines may differ
+(FastTreeSHAP v1 for a few rows, v2 for many), so an applicant ranks alike in any batch."""
 
 
 class Reason(BaseModel):
@@ -87,6 +98,11 @@ class ReasonCodes(EvaluationResult):
     top_k: int
     n_applicants: int
     max_additivity_error: float
+    background: BackgroundReference | None = Field(
+        default=None,
+        description="the recorded explanation background the contributions were measured "
+        "against; None for trees (path-dependent TreeSHAP uses the training cover)",
+    )
     catalogue: ReasonCatalogue
     declined_row_ids: list[str] = Field(description="declined applicants, in input order")
     declined_scores: list[float] = Field(description="their probability of good risk")
@@ -145,6 +161,9 @@ class ReasonCodes(EvaluationResult):
             "n_declined": self.n_declined,
             "n_declined_without_reasons": self.n_declined - with_reasons,
             "max_additivity_error": self.max_additivity_error,
+            "explanation_background": (
+                None if self.background is None else self.background.model_dump()
+            ),
             "reason_frequency": self.reason_frequency()[:_SUMMARY_REASONS],
             "library_versions": self.library_versions,
         }
@@ -202,7 +221,7 @@ def reason_codes(
     threshold: float | None = None,
     top_k: int = 4,
     higher_score_is: Literal["approve", "decline"] = "approve",
-    background: pd.DataFrame | None = None,
+    background: ExplanationBackground | pd.DataFrame | None = None,
     engine: TreeEngine = "auto",
     seed: int = 0,
 ) -> ReasonCodes:
@@ -212,7 +231,8 @@ def reason_codes(
     on the model's probability of good risk (declined below it when `higher_score_is` is
     "approve", at or above it when the model scores bad risk). A feature is a reason only
     if it pushed this applicant's score toward decline; the `catalogue` must cover every
-    model feature.
+    model feature. `background` is the explanation background recorded with the version's
+    run (required for linear and model-agnostic models; a DataFrame is taken whole).
     """
     if top_k < 1:
         raise InvalidParameter(f"top_k={top_k} must be at least 1")
@@ -255,10 +275,46 @@ def reason_codes(
         engine=contributions.engine,
         output_space=contributions.output_space,
         max_additivity_error=contributions.max_additivity_error,
+        background=contributions.background,
         declined_row_ids=[str(i) for i in rows.index],
         declined_scores=score[declined].tolist(),
         reasons=_reason_table(rows, contributions.values, catalogue, top_k, higher_score_is),
     )
+
+
+def adverse_action_notice(
+    model: Any,
+    applicant: pd.DataFrame,
+    *,
+    catalogue: ReasonCatalogue | Mapping[Any, Any],
+    background: ExplanationBackground | pd.DataFrame | None = None,
+    top_k: int = 4,
+    higher_score_is: Literal["approve", "decline"] = "approve",
+    engine: TreeEngine = "auto",
+    seed: int = 0,
+) -> AdverseActionNotice:
+    """The principal reasons for one declined applicant, explained alone: what a scoring
+    service calls per decision. The same reasons, in the same order, as the applicant gets
+    in `reason_codes` over any batch with the same model and background. `applicant` is a
+    one-row DataFrame with the training dtypes (`X.iloc[[i]]`); its index is the row id."""
+    require_frame(applicant, "the applicant")
+    if len(applicant) != 1:
+        raise InvalidParameter(
+            f"adverse_action_notice explains one applicant, got {len(applicant)} rows: "
+            "use reason_codes for a batch"
+        )
+    codes = reason_codes(
+        model,
+        applicant,
+        catalogue=catalogue,
+        declined_mask=np.ones(1, dtype=bool),
+        top_k=top_k,
+        higher_score_is=higher_score_is,
+        background=background,
+        engine=engine,
+        seed=seed,
+    )
+    return codes.notices()[0]
 
 
 def _reason_table(
@@ -270,10 +326,12 @@ def _reason_table(
 ) -> ReasonTable:
     """The top-k adverse contributions of every row, largest first, as columns."""
     adverse = -values if higher_score_is == "approve" else values
+    ranked = np.round(adverse, _RANKING_DECIMALS)
     k = min(top_k, adverse.shape[1])
-    top = np.argsort(-adverse, axis=1, kind="stable")[:, :k]
+    top = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
     top_adverse = np.take_along_axis(adverse, top, axis=1)
-    notice, rank = np.nonzero(top_adverse > 0.0)  # row-major: by notice, then rank
+    top_ranked = np.take_along_axis(ranked, top, axis=1)
+    notice, rank = np.nonzero(top_ranked > 0.0)  # row-major: by notice, then rank
     feature = top[notice, rank]
     value = np.empty(len(notice), dtype=object)
     code = np.empty(len(notice), dtype=object)

@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from explain.contributions import Contributions, shap_contributions
+from explain.explanation_background import BackgroundReference, ExplanationBackground
 from explain.results import EvaluationResult, OptionalFloat, csv_bytes, json_bytes, library_versions
 from explain.tree_shap import TreeEngine
 
@@ -68,6 +69,9 @@ class Explanation(EvaluationResult):
     engine: str = Field(description="which explainer computed the values")
     output_space: Literal["log_odds", "probability"]
     base_value: float = Field(description="expected model output over the background")
+    background: BackgroundReference | None = Field(
+        default=None, description="the recorded background (None for trees: training cover)"
+    )
     n_rows: int
     max_additivity_error: float
     importance: list[FeatureImportance] = Field(description="most important first")
@@ -83,6 +87,9 @@ class Explanation(EvaluationResult):
             "engine": self.engine,
             "output_space": self.output_space,
             "base_value": self.base_value,
+            "explanation_background": (
+                None if self.background is None else self.background.model_dump()
+            ),
             "n_rows": self.n_rows,
             "max_additivity_error": self.max_additivity_error,
             "importance": [i.model_dump() for i in self.importance[:_SUMMARY_FEATURES]],
@@ -207,6 +214,7 @@ def explanation_from(
         engine=contributions.engine,
         output_space=contributions.output_space,
         base_value=contributions.base_value,
+        background=contributions.background,
         n_rows=len(frame),
         max_additivity_error=contributions.max_additivity_error,
         importance=_importance(frame, contributions.values),
@@ -221,7 +229,7 @@ def explain_model(
     model: Any,
     X: pd.DataFrame,
     *,
-    background: pd.DataFrame | None = None,
+    background: ExplanationBackground | pd.DataFrame | None = None,
     engine: TreeEngine = "auto",
     max_dependence_points: int = 1000,
     seed: int = 0,
@@ -231,6 +239,8 @@ def explain_model(
     Returns global importance (mean |SHAP|, direction), dependence data (a seeded sample
     of at most `max_dependence_points` points per numeric feature; per-category means for
     categorical ones) and each applicant's contributions, after the additivity check.
+    `background`: the explanation background recorded with the run, required for linear
+    and model-agnostic models (`explain.contributions`).
     """
     contributions = shap_contributions(model, X, background=background, engine=engine, seed=seed)
     return explanation_from(model, X, contributions, max_points=max_dependence_points, seed=seed)

@@ -34,10 +34,12 @@ import httpx
 from ledger import errors
 from ledger.log import signing
 from ledger.log.entries import build_statement
+from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE
 from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
 
 _RETRY_STATUSES = {502, 503, 504}
+EXPLANATION_BACKGROUND_FILE = "explanation-background.json"
 
 
 class ClientError(errors.GovledgerError):
@@ -260,6 +262,37 @@ class LedgerClient:
             idempotency_key=hashlib.sha256(data).hexdigest(),
         )
         return result
+
+    def download_artifact(self, sha256: str) -> bytes:
+        """The bytes of a stored artifact, checked against the digest that names them."""
+        data = self.request("GET", f"/v1/artifacts/{quote(sha256, safe='')}")
+        if not isinstance(data, bytes):  # the server answers octet-stream
+            data = str(data).encode("utf-8")
+        if hashlib.sha256(data).hexdigest() != sha256.lower():
+            raise errors.ArtifactTampered(
+                f"the artifact downloaded as {sha256[:12]}... hashes to something else: do not "
+                "use it; run `govledger verify` and tell the ledger's operator."
+            )
+        return data
+
+    def explanation_background(self, model: str, version: str) -> bytes:
+        """The explanation background recorded with a version's run (artifact role
+        'explanation-background'), its digest checked: what a scorer explains applicants
+        against, read with `explain.explanation_background.ExplanationBackground.from_bytes`."""
+        run = self.version(model, version)["run"]
+        artifacts = run["statement"]["payload"].get("artifacts", [])
+        recorded = [
+            a
+            for a in artifacts
+            if isinstance(a, dict) and a.get("role") == EXPLANATION_BACKGROUND_ROLE
+        ]
+        if not recorded:
+            raise errors.ArtifactNotFound(
+                f"the run of {model} {version} records no explanation background: log one "
+                "with `run.log_explanation_background(ExplanationBackground.from_training("
+                "train_X))` in the version's run, or explain against a background you record."
+            )
+        return self.download_artifact(str(recorded[-1]["sha256"]))
 
     def log_evaluation(self, model: str, version: str, result: Any) -> dict[str, Any]:
         """Record an explain/ result (or a dict with evaluation/summary) for a version."""
@@ -808,6 +841,23 @@ class Run:
         """Upload the model file and cite it as the run's model (role 'model'): the bytes
         the approvals cover and a deployment binds to (`govledger verify-model`)."""
         return self.log_artifact(path, name, role="model")
+
+    def log_explanation_background(self, background: Any) -> dict[str, Any]:
+        """Upload the run's explanation background and cite it (role 'explanation-background'):
+        the reference sample the version's reason codes are measured against, which a scorer
+        loads back (`LedgerClient.explanation_background`) so that an applicant's reasons
+        depend on that applicant and the recorded model alone. `background` is an
+        `explain.explanation_background.ExplanationBackground` (or its `to_bytes()`); a run
+        has one, so logging another replaces the first before the run is sent."""
+        data = background if isinstance(background, bytes) else background.to_bytes()
+        ref = {
+            **self.client.upload_artifact(data, EXPLANATION_BACKGROUND_FILE),
+            "role": EXPLANATION_BACKGROUND_ROLE,
+        }
+        self.artifacts = [
+            a for a in self.artifacts if a.get("role") != EXPLANATION_BACKGROUND_ROLE
+        ] + [ref]
+        return ref
 
     def log_evaluation(self, result: Any) -> None:
         """Record an explain/ result with the run (sent in the same request)."""

@@ -60,8 +60,14 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-ArtifactRole = Literal["model", "document", "table", "chart", "data", "other"]
-"""The roles an artifact can have; `model` is the one rules read."""
+ArtifactRole = Literal[
+    "model", "explanation-background", "document", "table", "chart", "data", "other"
+]
+"""The roles an artifact can have; `model` is the one rules read. `explanation-background`
+marks a run's reference sample for SHAP reason codes (`explain.explanation_background`): a
+scorer loads it back so that an applicant's reasons depend on the recorded model alone."""
+
+EXPLANATION_BACKGROUND_ROLE = "explanation-background"
 
 DEFAULT_ENVIRONMENT = "production"
 """The environment a promotion goes to when its payload names none."""

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.errors import ArtifactNotFound
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
 from ledger.log.merkle import verify_consistency, verify_inclusion
@@ -266,6 +267,28 @@ def test_a_rejected_version_shows_rejected(svc: Service) -> None:
         assert _status(vera, "r-beta", "2.0") == "rejected"
         assert _status(vera, "r-beta", "2.1") == "logged"
         assert _status(vera, "r-alpha", "1.0") == "approved"
+
+
+def test_a_runs_explanation_background_is_read_back_by_a_scorer(svc: Service) -> None:
+    """Recorded with the run by digest (role explanation-background), loaded back unchanged."""
+    from explain.explanation_background import ExplanationBackground
+    from explain.synthetic import FEATURES, generate_applicants
+
+    drawn = ExplanationBackground.from_training(
+        generate_applicants(300, seed=5)[list(FEATURES)], max_rows=40, seed=2
+    )
+    with svc.client("dana") as dana, svc.client("vera") as vera:
+        with dana.run("r-background", version="1.0") as run:
+            run.log_explanation_background(b"a first try, replaced")
+            ref = run.log_explanation_background(drawn)
+        cited = [a for a in run.body()["artifacts"] if a["role"] == "explanation-background"]
+        assert cited == [ref] and ref["sha256"] == drawn.reference().sha256
+        back = ExplanationBackground.from_bytes(vera.explanation_background("r-background", "1.0"))
+        assert back.fingerprint == drawn.fingerprint
+        with dana.run("r-background", version="1.1") as run:
+            run.log_metrics({"auc": 0.7})
+        with pytest.raises(ArtifactNotFound, match="log_explanation_background"):
+            vera.explanation_background("r-background", "1.1")
 
 
 def test_models_lists_every_model_with_its_registration(svc: Service) -> None:

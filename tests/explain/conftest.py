@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from explain.data import CreditData, load_german_credit
+from explain.explanation_background import ExplanationBackground
 from explain.synthetic import FEATURES, generate_applicants
 
 
@@ -48,6 +49,12 @@ def german_logistic(german: CreditData) -> Any:
         (OneHotEncoder(handle_unknown="ignore"), categorical), (StandardScaler(), numeric)
     )
     return make_pipeline(preprocess, LogisticRegression(max_iter=1000)).fit(german.X, german.y)
+
+
+@pytest.fixture(scope="session")
+def german_background(german: CreditData) -> ExplanationBackground:
+    """The German credit models' explanation background: every one of the 1,000 rows."""
+    return ExplanationBackground.from_training(german.X)
 
 
 @pytest.fixture(scope="session")

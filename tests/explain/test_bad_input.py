@@ -164,5 +164,5 @@ def test_nan_is_accepted_when_the_pipeline_imputes_it(
     model = fit_on_applicants(make_pipeline(SimpleImputer(), LogisticRegression(max_iter=300)))
     holes = applicant_features.head(20).copy()
     holes.loc[holes.index[3], "income"] = np.nan
-    result = shap_contributions(model, holes)
+    result = shap_contributions(model, holes, background=applicant_features.iloc[100:200])
     assert result.engine == "shap-linear" and result.max_additivity_error < 1e-9

@@ -92,7 +92,7 @@ def test_linear_pipeline_is_explained_in_original_columns(
     german_logistic: Any, german: Any
 ) -> None:
     X = german.X
-    ours = shap_contributions(german_logistic, X)
+    ours = shap_contributions(german_logistic, X, background=X)
     assert ours.engine == "shap-linear" and ours.output_space == "log_odds"
     assert ours.features == list(X.columns)
     assert ours.max_additivity_error < 1e-9

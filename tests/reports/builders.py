@@ -160,6 +160,7 @@ def _fit(seed: int, bias: float) -> tuple[Any, Any, Any, Any]:
 def _results(model: Any, train: Any, test: Any, features: list[str], before: Any = None) -> dict:
     import numpy as np
 
+    from explain.explanation_background import ExplanationBackground
     from explain.fairness import fairness_report
     from explain.performance import performance_report
     from explain.reason_codes import reason_codes
@@ -168,6 +169,7 @@ def _results(model: Any, train: Any, test: Any, features: list[str], before: Any
     from explain.synthetic import SYNTHETIC_REASONS, generate_applicants
 
     X = test[features]
+    background = ExplanationBackground.from_training(train[features], max_rows=100)
     score = model.predict_proba(X)[:, 1]
     approved = (score >= THRESHOLD).astype(int)
     monitoring = generate_applicants(500, seed=99, bias=0.0)
@@ -185,9 +187,13 @@ def _results(model: Any, train: Any, test: Any, features: list[str], before: Any
             seed=1,
             min_group_size=20,
         ),
-        "explanation": explain_model(model, X.iloc[:200], background=train[features].iloc[:100]),
+        "explanation": explain_model(model, X.iloc[:200], background=background),
         "reason_codes": reason_codes(
-            model, X.iloc[:300], catalogue=SYNTHETIC_REASONS, threshold=THRESHOLD
+            model,
+            X.iloc[:300],
+            catalogue=SYNTHETIC_REASONS,
+            threshold=THRESHOLD,
+            background=background,
         ),
         "stability": stability_report(
             train[features],
