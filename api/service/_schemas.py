@@ -47,7 +47,9 @@ class ArtifactIn(Body):
     media_type: str | None = None
     stored: bool = False
     role: str | None = Field(
-        default=None, description="'model' marks the run's model file, which a deployment binds"
+        default=None,
+        description="'model' marks the run's model file, which a deployment binds; "
+        "'explanation-background' the sample its reason codes are explained against",
     )
 
 
