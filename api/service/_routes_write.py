@@ -28,7 +28,7 @@ from api.service._schemas import (
 from ledger.errors import InvalidStatement
 from ledger.governance import Principal, Role, Submission
 from ledger.log.entries import Entry, Statement, build_statement
-from ledger.store import promotion_payload
+from ledger.store import EntryFilter, promotion_payload
 
 router = APIRouter(prefix="/v1", tags=["write"])
 
@@ -97,6 +97,12 @@ async def register_model(
     statement = _statement(
         principal, kind="model.registered", model=body.model, reason=body.reason, payload=payload
     )
+    latest = context.store.list_entries(
+        EntryFilter(model=statement.model, kind="model.registered"), limit=1, descending=True
+    )
+    if latest and latest[0].statement.payload == statement.payload:
+        # The record is already this one: re-running an unchanged script writes nothing.
+        return JSONResponse(latest[0].to_dict(), status_code=200)
     return await _submit(context, principal, [Submission(statement)], key)
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
+import os
 import subprocess
 import time
 import uuid
@@ -784,7 +786,9 @@ class Run:
         self.params.update(params)
 
     def log_metric(self, name: str, value: float | None) -> None:
-        self.metrics[name] = None if value is None else float(value)
+        """A metric of the run; None for one that could not be computed (NaN is refused
+        here, naming it, rather than by the server for the whole run)."""
+        self.metrics[name] = _metric_value(name, value)
 
     def log_metrics(self, metrics: Mapping[str, float | None]) -> None:
         for name, value in metrics.items():
@@ -792,7 +796,25 @@ class Run:
 
     def log_metrics_before(self, metrics: Mapping[str, float | None]) -> None:
         """Metrics of the parent version on the same data (recalibration evidence)."""
-        self.metrics_before.update({k: None if v is None else float(v) for k, v in metrics.items()})
+        self.metrics_before.update({k: _metric_value(k, v) for k, v in metrics.items()})
+
+    @property
+    def entry_hash(self) -> str:
+        """The run entry's hash once sent (what a recalibration's `parent_run` names)."""
+        if self.entry is None:
+            raise RuntimeError(
+                f"the run of {self.model} {self.version} has not been sent yet: its entry_hash "
+                "exists once the `with` block has exited (or after submit())"
+            )
+        return str(self.entry["entry_hash"])
+
+    def __repr__(self) -> str:
+        state = f"seq {self.entry['seq']}" if self.entry is not None else "not sent"
+        return (
+            f"<Run {self.kind} of {self.model} {self.version} ({state}): {len(self.params)} "
+            f"params, {len(self.metrics)} metrics, {len(self.datasets)} datasets, "
+            f"{len(self.artifacts)} artifacts>"
+        )
 
     def set_tag(self, name: str, value: str) -> None:
         self.tags[name] = str(value)
@@ -801,7 +823,17 @@ class Run:
         self.tags.update({k: str(v) for k, v in tags.items()})
 
     def log_dataset(self, data: Any, *, name: str, role: str = "training") -> dict[str, Any]:
-        """Fingerprint a DataFrame (CSV form) or a file: name, rows, SHA-256, columns."""
+        """Fingerprint a DataFrame (CSV form), a NumPy array (dtype, shape and bytes) or a
+        file: name, rows, SHA-256, columns."""
+        if not hasattr(data, "to_csv") and hasattr(data, "dtype") and hasattr(data, "tobytes"):
+            array_ref: dict[str, Any] = {"name": name, "role": role, **fingerprint_array(data)}
+            self.datasets.append(array_ref)
+            return array_ref
+        if not hasattr(data, "to_csv") and not isinstance(data, str | os.PathLike):
+            raise TypeError(
+                f"log_dataset takes a DataFrame, a NumPy array or a file path, not "
+                f"{type(data).__name__}: convert it first (e.g. pandas.DataFrame(data))"
+            )
         if hasattr(data, "to_csv"):
             digest, rows, columns = fingerprint_dataframe(data)
             ref: dict[str, Any] = {
@@ -893,3 +925,26 @@ class Run:
         """Append the run now (what leaving the `with` block does)."""
         result: dict[str, Any] = self.client._write("/v1/runs", self.body(), self.idempotency_key)
         return result
+
+
+def _metric_value(name: str, value: float | None) -> float | None:
+    """A metric as JSON can carry it: None stays None; NaN and infinities are refused."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(
+            f"metric {name!r} is {number}: log None for a metric that could not be computed"
+        )
+    return number
+
+
+def fingerprint_array(array: Any) -> dict[str, Any]:
+    """A NumPy array's fingerprint: SHA-256 over its dtype (`dtype.str`, e.g. '<f8'), its
+    shape and its bytes in C order, so equal data gives equal digests whatever its memory
+    layout; rows is the first dimension."""
+    shape = tuple(int(n) for n in array.shape)
+    digest = hashlib.sha256()
+    digest.update(f"numpy:{array.dtype.str}:{shape}\n".encode())
+    digest.update(array.tobytes(order="C"))
+    return {"rows": shape[0] if shape else 1, "sha256": digest.hexdigest()}
