@@ -191,9 +191,10 @@ def _statements(case: str, run: Entry, signers: list[Signer]) -> Iterator[Statem
                 payload={"evaluation": f"kind_{i:03d}", "summary": {"value": i, "name": _word(64)}},
             )
     elif case == "approvals":
-        for i in range(300):
+        for i in range(300):  # each signer changes their mind every time: the same decision
+            # twice in a row is refused, so this is the longest legal history of decisions
             yield signers[i % len(signers)].decide(
-                run, f"decision {i}: " + _word(200), granted=i % 7 != 0
+                run, f"decision {i}: " + _word(200), granted=(i // len(signers)) % 2 == 0
             )
     elif case == "notes":
         for i in range(200):

@@ -224,6 +224,6 @@ def mapping_section(checks: list[ComplianceCheck]) -> ExtraSection:
     intro = (
         "Each regime's checklist item is satisfied by the ledger entries named (seq, kind and "
         "entry hash, proven in the attached evidence.json), or listed as a gap with what is "
-        "missing. Re-run with `govledger check MODEL VERSION --regime ID`."
+        "missing; the command govledger check MODEL VERSION --regime ID gives the same list."
     )
     return ExtraSection("Regulatory mapping", "regulatory-mapping", intro, tables, cited)

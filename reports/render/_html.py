@@ -91,6 +91,14 @@ def css_string(value: Any) -> Markup:
     return Markup('"' + "".join(out) + '"')  # noqa: S704
 
 
+def is_gap_row(row: object) -> bool:
+    """A table row that states a checklist gap (a cell "GAP: ..."): shown in red, so that
+    a reader scanning the card sees what is missing before what is satisfied."""
+    return isinstance(row, list | tuple) and any(
+        isinstance(v, str) and v.startswith("GAP") for v in row
+    )
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -109,6 +117,7 @@ def environment() -> Environment:
         css_string=css_string,
         wrap=breakable,
     )
+    env.tests["gap_row"] = is_gap_row
     return env
 
 

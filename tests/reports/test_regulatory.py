@@ -171,8 +171,11 @@ def test_a_stopped_version_says_so_on_the_card_and_a_gap_is_an_open_issue(
     assert card.status == "stopped"
     assert card.headline.open_issues[0].startswith("Stopped by carol")
     assert card.extra_sections[0].intro.startswith("STOPPED")
-    gaps = build_card(store, ledger.artifacts, MODEL, "2.0").headline.open_issues
+    gapped = build_card(store, ledger.artifacts, MODEL, "2.0")
+    gaps = gapped.headline.open_issues
     assert any(i.startswith("eu-ai-act:") and "section 12" in i for i in gaps)
+    page = card_html(gapped, for_print=False)  # a gap's row stands out; no markup shows
+    assert '<tr class="fail"><td>Validation and testing' in page and "`" not in page
     store.engine.dispose()
 
 
