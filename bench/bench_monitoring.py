@@ -48,7 +48,7 @@ FEATURES = [*NUMERIC, *CATEGORICAL]
 SETTINGS: dict[str, Any] = {
     "period": ("2026-01-01", "2026-01-31"),
     "cut_off": 0.5,
-    "outcome_window": "12 months",
+    "outcome_window": ("2026-02-01", "2027-01-31"),
     "thresholds": {
         "score_psi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},
         "csi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},

@@ -278,6 +278,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
+    from api.monitoring import MonitoringClient
     from explain.comparison import compare_versions
     from explain.data import CreditData, load_german_credit
     from explain.explanation_background import ExplanationBackground
@@ -294,8 +295,9 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
         env = prepare_ledger(demo)
     with running_service(demo, env):
         console.print(f"[green]✓[/] govledger serve running at {demo.url}")
-        dana, victor, alice, carol = (
-            LedgerClient(demo.url, demo.api_keys[n]) for n in ("dana", "victor", "alice", "carol")
+        dana = MonitoringClient(demo.url, demo.api_keys["dana"])  # measures too: dana.monitor
+        victor, alice, carol = (
+            LedgerClient(demo.url, demo.api_keys[n]) for n in ("victor", "alice", "carol")
         )
         threshold = 0.5
         with step(demo, "Rules in the ledger: a high-tier policy, proposed and approved"):
@@ -433,7 +435,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                     subject=plan["entry_hash"],
                 )
         with step(demo, "Six months of production monitoring of 1.0.0 (compressed into seconds)"):
-            breaches = monitor_months(dana, model, test_set, reference, threshold, seed)
+            breaches = monitor_months(dana, model, test_set, threshold, seed)
             demo.facts["monitoring"] = breaches
         with step(demo, "Recalibrate on a shifted sample (PSI) as 1.1.0, approve, deploy"):
             rng = np.random.default_rng(seed)
@@ -597,15 +599,15 @@ SHIFTS = (0.0, 0.04, 0.1, 0.45, 0.5, 0.55)
 
 
 def monitor_months(
-    client: Any, model: Any, test_set: Any, reference: Any, threshold: float, seed: int
+    client: Any, model: Any, test_set: Any, threshold: float, seed: int
 ) -> list[tuple[int, Any, Any]]:
     """Six production periods of 1.0.0 on synthetic applicants drifting from month four;
-    each measured with `explain.monitoring.monitor` and recorded under the plan in force.
+    each measured and recorded in one call (`MonitoringClient.monitor`: the plan in force,
+    its thresholds and reference profile, `explain.monitoring.monitor`, the report entry).
     Returns (month, report, the recorded entry when it breached) per month. The months are
     compressed into consecutive short periods: a report must cover time the version served."""
     import numpy as np
 
-    from explain.monitoring import monitor
     from ledger.log.timestamps import utc_now_rfc3339
 
     rng = np.random.default_rng(seed)
@@ -618,21 +620,16 @@ def monitor_months(
         applicants["duration"] += (drift * rng.integers(0, 24, len(applicants))).round().astype(int)
         start = utc_now_rfc3339()
         time.sleep(0.05)
-        report = monitor(
-            reference,
-            model.predict_proba(applicants)[:, 1],
-            applicants,
-            period=(start, utc_now_rfc3339()),
-            cut_off=threshold,
-            thresholds=MONITORED,
-        )
-        recorded = client.record_monitoring(
+        scored = applicants.assign(score=model.predict_proba(applicants)[:, 1])
+        done = client.monitor(
             MODEL,
-            "1.0.0",
-            report,
+            "production",
+            (start, utc_now_rfc3339()),
+            scored,
+            cut_off=threshold,
             reason=f"production month {month} (the demo's months are seconds)",
         )
-        months.append((month, report, recorded if report.red else None))
+        months.append((month, done.report, done.entry if done.breaches else None))
     return months
 
 

@@ -9,15 +9,21 @@ answers from the period's scores and inputs against a `ReferenceProfile`:
 - score PSI and the CSI of every feature, against the reference's bins and shares
   (`explain.stability.psi_of_shares`, the one PSI rule);
 - the approval rate at the cut-off (approve when the score, the probability of good risk,
-  is at or above it);
+  is at or above it), with its Wilson interval;
 - with outcomes (y = 1 good, y = 0 default, as in `explain.performance`): the default
-  rate, AUC (DeLong interval), KS (Dvoretzky-Kiefer-Wolfowitz interval) and Brier score
-  (normal interval), exact for the scores rounded to 1e-6 (`explain.score_grid`);
+  rate (Wilson interval), AUC (DeLong interval), KS (Dvoretzky-Kiefer-Wolfowitz
+  interval) and Brier score (normal interval), exact for the scores rounded to 1e-6
+  (`explain.score_grid`);
 - with groups: selection rates per group and the four-fifths screen
   (`explain.monitoring_groups`).
 
 Each measure carries its value and, when the plan gives its thresholds
 (`explain.monitoring_thresholds`), its status green / amber / red.
+
+The report names its period (when the decisions were made) and, with outcomes, the outcome
+window (when they were observed) as the ledger's `Period` does (`{"start", "end"}`, a day
+or a UTC time, both included), and `report_payload()` gives the fields of the ledger's
+monitoring report that the report determines, so that what is recorded is what was computed.
 
 Inputs: a pandas frame of the features (`scores` an array in its row order, or the name of
 its score column), a Dask DataFrame, or the path of a partitioned Parquet dataset (then
@@ -44,6 +50,7 @@ from explain.monitoring_groups import GroupScreen, group_screens, lowest_impact_
 from explain.monitoring_reference import ReferenceProfile
 from explain.monitoring_sources import (
     CountedPeriod,
+    Period,
     check_columns,
     check_matching,
     check_period,
@@ -68,10 +75,13 @@ from explain.score_grid import (
     grid_metrics,
     ks_interval,
     normal_interval,
+    wilson_interval,
 )
 from explain.stability import ColumnStability, psi_of_shares
 
 INTERVALS = {
+    "approval_rate": "Wilson score interval of a proportion",
+    "default_rate": "Wilson score interval of a proportion",
     "auc": "DeLong variance from the counts, normal interval",
     "ks": "Dvoretzky-Kiefer-Wolfowitz (Massart) bound per class, conservative",
     "brier": "normal approximation of a mean",
@@ -101,7 +111,7 @@ class OutcomeSummary(BaseModel):
     n_good: int = Field(description="y = 1")
     n_default: int = Field(description="y = 0")
     default_rate: float
-    outcome_window: str = Field(description="over which an outcome matured, as the plan says")
+    outcome_window: Period = Field(description="when the outcomes were observed")
     matched_by: Literal["position", "decision id"]
     gini: float
     ks_threshold: float = Field(description="the (rounded) cut-off where KS is reached")
@@ -111,8 +121,7 @@ class MonitoringReport(EvaluationResult):
     """A production period of a version against its reference profile."""
 
     evaluation: Literal["monitoring"] = "monitoring"
-    period_start: str
-    period_end: str
+    period: Period = Field(description="when the decisions were made, both days included")
     reference_fingerprint: str = Field(description="the reference sample's fingerprint")
     n_reference: int
     n: int = Field(description="applicants scored in the period")
@@ -194,6 +203,33 @@ class MonitoringReport(EvaluationResult):
             artifacts["monitoring_groups.csv"] = csv_bytes(header, rows)
         return summary, artifacts
 
+    def report_payload(self) -> dict[str, Any]:
+        """The fields of the ledger's monitoring report (`monitoring.reported`) that this
+        report determines: `period`, `outcome_window` (with outcomes), `rows`, each measure
+        that has a threshold (the plan's, when computed with them) with its value, interval
+        and status, and `library_versions`. The recorder adds the plan, the environment and
+        the tables' artifacts."""
+        measures = {
+            m.name: m.model_dump(include={"value", "status", "ci_low", "ci_high"},
+                                 exclude_none=True) | {"value": m.value}
+            for m in self.measures
+            if m.threshold is not None
+        }  # fmt: skip
+        if not measures:
+            raise InvalidParameter(
+                "the report measures nothing with a threshold: compute it with the plan's "
+                "thresholds (thresholds= the plan in force's measures)"
+            )
+        payload: dict[str, Any] = {
+            "period": self.period.model_dump(),
+            "rows": self.n,
+            "measures": measures,
+            "library_versions": dict(self.library_versions),
+        }
+        if self.outcomes is not None:
+            payload["outcome_window"] = self.outcomes.outcome_window.model_dump()
+        return payload
+
 
 def _measure(
     name: str, value: float | None, thresholds: Mapping[str, Threshold], **ci: Any
@@ -210,10 +246,10 @@ def monitor(
     scores: Any,
     inputs: Any,
     *,
-    period: tuple[str, str],
+    period: tuple[str, str] | Period,
     cut_off: float,
     outcomes: Any = None,
-    outcome_window: str | None = None,
+    outcome_window: tuple[str, str] | Period | None = None,
     ids: str | None = None,
     groups: pd.DataFrame | Sequence[str] | None = None,
     thresholds: Mapping[str, Threshold | Mapping[str, Any]] | None = None,
@@ -225,8 +261,11 @@ def monitor(
     seed: int = 0,
 ) -> MonitoringReport:
     """The monitoring report of one period's `scores` (probabilities of good risk) and
-    `inputs` against `reference`; see the module docstring for the kinds of input."""
-    start, end = check_period(period)
+    `inputs` against `reference`; see the module docstring for the kinds of input.
+
+    `period` is when the decisions were made, `outcome_window` (with `outcomes`) when their
+    outcomes were observed: (start, end), days or times with a zone, both included."""
+    decided = check_period(period)
     if not 0.0 <= cut_off <= 1.0:
         raise InvalidParameter(f"cut_off={cut_off} must be a probability in [0, 1]")
     if n_bootstrap < 0 or not 0.0 < confidence < 1.0:
@@ -235,8 +274,15 @@ def monitor(
         raise InvalidParameter("four_fifths_threshold must be in (0, 1], min_group_size >= 1")
     if (outcomes is None) != (outcome_window is None):
         raise InvalidParameter(
-            "pass outcomes= with outcome_window= (e.g. '12 months'), or neither: a default "
-            "rate means nothing without the window it matured over"
+            "pass outcomes= with outcome_window= (when they were observed, e.g. "
+            "('2026-02-01', '2027-01-31')), or neither: a default rate means nothing without "
+            "the window it matured over"
+        )
+    window = None if outcome_window is None else check_period(outcome_window, "outcome_window")
+    if window is not None and window.end[:10] < decided.start[:10]:
+        raise InvalidParameter(
+            f"the outcome window ends ({window.end}) before the period's decisions begin "
+            f"({decided.start}): outcomes are observed after the decisions they follow"
         )
     if ids is not None and outcomes is None:
         raise InvalidParameter(
@@ -291,10 +337,9 @@ def monitor(
         counts,
         counted,
         checked,
-        start=start,
-        end=end,
+        period=decided,
         cut_off=cut_off,
-        outcome_window=outcome_window,
+        outcome_window=window,
         matched_by="decision id" if by_id is not None else "position",
         group_names=names,
         bands=bands,
@@ -312,10 +357,9 @@ def _report(
     counted: CountedPeriod,
     thresholds: dict[str, Threshold],
     *,
-    start: str,
-    end: str,
+    period: Period,
     cut_off: float,
-    outcome_window: str | None,
+    outcome_window: Period | None,
     matched_by: Literal["position", "decision id"],
     group_names: dict[str, str],
     bands: Mapping[str, Sequence[float]],
@@ -333,7 +377,16 @@ def _report(
     features = [stability(c) for c in reference.features]
     measures = [_measure("score_psi", score.psi, thresholds)]
     measures += [_measure(f"csi:{c.column}", c.psi, thresholds) for c in features]
-    measures.append(_measure("approval_rate", counts.approved / counts.n, thresholds))
+    approval_ci = wilson_interval(counts.approved, counts.n, confidence)
+    measures.append(
+        _measure(
+            "approval_rate",
+            counts.approved / counts.n,
+            thresholds,
+            ci_low=approval_ci[0],
+            ci_high=approval_ci[1],
+        )
+    )
     summary = None
     if counts.good is not None and counts.bad is not None:
         metrics = (
@@ -343,13 +396,14 @@ def _report(
         )
         if metrics is None:
             raise SingleClassTarget("the period's outcomes", int(bool(counts.good.any())))
+        assert outcome_window is not None  # monitor() asks for it with the outcomes
         n_out = metrics.n_good + metrics.n_bad
         summary = OutcomeSummary(
             n=n_out,
             n_good=metrics.n_good,
             n_default=metrics.n_bad,
             default_rate=metrics.n_bad / n_out,
-            outcome_window=str(outcome_window),
+            outcome_window=outcome_window,
             matched_by=matched_by,
             gini=2.0 * metrics.auc - 1.0,
             ks_threshold=metrics.ks_threshold,
@@ -359,8 +413,15 @@ def _report(
             metrics.brier, metrics.brier_standard_error, confidence, low=0, high=1
         )
         ks_ci = ks_interval(metrics.ks, metrics.n_good, metrics.n_bad, confidence)
+        default_ci = wilson_interval(metrics.n_bad, n_out, confidence)
         measures += [
-            _measure("default_rate", summary.default_rate, thresholds),
+            _measure(
+                "default_rate",
+                summary.default_rate,
+                thresholds,
+                ci_low=default_ci[0],
+                ci_high=default_ci[1],
+            ),
             _measure("auc", metrics.auc, thresholds, ci_low=auc_ci[0], ci_high=auc_ci[1]),
             _measure("ks", metrics.ks, thresholds, ci_low=ks_ci[0], ci_high=ks_ci[1]),
             _measure("brier", metrics.brier, thresholds, ci_low=brier_ci[0], ci_high=brier_ci[1]),
@@ -403,8 +464,7 @@ def _report(
     extra = ("dask", "distributed", "pyarrow") if counted.engine == "dask" else ()
     return MonitoringReport(
         library_versions=library_versions(*extra),
-        period_start=start,
-        period_end=end,
+        period=period,
         reference_fingerprint=reference.sample_fingerprint,
         n_reference=reference.n,
         n=counts.n,

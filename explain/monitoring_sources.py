@@ -10,7 +10,8 @@ is imported here and only for those inputs: `explain` imports fast without it.
 A frame's columns are checked against the reference's features before anything is read:
 every feature must be there, and every other column must have a part (score, outcome,
 decision id, group), so a renamed or extra column is named, not silently ignored. The other
-checks of a period's inputs live here too: the period's bounds (ISO 8601, start <= end),
+checks of a period's inputs live here too: the period's bounds (ISO 8601, start <= end,
+written as the ledger's `Period`),
 a pandas period's positional arrays, outcomes indexed by decision id (one outcome per id),
 and, on the merged counts, that every scored decision had exactly one outcome.
 """
@@ -18,14 +19,15 @@ and, on the merged counts, that every scored decision had exactly one outcome.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from explain.checks import as_binary, require_frame, same_length
 from explain.errors import (
@@ -115,28 +117,53 @@ def count_dask(frame: Any, plan: CountingPlan, needed: Sequence[str]) -> Counted
     return CountedPeriod(counts, "dask", len(parts))
 
 
-def check_period(period: tuple[str, str]) -> tuple[str, str]:
-    if not isinstance(period, tuple | list) or len(period) != 2:
-        raise InvalidParameter("period must be (start, end), ISO 8601 dates such as '2026-01-01'")
-    parsed = []
-    for value in period:
-        try:
-            parsed.append(
-                datetime.fromisoformat(value)
-                if "T" in str(value)
-                else datetime.combine(date.fromisoformat(str(value)), datetime.min.time())
-            )
-        except ValueError:
-            raise InvalidParameter(
-                f"period bound {value!r} is not an ISO 8601 date or time (e.g. '2026-01-01')"
-            ) from None
+class Period(BaseModel):
+    """A period of decisions or outcomes, first and last day (or time) both included, in the
+    shape of the ledger's `Period` (`ledger.log.payloads.Period`, what a monitoring report's
+    `period` and `outcome_window` are): a day `2026-01-31` or an RFC 3339 UTC time
+    `2026-01-31T23:59:59Z`. `explain` imports nothing of the ledger, so the shape is restated
+    here and `tests/explain/test_monitoring.py` checks that a report's periods are the
+    ledger's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: str
+    end: str
+
+
+def _bound(value: object, what: str) -> str:
+    """A day, or a time with its zone as UTC (`...Z`), as the ledger writes them."""
+    text = str(value)
     try:
-        ordered = parsed[0] <= parsed[1]
-    except TypeError:
-        raise InvalidParameter("period bounds must both carry a time zone, or neither") from None
-    if not ordered:
-        raise InvalidParameter(f"period starts ({period[0]}) after it ends ({period[1]})")
-    return str(period[0]), str(period[1])
+        if "T" not in text:
+            return date.fromisoformat(text).isoformat()
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter(
+            f"{what} bound {text!r} is not an ISO 8601 date or time (e.g. '2026-01-01')"
+        ) from None
+    if moment.tzinfo is None:
+        raise InvalidParameter(
+            f"{what} bound {text!r} is a time without a zone: write a day (2026-01-01) or a "
+            "time with its zone (2026-01-01T00:00:00Z)"
+        )
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{utc:%f}" if utc.microsecond else "") + "Z"
+
+
+def check_period(period: Any, what: str = "period") -> Period:
+    """The period `(start, end)` (or a mapping with `start` and `end`, or a `Period`) with
+    both bounds checked and written as the ledger writes them; start no later than end."""
+    if isinstance(period, Period):
+        period = (period.start, period.end)
+    elif isinstance(period, Mapping) and set(period) >= {"start", "end"}:
+        period = (period["start"], period["end"])
+    if not isinstance(period, tuple | list) or len(period) != 2:
+        raise InvalidParameter(f"{what} must be (start, end), ISO 8601 dates such as '2026-01-01'")
+    start, end = (_bound(value, what) for value in period)
+    if end[:10] < start[:10] or (len(end) == len(start) and end < start):
+        raise InvalidParameter(f"{what} starts ({start}) after it ends ({end})")
+    return Period(start=start, end=end)
 
 
 def pandas_frame(

@@ -34,7 +34,7 @@ def monitoring_at(
     """Each environment's monitoring (as `VersionView.monitoring` holds it) derived at `now`."""
     derived = []
     for state in states:
-        plans = [] if state.plan is None else [state.plan]
+        plans = state.plans or ([] if state.plan is None else [state.plan])
         responses = [b.response for b in state.breaches if b.response is not None]
         derived.append(
             monitoring_state(state.environment, plans, state.reports, responses, tenures, now)

@@ -1,14 +1,16 @@
 """`govledger monitor`: one period of production monitoring from a Parquet or CSV sample.
 
-Computes the report with `explain.monitoring.monitor` against the reference profile and the
-thresholds of the plan in force for the version in the environment, stores its tables in
-the artifact store, and records it (`monitoring.reported`) as the user of GOVLEDGER_API_KEY
-through the store's write gate, so the ledger checks it like any report: the plan in force,
-the statuses its thresholds give, a period in which the version served there.
+Measures the period and records it with `api.monitoring.monitor_period`, the one path the
+Python client's `MonitoringClient.monitor` takes too: the thresholds, features and reference
+profile of the plan in force for the version in the environment, the tables into the
+artifact store, the report (`monitoring.reported`) through the store's write gate as the
+user of GOVLEDGER_API_KEY, so the ledger checks it like any report: the plan in force, the
+statuses its thresholds give, a period in which the version served there.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,14 +18,72 @@ import typer
 
 from api.cli._ledger_access import acting_user, ledger_settings, open_store
 from api.cli._terminal import console, fail, friendly_errors
+from ledger.errors import NotFound
 
 if TYPE_CHECKING:
-    from ledger.store import ArtifactStore
+    from api.monitoring import PlanInForce
+    from ledger.governance import Principal
+    from ledger.store import ArtifactStore, LedgerStore
 
 commands = typer.Typer()
 
-REFERENCE_ARTIFACT = "reference-profile.json"
-"""The plan's artifact holding the reference profile (`explain.ReferenceProfile` JSON)."""
+
+@dataclass
+class _StoreLedger:
+    """`api.monitoring.MonitoringLedger` over the store, writing as the acting user."""
+
+    store: LedgerStore
+    principal: Principal
+    artifacts: ArtifactStore
+
+    def plan_in_force(self, model: str, version: str, environment: str) -> PlanInForce:
+        from api.monitoring import PlanInForce
+        from ledger.store import version_view
+
+        view = version_view(self.store, model, version)
+        state = next((m for m in view.monitoring if m.environment == environment), None)
+        if state is None or state.plan is None:
+            raise NotFound(
+                f"{model} {version} has no monitoring plan in force in {environment}: record "
+                "one and have it approved"
+            )
+        wanted = state.plan.plan.entry_hash
+        entry = next(e for e in view.monitoring_entries if e.entry_hash == wanted)
+        measures = {k: v.model_dump() for k, v in state.plan.plan.measures.items()}
+        return PlanInForce(wanted.hex(), measures, dict(entry.statement.payload))
+
+    def download_artifact(self, sha256: str) -> bytes:
+        return self.artifacts.get(sha256)
+
+    def put_table(self, name: str, data: bytes) -> dict[str, Any]:
+        digest = self.artifacts.put(data)
+        return {"name": name, "sha256": digest, "size": len(data), "stored": True, "role": "table"}
+
+    def record_report(
+        self, model: str, version: str, payload: dict[str, Any], reason: str
+    ) -> dict[str, Any]:
+        from ledger.governance import Submission
+        from ledger.log.entries import build_statement
+
+        statement = build_statement(
+            kind="monitoring.reported",
+            model=model,
+            version=version,
+            actor=self.principal.name,
+            reason=reason,
+            payload=payload,
+        )
+        return self.store.submit(self.principal, [Submission(statement)])[0].to_dict()
+
+
+def _period(text: str, option: str) -> tuple[str, str]:
+    """START:END, days (2026-11-01:2026-11-30) or RFC 3339 UTC times, which hold colons
+    themselves (2026-11-01T00:00:00Z:2026-11-30T23:59:59Z: split after the first `Z`)."""
+    head, sep, tail = text.partition("Z:")
+    start, end = (head + "Z", tail) if sep else text.partition(":")[::2]
+    if not start or not end:
+        fail(f"{option} {text!r}: write START:END, e.g. 2026-11-01:2026-11-30")
+    return start, end
 
 
 @commands.command()
@@ -42,117 +102,70 @@ def monitor(
         str | None, typer.Option(help="The column of matured outcomes (1 = good)")
     ] = None,
     outcome_window: Annotated[
-        str | None, typer.Option(help="Over which outcomes matured, e.g. '12 months'")
+        str | None,
+        typer.Option(help="START:END over which the outcomes were observed (with outcomes)"),
     ] = None,
     reference: Annotated[
         Path | None,
-        typer.Option(help=f"The reference profile JSON (default: the plan's {REFERENCE_ARTIFACT})"),
+        typer.Option(
+            help="The reference profile JSON (default: the plan's reference-profile.json)"
+        ),
     ] = None,
     reason: Annotated[str, typer.Option(help="A note for auditors")] = "",
 ) -> None:
     """Measure one period of production against the plan in force, and record it."""
     import pandas as pd
 
-    from explain.monitoring import monitor as compute
+    from api.monitoring import monitor_period
+    from explain.errors import ExplainError
     from explain.monitoring_reference import ReferenceProfile
-    from ledger.governance import Submission
-    from ledger.log.entries import build_statement
-    from ledger.store import ArtifactStore, version_view
+    from ledger.store import ArtifactStore
 
-    start, sep, end = period.partition(":")
-    if not sep or not start or not end:
-        fail(f"--period {period!r}: write START:END, e.g. 2026-11-01:2026-11-30")
+    decided = _period(period, "--period")
+    window = None if outcome_window is None else _period(outcome_window, "--outcome-window")
+    if (outcome_column is None) != (window is None):
+        fail("give --outcome-column and --outcome-window together (when the outcomes matured)")
     if not sample.exists():
         fail(f"{sample} does not exist: give the period's sample as Parquet or CSV")
-    store = open_store()
-    principal = acting_user(store, "monitor")
-    artifacts = ArtifactStore(ledger_settings().artifacts_path)
-    view = version_view(store, model, version)
-    state = next((m for m in view.monitoring if m.environment == env and m.plan), None)
-    if state is None or state.plan is None:
-        fail(f"{model} {version} has no monitoring plan in force in {env}: record one first")
-    plan = state.plan.plan
-    profile_text = _reference_text(reference, plan_entry_payload(view, plan.entry_hash), artifacts)
-    profile = ReferenceProfile.model_validate_json(profile_text)
+    profile = None
+    if reference is not None:
+        if not reference.is_file():
+            fail(f"--reference {reference}: no such file")
+        profile = ReferenceProfile.model_validate_json(reference.read_text(encoding="utf-8"))
     frame: Any
-    if sample.suffix.lower() == ".csv":
-        frame = pd.read_csv(sample)
-    elif sample.is_file():
-        frame = pd.read_parquet(sample)
+    outcomes: Any = outcome_column
+    if sample.suffix.lower() == ".csv" or sample.is_file():
+        frame = pd.read_csv(sample) if sample.suffix.lower() == ".csv" else pd.read_parquet(sample)
+        if outcome_column is not None and outcome_column in frame.columns:
+            outcomes = frame[[outcome_column]]
+            frame = frame.drop(columns=[outcome_column])
     else:
         frame = str(sample)  # a partitioned Parquet folder: explain reads it with Dask
-    missing = [c for c in (score_column, outcome_column) if c and isinstance(frame, pd.DataFrame)
-               and c not in frame.columns]  # fmt: skip
-    if missing:
-        fail(f"{sample} has no column {', '.join(missing)} (--score-column, --outcome-column)")
-    if isinstance(frame, pd.DataFrame):
-        scores, outcomes = frame[score_column], frame[outcome_column] if outcome_column else None
-        inputs: Any = frame.drop(columns=[c for c in (score_column, outcome_column) if c])
-    else:
-        scores, outcomes, inputs = score_column, outcome_column, frame
-    report = compute(
-        profile,
-        scores,
-        inputs,
-        period=(start, end),
-        cut_off=cut_off,
-        outcomes=outcomes,
-        outcome_window=outcome_window,
-        thresholds={k: v.model_dump() for k, v in plan.measures.items()},
-    )
-    summary, tables = report.to_ledger()
-    refs = [
-        {"name": name, "sha256": artifacts.put(data), "size": len(data), "stored": True,
-         "role": "table"}
-        for name, data in tables.items()
-    ]  # fmt: skip
-    monitored = set(plan.measures)
-    measures = {
-        str(m["name"]): {k: m.get(k) for k in ("value", "status", "ci_low", "ci_high")
-                         if k == "value" or m.get(k) is not None}
-        for m in summary["measures"]
-        if m["name"] in monitored or str(m["name"]).partition(":")[0] in monitored
-    }  # fmt: skip
-    statement = build_statement(
-        kind="monitoring.reported",
-        model=model,
-        version=version,
-        actor=principal.name,
-        reason=reason,
-        payload={
-            "plan": plan.entry_hash.hex(),
-            "environment": env,
-            "period": {"start": start, "end": end},
-            "rows": int(summary["n"]),
-            "measures": measures,
-            "artifacts": refs,
-        },
-    )
-    entry = store.submit(principal, [Submission(statement)])[0]
-    red = [n for n, m in measures.items() if m.get("status") == "red"]
+    store = open_store()
+    artifacts = ArtifactStore(ledger_settings().artifacts_path)
+    ledger = _StoreLedger(store, acting_user(store, "monitor"), artifacts)
+    try:
+        done = monitor_period(
+            ledger,
+            model,
+            version,
+            env,
+            decided,
+            frame,
+            outcomes,
+            outcome_window=window,
+            score_column=score_column,
+            outcome_column=outcome_column or "good",
+            cut_off=cut_off,
+            reference=profile,
+            reason=reason,
+        )
+    except ExplainError as exc:
+        fail(f"{sample}: {exc}")
+    red = done.breaches
     verdict = f"breach: {', '.join(red)} red, a response is due" if red else "no breach"
     console.print(
-        f"Recorded the {env} report of {model} {version} for {start}..{end} at seq {entry.seq} "
-        f"({summary['n']} rows; {verdict})",
+        f"Recorded the {env} report of {model} {version} for {decided[0]}..{decided[1]} at "
+        f"seq {done.entry['seq']} ({done.report.n} rows; {verdict})",
         markup=False,
-    )
-
-
-def plan_entry_payload(view: Any, entry_hash: bytes) -> dict[str, Any]:
-    """The payload of the version's plan entry with this hash."""
-    entry = next(e for e in view.monitoring_entries if e.entry_hash == entry_hash)
-    return dict(entry.statement.payload)
-
-
-def _reference_text(given: Path | None, plan: dict[str, Any], artifacts: ArtifactStore) -> str:
-    if given is not None:
-        if not given.is_file():
-            fail(f"--reference {given}: no such file")
-        return given.read_text(encoding="utf-8")
-    for ref in plan.get("artifacts", []):
-        if ref.get("name") == REFERENCE_ARTIFACT and ref.get("stored"):
-            return artifacts.get(str(ref["sha256"])).decode("utf-8")
-    fail(
-        f"the plan cites no stored {REFERENCE_ARTIFACT}: pass the reference profile with "
-        "--reference (explain.monitoring_reference.reference_profile(...).model_dump_json())"
     )

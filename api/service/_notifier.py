@@ -15,6 +15,10 @@ backoff and jitter (the `Retry-After` of a 429 or 503 is honoured), until
 `webhook_max_attempts` or `webhook_max_age_seconds`, then the delivery is `failed` (kept in
 the log; `POST /v1/webhooks/deliveries/{id}/redeliver` puts it back). `410 Gone` fails it at
 once: the receiver wants no more. Secrets never leave `WebhookEndpoint.signing_key`.
+
+Overdue monitoring is derived at a time, not announced by an entry: at start and then every
+`monitoring_check_seconds` the notifier also enqueues the `monitoring.overdue` events of what
+is overdue now (`ledger.store.record_overdue_events`), each once whichever process finds it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -37,6 +42,7 @@ from ledger.store import (
     fan_out,
     finish_attempt,
     record_entry_events,
+    record_overdue_events,
 )
 
 log = logging.getLogger("govledger.webhooks")
@@ -78,6 +84,8 @@ class Notifier:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._next_overdue_check = 0.0
+        """`time.monotonic()` at which to look for overdue monitoring next (0: at once)."""
 
     def start(self) -> None:
         """Start the background task on the running event loop."""
@@ -120,6 +128,11 @@ class Notifier:
         await asyncio.gather(*(self._work_queue(e) for e in self.endpoints))
 
     def _record_and_fan_out(self) -> None:
+        if time.monotonic() >= self._next_overdue_check:
+            self._next_overdue_check = time.monotonic() + self.settings.monitoring_check_seconds
+            found = record_overdue_events(self.store)
+            if found:
+                log.info("webhook notifier: %d monitoring.overdue event(s) enqueued", found)
         for _ in range(MAX_STEPS_PER_TICK):
             if record_entry_events(self.store) == 0:
                 break

@@ -187,6 +187,13 @@ class ServiceSettings(LedgerSettings):
         description="How long after its event a delivery is still retried before it fails",
     )
 
+    monitoring_check_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often the notifier looks for overdue monitoring (a missed cadence, "
+        "a breach unanswered past its deadline) to announce as monitoring.overdue",
+    )
+
     @field_validator("webhooks", mode="before")
     @classmethod
     def _parse_webhooks(cls, value: object) -> object:

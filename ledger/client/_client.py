@@ -548,43 +548,38 @@ class LedgerClient:
         report: Any,
         *,
         environment: str = "production",
-        outcome_window: tuple[str, str] | None = None,
         reason: str = "",
     ) -> dict[str, Any]:
         """Record a monitoring report computed by `explain.monitoring.monitor` (anything
-        with `to_ledger()` giving its summary and tables) under the plan in force for the
-        version in `environment`: its tables uploaded as artifacts, the measures the plan
-        monitors with their values, intervals and statuses (compute the report with the
-        plan's thresholds, `monitoring_in_force(...)["plan"]["measures"]`, or the ledger
-        refuses a status the plan's thresholds do not give)."""
-        state = self.monitoring_in_force(model, version, environment)
-        plan = state["plan"]
-        summary, tables = report.to_ledger()
-        monitored = set(plan["measures"])
-        measures = {
-            str(m["name"]): {
-                k: m[k] for k in ("value", "status", "ci_low", "ci_high") if m.get(k) is not None
-            }
-            for m in summary.get("measures", [])
-            if m["name"] in monitored or str(m["name"]).partition(":")[0] in monitored
-        }
-        for measured in measures.values():
-            measured.setdefault("value", None)
-        artifacts = [
-            {**self.upload_artifact(data, name), "role": "table"} for name, data in tables.items()
-        ]
-        return self.report_monitoring(
-            model,
-            version,
+        with `report_payload()` and `to_ledger()`) under the plan in force for the version in
+        `environment`: its period and outcome window, the measures that have a threshold
+        with their values, intervals and statuses, its tables uploaded as artifacts. Compute
+        it with the plan's thresholds (`monitoring_in_force(...)["plan"]["measures"]`), or
+        the ledger refuses a measure the plan does not monitor or a status its thresholds
+        do not give. `monitor` in `api.monitoring` does all of it in one call."""
+        plan = self.monitoring_in_force(model, version, environment)["plan"]
+        payload = dict(report.report_payload())
+        tables = report.to_ledger()[1]
+        payload.update(
             plan=plan["entry_hash"],
-            period=(str(summary["period_start"]), str(summary["period_end"])),
-            rows=int(summary["n"]),
-            measures=measures,
             environment=environment,
-            outcome_window=outcome_window,
-            reason=reason,
-            artifacts=artifacts,
+            artifacts=[
+                {**self.upload_artifact(data, name), "role": "table"}
+                for name, data in tables.items()
+            ],
         )
+        return self._version_record("/v1/monitoring/reports", model, version, reason, payload)
+
+    def download_artifact(self, sha256: str) -> bytes:
+        """An artifact's bytes from the ledger's artifact store, checked against its SHA-256
+        (ArtifactTampered when they differ: the store holds altered bytes)."""
+        data = bytes(self.request("GET", f"/v1/artifacts/{sha256}"))
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise errors.ArtifactTampered(
+                f"artifact {sha256} came back with other bytes (SHA-256 "
+                f"{hashlib.sha256(data).hexdigest()}): the artifact store holds a damaged copy"
+            )
+        return data
 
     def monitoring_in_force(
         self, model: str, version: str, environment: str = "production"

@@ -38,7 +38,8 @@ An index of the rules, each in one place (private module, then function):
   `_rules.check_deployment_in_force`)
 - which entries announce an event to webhook receivers (a deployment, a subject awaiting
   decisions, a decision, a red monitoring measure), and what the event says:
-  `_events.events_for_entry`
+  `_events.events_for_entry`; what is overdue announces `monitoring.overdue` once per
+  (model, version, environment, reason, due date): `_events.overdue_events`
 
 Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`, and its
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
@@ -59,6 +60,8 @@ from ledger.governance._events import (
     MONITORING_REPORTED,
     NotificationEvent,
     events_for_entry,
+    overdue_event_key,
+    overdue_events,
 )
 from ledger.governance._facts import (
     KeyFact,
@@ -71,8 +74,11 @@ from ledger.governance._facts import (
 )
 from ledger.governance._inventory import InventoryRow, inventory_record, inventory_row
 from ledger.governance._monitoring import (
+    BREACH_UNANSWERED,
+    MISSED_CADENCE,
     Breach,
     MonitoringState,
+    Overdue,
     PlanFact,
     PlanState,
     ReportFact,
@@ -133,10 +139,12 @@ from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 
 __all__ = [
     "ANY",
+    "BREACH_UNANSWERED",
     "CITING_KINDS",
     "COMPARISON_EVALUATION",
     "DEFAULT_ENVIRONMENT",
     "EVENT_TYPES",
+    "MISSED_CADENCE",
     "MONITORING_REPORTED",
     "PRIVILEGED",
     "READERS",
@@ -156,6 +164,7 @@ __all__ = [
     "MonitoringFacts",
     "MonitoringState",
     "NotificationEvent",
+    "Overdue",
     "OversightFact",
     "PlanFact",
     "PlanState",
@@ -205,6 +214,8 @@ __all__ = [
     "may_cite",
     "model_files",
     "monitoring_state",
+    "overdue_event_key",
+    "overdue_events",
     "oversight_fact",
     "parse_role",
     "parse_roles",

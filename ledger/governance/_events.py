@@ -15,10 +15,13 @@ the API under its own credentials (Standard Webhooks 1.0, "thin" payloads).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.governance._monitoring import MonitoringState, Overdue
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 
@@ -106,6 +109,49 @@ def events_for_entry(entry: Entry) -> list[NotificationEvent]:
             seq=entry.seq,
         )
     ]
+
+
+def overdue_events(model: str, version: str, state: MonitoringState) -> list[NotificationEvent]:
+    """The `monitoring.overdue` events of one version's monitoring in one environment: one
+    per reason it is overdue (`MonitoringState.lapses`, the rule the inventory, the card and
+    `govledger check` show), keyed by (model, version, environment, reason, due date) so
+    that each is enqueued once however often, and by however many processes, it is found.
+    `occurred_at` is the due date: when the answer or the report was wanted."""
+    return [_overdue_event(model, version, state, lapse) for lapse in state.lapses]
+
+
+def overdue_event_key(model: str, version: str, environment: str, reason: str, due: str) -> str:
+    """The outbox key of one overdue event: a digest of what names it (names may hold any
+    separator, so the parts are joined as a JSON array first)."""
+    named = json.dumps([model, version, environment, reason, due], ensure_ascii=False)
+    return f"{MONITORING_OVERDUE}:{hashlib.sha256(named.encode()).hexdigest()}"
+
+
+def _overdue_event(
+    model: str, version: str, state: MonitoringState, lapse: Overdue
+) -> NotificationEvent:
+    data: dict[str, Any] = {
+        "model": model,
+        "version": version,
+        "environment": state.environment,
+        "reason": lapse.reason,
+        "due": lapse.due,
+    }
+    if state.plan is not None:
+        plan = state.plan.plan
+        data.update(plan_seq=plan.seq, plan=plan.entry_hash.hex(), cadence=plan.cadence)
+    if lapse.report is not None:
+        data.update(
+            report_seq=lapse.report.seq,
+            report=lapse.report.entry_hash.hex(),
+            red_measures=lapse.report.red,
+        )
+    return NotificationEvent(
+        type=MONITORING_OVERDUE,
+        key=overdue_event_key(model, version, state.environment, lapse.reason, lapse.due),
+        data=data,
+        occurred_at=lapse.due,
+    )
 
 
 def _deployed(payload: dict[str, Any]) -> dict[str, Any]:

@@ -126,6 +126,23 @@ class Breach:
         return self.response is not None
 
 
+MISSED_CADENCE = "missed_cadence"
+BREACH_UNANSWERED = "breach_unanswered"
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """One reason monitoring is overdue: a report the cadence wanted by `due` and none came
+    (`missed_cadence`), or a breach (`report`) with no answer by its `due` date
+    (`breach_unanswered`). `(reason, due)` names it: a missed cadence keeps its due date
+    until a report comes, a breach has one due date, so a notification of it is sent once."""
+
+    reason: str
+    due: str
+    description: str
+    report: ReportFact | None = None
+
+
 @dataclass
 class MonitoringState:
     """Where a version's monitoring stands in one environment, derived at `now`."""
@@ -135,8 +152,15 @@ class MonitoringState:
     reports: list[ReportFact]
     breaches: list[Breach]
     next_report_due: str | None
-    overdue: list[str]
-    """Why monitoring is overdue (a missed cadence, a breach unanswered past its due date)."""
+    lapses: list[Overdue]
+    """What is overdue (a missed cadence, a breach unanswered past its due date)."""
+    plans: list[PlanState] = field(default_factory=list)
+    """Every plan of the version with its status (the reports cite earlier ones too)."""
+
+    @property
+    def overdue(self) -> list[str]:
+        """Why monitoring is overdue, in words."""
+        return [lapse.description for lapse in self.lapses]
 
     @property
     def status(self) -> str:
@@ -433,21 +457,32 @@ def monitoring_state(
     now: datetime,
 ) -> MonitoringState:
     """The monitoring of one version in one environment at `now`: its plan in force, its
-    reports, the breaches and their answers, and what is overdue."""
+    reports, the breaches and their answers, and what is overdue.
+
+    A breach is due within the `response_days` of the plan its report was measured under
+    (the plan it cites): the deadline the responders accepted when they approved that plan,
+    which a later plan does not move."""
     plan = plan_in_force(states, environment)
+    by_hash = {s.plan.entry_hash: s.plan for s in states}
     mine = sorted((r for r in reports if r.environment == environment), key=lambda r: r.seq)
     answers = sorted(responses, key=lambda r: r.seq)
     breaches = []
     overdue = []
     for report in (r for r in mine if r.red):
-        days = plan.plan.response_days if plan is not None else 30
+        cited = by_hash.get(report.plan, None if plan is None else plan.plan)
+        days = cited.response_days if cited is not None else 30
         due = format_rfc3339(parse_rfc3339(report.recorded_at) + timedelta(days=days))
         response = next((a for a in reversed(answers) if a.report == report.entry_hash), None)
         breaches.append(Breach(report, due, response))
         if response is None and parse_rfc3339(due) < now:
             overdue.append(
-                f"breach of {', '.join(report.red)} (report at seq {report.seq}) unanswered "
-                f"since {due}"
+                Overdue(
+                    BREACH_UNANSWERED,
+                    due,
+                    f"breach of {', '.join(report.red)} (report at seq {report.seq}) "
+                    f"unanswered since {due}",
+                    report,
+                )
             )
     next_due = None
     serving = [t for t in tenures if t.environment == environment and t.ended_by is None]
@@ -460,8 +495,14 @@ def monitoring_state(
         due_at = since + timedelta(days=CADENCE_DAYS[plan.plan.cadence])
         next_due = format_rfc3339(due_at)
         if due_at < now:
-            overdue.append(f"no {plan.plan.cadence} report since {format_rfc3339(since)}")
-    return MonitoringState(environment, plan, mine, breaches, next_due, overdue)
+            overdue.append(
+                Overdue(
+                    MISSED_CADENCE,
+                    next_due,
+                    f"no {plan.plan.cadence} report since {format_rfc3339(since)}",
+                )
+            )
+    return MonitoringState(environment, plan, mine, breaches, next_due, overdue, list(states))
 
 
 def decides_plan(decision: DecisionFact, plans: Iterable[PlanFact]) -> bool:

@@ -7,7 +7,7 @@ writer thread (`writer`: group commit; `appender`: admission inside the transact
 reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored
 entries with the governance rules; `bootstrap` opens a store from settings. `outbox` keeps
 the notification events the service's notifier derives from the log, and their webhook
-deliveries.
+deliveries; `overdue` the periodic check that enqueues `monitoring.overdue` events.
 """
 
 from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest
@@ -22,11 +22,13 @@ from ledger.store._outbox import (
     delivery_counts,
     delivery_log,
     enqueue_event,
+    enqueue_events,
     fan_out,
     finish_attempt,
     record_entry_events,
     redeliver,
 )
+from ledger.store._overdue import record_overdue_events
 from ledger.store._registry import (
     VersionView,
     inventory,
@@ -34,6 +36,7 @@ from ledger.store._registry import (
     model_names,
     model_serving,
     model_summary,
+    monitoring_overdue,
     promotion_payload,
     serving_of,
     tenure_dict,
@@ -67,6 +70,7 @@ __all__ = [
     "delivery_counts",
     "delivery_log",
     "enqueue_event",
+    "enqueue_events",
     "entries",
     "entry_chunks",
     "fan_out",
@@ -81,9 +85,11 @@ __all__ = [
     "model_names",
     "model_serving",
     "model_summary",
+    "monitoring_overdue",
     "open_ledger",
     "promotion_payload",
     "record_entry_events",
+    "record_overdue_events",
     "redeliver",
     "serving_answer",
     "serving_of",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
 from ledger.errors import InvalidEvent, UnknownDelivery
-from ledger.governance import EVENT_TYPES, events_for_entry
+from ledger.governance import EVENT_TYPES, NotificationEvent, events_for_entry
 from ledger.log.entries import entry_from_row
 from ledger.log.timestamps import format_rfc3339
 from ledger.store._ledger_store import LedgerStore
@@ -139,6 +139,20 @@ def record_entry_events(store: LedgerStore, *, limit: int = 500) -> int:
     return stop - 1 - start
 
 
+def _check_event(event_type: str, data: Mapping[str, Any], key: str) -> None:
+    if event_type not in EVENT_TYPES:
+        raise InvalidEvent(
+            f"unknown event type {event_type!r}; known types: {', '.join(sorted(EVENT_TYPES))}"
+        )
+    if not key or len(key) > 255 or key.startswith(ENTRY_KEY_PREFIX):
+        raise InvalidEvent(
+            "an event's key is 1 to 255 characters and does not start with "
+            f"{ENTRY_KEY_PREFIX!r} (the keys of the entries' own events)"
+        )
+    if not isinstance(data, Mapping):
+        raise InvalidEvent("an event's data is a JSON object")
+
+
 def enqueue_event(
     store: LedgerStore,
     event_type: str,
@@ -152,17 +166,7 @@ def enqueue_event(
     returns the first event's `webhook-id`.
 
     `data` holds ledger facts only (model, version, seqs, dates), never personal data."""
-    if event_type not in EVENT_TYPES:
-        raise InvalidEvent(
-            f"unknown event type {event_type!r}; known types: {', '.join(sorted(EVENT_TYPES))}"
-        )
-    if not key or len(key) > 255 or key.startswith(ENTRY_KEY_PREFIX):
-        raise InvalidEvent(
-            "an event's key is 1 to 255 characters and does not start with "
-            f"{ENTRY_KEY_PREFIX!r} (the keys of the entries' own events)"
-        )
-    if not isinstance(data, Mapping):
-        raise InvalidEvent("an event's data is a JSON object")
+    _check_event(event_type, data, key)
     now = _text(_now())
     with store.engine.begin() as conn:
         conn.execute(
@@ -181,6 +185,38 @@ def enqueue_event(
                 select(webhook_events.c.message_id).where(webhook_events.c.event_key == key)
             ).scalar_one()
         )
+
+
+def enqueue_events(store: LedgerStore, events: Iterable[NotificationEvent]) -> int:
+    """Enqueue events no single entry announces, each once per key (as `enqueue_event`);
+    returns how many were new. A periodic check finds the same events on every round, so
+    the keys already enqueued are read first and a round with nothing new writes nothing."""
+    wanted = {e.key: e for e in events}
+    for event in wanted.values():
+        _check_event(event.type, event.data, event.key)
+    if not wanted:
+        return 0
+    keys = webhook_events.c.event_key
+    with store.engine.connect() as conn:
+        known = {str(k) for k in conn.execute(select(keys).where(keys.in_(list(wanted)))).scalars()}
+    now = _text(_now())
+    rows = [
+        {
+            "message_id": _message_id(),
+            "type": e.type,
+            "event_key": e.key,
+            "seq": e.seq,
+            "data": _data_json(e.data),
+            "occurred_at": e.occurred_at,
+            "created_at": now,
+        }
+        for key, e in sorted(wanted.items(), key=lambda item: item[1].occurred_at)
+        if key not in known
+    ]
+    if rows:  # another process may enqueue the same keys meanwhile: the first one stays
+        with store.engine.begin() as conn:
+            conn.execute(_insert_ignoring_duplicates(conn, webhook_events), rows)
+    return len(rows)
 
 
 def fan_out(

@@ -16,6 +16,7 @@ that scope falls back to the configured one (`LedgerStore.policy`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -617,12 +618,9 @@ def model_summary(store: LedgerStore, model: str) -> dict[str, object]:
     }
 
 
-def inventory(store: LedgerStore, *, today: date | None = None) -> list[InventoryRow]:
-    """The model inventory (SR 26-2): one row per model in the ledger, registered or not,
-    with its record in force (ledger.inventory), each version's derived status, and where a
-    version's monitoring is overdue or under review now."""
-    day = today or datetime.now(UTC).date()
-    rows = []
+def _models_and_views(store: LedgerStore) -> Iterator[tuple[str, list[Entry], list[VersionView]]]:
+    """Each model of the ledger with its entries and the views of its versions (the rules
+    and the serving history read once per model)."""
     rules_at = _RulesAt(store)
     for model in model_names(store):
         found = model_entries(store, model)
@@ -632,6 +630,28 @@ def inventory(store: LedgerStore, *, today: date | None = None) -> list[Inventor
             for e in found
             if e.statement.kind in RUN_KINDS
         ]
+        yield model, found, views
+
+
+def monitoring_overdue(store: LedgerStore) -> list[tuple[str, str, MonitoringState]]:
+    """(model, version, monitoring state) of every version whose monitoring is overdue in an
+    environment now: the states the inventory flags `monitoring overdue`."""
+    return [
+        (model, view.version, state)
+        for model, _found, views in _models_and_views(store)
+        for view in views
+        for state in view.monitoring
+        if state.lapses
+    ]
+
+
+def inventory(store: LedgerStore, *, today: date | None = None) -> list[InventoryRow]:
+    """The model inventory (SR 26-2): one row per model in the ledger, registered or not,
+    with its record in force (ledger.inventory), each version's derived status, and where a
+    version's monitoring is overdue or under review now."""
+    day = today or datetime.now(UTC).date()
+    rows = []
+    for model, found, views in _models_and_views(store):
         versions = [(v.version, v.status.value) for v in views]
         monitoring = [(v.version, m.environment, m.status) for v in views for m in v.monitoring]
         retired = any(

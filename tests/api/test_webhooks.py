@@ -15,13 +15,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from ledger.log.entries import build_statement
+from ledger.log.timestamps import parse_rfc3339
+from ledger.store import LedgerSettings, init_ledger
+from ledger.store import _appender as appender
+from ledger.store import _bootstrap as bootstrap
 from tests.api.conftest import Service, free_port, start_server
+from tests.ledger import factories
+from tests.reports import monitoring_story
 
 SECRET = "whsec_" + base64.b64encode(b"govledger-test-secret-32-bytes!!").decode()
 FAST = {
@@ -244,3 +253,69 @@ def test_bad_webhook_settings_stop_start_up_with_one_line_and_no_secret(
     assert says in lines[0]
     assert SECRET[6:] not in result.stderr + result.stdout
     assert not os.path.exists(tmp_path / "none.db")
+
+
+class _TwoMonthsAgo(datetime):
+    """A clock 60 days behind: the ledger below is written as if two months ago."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _TwoMonthsAgo:
+        moment = datetime.now(tz) - timedelta(days=60)
+        return cls.fromtimestamp(moment.timestamp(), tz)
+
+
+def _overdue_ledger(url: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """1.0 serving in production since two months ago under a monthly plan (responses due
+    within 14 days) with one red report of that day never answered: by now its cadence is
+    missed and its breach overdue. Returns the red report's seq and the promotion's."""
+    with monkeypatch.context() as clock:
+        for module in (appender, bootstrap, factories):
+            clock.setattr(module, "datetime", _TwoMonthsAgo)
+        store = init_ledger(LedgerSettings(database_url=url, home=home), origin="test.example/o")
+        m = monitoring_story.serving_version(store)
+        plan = monitoring_story.approved_plan(m)
+        day = _TwoMonthsAgo.now(UTC).date().isoformat()
+        red = build_statement(
+            kind="monitoring.reported", model=factories.MODEL, version="1.0", actor="dana",
+            payload={"plan": plan.entry_hash.hex(), "period": {"start": day, "end": day},
+                     "rows": 800, "measures": {"score_psi": {"value": 0.4, "status": "red"}}},
+        )  # fmt: skip
+        seqs = store.append(red).seq, m.entries["promotion"].seq
+        store.close()
+    return seqs
+
+
+def test_overdue_monitoring_is_announced_once_per_reason_and_due_date(
+    receiver: Receiver, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    red_seq, _ = _overdue_ledger(sqlite_url, home, monkeypatch)
+    receiver.start()
+    env = {
+        **os.environ,
+        "GOVLEDGER_DATABASE_URL": sqlite_url,
+        "GOVLEDGER_HOME": str(home),
+        "GOVLEDGER_MONITORING_CHECK_SECONDS": "0.1",
+        **_webhooks(receiver),
+    }
+    server = start_server(env, free_port(), workers=2)  # two processes find the same lapses
+    try:
+        _wait_for(lambda: len(receiver.delivered()) >= 2)
+        time.sleep(1.0)  # many more checks in both processes: nothing new to announce
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    delivered = receiver.delivered()
+    assert receiver.refused_signatures == 0
+    assert len(delivered) == 2 and len({d["id"] for d in delivered}) == 2
+    by_reason = {d["data"]["reason"]: d for d in delivered}
+    assert set(by_reason) == {"missed_cadence", "breach_unanswered"}
+    assert {d["type"] for d in delivered} == {"monitoring.overdue"}
+    breach = by_reason["breach_unanswered"]["data"]
+    assert breach["model"] == factories.MODEL and breach["version"] == "1.0"
+    assert breach["environment"] == "production" and breach["report_seq"] == red_seq
+    assert breach["red_measures"] == ["score_psi"]
+    cadence = by_reason["missed_cadence"]
+    assert cadence["data"]["cadence"] == "monthly"
+    assert cadence["timestamp"] == cadence["data"]["due"]  # it happened when the report was due
+    assert parse_rfc3339(breach["due"]) < parse_rfc3339(cadence["data"]["due"])

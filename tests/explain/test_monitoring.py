@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import binomtest
 
 from explain.delong import delong_covariance
 from explain.errors import (
@@ -23,13 +24,17 @@ from explain.errors import (
 )
 from explain.monitoring import MonitoringReport, monitor
 from explain.monitoring_reference import ReferenceProfile, reference_profile
+from explain.monitoring_sources import Period
 from explain.monitoring_thresholds import Threshold
 from explain.performance import performance_metrics
 from explain.results import EvaluationResult
 from explain.sample_fingerprint import fingerprint_sample
 from explain.score_grid import grid_counts, grid_metrics, ks_interval
+from ledger.log.payloads import MonitoringReportPayload
+from ledger.log.payloads import Period as LedgerPeriod
 
 PERIOD = ("2026-01-01", "2026-01-31")
+WINDOW = ("2026-02-01", "2027-01-31")  # when the outcomes of January's decisions matured
 
 # Reference: 4 applicants, 2 bins (cut at the median). Period: 4 applicants.
 REF_SCORES = [0.2, 0.4, 0.6, 0.8]
@@ -95,7 +100,7 @@ def test_outcome_measures_are_the_hand_computed_values(profile: ReferenceProfile
         period=PERIOD,
         cut_off=0.7,
         outcomes=OUTCOMES,
-        outcome_window="12 months",
+        outcome_window=WINDOW,
     )
     measures = _measures(report)
     assert measures["default_rate"].value == 0.5
@@ -105,10 +110,16 @@ def test_outcome_measures_are_the_hand_computed_values(profile: ReferenceProfile
     assert measures["ks"].value == pytest.approx(0.5)
     assert report.outcomes is not None and report.outcomes.ks_threshold == pytest.approx(0.95)
     assert measures["brier"].value == pytest.approx((0.09 + 0.09 + 0.81 + 0.0025) / 4)
-    assert report.outcomes.outcome_window == "12 months"
+    assert report.outcomes.outcome_window.model_dump() == {"start": WINDOW[0], "end": WINDOW[1]}
     assert report.outcomes.matched_by == "position"
     assert report.score_precision == 1e-6
-    assert set(report.intervals) == {"auc", "ks", "brier"}
+    assert set(report.intervals) == {"approval_rate", "default_rate", "auc", "ks", "brier"}
+    # Wilson score intervals of the rates, as scipy computes them
+    for name, k in (("approval_rate", 3), ("default_rate", 2)):
+        wilson = binomtest(k, 4).proportion_ci(confidence_level=0.95, method="wilson")
+        assert (measures[name].ci_low, measures[name].ci_high) == pytest.approx(
+            (wilson.low, wilson.high)
+        )
 
 
 def test_grid_metrics_equal_sklearn_on_the_rounded_scores_and_delong_on_rows() -> None:
@@ -217,7 +228,11 @@ def test_an_empty_sample_is_refused(profile: ReferenceProfile) -> None:
 
 @pytest.mark.parametrize(
     ("period", "message"),
-    [(("2026-02-01", "2026-01-01"), "after it ends"), (("Jan", "Feb"), "ISO 8601")],
+    [
+        (("2026-02-01", "2026-01-01"), "after it ends"),
+        (("Jan", "Feb"), "ISO 8601"),
+        (("2026-01-01T00:00:00", "2026-01-31"), "without a zone"),
+    ],
 )
 def test_a_bad_period_is_refused(
     profile: ReferenceProfile, period: tuple[str, str], message: str
@@ -229,6 +244,9 @@ def test_a_bad_period_is_refused(
 def test_outcomes_need_their_window_and_both_classes(profile: ReferenceProfile) -> None:
     with pytest.raises(InvalidParameter, match="outcome_window"):
         monitor(profile, SCORES, INPUTS, period=PERIOD, cut_off=0.7, outcomes=OUTCOMES)
+    with pytest.raises(InvalidParameter, match="before the period's decisions begin"):
+        monitor(profile, SCORES, INPUTS, period=PERIOD, cut_off=0.7, outcomes=OUTCOMES,
+                outcome_window=("2025-01-01", "2025-12-31"))  # fmt: skip
     with pytest.raises(SingleClassTarget):
         monitor(
             profile,
@@ -237,7 +255,7 @@ def test_outcomes_need_their_window_and_both_classes(profile: ReferenceProfile) 
             period=PERIOD,
             cut_off=0.7,
             outcomes=[1, 1, 1, 1],
-            outcome_window="12 months",
+            outcome_window=WINDOW,
         )
 
 
@@ -249,7 +267,7 @@ def _by_id(profile: ReferenceProfile, outcomes: pd.Series, ids: list[str]) -> Mo
         period=PERIOD,
         cut_off=0.7,
         outcomes=outcomes,
-        outcome_window="12 months",
+        outcome_window=WINDOW,
         ids="decision",
     )
 
@@ -288,7 +306,7 @@ def test_positional_outcomes_of_another_length_are_refused(profile: ReferencePro
             period=PERIOD,
             cut_off=0.7,
             outcomes=[0, 1, 1],
-            outcome_window="12 months",
+            outcome_window=WINDOW,
         )
 
 
@@ -312,7 +330,7 @@ def test_the_report_goes_to_the_ledger_and_reads_back(profile: ReferenceProfile)
         period=PERIOD,
         cut_off=0.7,
         outcomes=OUTCOMES,
-        outcome_window="12 months",
+        outcome_window=WINDOW,
         groups=pd.DataFrame({"sex": ["F", "F", "M", "M"]}),
         min_group_size=1,
         thresholds={"auc": {"amber": 0.8, "red": 0.7, "direction": "lower_is_worse"}},
@@ -325,3 +343,25 @@ def test_the_report_goes_to_the_ledger_and_reads_back(profile: ReferenceProfile)
     assert artifacts["monitoring_bins.csv"].startswith(b"column,bin,expected_share")
     assert b"\nsex,F,2,1,0.5," in artifacts["monitoring_groups.csv"]
     assert EvaluationResult.model_validate_json(report.model_dump_json()) == report
+
+
+def test_the_report_payload_is_the_ledgers_monitoring_report(profile: ReferenceProfile) -> None:
+    """The conversion of explain's report into the ledger's payload, and one period shape."""
+    assert set(Period.model_fields) == set(LedgerPeriod.model_fields)
+    report = monitor(
+        profile, SCORES, INPUTS, period=("2026-01-01T02:00:00+02:00", "2026-01-31"),
+        cut_off=0.7, outcomes=OUTCOMES, outcome_window=WINDOW,
+        thresholds={"auc": {"amber": 0.8, "red": 0.7, "direction": "lower_is_worse"},
+                    "approval_rate": {"amber": 0.2, "red": 0.1, "direction": "lower_is_worse"}},
+    )  # fmt: skip
+    payload = report.report_payload()
+    assert payload["period"] == {"start": "2026-01-01T00:00:00Z", "end": "2026-01-31"}
+    recorded = MonitoringReportPayload.model_validate({"plan": "ab" * 32, **payload})
+    assert recorded.period.model_dump() == report.period.model_dump()
+    assert recorded.outcome_window is not None
+    assert recorded.outcome_window.model_dump() == {"start": WINDOW[0], "end": WINDOW[1]}
+    assert set(recorded.measures) == {"auc", "approval_rate"}  # what has a threshold
+    assert recorded.measures["approval_rate"].ci_low is not None and recorded.rows == 4
+    unthresholded = monitor(profile, SCORES, INPUTS, period=PERIOD, cut_off=0.7)
+    with pytest.raises(InvalidParameter, match="the plan's thresholds"):
+        unthresholded.report_payload()

@@ -26,7 +26,7 @@ PERIOD = ("2026-03-01", "2026-03-31")
 SETTINGS: dict[str, Any] = {
     "period": PERIOD,
     "cut_off": 0.55,
-    "outcome_window": "12 months",
+    "outcome_window": ("2026-02-01", "2027-01-31"),
     "thresholds": {
         "score_psi": {"amber": 0.1, "red": 0.25, "direction": "higher_is_worse"},
         "auc": {"amber": 0.75, "red": 0.7, "direction": "lower_is_worse"},

@@ -18,10 +18,11 @@ from ledger.errors import (
     PolicyViolation,
     UnknownEntry,
 )
-from ledger.governance import monitoring_state, plan_states
+from ledger.governance import monitoring_state, overdue_events, plan_states
 from ledger.log.entries import Entry, Statement, build_statement
 from ledger.store import LedgerSettings, LedgerStore, init_ledger, version_view
 from ledger.verify import replay_ledger_rules
+from reports.monitoring import monitoring_at
 from tests.access import add_user_by_admins
 from tests.ledger.factories import MODEL, Actor, deployment, digest, issued_now, training
 from tests.ledger.rules_history import deployment as rules_deployment
@@ -251,6 +252,25 @@ def test_a_recalibration_that_links_the_breach_answers_it(monitored: Monitored) 
     assert state.status == "ok" and state.breaches[0].response is not None
 
 
+def test_a_breach_is_due_by_the_plan_it_was_measured_under_not_a_later_one(
+    monitored: Monitored,
+) -> None:
+    m = monitored
+    first = _approved_plan(m)  # responses within 14 days
+    red = m.store.append(report(first, {"score_psi": {"value": 0.4, "status": "red"}}))
+    later = m.store.append(plan(response_days=60, supersedes=first.entry_hash.hex()))
+    m.approve(later, m.vera, "validator")
+    m.approve(later, m.arjun, "approver")
+    view = version_view(m.store, MODEL, "1.0")
+    (state,) = view.monitoring
+    assert state.plan is not None and state.plan.plan.seq == later.seq  # in force now
+    due = datetime.fromisoformat(red.recorded_at) + timedelta(days=14)
+    assert datetime.fromisoformat(state.breaches[0].due) == due
+    (restated,) = monitoring_at(view.monitoring, view.tenures, due + timedelta(hours=1))
+    assert datetime.fromisoformat(restated.breaches[0].due) == due
+    assert [lapse.reason for lapse in restated.lapses] == ["breach_unanswered"]
+
+
 def test_missed_cadence_and_unanswered_breaches_are_overdue(monitored: Monitored) -> None:
     m = monitored
     entry = _approved_plan(m)
@@ -264,6 +284,13 @@ def test_missed_cadence_and_unanswered_breaches_are_overdue(monitored: Monitored
     assert state.status == "monitoring overdue"
     assert any("unanswered" in why for why in state.overdue)
     assert any("no monthly report since" in why for why in state.overdue)
+    events = overdue_events(MODEL, "1.0", state)
+    assert sorted(e.data["reason"] for e in events) == ["breach_unanswered", "missed_cadence"]
+    assert all(e.type == "monitoring.overdue" and e.occurred_at == e.data["due"] for e in events)
+    even_later = monitoring_state(
+        "production", states, [report_fact], [], view.tenures, later + timedelta(days=20)
+    )  # still the same lapses, so the same events (the outbox keeps each key once)
+    assert [e.key for e in overdue_events(MODEL, "1.0", even_later)] == [e.key for e in events]
 
 
 def test_the_policy_can_require_a_plan_in_force_before_a_promotion(monitored: Monitored) -> None:
