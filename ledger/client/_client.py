@@ -570,17 +570,6 @@ class LedgerClient:
         )
         return self._version_record("/v1/monitoring/reports", model, version, reason, payload)
 
-    def download_artifact(self, sha256: str) -> bytes:
-        """An artifact's bytes from the ledger's artifact store, checked against its SHA-256
-        (ArtifactTampered when they differ: the store holds altered bytes)."""
-        data = bytes(self.request("GET", f"/v1/artifacts/{sha256}"))
-        if hashlib.sha256(data).hexdigest() != sha256:
-            raise errors.ArtifactTampered(
-                f"artifact {sha256} came back with other bytes (SHA-256 "
-                f"{hashlib.sha256(data).hexdigest()}): the artifact store holds a damaged copy"
-            )
-        return data
-
     def monitoring_in_force(
         self, model: str, version: str, environment: str = "production"
     ) -> dict[str, Any]:
