@@ -424,6 +424,13 @@ class DecisionIdTaken(Conflict):
         self.row = row
 
 
+class CatalogueChanged(Conflict):
+    """A batch names a reason catalogue that is no longer (or not yet) the one in force for
+    its version: prepare it again (`LedgerStore.record_decisions` does, once)."""
+
+    slug = "catalogue-changed"
+
+
 class DecisionErased(Conflict):
     """The decision's details are already erased or purged."""
 

@@ -117,12 +117,14 @@ def check_receipt(receipt: Any, verifier_key: str) -> CheckedReceipt:
         raise _fail("the batch entry is not in the evidence", CLAIM_NOT_PROVEN, batch.get("seq"))
     payload = entry.statement.payload
     size, index = batch.get("size"), leaf.get("index")
-    if size != payload.get("count") or not isinstance(index, int) or isinstance(index, bool):
+    if size != payload.get("count") or not isinstance(size, int):
         raise _fail("the batch size is not the entry's count", CLAIM_NOT_PROVEN, entry.seq)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise _fail("leaf.index must be an integer", MALFORMED, entry.seq)
     leaf_hash = _hex(leaf.get("hash"), "leaf.hash")
     inner = [_hex(h, "batch.inner_proof") for h in _list(batch.get("inner_proof"))]
     root = _hex(payload.get("root"), "the batch root")
-    if not merkle.verify_inclusion_of_hash(leaf_hash, index, int(size), inner, root):
+    if not merkle.verify_inclusion_of_hash(leaf_hash, index, size, inner, root):
         raise _fail(
             f"the inner proof does not place leaf {index} in the batch's tree of {size}",
             NOT_INCLUDED,
@@ -210,7 +212,8 @@ def _check_reasons(
         if codes:
             raise _fail("the decision gives reasons but the receipt names no catalogue", MALFORMED)
         return ()
-    cited = by_seq.get(catalogue.get("seq")) if isinstance(catalogue, Mapping) else None
+    wanted = catalogue.get("seq") if isinstance(catalogue, Mapping) else None
+    cited = by_seq.get(wanted) if isinstance(wanted, int) else None
     st = entry.statement
     if (
         cited is None

@@ -293,7 +293,7 @@ class _Workers:
             )
             for _ in range(count)
         ]
-        self._jobs: queue.SimpleQueue[tuple[_RangeJob, Future[_RangeResult]] | None]
+        self._jobs: queue.SimpleQueue[tuple[Any, Future[Any]] | None]
         self._jobs = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._threads = [
@@ -302,11 +302,11 @@ class _Workers:
         for thread in self._threads:
             thread.start()
 
-    def run(self, jobs: Sequence[_RangeJob]) -> list[Future[_RangeResult]]:
+    def run(self, jobs: Sequence[Any]) -> list[Future[Any]]:
         """Queue the jobs; their futures, in the same order."""
-        futures: list[Future[_RangeResult]] = []
+        futures: list[Future[Any]] = []
         for job in jobs:
-            future: Future[_RangeResult] = Future()
+            future: Future[Any] = Future()
             self._jobs.put((job, future))
             futures.append(future)
         return futures
@@ -353,10 +353,14 @@ class _Workers:
 
 
 def _serve(jobs: IO[bytes], results: IO[bytes]) -> None:
-    """A worker's loop: read pickled jobs until end of input, write pickled results."""
+    """A worker's loop: read pickled jobs until end of input, write pickled results.
+
+    A job is a range of entries (`_RangeJob`) or any job with a `run` method (the detail
+    store's ranges of scoring decisions, `ledger.verify._decisions.DecisionRangeJob`)."""
     for job in _read_jobs(jobs):
         try:
-            reply: tuple[str, Any] = ("ok", _verify_range(job))
+            outcome = job.run() if hasattr(job, "run") else _verify_range(job)
+            reply: tuple[str, Any] = ("ok", outcome)
         except Exception as exc:  # handed to the parent, which raises it
             try:
                 pickle.dumps(exc)

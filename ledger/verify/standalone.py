@@ -443,6 +443,7 @@ CITATIONS: dict[str, tuple[tuple[str, bool, tuple[str, ...] | None, bool, bool],
         ("refers_to", True, None, True, False),
     ),
     "note": (("refers_to", True, None, False, False),),
+    "scoring.batch": (("catalogue", False, ("catalogue.recorded",), True, True),),
 }
 """`ledger.citations.CITATIONS` restated: kind -> (field, a list?, kinds the cited entry may
 have, same model?, same version?)."""
