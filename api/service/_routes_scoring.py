@@ -15,6 +15,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -107,12 +108,11 @@ async def record_batch(
 ) -> JSONResponse:
     raw = await request.body()
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidDecision(
-            "the body is not JSON: send {model, version, environment, decisions: [...]}"
-        ) from None
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # NaN and Infinity too: let the decisions' check name them
+        body = _standard_json(raw)
     model, version, environment, decisions = _batch_header(body)
+
     entry = await context.store.record_decisions_async(
         principal, model, version, environment, decisions, idempotency_key=key
     )
@@ -121,6 +121,17 @@ async def record_batch(
         status_code=201,
         headers={"Location": f"/v1/entries/{entry.seq}"},
     )
+
+
+def _standard_json(raw: bytes) -> Any:
+    """A body orjson refused, read by the standard library (which takes NaN and Infinity,
+    so that the decision holding one is named), or the refusal of a body that is no JSON."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidDecision(
+            "the body is not JSON: send {model, version, environment, decisions: [...]}"
+        ) from None
 
 
 def _reader(principal: Principal) -> None:

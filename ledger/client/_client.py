@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import subprocess
 import time
 import uuid
@@ -33,7 +32,7 @@ from urllib.parse import quote
 import httpx
 
 from ledger import errors
-from ledger.client._scoring import decision_batches, decision_records
+from ledger.client._scoring import batch_body, decision_batches, decision_records
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.receipt import check_receipt
@@ -722,7 +721,7 @@ class LedgerClient:
             records, batch_size=batch_size, model=model, version=version, environment=environment
         )
         for index, body in enumerate(batches):
-            content = json.dumps(body, separators=(",", ":")).encode()
+            content = batch_body(body)
             answers.append(
                 self.request(
                     "POST",

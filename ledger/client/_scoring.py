@@ -1,15 +1,20 @@
 """Scoring decisions on the client's side: rows from a DataFrame or records, grouped into
 batches of one model version in one environment (one `scoring.batch` entry each).
 
-Only the standard library: a data frame is read through its own `to_dict("records")`, so
-the client needs no pandas of its own.
+A data frame is read through its own `to_dict("records")`, so the client needs no pandas
+of its own; bodies are encoded with orjson (a batch of a thousand decisions in a fraction
+of the standard library's time: the client shares the machine with the scoring service).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
+from types import NoneType
 from typing import Any
+
+import orjson
 
 DEFAULT_ENVIRONMENT = "production"
 BATCH_HEADER = ("model", "version", "environment")
@@ -24,11 +29,13 @@ def decision_records(data: Any) -> list[dict[str, Any]]:
         rows = data
     out = []
     for row in rows:
+        decided, reasons = row.get("decided_at"), row.get("reasons")
+        if type(row) is dict and type(decided) is str and type(reasons) in (list, NoneType):
+            out.append(row)  # already as sent: not copied (a thousand a batch)
+            continue
         record = dict(row)
-        decided = record.get("decided_at")
         if decided is not None and not isinstance(decided, str):
             record["decided_at"] = _rfc3339(decided)
-        reasons = record.get("reasons")
         if reasons is not None and not isinstance(reasons, list):
             record["reasons"] = [] if _missing(reasons) else list(reasons)
         out.append(record)
@@ -65,12 +72,16 @@ def decision_batches(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     groups: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
-    for record in records:
-        key = (
-            record.pop("model", model),
-            record.pop("version", version),
-            record.pop("environment", environment) or DEFAULT_ENVIRONMENT,
-        )
+    default = (model, version, environment or DEFAULT_ENVIRONMENT)
+    for record in records:  # a record may repeat its batch's names: the server checks them
+        if "model" in record or "version" in record or "environment" in record:
+            key = (
+                record.get("model", model),
+                record.get("version", version),
+                record.get("environment", environment) or DEFAULT_ENVIRONMENT,
+            )
+        else:
+            key = default
         groups.setdefault(key, []).append(record)
     for (m, v, env), rows in groups.items():
         if m is None or v is None:
@@ -85,3 +96,13 @@ def decision_batches(
                 "environment": env,
                 "decisions": rows[start : start + batch_size],
             }
+
+
+def batch_body(body: Mapping[str, Any]) -> bytes:
+    """The JSON bytes of a batch (orjson; the standard library for what orjson cannot
+    encode). orjson writes a NaN score as null, which the server refuses naming the
+    decision, as it refuses the NaN the standard library writes."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError:
+        return json.dumps(body, separators=(",", ":"), default=str).encode()

@@ -69,10 +69,10 @@ from ledger.governance._serving import (
     serving_history,
 )
 from ledger.log import ed25519_strict, signing
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
 from ledger.log.names import check_model_name, check_version_name, model_name_problem
-from ledger.log.scoring import DecisionBatch
 from ledger.log.timestamps import parse_rfc3339
 
 _KEY_ID = re.compile(r"[0-9a-f]{32}")

@@ -43,8 +43,8 @@ from ledger.errors import (
 )
 from ledger.governance._catalogue import CatalogueState
 from ledger.governance._serving import PromotionFact, ServingHistory, Tenure
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Statement
-from ledger.log.scoring import DecisionBatch
 from ledger.log.timestamps import format_rfc3339
 
 _RETENTION = re.compile(r"\s*(\d{1,4})\s*(month|months|day|days)?\s*")

@@ -6,12 +6,14 @@ time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle 
 (`merkle`), C2SP signed-note checkpoints (`checkpoint`), Ed25519 under one strict rule
 (`ed25519_strict`, reached through `signing`), the check of an as-of serving answer
 (`serving_answer`), which the client applies too, scoring decisions' leaves and batch trees
-(`scoring`) and the check of a decision's receipt (`receipt`). Everything above builds on these.
+(`scoring`), a batch of decisions checked and turned into leaves (`decision_batch`) and the
+check of a decision's receipt (`receipt`). Everything above builds on these.
 """
 
 __all__ = [
     "canonical",
     "checkpoint",
+    "decision_batch",
     "ed25519_strict",
     "entries",
     "kinds",

@@ -40,9 +40,9 @@ from ledger.governance import (
 )
 from ledger.log import merkle
 from ledger.log.canonical import canonical_json
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry, compute_entry_hash, entry_from_row, entry_row
 from ledger.log.kinds import SCORING_KINDS, Kind
-from ledger.log.scoring import DecisionBatch
 from ledger.log.signing import signed_statement_row
 from ledger.log.timestamps import format_rfc3339
 from ledger.store._decision_rows import write_scoring

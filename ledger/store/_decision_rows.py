@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
-from ledger.log.scoring import DecisionBatch
 from ledger.store._sql import Statements
 from ledger.store._write_tx import DriverCursor
 

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.errors import LedgerNotInitialised, UnknownDecision
 from ledger.governance import Principal, Submission, catalogue_in_force
+from ledger.log.decision_batch import parse_batch
 from ledger.log.entries import build_statement
 from ledger.log.kinds import Kind
-from ledger.log.scoring import REFERENCE, applicant_reference, parse_batch
+from ledger.log.scoring import REFERENCE, applicant_reference
 from ledger.store._transaction_facts import TransactionFacts
 from ledger.store._write_tx import DriverCursor, read_cursor
 
@@ -182,11 +183,19 @@ class DecisionStore:
             rows = tx.all(self._store.statements.scoring_entries)
         return [(int(s), str(k), str(p)) for s, k, p in rows]
 
-    def detail_rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+    def detail_rows(self, start: int, stop: int, full: bool = True) -> list[tuple[Any, ...]]:
         """Detail rows of the batches with start <= seq < stop, in primary-key order:
-        (batch seq, leaf index, decision id, leaf hash, detail, erased seq)."""
-        with self._cursor() as tx:
-            return tx.all(self._store.statements.decision_rows_after, (start, stop))
+        (batch seq, leaf index, decision id, leaf hash, detail, erased seq), or without
+        `full` (decision id, leaf hash, detail, erased seq)."""
+        sql = self._store.statements
+        query = sql.decision_rows_after if full else sql.decision_leaves_after
+        with self._store.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(query, (start, stop))
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
 
     def stray_batch_seq(self, first: int, stop: int) -> int | None:
         """The batch seq of a detail row before `first` or from `stop` on, if any."""

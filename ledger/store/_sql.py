@@ -85,6 +85,7 @@ class Statements:
     batch_leaves: str
     batch_rows: str
     decision_rows_after: str
+    decision_leaves_after: str
     applicant_decisions: str
     scoring_entries: str
     stray_decision: str
@@ -227,6 +228,9 @@ def statements_for(dialect: str) -> Statements:
         f"'scoring.erased', 'scoring.purged') AND {GOVERNANCE_KIND_SQL} ORDER BY seq",
         stray_decision="SELECT batch_seq FROM scoring_decisions WHERE batch_seq < ? "
         "OR batch_seq >= ? LIMIT 1",
+        decision_leaves_after="SELECT decision_id, leaf_hash, detail, erased_seq "
+        "FROM scoring_decisions WHERE batch_seq >= ? AND batch_seq < ? "
+        "ORDER BY batch_seq, leaf_index",
         applicant_decisions="SELECT decision_id, detail FROM scoring_decisions "
         f"WHERE batch_seq >= ? AND batch_seq < ? AND substr(detail, {APPLICANT_AT}, 64) = ? "
         f"ORDER BY batch_seq, leaf_index LIMIT {APPLICANT_LOOKUP_LIMIT}",

@@ -27,9 +27,9 @@ from ledger.governance import (
     run_fact,
     serving_event,
 )
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RULE_KINDS, RUN_KINDS, Kind
-from ledger.log.scoring import DecisionBatch
 from ledger.log.signing import signed_statement_row
 from ledger.store._sql import COMPARISON_PATTERN, Statements
 from ledger.store._write_tx import DriverCursor

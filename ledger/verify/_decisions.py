@@ -79,77 +79,133 @@ class DecisionRangeJob:
         from ledger.verify._ranges import _connection
 
         connection = _connection(self.dialect, self.dsn)
-        query = statements_for(self.dialect).decision_rows_after
-        return check_range(
-            lambda start, stop: connection.execute(query, (start, stop)).fetchall(),
-            self,
-        )
+        sql = statements_for(self.dialect)
+
+        def fetch(start: int, stop: int, full: bool) -> list[Any]:
+            query = sql.decision_rows_after if full else sql.decision_leaves_after
+            return list(connection.execute(query, (start, stop)).fetchall())
+
+        return check_range(fetch, self)
 
 
 def check_range(fetch: Any, job: DecisionRangeJob) -> _RangeResult:
-    """The check of one range of batches; `fetch(start, stop)` reads rows in key order."""
+    """The check of one range of batches; `fetch(start, stop, full)` reads the rows of the
+    batches start <= seq < stop in key order: (decision id, leaf hash, detail, erased seq),
+    or with `full` every column (batch seq and leaf index first).
+
+    Each read (64 batches) is checked column by column first (`_group_checks`: one C-level
+    pass per check, the batches' rows told apart by their counts); a read that fails any
+    check is read again in full and checked row by row, which names the first bad decision
+    and why."""
     result = _RangeResult()
-    batches, erasures, purges = job.batches, job.erasures, job.purges
-    sha256 = hashlib.sha256
-    prefix = _TEXT_PREFIX
-    id_at = _ID_AT
+    batches = job.batches
     seqs = sorted(s for s in batches if job.start <= s < job.stop)
-    current: int | None = None
-    leaves: list[bytes] = []
-    position = 0
     try:
         for lo in range(0, len(seqs), 64):  # a few batches per read: flat memory
             group = seqs[lo : lo + 64]
-            rows = fetch(group[0], seqs[lo + 64] if lo + 64 < len(seqs) else job.stop)
-            expected = iter(group)
-            for batch_seq, index, decision_id, leaf, detail, erased_seq in rows:
-                if batch_seq != current:
-                    if batch_seq not in batches:
-                        raise Failed(
-                            Problem.DECISION_MISSING,
-                            f"detail rows name batch seq {batch_seq}, which is no scoring.batch "
-                            "entry of the log",
-                            seq=batch_seq,
-                        )
-                    if current is not None:
-                        _close_batch(current, leaves, batches[current])
-                    current = next(expected, None)
-                    while current is not None and current != batch_seq:
-                        _close_batch(current, [], batches[current])  # a batch with no rows
-                        current = next(expected, None)
-                    leaves, position = [], 0
-                if index != position:
-                    raise Failed(
-                        Problem.DECISION_MISSING,
-                        f"batch seq {batch_seq} has no decision at leaf {position}: a detail "
-                        "row was removed or added",
-                        seq=batch_seq,
-                    )
-                position += 1
-                leaf = bytes(leaf)
-                if detail is not None:
-                    if sha256((prefix + detail).encode()).digest() != leaf or not detail.startswith(
-                        decision_id + '"', id_at
-                    ):
-                        raise Failed(
-                            Problem.LEAF_MISMATCH,
-                            f"decision {decision_id} (batch seq {batch_seq}, leaf {index}): its "
-                            "stored details do not hash to its leaf: they were altered",
-                            seq=batch_seq,
-                        )
-                else:
-                    _check_erased(decision_id, batch_seq, erased_seq, batches, erasures, purges)
-                    result.erased += 1
-                leaves.append(leaf)
-                result.checked += 1
-            if current is not None and rows:
-                _close_batch(current, leaves, batches[current])
-                current = None
-            for rest in expected:
-                _close_batch(rest, [], batches[rest])
+            stop = seqs[lo + 64] if lo + 64 < len(seqs) else job.stop
+            counted = _group_checks(group, fetch(group[0], stop, False), job)
+            if counted is None:
+                counted = _group_rows(group, fetch(group[0], stop, True), job)
+            result.checked += counted[0]
+            result.erased += counted[1]
     except Failed as failed:
         result.failure = (failed.seq, failed.problem.value, failed.message)
     return result
+
+
+def _group_checks(
+    group: list[int], rows: list[Any], job: DecisionRangeJob
+) -> tuple[int, int] | None:
+    """(decisions, erased) of a read whose every check passes, else None.
+
+    Rows are in primary-key order, so sliced by the batches' counts each slice is one
+    batch's leaves 0 .. count - 1, unless a row was added, removed or moved: then a count
+    or a root differs and the read is checked row by row."""
+    sha256, prefix, id_at = hashlib.sha256, _TEXT_PREFIX, _ID_AT
+    batches = job.batches
+    if len(rows) != sum(batches[s].count for s in group):
+        return None
+    present = [r for r in rows if r[2] is not None]
+    if [sha256((prefix + r[2]).encode()).digest() for r in present] != [r[1] for r in present]:
+        return None
+    if not all(r[2].startswith(r[0] + '"', id_at) for r in present):
+        return None
+    erased = len(rows) - len(present)
+    leaves = [r[1] for r in rows]
+    position = 0
+    for seq in group:
+        fact = batches[seq]
+        end = position + fact.count
+        if merkle.root_of_hashes(leaves[position:end]) != fact.root:
+            return None
+        if erased:
+            for decision_id, _, detail, erased_seq in rows[position:end]:
+                if detail is None:
+                    try:
+                        _check_erased(
+                            decision_id, seq, erased_seq, batches, job.erasures, job.purges
+                        )
+                    except Failed:
+                        return None
+        position = end
+    return len(rows), erased
+
+
+def _group_rows(group: list[int], rows: list[Any], job: DecisionRangeJob) -> tuple[int, int]:
+    """The check of one read row by row: raise Failed at its first bad decision."""
+    batches, erasures, purges = job.batches, job.erasures, job.purges
+    sha256, prefix, id_at = hashlib.sha256, _TEXT_PREFIX, _ID_AT
+    checked = erased = 0
+    current: int | None = None
+    leaves: list[bytes] = []
+    position = 0
+    expected = iter(group)
+    for batch_seq, index, decision_id, leaf, detail, erased_seq in rows:
+        if batch_seq != current:
+            if batch_seq not in batches:
+                raise Failed(
+                    Problem.DECISION_MISSING,
+                    f"detail rows name batch seq {batch_seq}, which is no scoring.batch "
+                    "entry of the log",
+                    seq=batch_seq,
+                )
+            if current is not None:
+                _close_batch(current, leaves, batches[current])
+            current = next(expected, None)
+            while current is not None and current != batch_seq:
+                _close_batch(current, [], batches[current])  # a batch with no rows
+                current = next(expected, None)
+            leaves, position = [], 0
+        if index != position:
+            raise Failed(
+                Problem.DECISION_MISSING,
+                f"batch seq {batch_seq} has no decision at leaf {position}: a detail "
+                "row was removed or added",
+                seq=batch_seq,
+            )
+        position += 1
+        leaf = bytes(leaf)
+        if detail is not None:
+            if sha256((prefix + detail).encode()).digest() != leaf or not detail.startswith(
+                decision_id + '"', id_at
+            ):
+                raise Failed(
+                    Problem.LEAF_MISMATCH,
+                    f"decision {decision_id} (batch seq {batch_seq}, leaf {index}): its "
+                    "stored details do not hash to its leaf: they were altered",
+                    seq=batch_seq,
+                )
+        else:
+            _check_erased(decision_id, batch_seq, erased_seq, batches, erasures, purges)
+            erased += 1
+        leaves.append(leaf)
+        checked += 1
+    if current is not None and rows:
+        _close_batch(current, leaves, batches[current])
+    for rest in expected:
+        _close_batch(rest, [], batches[rest])
+    return checked, erased
 
 
 def _close_batch(seq: int, leaves: list[bytes], fact: BatchFact) -> None:
@@ -226,7 +282,7 @@ def verify_decisions(store: LedgerStore, *, workers: int | None = None) -> Verif
     dialect, dsn = _driver_dsn(store)
     seqs = sorted(batches)
     jobs = []
-    per_job = max(1, len(seqs) // max(1, workers * 4))
+    per_job = max(1, len(seqs) // max(1, workers * 8))
     for lo in range(0, len(seqs), per_job):
         part = seqs[lo : lo + per_job]
         stop = seqs[lo + per_job] if lo + per_job < len(seqs) else (part[-1] + 1 if part else 0)
@@ -241,8 +297,8 @@ def verify_decisions(store: LedgerStore, *, workers: int | None = None) -> Verif
                 purges,
             )
         )
-    if workers > 1 and len(jobs) > 1 and can_share(store):
-        with _Workers(min(workers, len(jobs))) as pool:
+    if workers > 1 and len(jobs) > 1 and can_share(store):  # this process is one of them
+        with _Workers(min(workers, len(jobs)) - 1, here=True) as pool:
             results = [f.result() for f in pool.run(jobs)]
     else:
         fetch = store.decisions.detail_rows

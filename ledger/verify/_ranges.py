@@ -280,7 +280,9 @@ class _Workers:
     finish and ends the processes.
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, here: bool = False) -> None:
+        """`count` worker processes; with `here`, this process works through the queue too
+        (jobs with a `run` method only), so that it is not idle while they start."""
         package_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([package_root, *sys.path])
@@ -299,6 +301,8 @@ class _Workers:
         self._threads = [
             threading.Thread(target=self._drive, args=(p,), daemon=True) for p in self._processes
         ]
+        if here:
+            self._threads.append(threading.Thread(target=self._drive_here, daemon=True))
         for thread in self._threads:
             thread.start()
 
@@ -332,6 +336,17 @@ class _Workers:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    def _drive_here(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, future = item
+            if self._stopped.is_set():
+                future.cancel()
+                continue
+            try:
+                future.set_result(job.run())
+            except Exception as exc:  # handed to the caller, as a worker's would be
+                future.set_exception(exc)
 
     def __enter__(self) -> _Workers:
         return self

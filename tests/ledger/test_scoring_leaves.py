@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from ledger.errors import BatchTooLarge, InvalidDecision
 from ledger.log import merkle
+from ledger.log.decision_batch import _parse_rows, parse_batch
 from ledger.log.scoring import (
     LEAF_PREFIX,
     MAX_BATCH_DECISIONS,
@@ -24,7 +25,6 @@ from ledger.log.scoring import (
     decision_text,
     inner_proof,
     leaf_hash_of_text,
-    parse_batch,
     score_json,
 )
 from tests.ledger.test_canonical import finite_floats
@@ -177,3 +177,40 @@ def test_a_batch_over_the_limit_or_empty_is_refused() -> None:
 def test_the_applicant_reference_is_a_keyed_hash() -> None:
     assert applicant_reference(KEY, "a") != applicant_reference(os.urandom(32), "a")
     assert applicant_reference(KEY, "a") == applicant_reference(KEY, "a")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "applicant": references,
+                "decided_at": st.datetimes(
+                    min_value=datetime(2000, 1, 1), max_value=datetime(2026, 3, 4)
+                ).map(lambda d: d.isoformat(timespec="milliseconds") + "Z"),
+                "score": finite_floats | st.integers(-(2**40), 2**40),
+                "outcome": st.sampled_from(["approve", "refer"]),
+                "reasons": st.lists(
+                    st.sampled_from(["R1", "R2", "R3", 'Q"\\']), max_size=4, unique=True
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_the_columns_and_the_rows_build_the_same_batch(rows: list[dict[str, Any]]) -> None:
+    rows = [{**r, "decision_id": f"d-{i}"} for i, r in enumerate(rows)]
+    salts = [f"{i:032x}" for i in range(len(rows))]
+    fast = _parse(rows, salts=salts)
+    slow = _parse_rows(
+        rows,
+        model="credit",
+        version="1.0.0",
+        environment="production",
+        applicant_key=KEY,
+        now=NOW,
+        max_future=timedelta(minutes=5),
+        salts=salts,
+    )
+    assert fast == slow
