@@ -53,30 +53,23 @@ _DECISION_SCHEMA = {
         },
     },
 }
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["model", "version", "decisions"],
-                    "properties": {
-                        "model": {"type": "string"},
-                        "version": {"type": "string"},
-                        "environment": {"type": "string", "default": DEFAULT_ENVIRONMENT},
-                        "decisions": {
-                            "type": "array",
-                            "items": _DECISION_SCHEMA,
-                            "minItems": 1,
-                            "maxItems": MAX_BATCH_DECISIONS,
-                        },
-                    },
-                }
-            }
-        },
-    }
+_BATCH_PROPERTIES = {
+    "model": {"type": "string"},
+    "version": {"type": "string"},
+    "environment": {"type": "string", "default": DEFAULT_ENVIRONMENT},
+    "decisions": {
+        "type": "array",
+        "items": _DECISION_SCHEMA,
+        "minItems": 1,
+        "maxItems": MAX_BATCH_DECISIONS,
+    },
 }
+
+
+def _json_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON object itself."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _batch_header(body: Any) -> tuple[str, str, str, Any]:
@@ -101,7 +94,7 @@ def _batch_header(body: Any) -> tuple[str, str, str, Any]:
     "/batches",
     status_code=201,
     summary="Record a batch of scoring decisions (one entry, a receipt per decision)",
-    openapi_extra=_BATCH_BODY,
+    openapi_extra=_json_body(["model", "version", "decisions"], _BATCH_PROPERTIES),
 )
 async def record_batch(
     request: Request, context: Context, principal: CurrentUser, key: IdempotencyKey = None
@@ -173,24 +166,14 @@ def applicant_decisions(
     "/erasures",
     status_code=201,
     summary="Erase decisions' details on a recorded request (GDPR Art. 17)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["decision_ids", "legal_basis"],
-                        "properties": {
-                            "decision_ids": {"type": "array", "items": {"type": "string"}},
-                            "legal_basis": {"type": "string"},
-                            "reason": {"type": "string"},
-                        },
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=_json_body(
+        ["decision_ids", "legal_basis"],
+        {
+            "decision_ids": {"type": "array", "items": {"type": "string"}},
+            "legal_basis": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    ),
 )
 async def erase(
     request: Request, context: Context, principal: CurrentUser, key: IdempotencyKey = None
@@ -204,28 +187,17 @@ async def erase(
     "/purges",
     status_code=201,
     summary="Purge the details of decisions out of retention (12 CFR 1002.12(b))",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["legal_basis"],
-                        "properties": {
-                            "before": {
-                                "type": "string",
-                                "description": "RFC 3339 UTC or a day; default: the end of "
-                                "the retention period",
-                            },
-                            "legal_basis": {"type": "string"},
-                            "reason": {"type": "string"},
-                        },
-                    }
-                }
+    openapi_extra=_json_body(
+        ["legal_basis"],
+        {
+            "before": {
+                "type": "string",
+                "description": "RFC 3339 UTC or a day; default: the end of the retention period",
             },
-        }
-    },
+            "legal_basis": {"type": "string"},
+            "reason": {"type": "string"},
+        },
+    ),
 )
 async def purge(
     request: Request, context: Context, principal: CurrentUser, key: IdempotencyKey = None

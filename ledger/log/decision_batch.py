@@ -304,7 +304,7 @@ def _reasons_column(reasons: list[Any], outcomes: list[str]) -> list[str] | None
 
 
 def _parse_rows(
-    rows: Any,
+    rows: list[Any],
     *,
     model: str,
     version: str,
@@ -312,30 +312,10 @@ def _parse_rows(
     applicant_key: bytes,
     now: datetime,
     max_future: timedelta,
-    salts: Sequence[str] | None = None,
+    salts: Sequence[str],
 ) -> DecisionBatch:
-    """Check every decision of a batch and build its leaves; the first bad decision refuses
-    the whole batch (InvalidDecision naming its index and why, BatchTooLarge).
-
-    A decision is an object with decision_id, applicant (references in the `REFERENCE`
-    grammar), decided_at (RFC 3339 UTC, at most `max_future` after `now`), score (a finite
-    number), outcome (approve, decline, refer) and reasons (catalogue codes, principal first:
-    a decline gives 1 to 4, approve and refer 0 to 4); model, version and environment may
-    be repeated and must then be the batch's. `salts` (tests) replaces the random salts.
-    Admission (`ledger.governance._scoring`) checks what needs the ledger: the version
-    served there then, the reasons are the catalogue's, the ids are new.
-    """
-    if not isinstance(rows, list) or not rows:
-        raise InvalidDecision("decisions must be a non-empty list of decision objects", row=None)
-    if len(rows) > MAX_BATCH_DECISIONS:
-        raise BatchTooLarge(
-            f"the batch holds {len(rows):,} decisions; a batch holds at most "
-            f"{MAX_BATCH_DECISIONS:,}: split it (LedgerClient.record_decisions does)"
-        )
-    count = len(rows)
-    if salts is None:
-        random_hex = os.urandom(16 * count).hex()
-        salts = [random_hex[i : i + 32] for i in range(0, 32 * count, 32)]
+    """`parse_batch` decision by decision: the definition of what a batch may hold, and
+    the refusal naming its first bad decision (`_refuse`)."""
     latest = format_rfc3339(now + max_future)
     env_json, model_json, version_json = (
         json_string(environment),

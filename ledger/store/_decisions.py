@@ -153,9 +153,13 @@ class DecisionStore:
 
     def batch_leaves(self, batch_seq: int) -> list[bytes]:
         """The leaf hashes of a batch, in leaf order (its receipts' inner proofs)."""
-        with self._cursor() as tx:
-            rows = tx.all(self._store.statements.batch_leaves, (batch_seq,))
-        return [bytes(r[0]) for r in rows]
+        with self._store.engine.connect() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(self._store.statements.batch_leaves, (batch_seq,))
+                return [bytes(r[0]) for r in cursor.fetchall()]
+            finally:
+                cursor.close()
 
     def of_applicant(
         self, applicant: str, *, since: str | None = None, until: str | None = None

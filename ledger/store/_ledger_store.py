@@ -308,6 +308,24 @@ class LedgerStore:
         """The entry at `seq`; UnknownEntry if there is none."""
         return self._one(entries.c.seq == seq, f"no entry at seq {seq}")
 
+    def entries_at(self, seqs: Sequence[int]) -> list[Entry]:
+        """The entries at these seqs, in seq order, in one read; UnknownEntry if one is
+        missing."""
+        wanted = sorted(set(seqs))
+        rows = self._fetch_all(self._sql.entries_in(len(wanted)), tuple(wanted))
+        found = [entry_from_row(r) for r in rows]
+        if len(found) != len(wanted):
+            missing = sorted(set(wanted) - {e.seq for e in found})
+            raise UnknownEntry(f"no entry at seq {missing[0]}")
+        return found
+
+    def seq_of(self, entry_hash: bytes) -> int:
+        """The seq of the entry with this entry_hash (by its unique index)."""
+        rows = self._fetch_all(self._sql.subject_by_hash, (entry_hash,))
+        if not rows:
+            raise UnknownEntry(f"no entry with hash {entry_hash.hex()}")
+        return int(rows[0][1])
+
     def entry_by_hash(self, entry_hash: bytes) -> Entry:
         """The entry with this entry_hash."""
         return self._one(

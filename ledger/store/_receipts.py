@@ -30,15 +30,15 @@ def decision_receipt(
     """The "govledger-receipt/v1" document of a decision (UnknownDecision if none)."""
     batch_seq, index, leaf_hash, detail, erased_seq = decisions.row(decision_id)
     leaves = decisions.batch_leaves(batch_seq)
-    batch_entry = store.entry(batch_seq)
+    batch_entry = store.entries_at([batch_seq])[0]
     st = batch_entry.statement
     payload = st.payload
     wanted = {batch_seq}
     catalogue = None
     if payload.get("catalogue"):
-        cited = store.entry_by_hash(bytes.fromhex(str(payload["catalogue"])))
-        catalogue = {"seq": cited.seq}
-        wanted.add(cited.seq)
+        cited = store.seq_of(bytes.fromhex(str(payload["catalogue"])))
+        catalogue = {"seq": cited}
+        wanted.add(cited)
     decision = None if detail is None else json.loads(detail)
     erased = None
     if decision is not None:
@@ -48,7 +48,7 @@ def decision_receipt(
         if promotion is not None:
             wanted.add(promotion)
     elif erased_seq is not None:
-        eraser = store.entry(erased_seq)
+        eraser = store.entries_at([erased_seq])[0]
         erased = {
             "seq": erased_seq,
             "kind": eraser.statement.kind,
@@ -64,15 +64,14 @@ def decision_receipt(
     seqs = sorted(wanted)
     proofs: dict[str, list[str]] = {}
     with store.engine.connect() as conn:
-        for seq in seqs:
-            proof = tree_store.inclusion_proof(conn, seq, checkpoint.size)
+        for proof in tree_store.inclusion_proofs(conn, seqs, checkpoint.size):
             if proof.root != checkpoint.root:
                 raise CheckpointInvalid(
                     "the store's Merkle root differs from its signed checkpoint: run "
                     "`govledger verify` before trusting any receipt from this ledger"
                 )
-            proofs[str(seq)] = [h.hex() for h in proof.proof]
-    entries = [batch_entry if seq == batch_seq else store.entry(seq) for seq in seqs]
+            proofs[str(proof.seq)] = [h.hex() for h in proof.proof]
+    entries = store.entries_at(seqs)
     return {
         "format": FORMAT,
         "decision_id": decision_id,

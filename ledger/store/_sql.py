@@ -113,6 +113,14 @@ class Statements:
             "ORDER BY e.seq"
         )
 
+    def entries_in(self, count: int) -> str:
+        """The entries at `count` seqs, in seq order."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        return (
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq IN ({', '.join([mark] * count)}) "
+            "ORDER BY seq"
+        )
+
     def decision_ids_in(self, count: int) -> str:
         """Which of `count` decision ids the detail store holds: (id, batch seq, erased seq)."""
         mark = "%s" if "%s" in self.find_idempotency else "?"

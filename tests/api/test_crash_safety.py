@@ -31,17 +31,15 @@ QUICK_KILLS = 6
 CLIENTS = 4
 
 
-def _append_until_acknowledged(
-    service: Service, text: str, stop: threading.Event
+def _post_until_acknowledged(
+    service: Service, path: str, body: dict[str, object], user: str, key: str, stop: threading.Event
 ) -> dict[str, object] | None:
-    body = {"kind": "note", "model": "crash-test", "payload": {"text": text}}
-    key = f"crash-{text}"
-    headers = {"Authorization": f"Bearer {service.api_keys['dana']}", "Idempotency-Key": key}
+    """POST until a 201 (the answer), retrying with the same Idempotency-Key while the
+    server is down or restarting; None once `stop` is set."""
+    headers = {"Authorization": f"Bearer {service.api_keys[user]}", "Idempotency-Key": key}
     while not stop.is_set():
         try:
-            response = httpx.post(
-                service.url + "/v1/entries", json=body, headers=headers, timeout=5
-            )
+            response = httpx.post(service.url + path, json=body, headers=headers, timeout=10)
         except httpx.TransportError:
             time.sleep(0.05)
             continue
@@ -52,6 +50,13 @@ def _append_until_acknowledged(
             continue
         raise AssertionError(f"unexpected {response.status_code}: {response.text}")
     return None
+
+
+def _append_until_acknowledged(
+    service: Service, text: str, stop: threading.Event
+) -> dict[str, object] | None:
+    body = {"kind": "note", "model": "crash-test", "payload": {"text": text}}
+    return _post_until_acknowledged(service, "/v1/entries", body, "dana", f"crash-{text}", stop)
 
 
 def _kill_and_restart(service: Service, port: int, kills: int, rng: random.Random) -> None:
@@ -130,22 +135,7 @@ def _record_until_acknowledged(
     service: Service, rows: list[dict[str, object]], key: str, stop: threading.Event
 ) -> dict[str, object] | None:
     body = {"model": MODEL, "version": "1.0", "environment": "production", "decisions": rows}
-    headers = {"Authorization": f"Bearer {service.api_keys['scorer']}", "Idempotency-Key": key}
-    while not stop.is_set():
-        try:
-            response = httpx.post(
-                service.url + "/v1/scoring/batches", json=body, headers=headers, timeout=10
-            )
-        except httpx.TransportError:
-            time.sleep(0.05)
-            continue
-        if response.status_code == 201:
-            return dict(response.json())
-        if response.status_code in (502, 503, 504):
-            time.sleep(0.05)
-            continue
-        raise AssertionError(f"unexpected {response.status_code}: {response.text}")
-    return None
+    return _post_until_acknowledged(service, "/v1/scoring/batches", body, "scorer", key, stop)
 
 
 @pytest.mark.timeout(900)
