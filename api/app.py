@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.service import (
+    MAX_SCORING_BATCH_BODY,
+    SCORING_BATCHES_PATH,
     BodySizeLimit,
     ControlCharacterGuard,
     HtmlSecurityHeaders,
@@ -30,6 +32,7 @@ from api.service import (
     read_router,
     regulatory_router,
     reports_router,
+    scoring_router,
     webhooks_router,
     write_router,
 )
@@ -77,6 +80,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_docs_page(app)
     app.include_router(write_router)
+    app.include_router(scoring_router)
     app.include_router(access_router)
     app.include_router(reports_router)
     app.include_router(regulatory_router)
@@ -89,7 +93,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     _install_web(app)
     app.add_middleware(
-        BodySizeLimit, large_paths=("/v1/artifacts",), large_limit=settings.max_artifact_bytes
+        BodySizeLimit,
+        large_paths=("/v1/artifacts",),
+        large_limit=settings.max_artifact_bytes,
+        path_limits=((SCORING_BATCHES_PATH, MAX_SCORING_BATCH_BODY),),
     )
     app.add_middleware(NameSegments)  # a name is one path segment, even `a/b` (api.path_names)
     app.add_middleware(ControlCharacterGuard)  # before any route reads path or query

@@ -115,6 +115,24 @@ class InvalidTimeBound(InvalidStatement):
         self.parameter = parameter
 
 
+class InvalidDecision(InvalidStatement):
+    """A scoring decision of a batch is refused (`ledger.log.scoring`, admission's scoring
+    rules): `row` is the index of the first bad decision in the batch, and nothing of the
+    batch is written."""
+
+    slug = "invalid-decision"
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+class ReasonNotInCatalogue(InvalidDecision):
+    """A decision's reason code is not in the reason catalogue in force for its version."""
+
+    slug = "reason-not-in-catalogue"
+
+
 class ControlCharacter(GovledgerError):
     """A path or query holds NUL, another C0 control character or DEL: no name, filter or
     date contains one, and PostgreSQL text cannot hold NUL at all; `parameter` names where."""
@@ -384,6 +402,59 @@ class ArtifactStoreUnavailable(LedgerUnavailable):
     operator has fixed the store."""
 
 
+class BatchTooLarge(PayloadTooLarge):
+    """A batch of scoring decisions holds more than one entry may (`ledger.log.scoring`)."""
+
+    slug = "batch-too-large"
+
+
+class DecisionNotServing(Conflict):
+    """A decision names a version that was not serving in its environment at its time
+    (before it was promoted, after it was replaced or retired): `row` is its index."""
+
+    slug = "version-not-serving"
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+class DecisionIdTaken(Conflict):
+    """A decision id is already in the ledger (another batch recorded it): `row` is its
+    index in the refused batch."""
+
+    slug = "decision-id-taken"
+
+    def __init__(self, message: str, row: int | None = None) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+class CatalogueChanged(Conflict):
+    """A batch names a reason catalogue that is no longer (or not yet) the one in force for
+    its version: prepare it again (`LedgerStore.record_decisions` does, once)."""
+
+    slug = "catalogue-changed"
+
+
+class DecisionErased(Conflict):
+    """The decision's details are already erased or purged."""
+
+    slug = "decision-erased"
+
+
+class RetentionNotOver(Conflict):
+    """A purge names a cut-off inside the retention period (12 CFR 1002.12(b))."""
+
+    slug = "retention-not-over"
+
+
+class UnknownDecision(NotFound):
+    """No decision with that id is in the ledger."""
+
+    slug = "unknown-decision"
+
+
 # --- verification --------------------------------------------------------------------------
 
 
@@ -434,6 +505,17 @@ class ServingAnswerInvalid(VerificationError):
     check, as `ledger.verify.Problem` spells it."""
 
     slug = "serving-answer-invalid"
+
+    def __init__(self, message: str, seq: int | None = None, problem: str = "malformed") -> None:
+        super().__init__(message, seq)
+        self.problem = problem
+
+
+class ReceiptInvalid(VerificationError):
+    """A decision receipt does not prove what it claims (`ledger.log.receipt`): `problem`
+    names the check, as `ledger.verify.Problem` spells it."""
+
+    slug = "receipt-invalid"
 
     def __init__(self, message: str, seq: int | None = None, problem: str = "malformed") -> None:
         super().__init__(message, seq)

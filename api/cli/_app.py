@@ -27,6 +27,7 @@ from api.cli import _monitoring as monitoring
 from api.cli import _notice as notice
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
+from api.cli import _scoring as scoring
 from api.cli import _service as service
 from api.cli import _serving as serving
 from api.cli import _webhooks as webhooks
@@ -38,7 +39,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-for module in (ledger_commands, lifecycle, serving, monitoring, reports, regulatory, service):
+for module in (
+    ledger_commands,
+    lifecycle,
+    serving,
+    scoring,
+    monitoring,
+    reports,
+    regulatory,
+    service,
+):
     app.add_typer(module.commands)
 app.add_typer(notice.commands)
 app.add_typer(reports.report_app, name="report")

@@ -84,6 +84,11 @@ def verify(
         trusted_checkpoints=[p.read_text() for p in checkpoint or []],
         artifact_store=ArtifactStore(settings.artifacts_path) if artifacts else None,
     )
+    decisions = None
+    if report.ok:
+        from ledger.verify import verify_decisions
+
+        decisions = verify_decisions(store)
     if deep and report.ok:
         from ledger.verify import verify_stored_tree
 
@@ -94,7 +99,9 @@ def verify(
         from ledger.verify import replay_ledger_rules
 
         _print_replay(report, replay_ledger_rules(store), as_json)
-    _print_report(report, as_json)
+    if decisions is not None and not decisions.ok:
+        report = decisions
+    _print_report(report, as_json, decisions)
 
 
 def _print_replay(report: Any, replay: Any, as_json: bool) -> None:
@@ -115,11 +122,18 @@ def _print_replay(report: Any, replay: Any, as_json: bool) -> None:
     raise typer.Exit(1)
 
 
-def _print_report(report: Any, as_json: bool) -> None:
+def _print_report(report: Any, as_json: bool, decisions: Any = None) -> None:
+    """The report's line (and, when the ledger verifies, the scoring decisions' line);
+    exit 1 unless both are ok."""
     if as_json:
-        console.print_json(json.dumps(report.to_dict()))
+        out = report.to_dict()
+        if decisions is not None:
+            out["decisions"] = decisions.to_dict()
+        console.print_json(json.dumps(out))
     elif report.ok:
         console.print(f"[bold green]{report.summary()}[/]", soft_wrap=True)
+        if decisions is not None and decisions.entries_checked:
+            console.print(f"[bold green]{decisions.summary()}[/]", soft_wrap=True)
     else:
         err_console.print(f"[bold red]{report.summary()}[/]", soft_wrap=True)
     if not report.ok:

@@ -9,6 +9,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_JSON_BODY = 1024 * 1024
 """JSON bodies over 1 MiB are refused with 413; large content goes to /v1/artifacts."""
+SCORING_BATCHES_PATH = "/v1/scoring/batches"
+MAX_SCORING_BATCH_BODY = 8 * 1024 * 1024
+"""A batch of scoring decisions (at most `ledger.log.scoring.MAX_BATCH_DECISIONS`, a few
+hundred bytes each) may be up to 8 MiB."""
 
 
 class BodyTooLarge(Exception):
@@ -28,9 +32,12 @@ class BodySizeLimit:
         limit: int = MAX_JSON_BODY,
         large_paths: tuple[str, ...] = (),
         large_limit: int = 256 * 1024 * 1024,
+        path_limits: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app, self.limit = app, limit
         self.large_paths, self.large_limit = large_paths, large_limit
+        self.path_limits = dict(path_limits)
+        """Exact paths with a limit of their own (a batch of scoring decisions)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,10 +45,11 @@ class BodySizeLimit:
             return
         path = scope.get("path", "")
         limit = self.large_limit if path.startswith(self.large_paths) else self.limit
+        limit = self.path_limits.get(path, limit)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _reply_413(send, limit)
+            await _reply_413(send, limit, path)
             return
         received = 0
         exceeded = started = replaced = False
@@ -65,7 +73,7 @@ class BodySizeLimit:
             if message["type"] == "http.response.start":
                 if exceeded:
                     replaced = True
-                    await _reply_413(send, limit)
+                    await _reply_413(send, limit, path)
                     return
                 started = True
             await send(message)
@@ -74,16 +82,20 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started and not replaced:
-                await _reply_413(send, limit)
+                await _reply_413(send, limit, path)
 
 
-async def _reply_413(send: Send, limit: int) -> None:
+async def _reply_413(send: Send, limit: int, path: str = "") -> None:
+    what = (
+        "split the batch of decisions (LedgerClient.record_decisions sends 1,000 at a time)"
+        if path == SCORING_BATCHES_PATH
+        else "store large content as an artifact (POST /v1/artifacts) and cite its digest"
+    )
     body: dict[str, Any] = {
         "type": "https://govledger.dev/problems/payload-too-large",
         "title": "Content Too Large",
         "status": 413,
-        "detail": f"request body is over {limit:,} bytes; store large content as an artifact "
-        "(POST /v1/artifacts) and cite its digest",
+        "detail": f"request body is over {limit:,} bytes; {what}",
     }
     data = json.dumps(body).encode()
     await send(

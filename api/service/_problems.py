@@ -56,6 +56,9 @@ def install(app: FastAPI) -> None:
         seq = getattr(exc, "seq", None)
         if seq is not None:
             extra["seq"] = seq
+        row = getattr(exc, "row", None)
+        if row is not None:  # which decision of a batch was refused (its index)
+            extra["row"] = row
         parameter = getattr(exc, "parameter", None)
         if parameter is not None:  # which query parameter or field was refused
             extra["parameter"] = parameter

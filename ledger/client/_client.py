@@ -34,9 +34,11 @@ from urllib.parse import quote
 import httpx
 
 from ledger import errors
+from ledger.client._scoring import batch_body, decision_batches, decision_records
 from ledger.log import signing
 from ledger.log.entries import build_statement
 from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE
+from ledger.log.receipt import check_receipt
 from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
 
@@ -711,6 +713,60 @@ class LedgerClient:
                 key = Path(key).expanduser().read_text(encoding="utf-8").strip()
             check_serving_answer(answer, key)
         return serving_tenure_for(answer, digest, file.name)
+
+    # -- scoring decisions (ledger.client._scoring) -------------------------------------
+
+    def record_decisions(
+        self,
+        decisions: Any,
+        *,
+        idempotency_key: str | None = None,
+        batch_size: int = 1000,
+        model: str | None = None,
+        version: str | None = None,
+        environment: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Record scoring decisions (a DataFrame, one row each, or records) in batches of
+        one model version and environment, `batch_size` at a time: one `scoring.batch`
+        entry per batch. Each decision has decision_id, applicant (a pseudonymous
+        reference), decided_at, score, outcome and reasons (model, version, environment
+        as columns or arguments). Batch i is sent with the Idempotency-Key
+        `{idempotency_key}:{i}` (a new key when none is given) and retried with it, so a
+        retried call writes nothing twice. Returns each batch's answer ({entry, count})."""
+        records = decision_records(decisions)
+        base = idempotency_key or str(uuid.uuid4())
+        answers = []
+        batches = decision_batches(
+            records, batch_size=batch_size, model=model, version=version, environment=environment
+        )
+        for index, body in enumerate(batches):
+            content = batch_body(body)
+            answers.append(
+                self.request(
+                    "POST",
+                    "/v1/scoring/batches",
+                    content=content,
+                    headers={"Content-Type": "application/json"},
+                    idempotency_key=f"{base}:{index}",
+                )
+            )
+        return answers
+
+    def decision_receipt(
+        self, decision_id: str, *, ledger_key: str | Path | None = None
+    ) -> dict[str, Any]:
+        """A decision's "govledger-receipt/v1" document. With `ledger_key` (the ledger's
+        verifier key, or the path of `ledger.pub`) it is checked first
+        (`ledger.log.receipt.check_receipt`: ReceiptInvalid when it proves nothing)."""
+        receipt: dict[str, Any] = self.request(
+            "GET", f"/v1/scoring/decisions/{quote(decision_id, safe='')}/receipt"
+        )
+        if ledger_key is not None:
+            key = str(ledger_key)
+            if "+" not in key:
+                key = Path(key).expanduser().read_text(encoding="utf-8").strip()
+            check_receipt(receipt, key)
+        return receipt
 
     def verify(self) -> dict[str, Any]:
         """Ask the server to verify the whole ledger (compliance role)."""

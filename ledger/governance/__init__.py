@@ -36,6 +36,12 @@ An index of the rules, each in one place (private module, then function):
   rollback, the bound model file, the champion comparison a policy may require):
   `_serving.ServingHistory`, `_serving.check_promotion` (reached through
   `_rules.check_deployment_in_force`)
+- scoring decisions recorded in batches (the version served in that environment at each
+  decision's time, reasons from the catalogue in force, decision ids new) and the erasure
+  and retention purge of their details: `_scoring.check_batch`, `_scoring.check_erasure`,
+  `_scoring.check_purge`, `_scoring.DecisionRetention`; the catalogue in force for a
+  version: `_admission.catalogue_in_force`; who records, erases, purges and reads them:
+  `_permissions.WRITERS`, `_permissions.RECEIPT_READERS`
 - which entries announce an event to webhook receivers (a deployment, a subject awaiting
   decisions, a decision, a red monitoring measure), and what the event says:
   `_events.events_for_entry`; what is overdue announces `monitoring.overdue` once per
@@ -45,7 +51,7 @@ Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`,
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
 """
 
-from ledger.governance._admission import FreshnessWindow, Submission, admit
+from ledger.governance._admission import FreshnessWindow, Submission, admit, catalogue_in_force
 from ledger.governance._catalogue import CatalogueState, catalogue_states
 from ledger.governance._citations import (
     CITING_KINDS,
@@ -91,7 +97,7 @@ from ledger.governance._monitoring import (
     plan_states,
 )
 from ledger.governance._oversight import OversightFact, check_not_stopped, stop_in_force
-from ledger.governance._permissions import READERS, authorize_statement
+from ledger.governance._permissions import READERS, RECEIPT_READERS, authorize_statement
 from ledger.governance._policy import (
     ApprovalPolicy,
     DecisionFact,
@@ -121,6 +127,7 @@ from ledger.governance._rules import (
     initial_access_statements,
     parse_role,
 )
+from ledger.governance._scoring import DecisionRetention, check_batch, check_erasure, check_purge
 from ledger.governance._serving import (
     COMPARISON_EVALUATION,
     ComparisonFact,
@@ -148,6 +155,7 @@ __all__ = [
     "MONITORING_REPORTED",
     "PRIVILEGED",
     "READERS",
+    "RECEIPT_READERS",
     "SYSTEM_ACTOR",
     "ApiKeyFact",
     "ApprovalPolicy",
@@ -156,6 +164,7 @@ __all__ = [
     "Cited",
     "ComparisonFact",
     "DecisionFact",
+    "DecisionRetention",
     "FreshnessWindow",
     "GrantFact",
     "InventoryRow",
@@ -188,16 +197,20 @@ __all__ = [
     "approvals_missing",
     "authorize_statement",
     "bound_model_file",
+    "catalogue_in_force",
     "catalogue_states",
+    "check_batch",
     "check_deployment",
     "check_deployment_in_force",
     "check_environment",
+    "check_erasure",
     "check_four_eyes",
     "check_not_stopped",
     "check_oversight_four_eyes",
     "check_plan",
     "check_policy_roles",
     "check_promotion",
+    "check_purge",
     "check_report",
     "check_response",
     "citation_problem",

@@ -35,7 +35,12 @@ from ledger.errors import (
     UnknownModelVersion,
     VersionAlreadyLogged,
 )
-from ledger.governance._catalogue import check_catalogue, scored_features
+from ledger.governance._catalogue import (
+    CatalogueState,
+    catalogue_states,
+    check_catalogue,
+    scored_features,
+)
 from ledger.governance._citations import Cited, citation_problem, citations_of, cited_hash, may_cite
 from ledger.governance._facts import LedgerFacts
 from ledger.governance._inventory import check_registration
@@ -57,6 +62,7 @@ from ledger.governance._policy import (
 )
 from ledger.governance._roles import Principal
 from ledger.governance._rules import RulesState, check_deployment_in_force, deployment_policy
+from ledger.governance._scoring import DecisionRetention, check_batch, check_erasure, check_purge
 from ledger.governance._serving import (
     PromotionRequest,
     check_environment,
@@ -64,6 +70,7 @@ from ledger.governance._serving import (
     serving_history,
 )
 from ledger.log import ed25519_strict, signing
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
 from ledger.log.names import check_model_name, check_version_name, model_name_problem
@@ -85,6 +92,9 @@ class Submission:
     signature: str | None = None
     key_id: str | None = None
     gated: bool = False
+    decisions: DecisionBatch | None = None
+    """A `scoring.batch` statement's decisions (`ledger.log.scoring.parse_batch`): the
+    store writes their detail rows in the transaction of the entry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +113,7 @@ def admit(
     window: FreshnessWindow,
     *,
     seq: int,
+    retention: DecisionRetention = DecisionRetention(),
 ) -> None:
     """Raise the specific error that refuses this submission at `seq`, or return if it may
     be appended there."""
@@ -189,6 +200,14 @@ def admit(
             _require_version(statement, facts)
         elif not facts.model_known(statement.model):
             raise UnknownModelVersion(f"model {statement.model!r} is not in the ledger")
+    elif kind is Kind.SCORING_BATCH:
+        _check_scoring_batch(submission, facts, policy)
+    elif kind is Kind.SCORING_ERASED:
+        ids = [str(i) for i in statement.payload["decision_ids"]]
+        check_erasure(statement.payload, facts.decision_details(ids))
+    elif kind is Kind.SCORING_PURGED:
+        before = str(statement.payload["before"])
+        check_purge(statement.payload, now, retention, facts.purgeable_batches(before))
     elif kind is Kind.KEY_REVOKED:
         key = facts.signing_key(str(statement.payload["key_id"]))
         if key is None:
@@ -267,6 +286,45 @@ def _promotion(
             s.plan.environment for s in _plan_states(statement, facts, policy) if s.in_force
         ),
     )
+
+
+def _check_scoring_batch(
+    submission: Submission, facts: LedgerFacts, policy: ApprovalPolicy
+) -> None:
+    """A batch of decisions (`ledger.governance._scoring.check_batch`) of a logged version,
+    in a configured environment."""
+    statement, batch = submission.statement, submission.decisions
+    if facts.run_for(statement.model, statement.version) is None:
+        raise UnknownModelVersion(
+            f"{statement.model} {statement.version} was never logged: its decisions cannot be "
+            "recorded"
+        )
+    environment = str(statement.payload["environment"])
+    check_environment(environment, policy)
+    promotions, retirements = facts.serving_events(statement.model)
+    check_batch(
+        statement,
+        batch,
+        history=serving_history(promotions, retirements, policy.shadow_environments),
+        catalogue=catalogue_in_force(
+            statement.model, statement.version, environment, facts, policy
+        ),
+        taken={} if batch is None else facts.decisions_taken(batch.decision_ids),
+    )
+
+
+def catalogue_in_force(
+    model: str, version: str, environment: str, facts: LedgerFacts, policy: ApprovalPolicy
+) -> CatalogueState | None:
+    """The reason catalogue in force for a version: the latest one approved under the
+    policy in force for the model's tier and the environment."""
+    catalogues = facts.catalogues_for(model, version)
+    if not catalogues:
+        return None
+    rules = facts.rules()
+    in_force = deployment_policy(rules, policy, facts.materiality_tier(model), environment)
+    states = catalogue_states(in_force, catalogues, facts.decisions_for(model, version))
+    return next((s for s in states if s.in_force), None)
 
 
 def _check_role_in_force(submission: Submission, rules: RulesState, facts: LedgerFacts) -> None:

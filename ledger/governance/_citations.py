@@ -85,6 +85,14 @@ CITATIONS: dict[str, tuple[Citation, ...]] = {
         Citation("refers_to", many=True, what="an entry of"),
     ),
     "note": (Citation("refers_to", many=True, same_model=False),),
+    "scoring.batch": (
+        Citation(
+            "catalogue",
+            kinds=frozenset({"catalogue.recorded"}),
+            same_version=True,
+            what="a catalogue of",
+        ),
+    ),
 }
 """Kind -> the fields of its payload that cite entries. A note may be about no model, so
 what it refers to may be any earlier entry."""

@@ -44,7 +44,7 @@ from ledger.log.payloads import CADENCE_DAYS, Threshold
 from ledger.log.time_bounds import time_bound
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 
-RESPONDER_ROLES = frozenset(Role) - {Role.VIEWER, Role.ADMIN}
+RESPONDER_ROLES = frozenset(Role) - {Role.VIEWER, Role.ADMIN, Role.SCORING_SERVICE}
 """Roles a plan may name as responders: those who build, review or oversee a model."""
 
 

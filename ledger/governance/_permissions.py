@@ -35,13 +35,24 @@ WRITERS: dict[Kind, tuple[Role, ...]] = {
     Kind.MONITORING_PLAN: (Role.DATA_SCIENTIST, Role.VALIDATOR, Role.COMPLIANCE),
     Kind.MONITORING_REPORTED: (Role.DATA_SCIENTIST, Role.VALIDATOR),
     Kind.MONITORING_RESPONDED: _EVERY_WRITER,
+    Kind.SCORING_BATCH: (Role.SCORING_SERVICE,),
+    Kind.SCORING_ERASED: (Role.COMPLIANCE,),
+    Kind.SCORING_PURGED: (Role.COMPLIANCE,),
 }
 """The roles that may submit each kind (admin holds all). Decisions are not here: they need
 the role they claim (`authorize_statement`). Oversight (override, stop, resume) is for
 reviewers and compliance, never the model's builders; a reason catalogue is written by its
-builders or compliance and approved by reviewers like a model change."""
+builders or compliance and approved by reviewers like a model change. Scoring decisions are
+recorded by the scoring service's own role, so that its credential can do nothing else;
+their details are erased or purged by compliance (the data-protection side), never by the
+service that wrote them."""
 READERS = (*_EVERY_WRITER, Role.VIEWER)
-"""Every role but admin reads the ledger (admin holds all, so reads too)."""
+"""Every role but admin and the scoring service reads the ledger (admin holds all, so reads
+too)."""
+RECEIPT_READERS = (*READERS, Role.SCORING_SERVICE)
+"""Who may read a decision and its receipt: every reader, and the scoring service (it sends
+the receipt with the adverse-action notice). Looking decisions up by applicant is for
+compliance (complaints handling) only."""
 
 
 def authorize_statement(

@@ -28,11 +28,16 @@ class Role(StrEnum):
     MODEL_RISK_COMMITTEE = "model_risk_committee"
     """A member of the model risk committee, whose approval a high-materiality policy may
     require (SR 26-2: senior oversight of material models)."""
+    SCORING_SERVICE = "scoring_service"
+    """A scoring service's credential: it records the decisions it makes (`scoring.batch`)
+    and reads their receipts, and nothing else: a key that scores applicants at volume
+    cannot log a run, approve or deploy, and cannot read the rest of the ledger."""
 
 
-NOT_DECIDING = frozenset({Role.ADMIN, Role.VIEWER, Role.DATA_SCIENTIST})
+NOT_DECIDING = frozenset({Role.ADMIN, Role.VIEWER, Role.DATA_SCIENTIST, Role.SCORING_SERVICE})
 """Roles nobody decides as: approvals come from reviewers, never from the model's builders
-(SR 26-2's effective challenge), and neither administration nor reading is a review."""
+(SR 26-2's effective challenge), and neither administration, reading nor scoring
+applicants is a review."""
 DECIDING = frozenset(Role) - NOT_DECIDING
 """The roles an approval or rejection can be made as, and so the only roles an approval
 policy can require."""

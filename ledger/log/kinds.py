@@ -57,6 +57,16 @@ class Kind(StrEnum):
     """An approval policy for a materiality tier and an environment, not yet in force."""
     POLICY_APPROVED = "policy.approved"
     """The second approval that puts a proposed policy in force (compliance and admin)."""
+    SCORING_BATCH = "scoring.batch"
+    """A batch of individual credit decisions of one version in one environment: the
+    RFC 9162 root over their domain-separated leaves, the count and the time range; the
+    decisions' details live in the erasable detail store (`ledger.log.scoring`)."""
+    SCORING_ERASED = "scoring.erased"
+    """The details of named decisions erased on a recorded request (GDPR Art. 17), with the
+    legal basis; their leaves stay proven."""
+    SCORING_PURGED = "scoring.purged"
+    """The details of the decisions of batches decided wholly before a cut-off purged once
+    the retention period ran out (12 CFR 1002.12(b))."""
 
 
 RUN_KINDS = frozenset({Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION})
@@ -79,6 +89,8 @@ ACCESS_KINDS = frozenset(
 POLICY_KINDS = frozenset({Kind.POLICY_PROPOSED, Kind.POLICY_APPROVED})
 """Which approvals a deployment needs, per materiality tier and environment."""
 RULE_KINDS = ACCESS_KINDS | POLICY_KINDS
+SCORING_KINDS = frozenset({Kind.SCORING_BATCH, Kind.SCORING_ERASED, Kind.SCORING_PURGED})
+"""Individual scoring decisions: batches, erasures and purges of their details."""
 """The ledger's own rules, recorded as entries: every check reads them at its seq."""
 
 REASON_REQUIRED = frozenset(
@@ -123,12 +135,23 @@ VERSION_REQUIRED = frozenset(
         Kind.MONITORING_PLAN,
         Kind.MONITORING_REPORTED,
         Kind.MONITORING_RESPONDED,
+        Kind.SCORING_BATCH,
     }
 )
 """Kinds that are about one model version, never the model as a whole."""
 
 MODEL_OPTIONAL = (
-    frozenset({Kind.KEY_REGISTERED, Kind.KEY_REVOKED, Kind.NOTE, Kind.REQUEST_REFUSED}) | RULE_KINDS
+    frozenset(
+        {
+            Kind.KEY_REGISTERED,
+            Kind.KEY_REVOKED,
+            Kind.NOTE,
+            Kind.REQUEST_REFUSED,
+            Kind.SCORING_ERASED,
+            Kind.SCORING_PURGED,
+        }
+    )
+    | RULE_KINDS
 )
 """Kinds that may be about no model at all (keys, free notes, rules, refusals of such
 requests); rule kinds are about no model ever (`ledger.log.entries`)."""

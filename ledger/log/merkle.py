@@ -37,15 +37,18 @@ __all__ = [
     "consistency_proof_plan",
     "fold_subtrees",
     "inclusion_proof",
+    "inclusion_proof_of_hashes",
     "inclusion_proof_plan",
     "leaf_hash",
     "node_hash",
     "node_id",
     "range_subtrees",
     "root_hash",
+    "root_of_hashes",
     "split_node_id",
     "verify_consistency",
     "verify_inclusion",
+    "verify_inclusion_of_hash",
 ]
 
 HASH_SIZE = 32
@@ -109,6 +112,17 @@ def root_hash(leaves: Sequence[bytes]) -> bytes:
     if not leaves:
         return EMPTY_ROOT
     return _range_root(leaves, 0, len(leaves))
+
+
+def root_of_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
+    """MTH of a tree given its leaf *hashes* (each already SHA-256(0x00 || leaf)).
+
+    For trees whose leaves are kept as their hashes only (the decisions of a scoring batch,
+    some of them erased): the same root as `root_hash` of the leaves themselves.
+    """
+    if not leaf_hashes:
+        return EMPTY_ROOT
+    return _levels_root(list(leaf_hashes))
 
 
 def _largest_power_of_two_below(n: int) -> int:
@@ -192,6 +206,15 @@ def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     return [_range_root(leaves, lo, hi) for lo, hi in _inclusion_ranges(index, len(leaves))]
 
 
+def inclusion_proof_of_hashes(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
+    """`inclusion_proof` for a tree given its leaf hashes (see `root_of_hashes`)."""
+    _check_inclusion_args(index, len(leaf_hashes))
+    return [
+        _levels_root(list(leaf_hashes[lo:hi]))
+        for lo, hi in _inclusion_ranges(index, len(leaf_hashes))
+    ]
+
+
 def consistency_proof(leaves: Sequence[bytes], old_size: int) -> list[bytes]:
     """Return the consistency proof PROOF(old_size, D[n]) of RFC 9162 section 2.1.4.1.
 
@@ -217,12 +240,21 @@ def verify_inclusion(
     negative numbers, a proof of the wrong length, an element that is not a 32-byte hash, a
     wrong hash) gives False; it never raises for a bad proof.
     """
-    if not 0 <= index < tree_size or not _is_hash(root):
+    if not 0 <= index < tree_size:
+        return False
+    return verify_inclusion_of_hash(leaf_hash(leaf), index, tree_size, proof, root)
+
+
+def verify_inclusion_of_hash(
+    leaf_hash_value: bytes, index: int, tree_size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """`verify_inclusion` for a leaf known by its hash only (an erased decision's leaf)."""
+    if not 0 <= index < tree_size or not _is_hash(root) or not _is_hash(leaf_hash_value):
         return False
     if not all(_is_hash(p) for p in proof):
         return False
     fn, sn = index, tree_size - 1
-    r = leaf_hash(leaf)
+    r = leaf_hash_value
     for p in proof:
         if sn == 0:
             return False

@@ -597,6 +597,63 @@ class PolicyApprovedPayload(Payload):
     policy: Digest
 
 
+class DecisionOutcomes(Payload):
+    """How many decisions of a batch approve, decline and refer."""
+
+    approve: int = Field(ge=0)
+    decline: int = Field(ge=0)
+    refer: int = Field(ge=0)
+
+
+LegalBasis = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+"""Why details may be erased or purged, citing the law: "GDPR Art. 17(1)(a)"."""
+Moment = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")]
+"""A moment in the ledger's own RFC 3339 form: UTC, microseconds (`ledger.log.timestamps`)."""
+DecisionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
+"""A scoring service's own decision id (`ledger.log.scoring.REFERENCE`)."""
+
+
+class ScoringBatchPayload(Payload):
+    """One batch of scoring decisions of the statement's model version (`ledger.log.scoring`):
+    the RFC 9162 root over their leaves, the count, the time range and the outcomes. No
+    decision id and no applicant data: those stay in the erasable detail store. `catalogue`
+    is the reason catalogue in force that the decisions' reasons come from (None when no
+    decision gives a reason)."""
+
+    environment: EnvironmentName
+    count: int = Field(ge=1)
+    first_decided_at: Moment
+    last_decided_at: Moment
+    root: Digest
+    outcomes: DecisionOutcomes
+    leaf_format: Literal["govledger/scoring-decision/v1"]
+    catalogue: Digest | None = None
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> ScoringBatchPayload:
+        o = self.outcomes
+        if o.approve + o.decline + o.refer != self.count:
+            raise ValueError("outcomes must add up to count")
+        if self.last_decided_at < self.first_decided_at:
+            raise ValueError("last_decided_at is before first_decided_at")
+        return self
+
+
+class ScoringErasedPayload(Payload):
+    """The details of these decisions are erased on a recorded request; their leaves stay."""
+
+    decision_ids: list[DecisionId] = Field(min_length=1, max_length=10_000)
+    legal_basis: LegalBasis
+
+
+class ScoringPurgedPayload(Payload):
+    """The details of every decision of the batches decided wholly before `before` are
+    purged: the retention period (12 CFR 1002.12(b): 25 months) ran out."""
+
+    before: Moment
+    legal_basis: LegalBasis
+
+
 PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.MODEL_REGISTERED: ModelRegisteredPayload,
     Kind.RUN_TRAINING: RunPayload,
@@ -624,6 +681,9 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.ACCESS_KEY_REVOKED: AccessKeyRevokedPayload,
     Kind.POLICY_PROPOSED: PolicyProposedPayload,
     Kind.POLICY_APPROVED: PolicyApprovedPayload,
+    Kind.SCORING_BATCH: ScoringBatchPayload,
+    Kind.SCORING_ERASED: ScoringErasedPayload,
+    Kind.SCORING_PURGED: ScoringPurgedPayload,
 }
 
 

@@ -24,7 +24,7 @@ answer leaves out): that is the ledger's index's word, checked by exporting the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from ledger.errors import (
     ServingAnswerInvalid,
 )
 from ledger.log import merkle
-from ledger.log.checkpoint import verify_checkpoint
+from ledger.log.checkpoint import Checkpoint, verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
 from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 from ledger.log.time_bounds import time_bound
@@ -140,23 +140,14 @@ def check_serving_answer(answer: Mapping[str, Any], verifier_key: str) -> Checke
         raise _fail(f"not a {FORMAT} document", MALFORMED)
     if set(answer) != FIELDS:
         raise _fail(f"a {FORMAT} document has exactly the fields {sorted(FIELDS)}", MALFORMED)
-    evidence = answer["evidence"]
-    if not isinstance(evidence, Mapping) or set(evidence) != EVIDENCE_FIELDS:
-        raise _fail(f"evidence has exactly the fields {sorted(EVIDENCE_FIELDS)}", MALFORMED)
-    if str(evidence["verifier_key"]).strip() != verifier_key.strip():
-        raise _fail("the answer names another ledger key than the one you pinned", KEY_MISMATCH)
-    try:
-        checkpoint = verify_checkpoint(str(evidence["checkpoint"]), verifier_key)
-    except CheckpointInvalid as exc:
-        raise _fail(exc.message, CHECKPOINT_INVALID) from None
-    if checkpoint.origin != evidence["origin"]:
-        raise _fail("the checkpoint is for another log than the answer's", CHECKPOINT_INVALID)
+    checkpoint, entries = check_evidence(
+        answer["evidence"], verifier_key, fields=EVIDENCE_FIELDS, fail=_fail
+    )
     size, as_of = answer["tree_size"], answer["as_of_seq"]
     if size != checkpoint.size:
         raise _fail(f"tree_size {size} is not the checkpoint's {checkpoint.size}", MALFORMED)
     if not isinstance(as_of, int) or isinstance(as_of, bool) or not 0 <= as_of < size:
         raise _fail(f"as_of_seq must be a seq of the tree of {size} entries", MALFORMED)
-    entries = _proven_entries(evidence["entries"], evidence["proofs"], size, checkpoint.root)
     by_hash = {e.entry_hash.hex(): e for e in entries}
     by_seq = {e.seq: e for e in entries}
     _check_question(answer["question"], as_of, size, by_seq)
@@ -183,32 +174,64 @@ def check_serving_answer(answer: Mapping[str, Any], verifier_key: str) -> Checke
     )
 
 
-def _proven_entries(items: Any, proofs: Any, size: int, root: bytes) -> list[Entry]:
+Fail = Callable[[str, str, "int | None"], GovledgerError]
+"""How a checker names a failure: (message, problem, seq) -> the error it raises."""
+
+
+def check_evidence(
+    evidence: Any, verifier_key: str, *, fields: frozenset[str], fail: Fail
+) -> tuple[Checkpoint, list[Entry]]:
+    """The signed checkpoint and the entries that evidence proves, or `fail`'s error.
+
+    The evidence of a serving answer and of a decision receipt (`ledger.log.receipt`): the
+    ledger's verifier key (it must be the pinned one), the C2SP checkpoint signed with it,
+    and entries in their exact JSON form, in increasing seq, each with its RFC 9162
+    inclusion proof to the checkpoint's root."""
+    if not isinstance(evidence, Mapping) or set(evidence) != fields:
+        raise fail(f"evidence has exactly the fields {sorted(fields)}", MALFORMED, None)
+    if str(evidence["verifier_key"]).strip() != verifier_key.strip():
+        raise fail(
+            "the document names another ledger key than the one you pinned", KEY_MISMATCH, None
+        )
+    try:
+        checkpoint = verify_checkpoint(str(evidence["checkpoint"]), verifier_key)
+    except CheckpointInvalid as exc:
+        raise fail(exc.message, CHECKPOINT_INVALID, None) from None
+    if checkpoint.origin != evidence["origin"]:
+        raise fail(
+            "the checkpoint is for another log than the document's", CHECKPOINT_INVALID, None
+        )
+    entries = _proven_entries(
+        evidence["entries"], evidence["proofs"], checkpoint.size, checkpoint.root, fail
+    )
+    return checkpoint, entries
+
+
+def _proven_entries(items: Any, proofs: Any, size: int, root: bytes, fail: Fail) -> list[Entry]:
     if not isinstance(items, list) or not items or not isinstance(proofs, Mapping):
-        raise _fail("evidence must hold entries and their proofs", MALFORMED)
+        raise fail("evidence must hold entries and their proofs", MALFORMED, None)
     if len(proofs) != len(items):
-        raise _fail("evidence must hold one inclusion proof per entry", MALFORMED)
+        raise fail("evidence must hold one inclusion proof per entry", MALFORMED, None)
     entries: list[Entry] = []
     for item in items:
         seq = item.get("seq") if isinstance(item, Mapping) else None
         try:
             entry = Entry.from_dict(dict(item))
         except (GovledgerError, TypeError, ValueError):
-            raise _fail("an evidence entry is not an entry object", MALFORMED, seq) from None
+            raise fail("an evidence entry is not an entry object", MALFORMED, seq) from None
         if entry.to_dict() != item:
-            raise _fail("entry is not in its exact JSON form", MALFORMED, entry.seq)
+            raise fail("entry is not in its exact JSON form", MALFORMED, entry.seq)
         if entries and entry.seq <= entries[-1].seq:
-            raise _fail("entries are not in increasing seq order", MALFORMED, entry.seq)
+            raise fail("entries are not in increasing seq order", MALFORMED, entry.seq)
         if recompute_hash(entry) != entry.entry_hash:
-            raise _fail(
+            raise fail(
                 "entry_hash is not the SHA-256 of the entry: the entry was altered",
                 HASH_MISMATCH,
                 entry.seq,
             )
-        proof = proofs.get(str(entry.seq))
-        hashes = _proof_hashes(proof, entry.seq, size)
+        hashes = _proof_hashes(proofs.get(str(entry.seq)), entry.seq, size, fail)
         if not merkle.verify_inclusion(entry.entry_hash, entry.seq, size, hashes, root):
-            raise _fail(
+            raise fail(
                 f"the inclusion proof does not place this entry in the signed tree "
                 f"of {size} entries",
                 NOT_INCLUDED,
@@ -218,21 +241,23 @@ def _proven_entries(items: Any, proofs: Any, size: int, root: bytes) -> list[Ent
     return entries
 
 
-def _proof_hashes(proof: Any, seq: int, size: int) -> list[bytes]:
-    """An inclusion proof in the form GET /v1/entries/{seq} gives it."""
-    if (
-        not isinstance(proof, Mapping)
-        or proof.get("leaf_index") != seq
-        or proof.get("tree_size") != size
-        or not isinstance(proof.get("hashes"), list)
-    ):
-        raise _fail(f"no inclusion proof of seq {seq} in the tree of {size}", MALFORMED, seq)
+def _proof_hashes(proof: Any, seq: int, size: int, fail: Fail) -> list[bytes]:
+    """An inclusion proof in the form GET /v1/entries/{seq} gives it ({leaf_index,
+    tree_size, hashes}), or its hashes alone (a receipt's: the index is the seq and the
+    size the checkpoint's)."""
+    if isinstance(proof, Mapping):
+        if proof.get("leaf_index") != seq or proof.get("tree_size") != size:
+            proof = None
+        else:
+            proof = proof.get("hashes")
+    if not isinstance(proof, list):
+        raise fail(f"no inclusion proof of seq {seq} in the tree of {size}", MALFORMED, seq)
     try:
-        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+        hashes = [bytes.fromhex(h) for h in proof]
     except (TypeError, ValueError):
-        raise _fail("inclusion proof hashes must be hex", MALFORMED, seq) from None
+        raise fail("inclusion proof hashes must be hex", MALFORMED, seq) from None
     if not all(len(h) == 32 for h in hashes):
-        raise _fail("inclusion proof hashes must be SHA-256 digests", MALFORMED, seq)
+        raise fail("inclusion proof hashes must be SHA-256 digests", MALFORMED, seq)
     return hashes
 
 

@@ -30,13 +30,22 @@ from ledger.errors import (
     LedgerNotInitialised,
     LedgerUnavailable,
 )
-from ledger.governance import ApprovalPolicy, FreshnessWindow, RulesState, Submission, admit
+from ledger.governance import (
+    ApprovalPolicy,
+    DecisionRetention,
+    FreshnessWindow,
+    RulesState,
+    Submission,
+    admit,
+)
 from ledger.log import merkle
 from ledger.log.canonical import canonical_json
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry, compute_entry_hash, entry_from_row, entry_row
-from ledger.log.kinds import Kind
+from ledger.log.kinds import SCORING_KINDS, Kind
 from ledger.log.signing import signed_statement_row
 from ledger.log.timestamps import format_rfc3339
+from ledger.store._decision_rows import write_scoring
 from ledger.store._sql import Statements
 from ledger.store._transaction_facts import TransactionFacts
 from ledger.store._tree_store import stored_nodes
@@ -77,7 +86,12 @@ def request_hash(submissions: Sequence[Submission]) -> bytes:
     """Fingerprint of a write request, to tell a retry from a reuse of its Idempotency-Key."""
     digest = hashlib.sha256()
     for sub in submissions:
-        digest.update(sub.statement.signing_bytes())
+        if sub.decisions is not None:  # its root changes with the salts of each attempt
+            st = sub.statement
+            digest.update(canonical_json([st.kind, st.actor, st.reason]))
+            digest.update(sub.decisions.fingerprint)
+        else:
+            digest.update(sub.statement.signing_bytes())
         digest.update(canonical_json([sub.signature, sub.key_id]))
     return digest.digest()
 
@@ -106,17 +120,24 @@ class PendingAppend:
 
 
 _Outcome = list[Entry] | BaseException
+_SCORING_KINDS = frozenset(k.value for k in SCORING_KINDS)
 
 
 class Appender:
     """Admits and appends requests; one instance per store, driven by its writer thread."""
 
     def __init__(
-        self, engine: Engine, sql: Statements, policy: ApprovalPolicy, window: FreshnessWindow
+        self,
+        engine: Engine,
+        sql: Statements,
+        policy: ApprovalPolicy,
+        window: FreshnessWindow,
+        retention: DecisionRetention | None = None,
     ) -> None:
         self.engine = engine
         self.policy = policy
         self.window = window
+        self.retention = retention or DecisionRetention()
         self._sql = sql
         self._errors = database_errors(engine)
         self._unavailable = engine.dialect.loaded_dbapi.OperationalError
@@ -255,6 +276,7 @@ class Appender:
         facts = TransactionFacts(tx, sql, self._rules)
         facts.preload(pairs, preloaded)
         accepted: list[Entry] = []
+        scoring: list[tuple[Entry, DecisionBatch | None]] = []
         for i, request in enumerate(requests):
             if outcomes[i] is not None:
                 continue
@@ -266,14 +288,24 @@ class Appender:
                 facts.preload(pairs, preloaded)
                 for entry in accepted:
                     facts.add(entry)
+                for entry, batch in scoring:
+                    if batch is not None:
+                        facts.add_decisions(batch, entry.seq)
                 continue
             outcomes[i] = created
             accepted.extend(created)
+            scoring.extend(
+                (entry, sub.decisions)
+                for entry, sub in zip(created, request.subs, strict=True)
+                if entry.statement.kind in _SCORING_KINDS
+            )
             size += len(created)
             prev_hash = created[-1].entry_hash
         with tx.batch():
             if accepted:
                 self._write(tx, requests, outcomes, accepted, frontier, recorded_at)
+                if scoring:
+                    write_scoring(tx, sql, scoring)
                 tx.execute(sql.update_head, (size, prev_hash, recorded_at, frontier.to_bytes()))
             tx.commit()
         return [o if o is not None else RuntimeError("unprocessed request") for o in outcomes]
@@ -291,7 +323,15 @@ class Appender:
         created: list[Entry] = []
         for index, sub in enumerate(request.subs):
             try:
-                admit(sub, facts, self.policy, now, self.window, seq=size + len(created))
+                admit(
+                    sub,
+                    facts,
+                    self.policy,
+                    now,
+                    self.window,
+                    seq=size + len(created),
+                    retention=self.retention,
+                )
             except GovledgerError as exc:
                 if len(request.subs) > 1:
                     exc.message = f"statement {index} of the batch: {exc.message}"
@@ -314,6 +354,8 @@ class Appender:
                 seq, entry_id, recorded_at, link, st, sub.signature, sub.key_id, entry_hash
             )
             facts.add(entry)
+            if sub.decisions is not None:
+                facts.add_decisions(sub.decisions, seq)
             created.append(entry)
         return created
 

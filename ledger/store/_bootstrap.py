@@ -15,6 +15,7 @@ from ledger.log.checkpoint import validate_origin, verifier_key
 from ledger.log.entries import ZERO_HASH
 from ledger.log.timestamps import format_rfc3339
 from ledger.store._access_upgrade import carry_over_access
+from ledger.store._applicant_key import create_applicant_key, read_applicant_key
 from ledger.store._artifacts import ArtifactStore
 from ledger.store._database import make_engine
 from ledger.store._ledger_store import LedgerStore
@@ -32,7 +33,8 @@ def default_origin() -> str:
 
 
 def init_ledger(settings: LedgerSettings, *, origin: str | None = None) -> LedgerStore:
-    """Create the schema, the ledger key (0600) and the empty log; idempotent.
+    """Create the schema, the ledger key and the applicant key (0600) and the empty log;
+    idempotent.
 
     Re-running init on an existing ledger only applies pending migrations; a key file that
     does not match the key the ledger was created with is refused.
@@ -45,6 +47,7 @@ def init_ledger(settings: LedgerSettings, *, origin: str | None = None) -> Ledge
     else:
         key = signing.generate_private_key()
         signing.write_private_key(key_path, key)
+    create_applicant_key(settings.applicant_key_path)
     from ledger.store._migrate import current_revision, upgrade  # heavy; only init needs it
 
     engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
@@ -131,4 +134,6 @@ def _store(
         policy=settings.policy(),
         window=settings.window(),
         artifacts=ArtifactStore(settings.artifacts_path),
+        applicant_key=read_applicant_key(settings.applicant_key_path),
+        retention=settings.retention(),
     )

@@ -10,6 +10,7 @@ hashes and the few blocks of entry hashes they need, never the whole log.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,12 +25,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import (
+    CatalogueChanged,
     LedgerNotInitialised,
     NotFound,
     UnknownEntry,
 )
 from ledger.governance import (
     ApprovalPolicy,
+    DecisionRetention,
     FreshnessWindow,
     Principal,
     PromotionFact,
@@ -46,6 +49,8 @@ from ledger.log.timestamps import format_rfc3339, parse_rfc3339
 from ledger.store import _tree_store as tree_store
 from ledger.store._appender import Appender
 from ledger.store._artifacts import ArtifactStore
+from ledger.store._decisions import DecisionStore
+from ledger.store._receipts import decision_receipt
 from ledger.store._rules_reader import RulesReader
 from ledger.store._sql import (
     GOVERNANCE_KIND_SQL,
@@ -91,14 +96,21 @@ class LedgerStore:
         policy: ApprovalPolicy | None = None,
         window: FreshnessWindow | None = None,
         artifacts: ArtifactStore | None = None,
+        applicant_key: bytes | None = None,
+        retention: DecisionRetention | None = None,
     ) -> None:
         self.engine = engine
         self.origin = origin
         self._checkpoint_key = checkpoint_key
         self._sql = statements_for(engine.dialect.name)
         self._appender = Appender(
-            engine, self._sql, policy or ApprovalPolicy(), window or FreshnessWindow()
+            engine,
+            self._sql,
+            policy or ApprovalPolicy(),
+            window or FreshnessWindow(),
+            retention or DecisionRetention(),
         )
+        self._decisions = DecisionStore(self, applicant_key)
         self._writer = LedgerWriter(self._appender)
         self._gate = WriteGate(engine, self._writer, artifacts)
         self._rules = RulesReader(self._fetch_all, self._sql)
@@ -123,6 +135,86 @@ class LedgerStore:
     def window(self) -> FreshnessWindow:
         """How old or how far ahead a signed statement's issued_at may be."""
         return self._appender.window
+
+    @property
+    def retention(self) -> DecisionRetention:
+        """How long scoring decisions' details are kept before a purge may remove them."""
+        return self._appender.retention
+
+    @property
+    def statements(self) -> Statements:
+        """The fixed SQL of this store's dialect (`ledger.store._sql`)."""
+        return self._sql
+
+    # -- scoring decisions (ledger.store._decisions, _decision_rows, _receipts) ------------
+
+    def record_decisions(
+        self,
+        principal: Principal,
+        model: str,
+        version: str,
+        environment: str,
+        decisions: Any,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Entry:
+        """Record a batch of scoring decisions for `principal` (a scoring service): one
+        `scoring.batch` entry and its decisions' detail rows, in one transaction, or nothing
+        (InvalidDecision, DecisionNotServing, ReasonNotInCatalogue, DecisionIdTaken... name
+        the first bad decision). A retry with the same Idempotency-Key returns the first
+        entry. `decisions` are JSON-like objects (`ledger.log.scoring.parse_batch`)."""
+        prepare = self._decisions.prepare_batch
+        sub = prepare(principal, model, version, environment, decisions)
+        try:
+            return self._gate.submit(principal, [sub], idempotency_key)[0]
+        except CatalogueChanged:
+            sub = prepare(principal, model, version, environment, decisions, fresh_catalogue=True)
+            return self._gate.submit(principal, [sub], idempotency_key)[0]
+
+    async def record_decisions_async(
+        self,
+        principal: Principal,
+        model: str,
+        version: str,
+        environment: str,
+        decisions: Any,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Entry:
+        """`record_decisions` for asyncio callers (the service). The catalogue in force is
+        read (once per version, then kept) in a thread, so the event loop never blocks."""
+        prepare = self._decisions.prepare_batch
+        for fresh in (False, True):
+            key = (model, version, environment)
+            if fresh or not self._decisions.knows_catalogue(key):
+                await asyncio.to_thread(self._decisions.catalogue_in_force, *key, fresh=fresh)
+            sub = prepare(principal, model, version, environment, decisions)
+            try:
+                return (await self._gate.submit_async(principal, [sub], idempotency_key))[0]
+            except CatalogueChanged:
+                if fresh:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @property
+    def decisions(self) -> DecisionStore:
+        """The store's scoring decisions: batches prepared, details and receipts read."""
+        return self._decisions
+
+    def decision(self, decision_id: str) -> dict[str, Any]:
+        """A recorded decision: its batch, leaf and details (None once erased)."""
+        return self._decisions.decision(decision_id)
+
+    def decision_receipt(self, decision_id: str) -> dict[str, Any]:
+        """A decision's "govledger-receipt/v1" document (`ledger.log.receipt` checks it)."""
+        return decision_receipt(self, self._decisions, decision_id)
+
+    def decisions_of_applicant(
+        self, applicant: str, *, since: str | None = None, until: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The decisions recorded for an applicant reference in batches recorded in
+        [since, until): complaints handling (`ledger.store._decisions.DecisionStore`)."""
+        return self._decisions.of_applicant(applicant, since=since, until=until)
 
     # -- writing (ledger.store._submit, ledger.store._writer, ledger.store._appender) ------
 
@@ -215,6 +307,24 @@ class LedgerStore:
     def entry(self, seq: int) -> Entry:
         """The entry at `seq`; UnknownEntry if there is none."""
         return self._one(entries.c.seq == seq, f"no entry at seq {seq}")
+
+    def entries_at(self, seqs: Sequence[int]) -> list[Entry]:
+        """The entries at these seqs, in seq order, in one read; UnknownEntry if one is
+        missing."""
+        wanted = sorted(set(seqs))
+        rows = self._fetch_all(self._sql.entries_in(len(wanted)), tuple(wanted))
+        found = [entry_from_row(r) for r in rows]
+        if len(found) != len(wanted):
+            missing = sorted(set(wanted) - {e.seq for e in found})
+            raise UnknownEntry(f"no entry at seq {missing[0]}")
+        return found
+
+    def seq_of(self, entry_hash: bytes) -> int:
+        """The seq of the entry with this entry_hash (by its unique index)."""
+        rows = self._fetch_all(self._sql.subject_by_hash, (entry_hash,))
+        if not rows:
+            raise UnknownEntry(f"no entry with hash {entry_hash.hex()}")
+        return int(rows[0][1])
 
     def entry_by_hash(self, entry_hash: bytes) -> Entry:
         """The entry with this entry_hash."""

@@ -19,7 +19,12 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.errors import InvalidConfiguration
-from ledger.governance import ApprovalPolicy, FreshnessWindow, check_policy_roles
+from ledger.governance import (
+    ApprovalPolicy,
+    DecisionRetention,
+    FreshnessWindow,
+    check_policy_roles,
+)
 
 _ENVIRONMENT = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
@@ -72,6 +77,11 @@ class LedgerSettings(BaseSettings):
     max_future_skew_seconds: int = Field(
         default=300, ge=0, description="How far in the future a signed issued_at may be"
     )
+    decision_retention: str = Field(
+        default="25 months",
+        description="How long scoring decisions' details are kept before a recorded purge may "
+        "remove them: '25 months' (Regulation B, 12 CFR 1002.12(b)), 'N months' or 'N days'",
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
         default="FULL",
         description="SQLite durability: FULL (default) syncs every commit to disk, so a "
@@ -92,6 +102,12 @@ class LedgerSettings(BaseSettings):
                     'e.g. {"validator": 1, "approver": 1}'
                 )
             check_policy_roles(value, source="GOVLEDGER_APPROVAL_POLICY")
+        return value
+
+    @field_validator("decision_retention")
+    @classmethod
+    def _check_retention(cls, value: str) -> str:
+        DecisionRetention.parse(value)
         return value
 
     @field_validator("materiality_tiers")
@@ -133,6 +149,11 @@ class LedgerSettings(BaseSettings):
         return self.home / "ledger.pub"
 
     @property
+    def applicant_key_path(self) -> Path:
+        """The secret for applicant references' keyed hashes (`ledger.store._applicant_key`)."""
+        return self.home / "applicant.key"
+
+    @property
     def artifacts_path(self) -> Path:
         """Root folder of the content-addressed artifact store."""
         return self.home / "artifacts"
@@ -147,6 +168,10 @@ class LedgerSettings(BaseSettings):
             environments=tuple(self.environments),
             shadow_environments=tuple(self.shadow_environments),
         )
+
+    def retention(self) -> DecisionRetention:
+        """How long decision details are kept (GOVLEDGER_DECISION_RETENTION)."""
+        return DecisionRetention.parse(self.decision_retention)
 
     def window(self) -> FreshnessWindow:
         """The freshness window for signed statements."""

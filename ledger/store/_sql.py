@@ -30,6 +30,11 @@ GOVERNANCE_KIND_SQL = "kind NOT IN ('evaluation.recorded', 'note', 'run.training
 """The predicate of the partial index `ix_entries_governance_kind`. SQLite's planner uses a
 partial index only for a query whose WHERE clause contains its predicate term verbatim, so
 every query by a kind outside HIGH_VOLUME_KINDS adds this exact text."""
+APPLICANT_AT = 27
+"""Where, 1-based, the 64 hex digits of the applicant's keyed hash begin in a decision's
+detail: after `{"applicant":"hmac-sha256:` (RFC 8785 puts `applicant` first)."""
+APPLICANT_LOOKUP_LIMIT = 1000
+"""The most decisions one applicant look-up returns."""
 DECISION_KINDS_SQL = "('approval.granted', 'approval.rejected')"
 COMPARISON_PATTERN = '%"compared_with":%'
 """The LIKE pattern (a bound parameter: `%` in SQL text would clash with psycopg's
@@ -71,6 +76,19 @@ class Statements:
     comparison_rows: str
     monitoring_rows: str
     serving_events_between: str
+    catalogue_rows: str
+    insert_decision: str
+    insert_scoring_batch: str
+    purgeable_batches: str
+    purge_decisions: str
+    decision_row: str
+    batch_leaves: str
+    batch_rows: str
+    decision_rows_after: str
+    decision_leaves_after: str
+    applicant_decisions: str
+    scoring_entries: str
+    stray_decision: str
 
     FACT_PAIRS_PER_QUERY = 200
     """`group_facts` queries are cut in chunks of this many pairs: well inside the limits of
@@ -80,9 +98,9 @@ class Statements:
         """Runs and retirements of `pairs` (model, version) pairs in one query (each pair's
         parameters: model, version); a group commit's admission reads them up front.
 
-        The pairs drive the join (CROSS JOIN fixes that order in SQLite) and each is one
-        lookup in ix_entries_model_version; `kind || ''` keeps SQLite from choosing the kind
-        index instead, which would scan every run of the ledger for each query.
+        The pairs drive the join (CROSS JOIN fixes that order in SQLite) and each is a few
+        seeks in ix_entries_model_version_kind (model, version and each kind): a version's
+        thousands of scoring batches are never read.
         """
         mark = "%s" if "%s" in self.find_idempotency else "?"
         values = ", ".join([f"({mark}, {mark})"] * pairs)
@@ -91,8 +109,32 @@ class Statements:
             "SELECT e.entry_hash, e.seq, e.kind, e.model, e.version, e.actor "
             "FROM wanted CROSS JOIN entries AS e "
             "WHERE e.model = wanted.model AND e.version = wanted.version "
-            "AND (e.kind || '') IN ('run.training', 'run.recalibration', 'model.retired') "
+            "AND e.kind IN ('run.training', 'run.recalibration', 'model.retired') "
             "ORDER BY e.seq"
+        )
+
+    def entries_in(self, count: int) -> str:
+        """The entries at `count` seqs, in seq order."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        return (
+            f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq IN ({', '.join([mark] * count)}) "
+            "ORDER BY seq"
+        )
+
+    def decision_ids_in(self, count: int) -> str:
+        """Which of `count` decision ids the detail store holds: (id, batch seq, erased seq)."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        return (
+            "SELECT decision_id, batch_seq, erased_seq FROM scoring_decisions "
+            f"WHERE decision_id IN ({', '.join([mark] * count)})"
+        )
+
+    def erase_decisions(self, count: int) -> str:
+        """Erase the details of `count` decisions (parameters: the erasing seq, the ids)."""
+        mark = "%s" if "%s" in self.find_idempotency else "?"
+        return (
+            f"UPDATE scoring_decisions SET detail = NULL, erased_seq = {mark} "
+            f"WHERE decision_id IN ({', '.join([mark] * count)}) AND erased_seq IS NULL"
         )
 
     def find_idempotency_keys(self, count: int) -> str:
@@ -107,8 +149,9 @@ class Statements:
 def statements_for(dialect: str) -> Statements:
     """The statements for a SQLAlchemy dialect name ('sqlite' or 'postgresql').
 
-    `(kind || '')` where a query also names model and version: it keeps SQLite from seeking
-    the low-cardinality kind index instead of (model, version) (tests/ledger/test_query_plans).
+    A query that names model, version and kind seeks all three in
+    ix_entries_model_version_kind (migration 0009), so a version's scoring batches (one
+    entry per thousand decisions) cost it nothing (tests/ledger/test_query_plans).
     """
     lock = " FOR UPDATE" if dialect == "postgresql" else ""
     raw = Statements(
@@ -128,7 +171,7 @@ def statements_for(dialect: str) -> Statements:
         f"WHERE model = ? AND version = ? AND kind IN {DECISION_KINDS_SQL} ORDER BY seq",
         model_known="SELECT seq FROM entries WHERE model = ? LIMIT 1",
         retired="SELECT seq FROM entries WHERE model = ? AND (version = '' OR version = ?) "
-        "AND (kind || '') = 'model.retired' LIMIT 1",
+        "AND kind = 'model.retired' LIMIT 1",
         signing_key="SELECT key_id, actor, public_key, revoked_seq FROM signing_keys "
         "WHERE key_id = ?",
         signature_seen="SELECT seq FROM signed_statements WHERE signature = ? "
@@ -144,9 +187,9 @@ def statements_for(dialect: str) -> Statements:
         "WHERE entry_hash = ?",
         payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",
         catalogue_payloads="SELECT payload FROM entries WHERE model = ? AND version = ? "
-        "AND (kind || '') = 'catalogue.recorded' ORDER BY seq",
+        "AND kind = 'catalogue.recorded' ORDER BY seq",
         oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
-        "WHERE model = ? AND version = ? AND (kind || '') = 'oversight.recorded' ORDER BY seq",
+        "WHERE model = ? AND version = ? AND kind = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
         recorded_from="SELECT recorded_at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1",
         entries_from=f"SELECT {ENTRY_COLUMNS} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
@@ -166,10 +209,41 @@ def statements_for(dialect: str) -> Statements:
         "reason, payload FROM entries WHERE kind IN ('deployment.promoted', 'model.retired') "
         f"AND {GOVERNANCE_KIND_SQL} AND model = ? AND seq >= ? AND seq < ? ORDER BY seq",
         comparison_rows="SELECT seq, entry_hash, payload FROM entries WHERE model = ? "
-        "AND version = ? AND (kind || '') = 'evaluation.recorded' "
+        "AND version = ? AND kind = 'evaluation.recorded' "
         "AND payload LIKE ? ORDER BY seq",
+        catalogue_rows="SELECT entry_hash, seq, kind, model, version, actor, payload FROM entries "
+        "WHERE model = ? AND version = ? AND kind = 'catalogue.recorded' ORDER BY seq",
+        insert_decision="INSERT INTO scoring_decisions (batch_seq, leaf_index, decision_id, "
+        "leaf_hash, detail) VALUES (?, ?, ?, ?, ?)",
+        insert_scoring_batch="INSERT INTO scoring_batches (seq, model, version, environment, "
+        "count, first_decided_at, last_decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        purgeable_batches="SELECT count(*) FROM scoring_batches AS b WHERE b.last_decided_at < ? "
+        "AND EXISTS (SELECT 1 FROM scoring_decisions AS d WHERE d.batch_seq = b.seq "
+        "AND d.erased_seq IS NULL)",
+        purge_decisions="UPDATE scoring_decisions SET detail = NULL, erased_seq = ? "
+        "WHERE erased_seq IS NULL AND batch_seq IN (SELECT seq FROM scoring_batches "
+        "WHERE last_decided_at < ? AND seq < ?)",
+        decision_row="SELECT batch_seq, leaf_index, leaf_hash, detail, erased_seq "
+        "FROM scoring_decisions WHERE decision_id = ?",
+        batch_leaves="SELECT leaf_hash FROM scoring_decisions WHERE batch_seq = ? "
+        "ORDER BY leaf_index",
+        batch_rows="SELECT seq, model, version, environment, count, first_decided_at, "
+        "last_decided_at FROM scoring_batches WHERE seq >= ? AND seq < ? ORDER BY seq",
+        decision_rows_after="SELECT batch_seq, leaf_index, decision_id, leaf_hash, detail, "
+        "erased_seq FROM scoring_decisions WHERE batch_seq >= ? AND batch_seq < ? "
+        "ORDER BY batch_seq, leaf_index",
+        scoring_entries="SELECT seq, kind, payload FROM entries WHERE kind IN ('scoring.batch', "
+        f"'scoring.erased', 'scoring.purged') AND {GOVERNANCE_KIND_SQL} ORDER BY seq",
+        stray_decision="SELECT batch_seq FROM scoring_decisions WHERE batch_seq < ? "
+        "OR batch_seq >= ? LIMIT 1",
+        decision_leaves_after="SELECT decision_id, leaf_hash, detail, erased_seq "
+        "FROM scoring_decisions WHERE batch_seq >= ? AND batch_seq < ? "
+        "ORDER BY batch_seq, leaf_index",
+        applicant_decisions="SELECT decision_id, detail FROM scoring_decisions "
+        f"WHERE batch_seq >= ? AND batch_seq < ? AND substr(detail, {APPLICANT_AT}, 64) = ? "
+        f"ORDER BY batch_seq, leaf_index LIMIT {APPLICANT_LOOKUP_LIMIT}",
         monitoring_rows="SELECT seq, entry_hash, kind, actor, recorded_at, payload FROM entries "
-        "WHERE model = ? AND version = ? AND (kind || '') IN ('monitoring.plan', "
+        "WHERE model = ? AND version = ? AND kind IN ('monitoring.plan', "
         "'monitoring.reported', 'monitoring.responded') ORDER BY seq",
     )
     if dialect == "sqlite":

@@ -13,6 +13,9 @@ is the sequencer row (size, last hash, Merkle frontier), locked by every append.
 `signing_keys` is a derived index of key.registered / key.revoked entries, rebuildable from
 the log.
 
+`scoring_decisions` and `scoring_batches` (migration 0009) hold scoring decisions: their
+details (erasable, never otherwise changed: triggers) and the index of their batches.
+
 `webhook_events`, `webhook_deliveries` and `webhook_cursor` are the notification outbox
 (migration 0008): operational, not hash-chained, never written by an append (the notifier
 tails the log and writes them in its own transactions, `ledger.store._outbox`).
@@ -28,6 +31,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -61,7 +65,7 @@ entries = Table(
     Column("key_id", String(64), nullable=True),
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("entry_hash", LargeBinary(32), nullable=False, unique=True),
-    Index("ix_entries_model_version", "model", "version"),
+    Index("ix_entries_model_version_kind", "model", "version", "kind"),
     Index(
         "ix_entries_governance_kind",
         "kind",
@@ -80,7 +84,9 @@ entries = Table(
 """One ledger entry; `payload` holds the payload's RFC 8785 canonical JSON text.
 
 Indexes (migration 0005): no index on `recorded_at`, which never decreases along `seq` (a
-time range is a seq range); the kind index covers the rare governance kinds only."""
+time range is a seq range); the kind index covers the rare governance kinds only. Since
+migration 0009 the (model, version) index ends with the kind, so a question about one kind
+of a version seeks it instead of reading the version's every scoring batch."""
 
 merkle_nodes = Table(
     "merkle_nodes",
@@ -216,6 +222,40 @@ webhook_cursor = Table(
 )
 """The last seq whose entry was turned into events: one row, created at the head of the log
 by the first notifier that runs (notifications begin when webhooks are first configured)."""
+
+scoring_batches = Table(
+    "scoring_batches",
+    metadata,
+    Column("seq", RowKey, primary_key=True, autoincrement=False),
+    Column("model", String(200), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("environment", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_decided_at", String(32), nullable=False),
+    Column("last_decided_at", String(32), nullable=False),
+    Index("ix_scoring_batches_model_version", "model", "version"),
+)
+"""One `scoring.batch` entry (migration 0009): its version, environment, count and time
+range, derived from the entry and written with it; purges and documents read it."""
+
+scoring_decisions = Table(
+    "scoring_decisions",
+    metadata,
+    Column("batch_seq", BigInteger, nullable=False),
+    Column("leaf_index", Integer, nullable=False),
+    Column("decision_id", String(128), nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("erased_seq", BigInteger, nullable=True),
+    PrimaryKeyConstraint("batch_seq", "leaf_index", name="pk_scoring_decisions"),
+    UniqueConstraint("decision_id", name="uq_scoring_decisions_decision_id"),
+)
+"""The detail store of scoring decisions (migration 0009): one row per decision, written in
+the transaction of its batch's entry. `detail` is the decision's RFC 8785 JSON
+(`ledger.log.scoring`), NULL once erased or purged by the entry at `erased_seq`; triggers
+refuse any other change. No index on the applicant's keyed hash (random values: a page of
+write-ahead log per decision); it sits at a fixed place of `detail`
+(`ledger.store._sql.APPLICANT_AT`)."""
 
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 

@@ -8,6 +8,7 @@ overlay keeps those pending facts in dicts; everything else is an indexed query.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ledger.governance import (
@@ -26,6 +27,7 @@ from ledger.governance import (
     run_fact,
     serving_event,
 )
+from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RULE_KINDS, RUN_KINDS, Kind
 from ledger.log.signing import signed_statement_row
@@ -65,6 +67,11 @@ class TransactionFacts:
         self._serving: dict[str, list[PromotionFact | RetirementFact]] = {}
         self._comparisons: dict[tuple[str, str], list[ComparisonFact]] = {}
         self._monitoring: dict[tuple[str, str], list[Entry]] = {}
+        self._catalogue_rows: dict[tuple[str, str], list[tuple[RunFact, dict[str, Any]]]] = {}
+        self._decision_ids: dict[str, int] = {}
+        """Decision ids of the batches admitted in this transaction -> their batch's seq."""
+        self._erased: dict[str, int] = {}
+        """Decision ids erased by entries admitted in this transaction -> the erasing seq."""
 
     # -- read ahead ----------------------------------------------------------------------
 
@@ -121,6 +128,15 @@ class TransactionFacts:
             self._rules.apply(entry.seq, entry.entry_hash, st)
         elif st.kind == Kind.CATALOGUE_RECORDED.value:
             self._catalogues.setdefault(key, []).append(str(st.payload["catalogue_version"]))
+            self._catalogue_rows.setdefault(key, []).append(
+                (
+                    run_fact(entry.entry_hash, entry.seq, st.kind, st.model, st.version, st.actor),
+                    st.payload,
+                )
+            )
+        elif st.kind == Kind.SCORING_ERASED.value:
+            for decision_id in st.payload["decision_ids"]:
+                self._erased[str(decision_id)] = entry.seq
         elif st.kind == Kind.OVERSIGHT_RECORDED.value:
             self._oversight.setdefault(key, []).append(
                 oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
@@ -152,6 +168,12 @@ class TransactionFacts:
             known = self.signing_key(key_id)
             if known is not None:
                 self._keys[key_id] = KeyFact(key_id, known.actor, known.public_key, revoked=True)
+
+    def add_decisions(self, batch: DecisionBatch, seq: int) -> None:
+        """Record the decision ids of a just-admitted batch (at `seq`): a later batch of the
+        transaction naming one of them is refused like one naming a stored id."""
+        for decision_id in batch.decision_ids:
+            self._decision_ids[decision_id] = seq
 
     def _add_serving_event(self, entry: Entry) -> None:
         st = entry.statement
@@ -294,6 +316,48 @@ class TransactionFacts:
             found.add(e.seq, e.entry_hash, st.kind, st.actor, model, version, e.recorded_at,
                       st.payload_json)  # fmt: skip
         return found
+
+    # -- scoring decisions ---------------------------------------------------------------
+
+    def catalogues_for(self, model: str, version: str) -> list[tuple[RunFact, dict[str, Any]]]:
+        rows = self._tx.all(self._sql.catalogue_rows, (model, version))
+        stored = [(_run_from_row(r), dict(json.loads(str(r[6])))) for r in rows]
+        return stored + self._catalogue_rows.get((model, version), [])
+
+    def _stored_decisions(self, decision_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        step = _DECISION_IDS_PER_QUERY
+        for start in range(0, len(decision_ids), step):
+            chunk = list(decision_ids[start : start + step])
+            rows.extend(self._tx.all(self._sql.decision_ids_in(len(chunk)), chunk))
+        return rows
+
+    def decisions_taken(self, decision_ids: Sequence[str]) -> dict[str, int]:
+        taken = {str(r[0]): int(r[1]) for r in self._stored_decisions(decision_ids)}
+        if self._decision_ids:
+            pending = self._decision_ids
+            taken.update({i: pending[i] for i in decision_ids if i in pending})
+        return taken
+
+    def decision_details(self, decision_ids: Sequence[str]) -> dict[str, tuple[int, int | None]]:
+        found = {
+            str(r[0]): (int(r[1]), None if r[2] is None else int(r[2]))
+            for r in self._stored_decisions(decision_ids)
+        }
+        for decision_id in decision_ids:
+            if decision_id in self._decision_ids and decision_id not in found:
+                found[decision_id] = (self._decision_ids[decision_id], None)
+            if decision_id in self._erased and decision_id in found:
+                found[decision_id] = (found[decision_id][0], self._erased[decision_id])
+        return found
+
+    def purgeable_batches(self, before: str) -> int:
+        row = self._tx.first(self._sql.purgeable_batches, (before,))
+        return 0 if row is None else int(row[0])
+
+
+_DECISION_IDS_PER_QUERY = 500
+"""Decision ids per `IN` query: well inside either driver's limit of bound parameters."""
 
 
 def _run_from_row(row: tuple[Any, ...]) -> RunFact:

@@ -128,17 +128,22 @@ def root_at(conn: Connection, tree_size: int) -> bytes:
 
 def inclusion_proof(conn: Connection, seq: int, tree_size: int) -> InclusionProof:
     """Inclusion proof of entry `seq` in the tree of `tree_size` entries (0 <= seq < size)."""
-    plan = merkle.inclusion_proof_plan(seq, tree_size)
+    return inclusion_proofs(conn, [seq], tree_size)[0]
+
+
+def inclusion_proofs(conn: Connection, seqs: list[int], tree_size: int) -> list[InclusionProof]:
+    """Inclusion proofs of several entries in one tree, from one read per table (a receipt's
+    batch entry, catalogue and promotion)."""
+    plans = [merkle.inclusion_proof_plan(seq, tree_size) for seq in seqs]
     tiling = merkle.range_subtrees(0, tree_size)
     # (0, seq) asks for the leaf's own block: the leaf itself comes with it.
-    hashes = _Hashes(conn, [s for element in plan for s in element] + tiling + [(0, seq)])
-    return InclusionProof(
-        seq,
-        tree_size,
-        hashes.leaf(seq),
-        [hashes.fold(element) for element in plan],
-        hashes.fold(tiling),
-    )
+    wanted = [s for plan in plans for element in plan for s in element] + tiling
+    hashes = _Hashes(conn, wanted + [(0, seq) for seq in seqs])
+    root = hashes.fold(tiling)
+    return [
+        InclusionProof(seq, tree_size, hashes.leaf(seq), [hashes.fold(e) for e in plan], root)
+        for seq, plan in zip(seqs, plans, strict=True)
+    ]
 
 
 def consistency_proof(conn: Connection, old_size: int, new_size: int) -> ConsistencyProof:

@@ -7,7 +7,9 @@ Merkle nodes, `bundle` verifies an exported file. Each answers with the one
 `VerificationReport` of `report`. `rules_replay` is the replay audit: every entry re-checked
 against the rules in force at its seq (roles, four eyes, the deployment policy of the tier
 and environment), over the database or a bundle, answering with a `RulesReplayReport`.
-`serving_answer` checks an as-of serving answer (the rule: `ledger.log.serving_answer`).
+`serving_answer` checks an as-of serving answer (the rule: `ledger.log.serving_answer`);
+`decisions` checks the scoring decisions' detail store against the log's batch entries, and
+`receipt` a decision's receipt (the rule: `ledger.log.receipt`).
 `standalone` re-implements the checks with only the standard library and `cryptography`, so
 an archive can be verified in ten years without govledger; its tests run it and this
 package on the same inputs (the rules replay is not in it: it runs the rules themselves).
@@ -21,7 +23,9 @@ from ledger.verify._bundle import (
     verify_bundle,
 )
 from ledger.verify._database import verify_ledger
+from ledger.verify._decisions import verify_decisions
 from ledger.verify._keys import KEY_KINDS, KeyHistory, SignedStatements, problem_of
+from ledger.verify._receipt import verify_receipt
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
 from ledger.verify._rules_replay import (
     RulesReplayReport,
@@ -50,7 +54,9 @@ __all__ = [
     "replay_ledger_rules",
     "replay_rules",
     "verify_bundle",
+    "verify_decisions",
     "verify_ledger",
+    "verify_receipt",
     "verify_serving_answer",
     "verify_stored_tree",
 ]

@@ -280,7 +280,9 @@ class _Workers:
     finish and ends the processes.
     """
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int, *, here: bool = False) -> None:
+        """`count` worker processes; with `here`, this process works through the queue too
+        (jobs with a `run` method only), so that it is not idle while they start."""
         package_root = str(Path(__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([package_root, *sys.path])
@@ -293,20 +295,22 @@ class _Workers:
             )
             for _ in range(count)
         ]
-        self._jobs: queue.SimpleQueue[tuple[_RangeJob, Future[_RangeResult]] | None]
+        self._jobs: queue.SimpleQueue[tuple[Any, Future[Any]] | None]
         self._jobs = queue.SimpleQueue()
         self._stopped = threading.Event()
         self._threads = [
             threading.Thread(target=self._drive, args=(p,), daemon=True) for p in self._processes
         ]
+        if here:
+            self._threads.append(threading.Thread(target=self._drive_here, daemon=True))
         for thread in self._threads:
             thread.start()
 
-    def run(self, jobs: Sequence[_RangeJob]) -> list[Future[_RangeResult]]:
+    def run(self, jobs: Sequence[Any]) -> list[Future[Any]]:
         """Queue the jobs; their futures, in the same order."""
-        futures: list[Future[_RangeResult]] = []
+        futures: list[Future[Any]] = []
         for job in jobs:
-            future: Future[_RangeResult] = Future()
+            future: Future[Any] = Future()
             self._jobs.put((job, future))
             futures.append(future)
         return futures
@@ -333,6 +337,17 @@ class _Workers:
             else:
                 future.set_exception(value)
 
+    def _drive_here(self) -> None:
+        while (item := self._jobs.get()) is not None:
+            job, future = item
+            if self._stopped.is_set():
+                future.cancel()
+                continue
+            try:
+                future.set_result(job.run())
+            except Exception as exc:  # handed to the caller, as a worker's would be
+                future.set_exception(exc)
+
     def __enter__(self) -> _Workers:
         return self
 
@@ -353,10 +368,14 @@ class _Workers:
 
 
 def _serve(jobs: IO[bytes], results: IO[bytes]) -> None:
-    """A worker's loop: read pickled jobs until end of input, write pickled results."""
+    """A worker's loop: read pickled jobs until end of input, write pickled results.
+
+    A job is a range of entries (`_RangeJob`) or any job with a `run` method (the detail
+    store's ranges of scoring decisions, `ledger.verify._decisions.DecisionRangeJob`)."""
     for job in _read_jobs(jobs):
         try:
-            reply: tuple[str, Any] = ("ok", _verify_range(job))
+            outcome = job.run() if hasattr(job, "run") else _verify_range(job)
+            reply: tuple[str, Any] = ("ok", outcome)
         except Exception as exc:  # handed to the parent, which raises it
             try:
                 pickle.dumps(exc)

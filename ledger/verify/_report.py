@@ -14,7 +14,10 @@ turns a failure into the error of its problem. What was verified is its `subject
 - `CHECKPOINTS`: two signed checkpoints of one log, one history or two
   (`reports.verify._checkpoint_link`, the audit report's consistency with the previous one);
 - `SIGNATURE`: one entry's signature, as a document shows it (`reports.signatures`);
-- `SERVING`: an as-of serving answer and its proofs (`ledger.verify._serving_answer`).
+- `SERVING`: an as-of serving answer and its proofs (`ledger.verify._serving_answer`);
+- `DECISIONS`: the detail store of scoring decisions against the log's batch entries
+  (`ledger.verify._decisions`);
+- `RECEIPT`: one decision's receipt (`ledger.verify._receipt`).
 
 A failed report names the first bad `seq` (or, for what is not an entry, the `item`: a
 stored node), one `Problem` and a message for a person. Inside a verifier the first problem
@@ -83,6 +86,14 @@ class Problem(StrEnum):
     """The entry carries no signature (for a document that shows whether one is signed)."""
     CLAIM_NOT_PROVEN = "claim-not-proven"
     """A serving answer claims what its proven entries do not show."""
+    LEAF_MISMATCH = "leaf-mismatch"
+    """A scoring decision's stored details do not hash to its leaf (they were altered)."""
+    BATCH_ROOT_MISMATCH = "batch-root-mismatch"
+    """A batch's leaves do not give the root its `scoring.batch` entry records."""
+    DECISION_MISSING = "decision-missing"
+    """A batch has fewer or more detail rows than its entry counts."""
+    DETAILS_MISSING = "details-missing"
+    """A decision lost its details and no erasure or purge entry of the log erased them."""
 
 
 class Subject(StrEnum):
@@ -95,6 +106,8 @@ class Subject(StrEnum):
     CHECKPOINTS = "checkpoints"
     SIGNATURE = "signature"
     SERVING = "serving answer"
+    DECISIONS = "scoring decisions"
+    RECEIPT = "receipt"
 
 
 _ERRORS: dict[Problem, type[VerificationError]] = {

@@ -6,6 +6,8 @@
     python standalone_verify.py card.pdf            [--key KEY]   (evidence.json found inside)
     python standalone_verify.py [serving] answer.json [--key KEY] (GET /v1/models/M/serving,
                                                                    `govledger status --json`)
+    python standalone_verify.py [receipt] receipt.json [--key KEY] (a decision's receipt,
+                                                                   `govledger receipt`)
 
 KEY is the ledger's verifier key (`name+hexhash+base64key`, as `govledger init` prints it
 and `.govledger/ledger.pub` holds) or a file holding it. Without it, the key written in the
@@ -21,8 +23,10 @@ re-implements exactly what it needs, each after its specification:
   formatting, JSON.stringify string escaping): every hash and signature is taken over it;
 - RFC 9162 section 2.1 Merkle trees: the root of the bundle's entries, inclusion proofs;
 - C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519;
-- the govledger formats "govledger-bundle/1", "govledger-evidence/1" and
-  "govledger-serving-answer/v1" (`ledger.log.serving_answer` is the rule restated): every
+- the govledger formats "govledger-bundle/1", "govledger-evidence/1",
+  "govledger-serving-answer/v1" (`ledger.log.serving_answer` is the rule restated) and
+  "govledger-receipt/v1" (`ledger.log.receipt`: a decision's leaf, RFC 8785 JSON after
+  b"govledger/scoring-decision/v1\n", and its inner proof to its batch's root): every
   entry's hash
   (SHA-256 of the canonical entry without `entry_hash`), the chain of `prev_hash`, gapless
   `seq`, `recorded_at` never going back in a bundle, every actor signature (Ed25519 over
@@ -206,9 +210,14 @@ class MerkleRoot:
 
 def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
     """RFC 9162 section 2.1.3.2: is `leaf` the leaf at `index` of the tree with `root`?"""
+    return verify_path(leaf_hash(leaf), index, size, proof, root)
+
+
+def verify_path(value: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> bool:
+    """`verify_inclusion` for a leaf known by its hash (an erased decision's)."""
     if not 0 <= index < size:
         return False
-    fn, sn, value = index, size - 1, leaf_hash(leaf)
+    fn, sn = index, size - 1
     for sibling in proof:
         if sn == 0:
             return False
@@ -443,6 +452,7 @@ CITATIONS: dict[str, tuple[tuple[str, bool, tuple[str, ...] | None, bool, bool],
         ("refers_to", True, None, True, False),
     ),
     "note": (("refers_to", True, None, False, False),),
+    "scoring.batch": (("catalogue", False, ("catalogue.recorded",), True, True),),
 }
 """`ledger.citations.CITATIONS` restated: kind -> (field, a list?, kinds the cited entry may
 have, same model?, same version?)."""
@@ -706,29 +716,9 @@ def verify_serving(data: bytes, pinned: str | None) -> str:
     as_of = doc["as_of_seq"]
     if doc["tree_size"] != size or type(as_of) is not int or not 0 <= as_of < size:
         raise Failed(f"tree_size and as_of_seq must fit the checkpoint of {size} entries")
-    items, proofs = evidence["entries"], evidence["proofs"]
-    if not isinstance(items, list) or not items or not isinstance(proofs, dict):
-        raise Failed("the evidence holds no entries or no proofs")
-    if len(proofs) != len(items):
-        raise Failed("the evidence must hold one inclusion proof per entry")
-    by_seq: dict[int, dict[str, Any]] = {}
-    by_hash: dict[str, dict[str, Any]] = {}
-    for entry in items:
-        seq = check_entry_shape(entry)
-        if by_seq and seq <= max(by_seq):
-            raise Failed("entries are not in increasing seq order", seq)
-        stated = _hex(entry["entry_hash"], "entry_hash", seq)
-        _hex(entry["prev_hash"], "prev_hash", seq)
-        if entry_hash(entry) != stated:
-            raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
-        proof = proofs.get(str(seq))
-        if not isinstance(proof, dict) or proof.get("leaf_index") != seq or proof.get(
-            "tree_size") != size or not isinstance(proof.get("hashes"), list):  # fmt: skip
-            raise Failed(f"no inclusion proof of the entry in the tree of {size}", seq)
-        path = [_hex(h, "an inclusion proof hash", seq) for h in proof["hashes"]]
-        if not verify_inclusion(stated, seq, size, path, root):
-            raise Failed(f"the inclusion proof does not place the entry in the tree of {size}", seq)
-        by_seq[seq], by_hash[entry["entry_hash"]] = entry, entry
+    by_seq = proven_entries(evidence["entries"], evidence["proofs"], size, root)
+    by_hash = {e["entry_hash"]: e for e in by_seq.values()}
+    items = list(by_seq.values())
     question = doc["question"]
     if not isinstance(question, dict) or len(question) != 1:
         raise Failed("question must be one of {at}, {seq} or {now}")
@@ -753,6 +743,37 @@ def verify_serving(data: bytes, pinned: str | None) -> str:
         f"OK: {model} in {env} as of seq {as_of}: {versions}; {len(items)} entries of "
         f"{origin} proven against the signed checkpoint of {size} entries, root {root.hex()}"
     )
+
+
+def proven_entries(items: Any, proofs: Any, size: int, root: bytes) -> dict[int, dict[str, Any]]:
+    """Evidence entries by seq, each hashing to its entry_hash and proven by its inclusion
+    proof ({leaf_index, tree_size, hashes}, or the hashes alone) in the tree of `size`."""
+    if not isinstance(items, list) or not items or not isinstance(proofs, dict):
+        raise Failed("the evidence holds no entries or no proofs")
+    if len(proofs) != len(items):
+        raise Failed("the evidence must hold one inclusion proof per entry")
+    by_seq: dict[int, dict[str, Any]] = {}
+    for entry in items:
+        seq = check_entry_shape(entry)
+        if by_seq and seq <= max(by_seq):
+            raise Failed("entries are not in increasing seq order", seq)
+        stated = _hex(entry["entry_hash"], "entry_hash", seq)
+        _hex(entry["prev_hash"], "prev_hash", seq)
+        if entry_hash(entry) != stated:
+            raise Failed("entry_hash is not the SHA-256 of the canonical entry: altered", seq)
+        proof = proofs.get(str(seq))
+        if isinstance(proof, dict):
+            if proof.get("leaf_index") != seq or proof.get("tree_size") != size:
+                proof = None
+            else:
+                proof = proof.get("hashes")
+        if not isinstance(proof, list):
+            raise Failed(f"no inclusion proof of the entry in the tree of {size}", seq)
+        path = [_hex(h, "an inclusion proof hash", seq) for h in proof]
+        if not verify_inclusion(stated, seq, size, path, root):
+            raise Failed(f"the inclusion proof does not place the entry in the tree of {size}", seq)
+        by_seq[seq] = entry
+    return by_seq
 
 
 def _check_serving_tenure(tenure: Any, model: str, env: str, as_of: int,
@@ -799,6 +820,122 @@ def _check_serving_tenure(tenure: Any, model: str, env: str, as_of: int,
             raise Failed(f"seq {other['seq']} ended the tenure of {model} {version}", other["seq"])
 
 
+# --- decision receipts (a scoring decision, proven in its batch and in the log) -------------
+
+RECEIPT_FORMAT = "govledger-receipt/v1"
+_RECEIPT_FIELDS = {"format", "decision_id", "decision", "erased", "leaf", "batch", "catalogue",
+                   "evidence"}  # fmt: skip
+_DECISION_FIELDS = {"applicant", "decided_at", "decision_id", "environment", "model", "outcome",
+                    "reasons", "salt", "score", "version"}  # fmt: skip
+LEAF_PREFIX = b"govledger/scoring-decision/v1\n"
+"""What a decision's leaf bytes begin with, before the decision's RFC 8785 JSON."""
+
+
+def verify_receipt(data: bytes, pinned: str | None) -> str:
+    """Verify a govledger-receipt/v1 document (`ledger.log.receipt` is the rule restated);
+    return the OK line or raise Failed."""
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_int=json_int)
+    except (UnicodeDecodeError, ValueError):
+        raise Failed("the receipt is not UTF-8 JSON") from None
+    if not isinstance(doc, dict) or doc.get("format") != RECEIPT_FORMAT:
+        raise Failed(f"not a {RECEIPT_FORMAT} document")
+    evidence = doc.get("evidence")
+    if set(doc) != _RECEIPT_FIELDS or not isinstance(evidence, dict) or set(evidence) != {
+        "origin", "verifier_key", "checkpoint", "tree_size", "entries", "proofs"
+    }:  # fmt: skip
+        raise Failed(f"a {RECEIPT_FORMAT} document does not have exactly its fields")
+    if pinned is not None and pinned.strip() != evidence["verifier_key"]:
+        raise Failed("the receipt names another ledger key than the one you pinned")
+    origin, size, root = verify_checkpoint(str(evidence["checkpoint"]),
+                                           pinned or evidence["verifier_key"])  # fmt: skip
+    if origin != evidence["origin"] or evidence["tree_size"] != size:
+        raise Failed("the checkpoint is for another log or size than the receipt's")
+    by_seq = proven_entries(evidence["entries"], evidence["proofs"], size, root)
+    batch, leaf, decision_id = doc["batch"], doc["leaf"], doc["decision_id"]
+    if not isinstance(batch, dict) or not isinstance(leaf, dict):
+        raise Failed("batch and leaf must be objects")
+    entry = by_seq.get(batch.get("seq"))  # type: ignore[arg-type]
+    if entry is None or entry["statement"]["kind"] != "scoring.batch":
+        raise Failed("the batch entry is not in the evidence", batch.get("seq"))
+    st, seq = entry["statement"], entry["seq"]
+    payload, index = st["payload"], leaf.get("index")
+    count = payload.get("count")
+    if batch.get("size") != count or type(count) is not int or type(index) is not int:
+        raise Failed("the batch size is not the entry's count", seq)
+    value = _hex(leaf.get("hash"), "leaf.hash", seq)
+    inner = batch.get("inner_proof")
+    if not isinstance(inner, list):
+        raise Failed("batch.inner_proof must be a list of hex digests", seq)
+    path = [_hex(h, "an inner proof hash", seq) for h in inner]
+    if not verify_path(value, index, count, path, _hex(payload.get("root"), "the root", seq)):
+        raise Failed(f"the inner proof does not place leaf {index} in the batch of {count}", seq)
+    env = _environment(payload)
+    decision = doc["decision"]
+    if decision is None:
+        return _erased_receipt(doc["erased"], decision_id, entry, by_seq, origin, size)
+    if not isinstance(decision, dict) or set(decision) != _DECISION_FIELDS:
+        raise Failed("the decision does not have exactly the fields of a decision")
+    if doc["erased"] is not None:
+        raise Failed("a receipt with the decision's details is not erased")
+    if leaf_hash(LEAF_PREFIX + canonical(decision).encode("utf-8")) != value:
+        raise Failed("the decision's details do not hash to its leaf: they were altered", seq)
+    if (decision["decision_id"], decision["model"], decision["version"],
+            decision["environment"]) != (decision_id, st["model"], st["version"], env):  # fmt: skip
+        raise Failed(f"the decision is not {decision_id} of the batch's version", seq)
+    codes, catalogue = decision["reasons"], doc["catalogue"]
+    if codes or catalogue is not None:
+        wanted = catalogue.get("seq") if isinstance(catalogue, dict) else None
+        cited = by_seq.get(wanted, {}) if type(wanted) is int else {}
+        said = cited.get("statement") or {}
+        if (said.get("kind"), said.get("model"), said.get("version")) != (
+            "catalogue.recorded", st["model"], st["version"]
+        ) or payload.get("catalogue") != cited.get("entry_hash"):  # fmt: skip
+            raise Failed("the catalogue is not the one the batch cites", seq)
+        known = {str(e.get("code")) for e in cited["statement"]["payload"].get("entries") or []
+                 if isinstance(e, dict)}  # fmt: skip
+        for code in codes:
+            if code not in known:
+                raise Failed(f"reason {code} is not a code of the catalogue", cited["seq"])
+    decided_at = str(decision["decided_at"])
+    if not any(
+        e["statement"]["kind"] == "deployment.promoted" and e["seq"] < seq
+        and (e["statement"]["model"], e["statement"]["version"]) == (st["model"], st["version"])
+        and _environment(e["statement"]["payload"]) == env and e["recorded_at"] <= decided_at
+        for e in by_seq.values()
+    ):  # fmt: skip
+        raise Failed(f"no promotion into {env} at or before {decided_at} is in the evidence", seq)
+    return (
+        f"OK: decision {decision_id}: {decision['outcome']} by {st['model']} {st['version']} in "
+        f"{env} at {decided_at} ({', '.join(codes) or 'no reasons'}), batch seq {seq}; proven "
+        f"against the signed checkpoint of {origin} at {size} entries, root {root.hex()}"
+    )
+
+
+def _erased_receipt(erased: Any, decision_id: Any, entry: dict[str, Any],
+                    by_seq: dict[int, dict[str, Any]], origin: str, size: int) -> str:  # fmt: skip
+    """An erased decision: its leaf is proven; the erasure or purge entry that erased it."""
+    if not isinstance(erased, dict) or set(erased) != {"seq", "kind", "legal_basis"}:
+        raise Failed("a receipt without the decision's details must say what erased them")
+    eraser = by_seq.get(erased["seq"])
+    if eraser is None or eraser["statement"]["kind"] not in ("scoring.erased", "scoring.purged"):
+        raise Failed("the erasure entry is not in the evidence", erased["seq"])
+    payload = eraser["statement"]["payload"]
+    if (eraser["statement"]["kind"], payload.get("legal_basis")) != (
+        erased["kind"], erased["legal_basis"]) or eraser["seq"] <= entry["seq"]:  # fmt: skip
+        raise Failed("the erasure is not the one the receipt names", eraser["seq"])
+    if eraser["statement"]["kind"] == "scoring.erased":
+        if decision_id not in payload.get("decision_ids", ()):
+            raise Failed(f"the erasure does not name {decision_id}", eraser["seq"])
+    elif not str(entry["statement"]["payload"].get("last_decided_at")) < str(payload["before"]):
+        raise Failed("the purge does not reach the decision's batch", eraser["seq"])
+    return (
+        f"OK: decision {decision_id}: its leaf is in batch seq {entry['seq']}, proven against "
+        f"the signed checkpoint of {origin} at {size} entries; its details were erased by seq "
+        f"{eraser['seq']} ({erased['legal_basis']})"
+    )
+
+
 def evidence_from_pdf(pdf: bytes) -> bytes:
     """evidence.json from a card PDF: the embedded file stream holding a govledger-evidence
     document (PDF/A-3 embedded files are Flate-compressed streams, never in object streams)."""
@@ -821,6 +958,13 @@ def verify_file(path: Path, key: str | None) -> str:
     """Verify a bundle, evidence.json, card PDF or serving answer; return the OK line or
     raise Failed."""
     data = path.read_bytes()
+    if data.lstrip().startswith(b"{") and b'"' + RECEIPT_FORMAT.encode() + b'"' in data:
+        try:
+            doc = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        if isinstance(doc, dict) and doc.get("format") == RECEIPT_FORMAT:
+            return verify_receipt(data, key)
     if data.lstrip().startswith(b"{") and b'"' + SERVING_FORMAT.encode() + b'"' in data:
         try:
             doc = json.loads(data.decode("utf-8"))
@@ -839,27 +983,35 @@ def verify_file(path: Path, key: str | None) -> str:
     return verify_evidence(data, key)
 
 
+USAGE = "usage: standalone_verify.py [serving | receipt] FILE [--key KEY]"
+
+
 def main(argv: list[str]) -> int:
     """Command line: FILE [--key KEY]; one line out, exit 0 (verified), 1 (failed), 2 (usage)."""
     args, key = list(argv), None
     if "--key" in args:
         at = args.index("--key")
         if at + 1 >= len(args):
-            print("usage: standalone_verify.py [serving] FILE [--key KEY]", file=sys.stderr)
+            print(USAGE, file=sys.stderr)
             return 2
         key = args[at + 1]
         del args[at : at + 2]
-    serving = bool(args) and args[0] == "serving"
-    if serving:
+    command = args[0] if args and args[0] in ("serving", "receipt") else None
+    if command is not None:
         del args[0]
     if len(args) != 1 or args[0].startswith("-"):
-        print("usage: standalone_verify.py [serving] FILE [--key KEY]", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         if key is not None and "+" not in key:
             key = Path(key).read_text(encoding="utf-8").strip()
         path = Path(args[0])
-        print(verify_serving(path.read_bytes(), key) if serving else verify_file(path, key))
+        if command == "serving":
+            print(verify_serving(path.read_bytes(), key))
+        elif command == "receipt":
+            print(verify_receipt(path.read_bytes(), key))
+        else:
+            print(verify_file(path, key))
     except OSError as exc:
         print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2

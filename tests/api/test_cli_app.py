@@ -33,6 +33,8 @@ COMMANDS = {
         "retire",
         "status",
         "verify-model",
+        "receipt",
+        "verify-receipt",
         "monitor",
         "verify-card",
         "check",

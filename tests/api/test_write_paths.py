@@ -467,7 +467,7 @@ def test_an_unknown_policy_role_stops_govledger_log_with_one_line(
         "error: GOVLEDGER_APPROVAL_POLICY requires approvals by role 'validatr', but "
         "'validatr' is not a govledger role: approvals are made as approver, compliance, "
         "model_risk_committee, validator (roles: admin, approver, compliance, data_scientist, "
-        "model_risk_committee, validator, viewer)"
+        "model_risk_committee, scoring_service, validator, viewer)"
     )
     assert cli.size() == size
 

@@ -552,3 +552,37 @@ def test_0008_adds_the_webhook_outbox_and_changes_nothing_in_the_log(
         f"entry:{run.seq}:approval.requested"
     ]
     assert verify_ledger(store).ok
+
+
+def test_0009_adds_the_decision_store_and_an_applicant_key_and_changes_nothing_in_the_log(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0008 ledger (the previous release, which had no applicant key) upgrades by `govledger
+    init` to the detail store of scoring decisions, the (model, version, kind) index and a new
+    0600 applicant key, with every entry, node and checkpoint as before; decisions record."""
+    from tests.ledger.scoring_story import decisions, record, write_scoring_story
+
+    store = _filled_at("0008", settings, monkeypatch)
+    settings.applicant_key_path.unlink()  # 0008's init made none
+    store.engine.dispose()
+    with store.engine.connect() as conn:
+        assert "scoring_decisions" not in inspect(conn).get_table_names()
+    before = {
+        table: _rows(store, table, key)
+        for table, key in (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size"))
+    }
+    assert "ix_entries_model_version" in _index_names(store)
+
+    upgraded = init_ledger(settings)
+
+    assert migrate.is_current(upgraded.engine)
+    for table, key in (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size")):
+        assert _rows(upgraded, table, key) == before[table], table
+    names = _index_names(upgraded)
+    assert "ix_entries_model_version_kind" in names and "ix_entries_model_version" not in names
+    assert settings.applicant_key_path.stat().st_mode & 0o777 == 0o600
+    write_scoring_story(upgraded, "2.0")
+    entry = record(upgraded, decisions(3), version="2.0")
+    assert upgraded.decision("d-000001")["batch_seq"] == entry.seq
+    assert verify_ledger(upgraded).ok
+    upgraded.engine.dispose()

@@ -147,6 +147,25 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
         "reason": "reviewed",
         "payload": {"policy": "abababababababababababababababababababababababababababababababab"},
     },
+    Kind.SCORING_BATCH: {
+        "model": "credit",
+        "version": "1.0.0",
+        "payload": {
+            "environment": "production",
+            "count": 1,
+            "first_decided_at": "2026-03-04T10:00:00.000000Z",
+            "last_decided_at": "2026-03-04T10:00:00.000000Z",
+            "root": "ab" * 32,
+            "outcomes": {"approve": 1, "decline": 0, "refer": 0},
+            "leaf_format": "govledger/scoring-decision/v1",
+        },
+    },
+    Kind.SCORING_ERASED: {
+        "payload": {"decision_ids": ["d-1"], "legal_basis": "GDPR Art. 17(1)(a)"},
+    },
+    Kind.SCORING_PURGED: {
+        "payload": {"before": "2024-01-01T00:00:00.000000Z", "legal_basis": "12 CFR 1002.12(b)"},
+    },
 }
 
 

@@ -40,19 +40,24 @@ def plan(database: Path, sql: str) -> str:
 @pytest.mark.parametrize("pairs", [1, 3, SQL.FACT_PAIRS_PER_QUERY])
 def test_group_facts_seek_each_pair_in_the_model_version_index(database: Path, pairs: int) -> None:
     text = plan(database, SQL.group_facts(pairs))
-    assert "SEARCH e USING INDEX ix_entries_model_version (model=? AND version=?)" in text
-    assert "ix_entries_kind" not in text
+    index = "SEARCH e USING INDEX ix_entries_model_version_kind (model=? AND version=? AND kind=?)"
+    assert index in text
+    assert "ix_entries_governance_kind" not in text
 
 
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        ("run_for", "ix_entries_model_version (model=? AND version=?)"),
-        ("decisions_for", "ix_entries_model_version (model=? AND version=?)"),
-        ("catalogue_payloads", "ix_entries_model_version (model=? AND version=?)"),
-        ("oversight_rows", "ix_entries_model_version (model=? AND version=?)"),
-        ("model_known", "ix_entries_model_version (model=?)"),
-        ("retired", "ix_entries_model_version (model=? AND version=?)"),
+        ("run_for", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("decisions_for", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("catalogue_payloads", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("catalogue_rows", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("oversight_rows", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("monitoring_rows", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("model_known", "ix_entries_model_version_kind (model=?)"),
+        ("retired", "ix_entries_model_version_kind (model=? AND version=? AND kind=?)"),
+        ("decision_row", "(decision_id=?)"),
+        ("batch_leaves", "(batch_seq=?)"),
         ("signature_seen", "(signature=?)"),
         ("subject_by_hash", "(entry_hash=?)"),
         ("signature_seen", "(statement_digest=?)"),
@@ -110,7 +115,10 @@ def _listing_plan(database: Path, filters: EntryFilter) -> str:
             EntryFilter(since="2026-01-01T00:00:00Z", until="2027-01-01T00:00:00Z"),
             "INTEGER PRIMARY KEY (rowid>? AND rowid<?)",
         ),
-        (EntryFilter(model="m", version="1"), "ix_entries_model_version (model=? AND version=?"),
+        (
+            EntryFilter(model="m", version="1"),
+            "ix_entries_model_version_kind (model=? AND version=?",
+        ),
     ],
 )
 def test_listings_by_rare_kind_and_by_time_seek(

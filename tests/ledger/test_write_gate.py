@@ -325,8 +325,8 @@ def test_a_policy_role_nobody_approves_as_is_refused_when_the_settings_load(
     made_as = "approvals are made as approver, compliance, model_risk_committee, validator"
     assert made_as in message
     assert (
-        "roles: admin, approver, compliance, data_scientist, model_risk_committee, validator, "
-        "viewer" in message
+        "roles: admin, approver, compliance, data_scientist, model_risk_committee, "
+        "scoring_service, validator, viewer" in message
     )
     assert "\n" not in message
     monkeypatch.delenv("GOVLEDGER_APPROVAL_POLICY")
