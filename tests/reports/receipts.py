@@ -112,6 +112,7 @@ class ReceiptLedger:
                 payload={"environment": ENVIRONMENT, "model_sha256": "ab" * 32},
             )
         )
+        batch["catalogue"] = self.entries[1].entry_hash.hex()  # the catalogue its reasons use
         self._append(_statement("scoring.batch", batch, MODEL, VERSION))
         self._append(_statement("scoring.erased", erasure))
         hashes = [e.entry_hash for e in self.entries]

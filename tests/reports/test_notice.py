@@ -203,3 +203,31 @@ def test_govledger_notice_writes_the_pdf_and_refuses_in_one_line(
     assert refused.exit_code == 1 and refused.output.count("\n") == 1, refused.output
     assert "was erased" in refused.output and not (tmp_path / "x.pdf").exists()
     assert issubclass(NoticeRefused, GovledgerError)
+
+
+def test_a_notice_from_a_real_ledgers_receipt_names_the_catalogue_wording(
+    tmp_path: Path,
+) -> None:
+    """End to end: decisions recorded through admission, the store's receipt, the notice."""
+    from ledger.store import LedgerSettings, init_ledger
+    from reports.notice import build_notice as notice_of
+    from tests.ledger.scoring_story import decisions, record, write_scoring_story
+
+    settings = LedgerSettings(database_url=f"sqlite:///{tmp_path / 'l.db'}", home=tmp_path / "h")
+    store = init_ledger(settings, origin="test.example/notice")
+    try:
+        write_scoring_story(store)
+        record(store, decisions(4))
+        receipt = store.decision_receipt("d-000000")  # every third decision is a decline
+        notice = notice_of(receipt, store.meta()["verifier_key"], lender="Northwind Bank")
+    finally:
+        store.close()
+    assert [r.statement for r in notice.reasons] == [
+        "Amount of credit requested",
+        "Insufficient savings",
+    ]
+    assert (notice.decision_id, notice.version, notice.environment) == (
+        "d-000000",
+        "1.0",
+        "production",
+    )
