@@ -16,6 +16,7 @@ audit report that are verified offline. The model files are kept as `model-1.0.0
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import socket
@@ -46,6 +47,7 @@ USERS = {
     "alice": (["approver"], "Head of retail credit risk", "retail-risk"),
     "carol": (["compliance"], "Compliance officer", "compliance"),
     "adam": (["admin"], "Access administrator", "it-security"),
+    "scorer": (["scoring_service"], "The loan-origination scoring service (a program)", "lending"),
     "ada": (["admin"], "Second access administrator (four eyes on access)", "it-security"),
 }
 """The demo's users, recorded as the ledger's initial access set (roles, description, team)."""
@@ -534,6 +536,10 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             alice.approve(MODEL, "1.1.0", "Approved for production", key=demo.key_files["alice"])
             dana.deploy(MODEL, "1.1.0", reason="Replaces 1.0.0 after recalibration")
             demo.facts["serving"] = carol.model(MODEL)["serving"]
+        with step(demo, "A day of credit decisions from 1.1.0: batches, a receipt, a notice"):
+            demo.facts["scoring"] = score_a_day(
+                demo, (victor, alice, dana), model_2, test_set.X, background_2, threshold, seed
+            )
         with step(demo, "Write the model card and the audit report (PDF/A-3b)"):
             card = carol.card_pdf(MODEL, "1.1.0")
             (out / "model-card.pdf").write_bytes(card)
@@ -557,6 +563,119 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             out / "model-card.pdf", verifier_key=demo.facts["verifier_key"]
         )
     return demo
+
+
+DECISIONS_PER_DAY = 3000
+"""How many applicants the demo's scoring service decides in its one day."""
+
+
+def score_a_day(
+    demo: Demo,
+    deciders: tuple[Any, Any, Any],
+    model: Any,
+    X: Any,
+    background: Any,
+    threshold: float,
+    seed: int,
+) -> dict[str, Any]:
+    """What a lender's scoring service does in a day, and what a complaint needs later.
+
+    The version's reason catalogue is recorded and approved (a decline may cite only its
+    codes, 12 CFR 1002.9(b)(2)); the service scores synthetic applicants with the serving
+    1.1.0, explains each decline against the background its run recorded, and records the
+    decisions in batches of 1,000 (one `scoring.batch` entry each, holding the Merkle root of
+    its decisions). One declined applicant's receipt is written to
+    `receipt-<decision id>.json`, their adverse-action notice (PDF/A-3b, the receipt inside)
+    beside it, and the receipt is checked offline by the standalone verifier."""
+    import numpy as np
+
+    from explain.data import GERMAN_CREDIT_REASONS
+    from explain.reason_catalogue import ReasonCatalogue
+    from explain.reason_codes import reason_codes
+    from ledger.client import LedgerClient
+    from reports.documents import notice_pdf
+
+    victor, alice, dana = deciders
+    catalogue = dana.record_catalogue(
+        MODEL,
+        "1.1.0",
+        "The adverse-action reasons 1.1.0's declines may state",
+        catalogue_version="2026-12",
+        entries=ReasonCatalogue.coerce(GERMAN_CREDIT_REASONS).to_ledger(),
+    )
+    for person, why in ((victor, "Every code maps a feature 1.1.0 scores"), (alice, "Approved")):
+        person.approve(
+            MODEL,
+            "1.1.0",
+            why,
+            key=demo.key_files["victor" if person is victor else "alice"],
+            subject=catalogue["entry_hash"],
+        )
+    rng = np.random.default_rng(seed + 7)
+    applicants = X.iloc[rng.integers(0, len(X), DECISIONS_PER_DAY)].reset_index(drop=True)
+    scores = model.predict_proba(applicants)[:, 1]
+    explained = reason_codes(
+        model,
+        applicants,
+        catalogue=GERMAN_CREDIT_REASONS,
+        threshold=threshold,
+        background=background,
+    )
+    reasons = {int(n.row_id): [r.code for r in n.reasons] for n in explained.notices()}
+    day = datetime.now(UTC).strftime("%Y%m%d")
+    decided_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rows = []
+    for i, score in enumerate(scores):
+        declined = score < threshold
+        codes = reasons.get(i, [])[:4] if declined else []
+        outcome = "decline" if codes else ("refer" if declined else "approve")
+        rows.append(
+            {
+                "decision_id": f"dec-{day}-{i:05d}",
+                "applicant": f"cust-{rng.integers(10**8, 10**9)}",  # pseudonymous, never stored
+                "model": MODEL,
+                "version": "1.1.0",
+                "environment": "production",
+                "decided_at": decided_at,
+                "score": float(score),
+                "outcome": outcome,
+                "reasons": codes,
+            }
+        )
+    with LedgerClient(demo.url, demo.api_keys["scorer"]) as scorer:
+        began = time.perf_counter()
+        batches = scorer.record_decisions(rows, idempotency_key=f"demo-day-{day}")
+        seconds = time.perf_counter() - began
+        declined = next(r for r in rows if r["outcome"] == "decline")
+        key_file = demo.out / ".govledger" / "ledger.pub"
+        receipt = scorer.decision_receipt(declined["decision_id"], ledger_key=key_file)
+    receipt_file = demo.out / f"receipt-{declined['decision_id']}.json"
+    receipt_file.write_text(json.dumps(receipt, indent=2) + "\n", encoding="utf-8")
+    notice = notice_pdf(
+        receipt_file.read_bytes(), demo.facts["verifier_key"], lender="Demo Savings Bank"
+    )
+    notice_file = demo.out / f"notice-{declined['decision_id']}.pdf"
+    notice_file.write_bytes(notice.pdf)
+    standalone = Path(__file__).resolve().parents[1] / "ledger" / "verify" / "standalone.py"
+    checked = subprocess.run(  # noqa: S603 - this interpreter, this repository's verifier
+        [sys.executable, str(standalone), "receipt", str(receipt_file), "--key", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if checked.returncode != 0:
+        raise RuntimeError(f"the standalone verifier refused the receipt: {checked.stderr}")
+    outcomes = {o: sum(r["outcome"] == o for r in rows) for o in ("approve", "decline", "refer")}
+    return {
+        "decisions": len(rows),
+        "batches": len(batches),
+        "seconds": seconds,
+        "outcomes": outcomes,
+        "receipt": receipt_file.name,
+        "notice": notice_file.name,
+        "reasons": declined["reasons"],
+        "standalone": checked.stdout.strip().splitlines()[0],
+    }
 
 
 def explain_alone(client: Any, model: Any, X: Any, batch: Any, threshold: float) -> dict[str, Any]:
@@ -661,6 +780,20 @@ def summarise(demo: Demo, total: float) -> None:
     table.add_column(overflow="fold")
     table.add_row("Model card", str(demo.out / "model-card.pdf"))
     table.add_row("Audit report", str(demo.out / "audit-report.pdf"))
+    scoring = facts.get("scoring")
+    if scoring:
+        o = scoring["outcomes"]
+        table.add_row(
+            "Credit decisions",
+            f"{scoring['decisions']:,} in {scoring['batches']} batches "
+            f"({scoring['decisions'] / scoring['seconds']:,.0f}/s): {o['approve']} approved, "
+            f"{o['decline']} declined, {o['refer']} referred",
+        )
+        table.add_row(
+            "A declined applicant",
+            f"{scoring['receipt']} (reasons {', '.join(scoring['reasons'])}) and "
+            f"{scoring['notice']}; standalone verifier: {scoring['standalone']}",
+        )
     table.add_row("Ledger", str(demo.out / "ledger.db"))
     cp = facts["checkpoint"]
     table.add_row("Checkpoint", f"{cp['size']} entries, root {cp['root']}")
