@@ -30,6 +30,7 @@ from ledger.store import ArtifactStore, EntryFilter, LedgerStore, model_serving
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
 from reports.monitoring import PeriodMonitoring, period_monitoring
+from reports.scoring import ScoringRow, period_scoring
 from reports.rules import (
     AccessChange,
     PolicyRow,
@@ -128,6 +129,8 @@ class AuditReport:
     policies_awaiting: list[PolicyRow] = field(default_factory=list)
     """Policies proposed in the period and not approved by its end."""
     monitoring: PeriodMonitoring = field(default_factory=PeriodMonitoring)
+    scoring: list[ScoringRow] = field(default_factory=list)
+    """Credit decisions of the period per model version and environment."""
     """The period's monitoring plans and decisions on them, its amber and red reports, and
     the answers to its breaches (`reports.monitoring.period_monitoring`)."""
     configured_policy: str = ""
@@ -346,4 +349,5 @@ def build_audit(
         policies_awaiting=policies_awaiting(at_end, first, stop, now=now),
         configured_policy=store.policy.describe(),
         monitoring=period_monitoring(store, period),
+        scoring=period_scoring(store, period),
     )

@@ -36,6 +36,9 @@ KIND_WORDS: dict[str, str] = {
     Kind.ACCESS_KEY_REVOKED: "API key revoked",
     Kind.POLICY_PROPOSED: "Approval policy proposed",
     Kind.POLICY_APPROVED: "Approval policy put in force",
+    Kind.SCORING_BATCH: "Credit decisions recorded (a batch)",
+    Kind.SCORING_ERASED: "Decision details erased",
+    Kind.SCORING_PURGED: "Decision details purged after retention",
 }
 
 

@@ -127,7 +127,13 @@ from ledger.governance._rules import (
     initial_access_statements,
     parse_role,
 )
-from ledger.governance._scoring import DecisionRetention, check_batch, check_erasure, check_purge
+from ledger.governance._scoring import (
+    DecisionRetention,
+    check_batch,
+    check_erasure,
+    check_purge,
+    not_serving_at,
+)
 from ledger.governance._serving import (
     COMPARISON_EVALUATION,
     ComparisonFact,
@@ -211,6 +217,7 @@ __all__ = [
     "check_policy_roles",
     "check_promotion",
     "check_purge",
+    "not_serving_at",
     "check_report",
     "check_response",
     "citation_problem",

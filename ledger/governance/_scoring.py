@@ -130,19 +130,28 @@ def check_batch(
 def _check_serving(batch: DecisionBatch, history: ServingHistory) -> None:
     """Every decided_at falls inside a tenure of the version in the environment."""
     model, version, env = batch.model, batch.version, batch.environment
-    tenures = [t for t in history.tenures(env) if t.version == version]
-    spans = [(t.promotion.recorded_at, _end(t)) for t in tenures]
-    starts = [start for start, _ in spans]
     for index, decided_at in enumerate(batch.decided_at):
-        at = bisect_right(starts, decided_at) - 1
-        if at >= 0 and decided_at < spans[at][1]:
+        why_not = not_serving_at(history, version, env, decided_at)
+        if why_not is None:
             continue
         raise DecisionNotServing(
             f"decision {index} ({batch.decision_ids[index]}): {model} {version} was not "
-            f"serving in {env} at {decided_at}: {_why_not(tenures, at, decided_at, env)}; "
-            "nothing of the batch was written",
+            f"serving in {env} at {decided_at}: {why_not}; nothing of the batch was written",
             row=index,
         )
+
+
+def not_serving_at(
+    history: ServingHistory, version: str, environment: str, decided_at: str
+) -> str | None:
+    """None when `version` served in `environment` at the RFC 3339 time `decided_at` (from
+    its promotion's recorded_at until the entry that ended the tenure), else why not."""
+    tenures = [t for t in history.tenures(environment) if t.version == version]
+    spans = [(t.promotion.recorded_at, _end(t)) for t in tenures]
+    at = bisect_right([start for start, _ in spans], decided_at) - 1
+    if at >= 0 and decided_at < spans[at][1]:
+        return None
+    return _why_not(tenures, at, decided_at, environment)
 
 
 def _end(tenure: Tenure) -> str:
