@@ -30,7 +30,6 @@ from ledger.store import ArtifactStore, EntryFilter, LedgerStore, model_serving
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
 from reports.monitoring import PeriodMonitoring, period_monitoring
-from reports.scoring import ScoringRow, period_scoring
 from reports.rules import (
     AccessChange,
     PolicyRow,
@@ -40,6 +39,7 @@ from reports.rules import (
     policies_in_force,
     rule_summary,
 )
+from reports.scoring import ScoringRow, period_scoring
 from reports.signatures import KeyBook, all_entries
 
 LEDGER_WIDE = "(ledger-wide: keys, access, policies, notes)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.errors import UnknownModelVersion
 from ledger.governance import ServingHistory, not_serving_at
@@ -77,13 +78,13 @@ def period_scoring(store: LedgerStore, period: list[Entry]) -> list[ScoringRow]:
                 break
         counted = reasons.setdefault(key, Counter())
         for detail in _details(store, entry.seq):
-            counted.update(str(code) for code in detail.get("reasons", []))
+            counted.update(str(code) for code in detail.get("reasons") or [])
     for key, row in rows.items():
         row.reasons = reasons[key].most_common(TOP_REASONS)
     return sorted(rows.values(), key=lambda r: (r.model, r.version, r.environment))
 
 
-def _details(store: LedgerStore, batch_seq: int) -> list[dict[str, object]]:
+def _details(store: LedgerStore, batch_seq: int) -> list[dict[str, Any]]:
     """The batch's decisions still in the detail store (erased and purged ones are not)."""
     rows = store.decisions.detail_rows(batch_seq, batch_seq + 1, full=False)
     return [json.loads(r[2]) for r in rows if r[2] is not None]
