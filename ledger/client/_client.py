@@ -25,7 +25,9 @@ import os
 import subprocess
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -725,6 +727,7 @@ class LedgerClient:
         model: str | None = None,
         version: str | None = None,
         environment: str | None = None,
+        in_flight: int = 2,
     ) -> list[dict[str, Any]]:
         """Record scoring decisions (a DataFrame, one row each, or records) in batches of
         one model version and environment, `batch_size` at a time: one `scoring.batch`
@@ -732,24 +735,34 @@ class LedgerClient:
         reference), decided_at, score, outcome and reasons (model, version, environment
         as columns or arguments). Batch i is sent with the Idempotency-Key
         `{idempotency_key}:{i}` (a new key when none is given) and retried with it, so a
-        retried call writes nothing twice. Returns each batch's answer ({entry, count})."""
+        retried call writes nothing twice. `in_flight` batches travel at once (the server
+        checks one while it commits another); a refused batch stops the call, and the
+        batches sent before it are recorded. Returns each batch's answer ({entry, count})."""
         records = decision_records(decisions)
         base = idempotency_key or str(uuid.uuid4())
-        answers = []
-        batches = decision_batches(
+        bodies = decision_batches(
             records, batch_size=batch_size, model=model, version=version, environment=environment
         )
-        for index, body in enumerate(batches):
-            content = batch_body(body)
-            answers.append(
-                self.request(
-                    "POST",
-                    "/v1/scoring/batches",
-                    content=content,
-                    headers={"Content-Type": "application/json"},
-                    idempotency_key=f"{base}:{index}",
-                )
+
+        def send(index: int, body: Mapping[str, Any]) -> dict[str, Any]:
+            answer: dict[str, Any] = self.request(
+                "POST",
+                "/v1/scoring/batches",
+                content=batch_body(body),
+                headers={"Content-Type": "application/json"},
+                idempotency_key=f"{base}:{index}",
             )
+            return answer
+
+        answers: list[dict[str, Any]] = []
+        with ThreadPoolExecutor(max_workers=max(1, in_flight)) as pool:
+            window: deque[Future[dict[str, Any]]] = deque()
+            for index, body in enumerate(bodies):
+                if len(window) >= max(1, in_flight):
+                    answers.append(window.popleft().result())
+                window.append(pool.submit(send, index, body))
+            while window:
+                answers.append(window.popleft().result())
         return answers
 
     def decision_receipt(
