@@ -3,7 +3,8 @@
 The record format and its proofs: RFC 8785 bytes (`canonical`), statements and entries and
 their hashes (`entries`), what each kind is and must carry (`kinds`, `payloads`), RFC 3339
 time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle trees
-(`merkle`), C2SP signed-note checkpoints (`checkpoint`), Ed25519 under one strict rule
+(`merkle`), C2SP signed-note checkpoints (`checkpoint`) and
+witness cosignatures with the tlog-witness bodies (`cosignature`), Ed25519 under one strict rule
 (`ed25519_strict`, reached through `signing`) and the check of an as-of serving answer
 (`serving_answer`), which the client applies too. Everything above builds on these.
 """
@@ -11,6 +12,7 @@ time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle 
 __all__ = [
     "canonical",
     "checkpoint",
+    "cosignature",
     "ed25519_strict",
     "entries",
     "kinds",
