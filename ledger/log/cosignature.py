@@ -216,3 +216,25 @@ def decode_size(body: bytes) -> int:
     if not text.endswith("\n") or not _is_decimal(text[:-1]):
         raise CheckpointInvalid("a text/x.tlog.size body is a decimal size and a newline")
     return int(text[:-1])
+
+
+def require_cosignatures(note: str, witnesses: Sequence[WitnessKey], required: int) -> list[str]:
+    """A verifier's witness policy: at least `required` of `witnesses` cosigned the note.
+
+    Returns the vkeys of those that did; raises CheckpointInvalid naming how many did and
+    how many were needed. A checkpoint no required witness saw may be one side of a split
+    view (two histories under one ledger key), so it proves nothing to this verifier.
+    """
+    if required > len(witnesses):
+        raise CheckpointInvalid(
+            f"{required} witness cosignatures are required but only {len(witnesses)} "
+            "witness keys are given: pass more --witness keys or lower --witnesses-required"
+        )
+    found = sorted(cosignatures(note, witnesses))
+    if len(found) < required:
+        raise CheckpointInvalid(
+            f"the checkpoint is cosigned by {len(found)} of the required witnesses, not "
+            f"{required}: it may show a history those witnesses never saw (a split view); "
+            "fetch a checkpoint they cosigned (GET /v1/checkpoint) and verify against it"
+        )
+    return found

@@ -70,7 +70,7 @@ def test_cosign_then_verify_and_the_key_id_uses_type_0x04() -> None:
     key = Ed25519PrivateKey.generate()
     vkey = witness_verifier_key("audit.example/w1", key)
     parsed = WitnessKey.parse(vkey)
-    raw = base64.b64decode(vkey.split("+")[2])
+    raw = base64.b64decode(vkey.split("+", 2)[2])
     assert raw[0] == 0x04
     assert parsed.key_id == hashlib.sha256(b"audit.example/w1\n\x04" + raw[1:]).digest()[:4]
     log_key = Ed25519PrivateKey.generate()
