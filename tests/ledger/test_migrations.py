@@ -552,3 +552,27 @@ def test_0008_adds_the_webhook_outbox_and_changes_nothing_in_the_log(
         f"entry:{run.seq}:approval.requested"
     ]
     assert verify_ledger(store).ok
+
+
+def test_0010_adds_the_witness_cosignatures_and_changes_nothing_in_the_log(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0008 ledger upgrades to the cosignature table, empty, with every entry, node and
+    checkpoint as before; a stored line is served for its size only."""
+    from ledger.store import cosignature_lines, cosigned_size, record_cosignature
+
+    store = _filled_at("0008", settings, monkeypatch)
+    tables = (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size"))
+    before = {table: _rows(store, table, key) for table, key in tables}
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    for table, key in tables:
+        assert _rows(store, table, key) == before[table], table
+    assert cosigned_size(store, "w") == 0
+    record_cosignature(store, "w", 3, "\u2014 w AAAA")
+    record_cosignature(store, "w", 3, "\u2014 w BBBB")  # the first line kept
+    assert cosignature_lines(store, 3) == ["\u2014 w AAAA"] and cosignature_lines(store, 4) == []
+    assert cosigned_size(store, "w") == 3
+    assert verify_ledger(store).ok

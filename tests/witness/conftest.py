@@ -29,32 +29,38 @@ class Witness:
     state: Path
 
 
-def start_witness(tmp: Path, log_vkeys: list[str], name: str = "audit.example/w1") -> Witness:
-    key_path = tmp / "witness.key"
-    cli = [sys.executable, "-m", "api", "witness"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    vkey = subprocess.run(
-        [*cli, "keygen", "--key", str(key_path), "--name", name],
-        env=env,
+CLI = [sys.executable, "-m", "api", "witness"]
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+
+def keygen(key_path: Path, name: str = "audit.example/w1") -> str:
+    """`govledger witness keygen`: write the key, return the printed vkey."""
+    return subprocess.run(
+        [*CLI, "keygen", "--key", str(key_path), "--name", name],
+        env=ENV,
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    port = free_port()
-    args = [*cli, "serve", "--state", str(tmp / "witness.db"), "--key", str(key_path)]
+
+
+def serve(
+    tmp: Path, vkey: str, log_vkeys: list[str], port: int, name: str = "audit.example/w1"
+) -> subprocess.Popen[bytes]:
+    """`govledger witness serve` on a loopback port, once it answers GET /key."""
+    args = [*CLI, "serve", "--state", str(tmp / "witness.db"), "--key", str(tmp / "witness.key")]
     args += ["--name", name, "--listen", f"127.0.0.1:{port}"]
     for log in log_vkeys:
         args += ["--log", log]
     with open(tmp / "witness.log", "ab") as sink:
-        process = subprocess.Popen(args, env=env, stdout=sink, stderr=sink)
-    url = f"http://127.0.0.1:{port}"
+        process = subprocess.Popen(args, env=ENV, stdout=sink, stderr=sink)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError((tmp / "witness.log").read_text()[-2000:])
         try:
-            if httpx.get(f"{url}/key", timeout=1).text.strip() == vkey:
-                return Witness(url, vkey, Ed25519PrivateKey.generate(), process, tmp / "witness.db")
+            if httpx.get(f"http://127.0.0.1:{port}/key", timeout=1).text.strip() == vkey:
+                return process
         except httpx.TransportError:
             time.sleep(0.1)
     process.kill()
@@ -63,9 +69,12 @@ def start_witness(tmp: Path, log_vkeys: list[str], name: str = "audit.example/w1
 
 @pytest.fixture(scope="module")
 def witness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Witness]:
+    tmp = tmp_path_factory.mktemp("witness")
     log_key = Ed25519PrivateKey.generate()
-    found = start_witness(tmp_path_factory.mktemp("witness"), [verifier_key(ORIGIN, log_key)])
-    found.log_key = log_key
+    vkey = keygen(tmp / "witness.key")
+    port = free_port()
+    process = serve(tmp, vkey, [verifier_key(ORIGIN, log_key)], port)
+    found = Witness(f"http://127.0.0.1:{port}", vkey, log_key, process, tmp / "witness.db")
     yield found
     found.process.terminate()
     found.process.wait(timeout=10)
