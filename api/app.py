@@ -20,6 +20,7 @@ from api.service import (
     SCORING_BATCHES_PATH,
     BodySizeLimit,
     ControlCharacterGuard,
+    Cosigner,
     HtmlSecurityHeaders,
     IdentityStore,
     NameSegments,
@@ -57,16 +58,19 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        """The notifier runs while the app serves, in each worker process, when webhooks
-        are configured (api.service._notifier)."""
+        """The notifier and the cosigner run while the app serves, in each worker process,
+        when webhooks or witnesses are configured (api.service._notifier, ._cosigner)."""
         notifier = Notifier(store, settings) if settings.webhooks else None
-        if notifier is not None:
-            notifier.start()
+        cosigner = Cosigner(store, settings) if settings.witnesses else None
+        for task in (notifier, cosigner):
+            if task is not None:
+                task.start()
         try:
             yield
         finally:
-            if notifier is not None:
-                await notifier.stop()
+            for task in (notifier, cosigner):
+                if task is not None:
+                    await task.stop()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -31,6 +31,7 @@ from api.cli import _scoring as scoring
 from api.cli import _service as service
 from api.cli import _serving as serving
 from api.cli import _webhooks as webhooks
+from api.cli import _witness as witness
 
 app = typer.Typer(
     name="govledger",
@@ -56,6 +57,7 @@ app.add_typer(access.users_app, name="users")
 app.add_typer(access.policy_app, name="policy")
 app.add_typer(service.keys_app, name="keys")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(witness.witness_app, name="witness")
 
 
 @app.callback()

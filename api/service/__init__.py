@@ -5,6 +5,7 @@ signed webhooks.
 """
 
 from api.service._context import ServiceContext
+from api.service._cosigner import Cosigner
 from api.service._docs_page import install as install_docs_page
 from api.service._html_headers import SECURITY_HEADERS, HtmlSecurityHeaders
 from api.service._identity import IdentityStore, Unauthenticated
@@ -28,6 +29,7 @@ __all__ = [
     "SECURITY_HEADERS",
     "BodySizeLimit",
     "ControlCharacterGuard",
+    "Cosigner",
     "HtmlSecurityHeaders",
     "IdentityStore",
     "NameSegments",

@@ -11,9 +11,11 @@ from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
 from ledger.errors import InvalidStatement
 from ledger.governance import Role, deployment_policy
+from ledger.log.cosignature import merge_signatures
 from ledger.store import (
     EntryFilter,
     check_digest,
+    cosignature_lines,
     model_names,
     model_summary,
     serving_answer,
@@ -90,12 +92,15 @@ def get_entry(
 
 @router.get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
 def get_checkpoint(context: Context, _: Reader) -> dict[str, Any]:
+    """The note carries the cosignature lines the witnesses returned for it (signed-note
+    allows more signature lines; c2sp.org/tlog-cosignature), once they have."""
     checkpoint = context.store.checkpoint()
+    lines = "\n".join(cosignature_lines(context.store, checkpoint.size))
     return {
         "origin": checkpoint.origin,
         "size": checkpoint.size,
         "root": checkpoint.root.hex(),
-        "note": checkpoint.note,
+        "note": merge_signatures(checkpoint.note, lines),
         "verifier_key": context.store.meta()["verifier_key"],
     }
 

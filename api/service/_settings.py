@@ -55,6 +55,41 @@ class WebhookEndpoint(BaseModel):
         return self.secret.get_secret_value()
 
 
+class WitnessEndpoint(BaseModel):
+    """One witness the ledger asks to cosign its checkpoints (c2sp.org/tlog-witness)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    """Its submission prefix: POST <url>/add-checkpoint."""
+    vkey: str
+    """Its cosignature/v1 verifier key, as `govledger witness keygen` printed it."""
+
+
+def parse_witnesses(raw: str) -> list[WitnessEndpoint]:
+    """Parse GOVLEDGER_WITNESSES: `URL=VKEY` items separated by commas or whitespace; raise
+    InvalidConfiguration naming the item that is wrong."""
+    from ledger.errors import CheckpointInvalid
+    from ledger.log.cosignature import WitnessKey
+
+    found = []
+    for position, item in enumerate(raw.replace(",", " ").split(), start=1):
+        url, sep, vkey = item.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise InvalidConfiguration(
+                f"GOVLEDGER_WITNESSES item {position} must be URL=VKEY, e.g. "
+                "http://127.0.0.1:8080=audit.example/w1+1a2b3c4d+BA..."
+            )
+        try:
+            WitnessKey.parse(vkey)
+        except CheckpointInvalid as exc:
+            raise InvalidConfiguration(
+                f"GOVLEDGER_WITNESSES item {position}: {exc.message}"
+            ) from None
+        found.append(WitnessEndpoint(url=url.rstrip("/"), vkey=vkey))
+    return found
+
+
 def parse_webhooks(raw: str) -> list[WebhookEndpoint]:
     """Parse GOVLEDGER_WEBHOOKS (JSON: `[{"url", "secret", "events"?, "name"?}]`), or raise
     InvalidConfiguration saying which endpoint is wrong and how, without its secret."""
@@ -193,6 +228,22 @@ class ServiceSettings(LedgerSettings):
         description="How often the notifier looks for overdue monitoring (a missed cadence, "
         "a breach unanswered past its deadline) to announce as monitoring.overdue",
     )
+
+    witnesses: Annotated[list[WitnessEndpoint], NoDecode] = Field(
+        default_factory=list,
+        description="Witnesses that cosign each new checkpoint (c2sp.org/tlog-witness): "
+        "URL=VKEY items separated by commas or spaces; none: checkpoints go uncosigned",
+    )
+    witness_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the cosigner looks for a new checkpoint"
+    )
+
+    @field_validator("witnesses", mode="before")
+    @classmethod
+    def _parse_witnesses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_witnesses(value)
+        return value
 
     @field_validator("webhooks", mode="before")
     @classmethod

@@ -7,12 +7,14 @@ time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle 
 (`ed25519_strict`, reached through `signing`), the check of an as-of serving answer
 (`serving_answer`), which the client applies too, scoring decisions' leaves and batch trees
 (`scoring`), a batch of decisions checked and turned into leaves (`decision_batch`) and the
-check of a decision's receipt (`receipt`). Everything above builds on these.
+check of a decision's receipt (`receipt`), witness cosignatures with the tlog-witness bodies
+(`cosignature`). Everything above builds on these.
 """
 
 __all__ = [
     "canonical",
     "checkpoint",
+    "cosignature",
     "decision_batch",
     "ed25519_strict",
     "entries",

@@ -7,11 +7,13 @@ writer thread (`writer`: group commit; `appender`: admission inside the transact
 reads entries and proofs, and signs checkpoints. `registry` derives statuses from stored
 entries with the governance rules; `bootstrap` opens a store from settings. `outbox` keeps
 the notification events the service's notifier derives from the log, and their webhook
-deliveries; `overdue` the periodic check that enqueues `monitoring.overdue` events.
+deliveries; `overdue` the periodic check that enqueues `monitoring.overdue` events;
+`cosignatures` the witnesses' cosignature lines on its checkpoints.
 """
 
 from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest
 from ledger.store._bootstrap import init_ledger, open_ledger
+from ledger.store._cosignatures import cosignature_lines, cosigned_size, record_cosignature
 from ledger.store._database import make_engine
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._migrate import is_current
@@ -66,6 +68,8 @@ __all__ = [
     "VersionView",
     "check_digest",
     "claim_next",
+    "cosignature_lines",
+    "cosigned_size",
     "cursor_seq",
     "delivery_counts",
     "delivery_log",
@@ -88,6 +92,7 @@ __all__ = [
     "monitoring_overdue",
     "open_ledger",
     "promotion_payload",
+    "record_cosignature",
     "record_entry_events",
     "record_overdue_events",
     "redeliver",

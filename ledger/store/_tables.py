@@ -260,3 +260,15 @@ write-ahead log per decision); it sits at a fixed place of `detail`
 WEBHOOK_STATUSES = ("pending", "delivered", "failed")
 
 APPEND_ONLY_TABLES = ("entries", "merkle_nodes", "checkpoints", "signed_statements")
+
+witness_cosignatures = Table(
+    "witness_cosignatures",
+    metadata,
+    Column("witness", String(512), primary_key=True),
+    Column("size", RowKey, primary_key=True, autoincrement=False),
+    Column("line", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+"""A witness's cosignature line (c2sp.org/tlog-cosignature) on the checkpoint of `size`,
+keyed by the witness's vkey; appended to the note `GET /v1/checkpoint` serves. Operational,
+not evidence: the line proves itself against the witness key, so it is not hash-chained."""

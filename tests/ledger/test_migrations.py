@@ -268,7 +268,11 @@ def test_0006_back_fills_the_signed_statements_keeping_the_first_of_a_replay(
         approval = next(e for e in store.iter_entries() if e.statement.kind == "approval.granted")
         written["approval"] = approval
         written["second key"] = store.append(second_key.register())
-        written["same statement"] = store.append(second_key.sign(approval.statement))
+        signed = second_key.sign(approval.statement)  # what the old writer admitted (today a
+        # repeated decision is refused before its replay is looked at)
+        written["same statement"] = append_bypassing_admission(
+            store, approval.statement, signature=signed.signature, key_id=signed.key_id
+        )
         assert approval.signature is not None
         written["re-encoded"] = append_bypassing_admission(
             store,
@@ -586,3 +590,27 @@ def test_0009_adds_the_decision_store_and_an_applicant_key_and_changes_nothing_i
     assert upgraded.decision("d-000001")["batch_seq"] == entry.seq
     assert verify_ledger(upgraded).ok
     upgraded.engine.dispose()
+
+
+def test_0010_adds_the_witness_cosignatures_and_changes_nothing_in_the_log(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0009 ledger (the release before) upgrades to the cosignature table, empty, with
+    every entry, node and checkpoint as before; a stored line is served for its size only."""
+    from ledger.store import cosignature_lines, cosigned_size, record_cosignature
+
+    store = _filled_at("0009", settings, monkeypatch)
+    tables = (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size"))
+    before = {table: _rows(store, table, key) for table, key in tables}
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    for table, key in tables:
+        assert _rows(store, table, key) == before[table], table
+    assert cosigned_size(store, "w") == 0
+    record_cosignature(store, "w", 3, "\u2014 w AAAA")
+    record_cosignature(store, "w", 3, "\u2014 w BBBB")  # the first line kept
+    assert cosignature_lines(store, 3) == ["\u2014 w AAAA"] and cosignature_lines(store, 4) == []
+    assert cosigned_size(store, "w") == 3
+    assert verify_ledger(store).ok

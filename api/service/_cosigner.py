@@ -1,0 +1,154 @@
+"""The cosigner: a background task that has each new checkpoint cosigned by the witnesses.
+
+Every `witness_interval_seconds` it takes the current checkpoint (issuing one if the tree
+grew) and, for each configured witness that has not cosigned it, POSTs a tlog-witness
+add-checkpoint request: the old size this ledger believes the witness holds, the
+consistency proof from it, the note. A 200's cosignature lines are checked against the
+witness's vkey and stored (`ledger.store.record_cosignature`); a 409 names the size the
+witness does hold, and the request is made again at once with the proof from that size.
+A network error or any other status waits with exponential backoff; the ledger keeps
+appending meanwhile and the witness catches up on the latest checkpoint when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from api.service._notifier import retry_delay
+from api.service._settings import ServiceSettings, WitnessEndpoint
+from ledger.errors import CheckpointInvalid
+from ledger.log.checkpoint import Checkpoint
+from ledger.log.cosignature import (
+    SIZE_CONTENT_TYPE,
+    AddCheckpoint,
+    WitnessKey,
+    cosignatures,
+    decode_size,
+    merge_signatures,
+)
+from ledger.store import LedgerStore, cosigned_size, record_cosignature
+
+log = logging.getLogger("govledger.witnesses")
+BACKOFF_MAX_SECONDS = 300.0
+
+
+class Cosigner:
+    """One process's cosigner over its store and the configured witnesses."""
+
+    def __init__(self, store: LedgerStore, settings: ServiceSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.witnesses = list(settings.witnesses)
+        self._keys = {w.vkey: WitnessKey.parse(w.vkey) for w in self.witnesses}
+        self._held: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
+        self._not_before: dict[str, float] = {}
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def start(self) -> None:
+        """Start the background task on the running event loop."""
+        self._client = httpx.AsyncClient(timeout=15.0, follow_redirects=False)
+        self._task = asyncio.create_task(self._run(), name="govledger-cosigner")
+
+    async def stop(self) -> None:
+        """Stop the task and close the connections."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.tick()
+            except Exception:  # a database hiccup must not end cosigning: log, go on
+                log.exception("witness cosigner: a tick failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self.settings.witness_interval_seconds
+                )
+
+    async def tick(self) -> None:
+        """One round: the current checkpoint to every witness that has not cosigned it."""
+        if self.store.size() == 0:
+            return
+        checkpoint = await asyncio.to_thread(self.store.checkpoint)
+        await asyncio.gather(*(self._ask(w, checkpoint) for w in self.witnesses))
+
+    async def _ask(self, witness: WitnessEndpoint, checkpoint: Checkpoint) -> None:
+        if time.monotonic() < self._not_before.get(witness.vkey, 0.0):
+            return
+        if witness.vkey not in self._held:
+            self._held[witness.vkey] = await asyncio.to_thread(
+                cosigned_size, self.store, witness.vkey
+            )
+        if self._held[witness.vkey] >= checkpoint.size:
+            return
+        for _ in range(2):  # the second time with the size a 409 named
+            outcome = await self._post(witness, checkpoint, self._held[witness.vkey])
+            if outcome is None:
+                self._failures.pop(witness.vkey, None)
+                return
+            if isinstance(outcome, int):
+                self._held[witness.vkey] = outcome
+                continue
+            break
+        failures = self._failures.get(witness.vkey, 0) + 1
+        self._failures[witness.vkey] = failures
+        delay = retry_delay(
+            failures,
+            base=self.settings.witness_interval_seconds,
+            cap=BACKOFF_MAX_SECONDS,
+            retry_after=None,
+        )
+        self._not_before[witness.vkey] = time.monotonic() + delay
+        log.warning("witness %s refused or unreachable; retrying in %.0f s", witness.url, delay)
+
+    async def _post(
+        self, witness: WitnessEndpoint, checkpoint: Checkpoint, old: int
+    ) -> int | str | None:
+        """None: cosigned and stored; an int: the size a 409 named; a str: what failed."""
+        if old > checkpoint.size:
+            return f"the witness holds size {old}, above this ledger's {checkpoint.size}"
+        proof: tuple[bytes, ...] = ()
+        if 0 < old < checkpoint.size:
+            found = await asyncio.to_thread(self.store.consistency_proof, old, checkpoint.size)
+            proof = tuple(found.proof)
+        body = AddCheckpoint(old, proof, checkpoint.note).encode()
+        assert self._client is not None
+        try:
+            answer = await self._client.post(f"{witness.url}/add-checkpoint", content=body)
+        except httpx.HTTPError as exc:
+            return f"network error: {exc}"
+        if answer.status_code == 409 and answer.headers.get("content-type", "").startswith(
+            SIZE_CONTENT_TYPE
+        ):
+            try:
+                return decode_size(answer.content)
+            except CheckpointInvalid as exc:
+                return exc.message
+        if answer.status_code != 200:
+            return f"HTTP {answer.status_code}"
+        try:
+            cosigned = merge_signatures(checkpoint.note, answer.text)
+            if witness.vkey not in cosignatures(cosigned, [self._keys[witness.vkey]]):
+                return "the answer holds no cosignature by the configured witness key"
+        except CheckpointInvalid as exc:
+            return exc.message
+        name = self._keys[witness.vkey].name
+        lines = [line for line in answer.text.splitlines() if line.split(" ")[1:2] == [name]]
+        await asyncio.to_thread(
+            record_cosignature, self.store, witness.vkey, checkpoint.size, "\n".join(lines)
+        )
+        self._held[witness.vkey] = checkpoint.size
+        return None

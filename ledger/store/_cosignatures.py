@@ -1,0 +1,54 @@
+"""Witness cosignature lines the service collected, by witness vkey and tree size.
+
+The lines are checked against the witness key before they are stored (the service's
+cosigner does it); a verifier checks them again, so nothing here is trusted evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.log.timestamps import format_rfc3339
+from ledger.store._ledger_store import LedgerStore
+from ledger.store._tables import witness_cosignatures
+
+
+def record_cosignature(store: LedgerStore, witness: str, size: int, line: str) -> None:
+    """Keep a witness's cosignature line on the checkpoint of `size` (the first one kept)."""
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(
+                insert(witness_cosignatures).values(
+                    witness=witness,
+                    size=size,
+                    line=line,
+                    created_at=format_rfc3339(datetime.now(UTC)),
+                )
+            )
+    except IntegrityError:  # another process stored this witness's line for this size
+        pass
+
+
+def cosignature_lines(store: LedgerStore, size: int) -> list[str]:
+    """The cosignature lines stored for the checkpoint of `size`, by witness."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(witness_cosignatures.c.line)
+            .where(witness_cosignatures.c.size == size)
+            .order_by(witness_cosignatures.c.witness)
+        ).all()
+    return [str(row[0]) for row in rows]
+
+
+def cosigned_size(store: LedgerStore, witness: str) -> int:
+    """The largest tree size this witness cosigned for the ledger (0 if none)."""
+    with store.engine.connect() as conn:
+        value = conn.execute(
+            select(func.max(witness_cosignatures.c.size)).where(
+                witness_cosignatures.c.witness == witness
+            )
+        ).scalar()
+    return int(value or 0)
