@@ -408,7 +408,9 @@ def _check_decision(statement: Statement, facts: LedgerFacts) -> None:
         facts.decisions_for(statement.model, statement.version),
         bytes.fromhex(payload.get("subject") or payload["run"]),
         statement.actor,
+        str(payload["role"]),
         statement.kind == Kind.APPROVAL_GRANTED.value,
+        tuple(bytes.fromhex(e) for e in payload.get("evidence", ())),
     )
     if payload.get("run") is not None:
         decided_run = bytes.fromhex(payload["run"])

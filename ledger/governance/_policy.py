@@ -117,22 +117,33 @@ def check_four_eyes(run: RunFact, actor: str) -> None:
 
 
 def check_not_repeated(
-    decisions: Sequence[DecisionFact], subject: bytes, actor: str, granted: bool
+    decisions: Sequence[DecisionFact],
+    subject: bytes,
+    actor: str,
+    role: str,
+    granted: bool,
+    evidence: Sequence[bytes] = (),
 ) -> None:
-    """A person's decision on a subject counts once: the same approval (or rejection) again,
-    with no other decision of theirs since, adds nothing and would show twice on the card,
-    so it is refused. Changing one's mind (a rejection after an approval) is a new decision."""
+    """A person's decision on a subject in a role counts once: the same approval (or
+    rejection) again, in the same role, citing no evidence it did not cite before, adds
+    nothing and would show twice on the card, so it is refused. Changing one's mind (a
+    rejection after an approval), deciding in another role (which the approval policy then
+    judges) or deciding again on new evidence (a champion comparison reviewed) is a new
+    decision."""
     latest = None
     for decision in decisions:
-        if decision.actor == actor and decision.run_hash == subject:
+        if decision.actor == actor and decision.run_hash == subject and decision.role == role:
             latest = decision
-    if latest is not None and latest.granted == granted:
-        what = "approved" if granted else "rejected"
-        raise DecisionRepeated(
-            f"{actor} already {what} this at seq {latest.seq} and has not changed that "
-            f"decision; a second identical decision adds nothing (to change it, record the "
-            f"opposite decision with a reason)"
-        )
+    if latest is None or latest.granted != granted:
+        return
+    if set(evidence) - set(latest.evidence):
+        return
+    what = "approved" if granted else "rejected"
+    raise DecisionRepeated(
+        f"{actor} already {what} this as {role} at seq {latest.seq} and has not changed that "
+        f"decision; a second identical decision adds nothing (to change it, record the "
+        f"opposite decision with a reason, or cite the new evidence reviewed)"
+    )
 
 
 def check_oversight_four_eyes(run: RunFact, actor: str, action: str) -> None:

@@ -46,12 +46,14 @@ COMMANDS = {
         "policy",
         "keys",
         "webhooks",
+        "witness",
     ],
     "report": ["card", "audit", "inventory"],
     "users": ["add", "grant", "confirm", "revoke-role", "key", "revoke", "list"],
     "policy": ["propose", "approve", "list"],
     "keys": ["create", "register"],
     "webhooks": ["deliveries", "redeliver"],
+    "witness": ["keygen", "serve"],
 }
 
 

@@ -158,7 +158,7 @@ def test_the_same_decision_twice_in_a_row_is_refused_and_a_change_of_mind_is_not
     with pytest.raises(DecisionRepeated) as again:
         store.submit(validator, [victor.approve(run, role="validator", reason="once more")])
     assert again.value.status == 409
-    assert f"victor already approved this at seq {first.seq}" in again.value.message
+    assert f"victor already approved this as validator at seq {first.seq}" in again.value.message
     assert store.size() == size  # nothing written, not even a refusal: it changes nothing
     rejected = store.submit(validator, [victor.reject(run, role="validator", reason="a flaw")])
     approved = store.submit(validator, [victor.approve(run, role="validator", reason="fixed")])
