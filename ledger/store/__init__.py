@@ -13,7 +13,13 @@ deliveries; `overdue` the periodic check that enqueues `monitoring.overdue` even
 
 from ledger.store._artifacts import ArtifactState, ArtifactStore, check_digest
 from ledger.store._bootstrap import init_ledger, open_ledger
-from ledger.store._cosignatures import cosignature_lines, cosigned_size, record_cosignature
+from ledger.store._cosignatures import (
+    cosignature_lines,
+    cosigned_checkpoint,
+    cosigned_size,
+    record_cosignature,
+    witnessed_checkpoint,
+)
 from ledger.store._database import make_engine
 from ledger.store._ledger_store import EntryFilter, LedgerStore
 from ledger.store._migrate import is_current
@@ -69,6 +75,7 @@ __all__ = [
     "check_digest",
     "claim_next",
     "cosignature_lines",
+    "cosigned_checkpoint",
     "cosigned_size",
     "cursor_seq",
     "delivery_counts",
@@ -103,4 +110,5 @@ __all__ = [
     "tenure_dict",
     "version_view",
     "web_sessions",
+    "witnessed_checkpoint",
 ]

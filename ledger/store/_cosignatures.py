@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger.log.checkpoint import Checkpoint
+from ledger.log.cosignature import merge_signatures
 from ledger.log.timestamps import format_rfc3339
 from ledger.store._ledger_store import LedgerStore
-from ledger.store._tables import witness_cosignatures
+from ledger.store._tables import checkpoints, witness_cosignatures
 
 
 def record_cosignature(store: LedgerStore, witness: str, size: int, line: str) -> None:
@@ -52,3 +54,39 @@ def cosigned_size(store: LedgerStore, witness: str) -> int:
             )
         ).scalar()
     return int(value or 0)
+
+
+def cosigned_checkpoint(store: LedgerStore, size: int) -> Checkpoint | None:
+    """The checkpoint the ledger issued of `size`, its note carrying every cosignature line
+    stored for it (signed-note allows more signature lines), or None if none was issued."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(checkpoints.c.root, checkpoints.c.note).where(checkpoints.c.size == size)
+        ).first()
+    if row is None:
+        return None
+    note = merge_signatures(str(row[1]), "\n".join(cosignature_lines(store, size)))
+    return Checkpoint(store.origin, size, bytes(row[0]), note)
+
+
+def witnessed_checkpoint(store: LedgerStore, covers: int = 0) -> Checkpoint:
+    """The checkpoint evidence of the first `covers` entries is best proven against.
+
+    Of the checkpoints of at least `covers` entries, the one the most witnesses cosigned
+    (the larger on a tie), with their lines; when no witness cosigned one yet, the current
+    checkpoint (which a verifier requiring witnesses then refuses, naming why). Proofs
+    built against it let a verifier with a witness policy check the evidence offline.
+    """
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(witness_cosignatures.c.size, func.count())
+            .where(witness_cosignatures.c.size >= covers)
+            .group_by(witness_cosignatures.c.size)
+        ).all()
+    if rows:
+        best = max(rows, key=lambda row: (int(row[1]), int(row[0])))
+        found = cosigned_checkpoint(store, int(best[0]))
+        if found is not None:
+            return found
+    current = store.checkpoint()
+    return cosigned_checkpoint(store, current.size) or current
