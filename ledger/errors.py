@@ -247,6 +247,14 @@ class InvalidConfiguration(GovledgerError):
     slug = "invalid-configuration"
 
 
+class WitnessPolicyInvalid(GovledgerError):
+    """A witness policy that no checkpoint could meet or that is not what the caller meant:
+    fewer than one or more cosignatures required than witnesses given, a malformed or
+    repeated witness key (`ledger.log.witness_policy`)."""
+
+    slug = "witness-policy-invalid"
+
+
 # --- ledger state (404 / 409 / 403) -------------------------------------------------------
 
 
@@ -491,6 +499,14 @@ class CheckpointInvalid(VerificationError):
     """A checkpoint is malformed or its signature does not verify with the ledger key."""
 
     slug = "checkpoint-invalid"
+
+
+class NotWitnessed(CheckpointInvalid):
+    """The checkpoint a document is proven against lacks the witness cosignatures the
+    verifier's policy requires (`ledger.log.witness_policy`): it may be one side of a split
+    view, so it proves nothing to that verifier."""
+
+    slug = "not-witnessed"
 
 
 class ArtifactTampered(VerificationError):

@@ -18,6 +18,7 @@ import typer
 from api.cli._ledger_access import ledger_settings, open_store
 from api.cli._output_files import writing_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
+from api.cli._witness_options import WitnessesRequiredOption, WitnessOption, witness_policy
 
 commands = typer.Typer()
 """The commands of this module, at the top level of `govledger`."""
@@ -64,15 +65,20 @@ def verify(
             "four eyes, the deployment policy of its tier and environment)",
         ),
     ] = False,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
 ) -> None:
     """Recompute every hash, link, signature and the Merkle root; exit 1 on any problem.
 
     With --rules, once the ledger verifies, replay the rules audit (`ledger.verify`:
     `replay_ledger_rules`) and exit 1 on the first violation, or when the ledger records no
-    access set (no rules to replay)."""
+    access set (no rules to replay). With --witness, a stored checkpoint must carry the
+    cosignatures of --witnesses-required of them and match the recomputed tree at its
+    size ("witnessed up to size N of M"), else exit 1."""
     from ledger.store import ArtifactStore
     from ledger.verify import verify_ledger
 
+    policy = witness_policy(witness, witnesses_required)
     settings = ledger_settings()
     store = open_store()
     pinned = key
@@ -83,6 +89,7 @@ def verify(
         verifier_key=pinned,
         trusted_checkpoints=[p.read_text() for p in checkpoint or []],
         artifact_store=ArtifactStore(settings.artifacts_path) if artifacts else None,
+        witnesses=policy,
     )
     decisions = None
     if report.ok:
@@ -170,14 +177,18 @@ def verify_bundle_command(
             "must hold the whole ledger)",
         ),
     ] = False,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
 ) -> None:
     """Verify an export bundle with no database and no network.
 
     With --rules, once the bundle verifies, replay the rules audit over its entries
     (deployments of a ledger that records no policy are checked against
-    GOVLEDGER_APPROVAL_POLICY, default one validator and one approver)."""
+    GOVLEDGER_APPROVAL_POLICY, default one validator and one approver). With --witness,
+    the bundle's checkpoint must carry the cosignatures of --witnesses-required of them."""
     from ledger.verify import read_header, verify_bundle
 
+    policy = witness_policy(witness, witnesses_required)
     header, _ = read_header(bundle)
     if key is None and not as_json:
         console.print(
@@ -185,7 +196,7 @@ def verify_bundle_command(
             "pass --key to pin the ledger's published key",
             soft_wrap=True,
         )
-    report = verify_bundle(bundle, verifier_key=key)
+    report = verify_bundle(bundle, verifier_key=key, witnesses=policy)
     if rules and report.ok:
         from ledger.verify import replay_bundle_rules
 

@@ -16,6 +16,7 @@ import typer
 from api.cli._ledger_access import open_store, open_store_and_artifacts
 from api.cli._output_files import write_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
+from api.cli._witness_options import WitnessesRequiredOption, WitnessOption, witness_policy
 
 commands = typer.Typer()
 """The commands of this module at the top level of `govledger`: `verify-card`."""
@@ -164,14 +165,18 @@ def verify_card_command(
             "(which proves nothing about who signed it)"
         ),
     ] = False,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
 ) -> None:
     """Check the card offline: evidence (checkpoint, hashes, proofs, signatures) and pages.
 
     Pin the ledger's verifier key with --key, taken from the ledger's operator and not from
     the card: a card checked against the key it carries proves only that it is consistent
-    with itself, which anyone who forges a card can arrange."""
+    with itself, which anyone who forges a card can arrange. With --witness, the card's
+    checkpoint must carry the cosignatures of --witnesses-required of them."""
     from reports.verify import read_consistency_proof, verify_card
 
+    policy = witness_policy(witness, witnesses_required)
     pinned = key
     if key is not None and "+" not in key:
         pinned = Path(key).read_text(encoding="utf-8").strip()
@@ -193,6 +198,7 @@ def verify_card_command(
         held_checkpoint=held,
         consistency_proof=proof,
         allow_unlinked=allow_unlinked,
+        witnesses=policy,
     )
     if report.ok and key is None:
         message = (

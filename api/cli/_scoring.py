@@ -18,6 +18,7 @@ import typer
 from api.cli._ledger_access import ledger_settings, open_store
 from api.cli._output_files import write_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
+from api.cli._witness_options import WitnessesRequiredOption, WitnessOption, witness_policy
 
 commands = typer.Typer()
 """The commands of this module, at the top level of `govledger`."""
@@ -69,15 +70,21 @@ def verify_receipt_command(
         str, typer.Option(help="The ledger's verifier key (text, or the path of ledger.pub)")
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
 ) -> None:
-    """Check a receipt offline against the pinned ledger key; exit 1 if it proves nothing."""
+    """Check a receipt offline against the pinned ledger key; exit 1 if it proves nothing.
+
+    With --witness, its checkpoint must carry the cosignatures of --witnesses-required of
+    them."""
     from ledger.verify import verify_receipt
 
+    policy = witness_policy(witness, witnesses_required)
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         fail(f"{file} is not a readable JSON receipt: {exc}")
-    report = verify_receipt(document, _key_text(key))
+    report = verify_receipt(document, _key_text(key), witnesses=policy)
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
     elif report.ok:

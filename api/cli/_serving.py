@@ -23,8 +23,10 @@ from rich.table import Table
 from api.cli._ledger_access import ledger_settings, open_store
 from api.cli._output_files import write_atomically
 from api.cli._terminal import console, err_console, fail, friendly_errors
+from api.cli._witness_options import WitnessesRequiredOption, WitnessOption, witness_policy
 
 if TYPE_CHECKING:
+    from ledger.log.witness_policy import WitnessPolicy
     from ledger.store import LedgerStore
 
 commands = typer.Typer()
@@ -78,12 +80,29 @@ def _pinned_key(store: LedgerStore, key: str | None) -> str:
     return store.meta()["verifier_key"]
 
 
-def _check(store: LedgerStore, answer: Mapping[str, Any], key: str | None = None) -> None:
+def _check(
+    store: LedgerStore,
+    answer: Mapping[str, Any],
+    key: str | None = None,
+    witnesses: WitnessPolicy | None = None,
+) -> None:
     from ledger.verify import verify_serving_answer
 
-    report = verify_serving_answer(answer, _pinned_key(store, key))
+    report = verify_serving_answer(answer, _pinned_key(store, key), witnesses=witnesses)
     if not report.ok:
         fail(f"the ledger's answer does not verify: {report.summary()}")
+
+
+def _with_cosignatures(store: LedgerStore, answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer with the cosignature lines the ledger stored for its checkpoint merged
+    into the note (signed-note allows more lines; the verifier checks each again)."""
+    from ledger.log.cosignature import merge_signatures
+    from ledger.store import cosignature_lines
+
+    evidence = dict(answer["evidence"])
+    lines = "\n".join(cosignature_lines(store, int(answer["tree_size"])))
+    evidence["checkpoint"] = merge_signatures(str(evidence["checkpoint"]), lines)
+    return {**answer, "evidence": evidence}
 
 
 def _print_status(answer: Mapping[str, Any]) -> None:
@@ -151,20 +170,28 @@ def verify_model(
     host: Annotated[
         str | None, typer.Option(help="The host named in the record (default: this host)")
     ] = None,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
 ) -> None:
     """Exit 0 only if FILE's SHA-256 is the model file of the version serving MODEL in the
     environment now, with the promotion's inclusion proof and the checkpoint checked;
-    otherwise print one line naming what serves and what the file is, and exit 1."""
+    otherwise print one line naming what serves and what the file is, and exit 1.
+
+    With --witness, the answer's checkpoint must carry the cosignatures of
+    --witnesses-required of them (those the ledger stored for it are merged in)."""
     from ledger.errors import NotServing
     from ledger.log.serving_answer import serving_tenure_for
     from ledger.store import serving_answer
 
+    policy = witness_policy(witness, witnesses_required)
     with file.open("rb") as handle:
         digest = hashlib.file_digest(handle, "sha256").hexdigest()
     store = open_store()
     principal = _recorder(store) if record else None
     answer = serving_answer(store, model, env)
-    _check(store, answer, key)
+    if policy:
+        answer = _with_cosignatures(store, answer)
+    _check(store, answer, key, policy)
     try:
         tenure = serving_tenure_for(answer, digest, file.name)
     except NotServing as refused:
@@ -176,7 +203,12 @@ def verify_model(
         f"accepted: {file.name} (sha256 {digest[:12]}…) is {model} {tenure['version']}'s "
         f"model file, serving in {env} since seq {tenure['since_seq']} (promotion "
         f"{str(tenure['promotion'])[:12]}…, proven against the signed checkpoint of "
-        f"{answer['tree_size']} entries)"
+        f"{answer['tree_size']} entries"
+        + (
+            f", {policy.describe(policy.check(answer['evidence']['checkpoint']))})"
+            if policy
+            else ")"
+        )
     )
     if principal is not None:
         _record(store, principal, answer, digest, host, "accepted", line, tenure)

@@ -233,8 +233,9 @@ def require_cosignatures(note: str, witnesses: Sequence[WitnessKey], required: i
     found = sorted(cosignatures(note, witnesses))
     if len(found) < required:
         raise CheckpointInvalid(
-            f"the checkpoint is cosigned by {len(found)} of the required witnesses, not "
-            f"{required}: it may show a history those witnesses never saw (a split view); "
+            f"the checkpoint is cosigned by {len(found)} of the {len(witnesses)} witnesses "
+            f"given, {required} required: it may show a history those witnesses never saw "
+            "(a split view); "
             "fetch a checkpoint they cosigned (GET /v1/checkpoint) and verify against it"
         )
     return found

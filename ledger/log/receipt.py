@@ -43,6 +43,7 @@ from ledger.log.serving_answer import (
     NOT_INCLUDED,
     check_evidence,
 )
+from ledger.log.witness_policy import WitnessPolicy
 
 FORMAT = "govledger-receipt/v1"
 FIELDS = frozenset(
@@ -74,22 +75,25 @@ class CheckedReceipt:
     tree_size: int
     root: bytes
     origin: str
+    witnessed: str = ""
+    """Who cosigned the checkpoint, as the witness policy describes it ("" without one)."""
 
     def describe(self) -> str:
         """One line: what the receipt proves."""
         where = f"{self.model} {self.version} in {self.environment}"
+        witnessed = f"; {self.witnessed}" if self.witnessed else ""
         if self.decision is None and self.erased is not None:
             return (
                 f"decision {self.decision_id}: its leaf is in batch seq {self.batch_seq} of "
                 f"{where}; its details were erased by seq {self.erased['seq']} "
-                f"({self.erased['legal_basis']})"
+                f"({self.erased['legal_basis']}){witnessed}"
             )
         assert self.decision is not None
         reasons = ", ".join(code for code, _ in self.reasons) or "no reasons"
         return (
             f"decision {self.decision_id}: {self.decision['outcome']} by {where} at "
             f"{self.decision['decided_at']} ({reasons}), batch seq {self.batch_seq}, proven "
-            f"against the checkpoint of {self.origin} at tree size {self.tree_size}"
+            f"against the checkpoint of {self.origin} at tree size {self.tree_size}{witnessed}"
         )
 
 
@@ -97,15 +101,20 @@ def _fail(message: str, problem: str, seq: int | None = None) -> GovledgerError:
     return ReceiptInvalid(message, seq, problem)
 
 
-def check_receipt(receipt: Any, verifier_key: str) -> CheckedReceipt:
+def check_receipt(
+    receipt: Any, verifier_key: str, *, witnesses: WitnessPolicy | None = None
+) -> CheckedReceipt:
     """Check a receipt against the ledger's pinned verifier key; raise ReceiptInvalid (its
-    `problem` and `seq` name the first failure) or return what was proven."""
+    `problem` and `seq` name the first failure) or return what was proven. With
+    `witnesses`, the checkpoint must carry their cosignatures (`ledger.log.witness_policy`)."""
     if not isinstance(receipt, Mapping) or receipt.get("format") != FORMAT:
         raise _fail(f"not a {FORMAT} document", MALFORMED)
     if set(receipt) != FIELDS:
         raise _fail(f"a {FORMAT} document has exactly the fields {sorted(FIELDS)}", MALFORMED)
     evidence = receipt["evidence"]
-    checkpoint, entries = check_evidence(evidence, verifier_key, fields=EVIDENCE_FIELDS, fail=_fail)
+    checkpoint, entries, witnessed = check_evidence(
+        evidence, verifier_key, fields=EVIDENCE_FIELDS, fail=_fail, witnesses=witnesses
+    )
     if evidence["tree_size"] != checkpoint.size:
         raise _fail(f"tree_size is not the checkpoint's {checkpoint.size}", MALFORMED)
     by_seq = {e.seq: e for e in entries}
@@ -157,6 +166,7 @@ def check_receipt(receipt: Any, verifier_key: str) -> CheckedReceipt:
         tree_size=checkpoint.size,
         root=checkpoint.root,
         origin=checkpoint.origin,
+        witnessed=witnessed,
     )
 
 

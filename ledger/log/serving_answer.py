@@ -34,6 +34,7 @@ from ledger.errors import (
     GovledgerError,
     InvalidAsOf,
     NotServing,
+    NotWitnessed,
     ServingAnswerInvalid,
 )
 from ledger.log import merkle
@@ -42,6 +43,7 @@ from ledger.log.entries import Entry, recompute_hash
 from ledger.log.payloads import DEFAULT_ENVIRONMENT, model_files
 from ledger.log.time_bounds import time_bound
 from ledger.log.timestamps import format_rfc3339, parse_rfc3339
+from ledger.log.witness_policy import WitnessPolicy
 
 FORMAT = "govledger-serving-answer/v1"
 FIELDS = frozenset(
@@ -78,6 +80,7 @@ CHECKPOINT_INVALID = "checkpoint-invalid"
 HASH_MISMATCH = "hash-mismatch"
 NOT_INCLUDED = "inclusion-proof-failed"
 CLAIM_NOT_PROVEN = "claim-not-proven"
+NOT_WITNESSED = "not-witnessed"
 
 
 def as_of_bound(at: str) -> tuple[str, datetime]:
@@ -126,22 +129,28 @@ class CheckedAnswer:
     serving: tuple[Mapping[str, Any], ...]
     """The answer's serving tenures (tenure JSON + run and model files), each proven."""
     entries_checked: int
+    witnessed: str = ""
+    """Who cosigned the checkpoint, as the witness policy describes it ("" without one)."""
 
 
 def _fail(message: str, problem: str, seq: int | None = None) -> ServingAnswerInvalid:
     return ServingAnswerInvalid(message, seq, problem)
 
 
-def check_serving_answer(answer: Mapping[str, Any], verifier_key: str) -> CheckedAnswer:
+def check_serving_answer(
+    answer: Mapping[str, Any], verifier_key: str, *, witnesses: WitnessPolicy | None = None
+) -> CheckedAnswer:
     """Check a serving answer against the ledger's pinned verifier key; raise
     ServingAnswerInvalid (its `problem` and `seq` name the first failure) or return what
-    was proven. See the module for what the checks prove and what they cannot."""
+    was proven. With `witnesses`, the checkpoint must carry their cosignatures
+    (`ledger.log.witness_policy`). See the module for what the checks prove and what they
+    cannot."""
     if not isinstance(answer, Mapping) or answer.get("format") != FORMAT:
         raise _fail(f"not a {FORMAT} document", MALFORMED)
     if set(answer) != FIELDS:
         raise _fail(f"a {FORMAT} document has exactly the fields {sorted(FIELDS)}", MALFORMED)
-    checkpoint, entries = check_evidence(
-        answer["evidence"], verifier_key, fields=EVIDENCE_FIELDS, fail=_fail
+    checkpoint, entries, witnessed = check_evidence(
+        answer["evidence"], verifier_key, fields=EVIDENCE_FIELDS, fail=_fail, witnesses=witnesses
     )
     size, as_of = answer["tree_size"], answer["as_of_seq"]
     if size != checkpoint.size:
@@ -171,6 +180,7 @@ def check_serving_answer(answer: Mapping[str, Any], verifier_key: str) -> Checke
         origin=checkpoint.origin,
         serving=tuple(serving),
         entries_checked=len(entries),
+        witnessed=witnessed,
     )
 
 
@@ -179,14 +189,22 @@ Fail = Callable[[str, str, "int | None"], GovledgerError]
 
 
 def check_evidence(
-    evidence: Any, verifier_key: str, *, fields: frozenset[str], fail: Fail
-) -> tuple[Checkpoint, list[Entry]]:
-    """The signed checkpoint and the entries that evidence proves, or `fail`'s error.
+    evidence: Any,
+    verifier_key: str,
+    *,
+    fields: frozenset[str],
+    fail: Fail,
+    witnesses: WitnessPolicy | None = None,
+) -> tuple[Checkpoint, list[Entry], str]:
+    """The signed checkpoint, the entries that evidence proves and who cosigned the
+    checkpoint (the witness policy's words, "" without one), or `fail`'s error.
 
     The evidence of a serving answer and of a decision receipt (`ledger.log.receipt`): the
-    ledger's verifier key (it must be the pinned one), the C2SP checkpoint signed with it,
-    and entries in their exact JSON form, in increasing seq, each with its RFC 9162
-    inclusion proof to the checkpoint's root."""
+    ledger's verifier key (it must be the pinned one), the C2SP checkpoint signed with it
+    and, under a witness policy, cosigned by its witnesses (c2sp.org/tlog-cosignature: the
+    proofs are against that checkpoint, so that is the one they must have seen), and
+    entries in their exact JSON form, in increasing seq, each with its RFC 9162 inclusion
+    proof to the checkpoint's root."""
     if not isinstance(evidence, Mapping) or set(evidence) != fields:
         raise fail(f"evidence has exactly the fields {sorted(fields)}", MALFORMED, None)
     if str(evidence["verifier_key"]).strip() != verifier_key.strip():
@@ -201,10 +219,16 @@ def check_evidence(
         raise fail(
             "the checkpoint is for another log than the document's", CHECKPOINT_INVALID, None
         )
+    witnessed = ""
+    if witnesses:
+        try:
+            witnessed = witnesses.describe(witnesses.check(checkpoint.note))
+        except NotWitnessed as exc:
+            raise fail(exc.message, NOT_WITNESSED, None) from None
     entries = _proven_entries(
         evidence["entries"], evidence["proofs"], checkpoint.size, checkpoint.root, fail
     )
-    return checkpoint, entries
+    return checkpoint, entries, witnessed
 
 
 def _proven_entries(items: Any, proofs: Any, size: int, root: bytes, fail: Fail) -> list[Entry]:

@@ -16,6 +16,7 @@ from ledger.store._bootstrap import init_ledger, open_ledger
 from ledger.store._cosignatures import (
     cosignature_lines,
     cosigned_checkpoint,
+    cosigned_checkpoints,
     cosigned_size,
     record_cosignature,
     witnessed_checkpoint,
@@ -76,6 +77,7 @@ __all__ = [
     "claim_next",
     "cosignature_lines",
     "cosigned_checkpoint",
+    "cosigned_checkpoints",
     "cosigned_size",
     "cursor_seq",
     "delivery_counts",

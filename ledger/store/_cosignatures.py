@@ -69,6 +69,18 @@ def cosigned_checkpoint(store: LedgerStore, size: int) -> Checkpoint | None:
     return Checkpoint(store.origin, size, bytes(row[0]), note)
 
 
+def cosigned_checkpoints(store: LedgerStore) -> list[Checkpoint]:
+    """Every checkpoint the ledger issued that a witness cosigned, each note carrying the
+    cosignature lines stored for it, by increasing size (what `govledger verify` checks a
+    witness policy against)."""
+    with store.engine.connect() as conn:
+        sizes = conn.execute(
+            select(witness_cosignatures.c.size).distinct().order_by(witness_cosignatures.c.size)
+        ).all()
+    found = (cosigned_checkpoint(store, int(row[0])) for row in sizes)
+    return [cp for cp in found if cp is not None]
+
+
 def witnessed_checkpoint(store: LedgerStore, covers: int = 0) -> Checkpoint:
     """The checkpoint evidence of the first `covers` entries is best proven against.
 

@@ -9,12 +9,15 @@ against the rules in force at its seq (roles, four eyes, the deployment policy o
 and environment), over the database or a bundle, answering with a `RulesReplayReport`.
 `serving_answer` checks an as-of serving answer (the rule: `ledger.log.serving_answer`);
 `decisions` checks the scoring decisions' detail store against the log's batch entries, and
-`receipt` a decision's receipt (the rule: `ledger.log.receipt`).
+`receipt` a decision's receipt (the rule: `ledger.log.receipt`). Each takes a
+`WitnessPolicy` (`ledger.log.witness_policy`, re-exported here): K of these witnesses must
+have cosigned the checkpoint the evidence is proven against.
 `standalone` re-implements the checks with only the standard library and `cryptography`, so
 an archive can be verified in ten years without govledger; its tests run it and this
 package on the same inputs (the rules replay is not in it: it runs the rules themselves).
 """
 
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.verify._bundle import (
     export_bundle,
     import_bundle,
@@ -46,6 +49,7 @@ __all__ = [
     "SignedStatements",
     "Subject",
     "VerificationReport",
+    "WitnessPolicy",
     "export_bundle",
     "import_bundle",
     "problem_of",

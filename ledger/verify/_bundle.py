@@ -10,6 +10,7 @@ The checkpoint comes before the entries so that verification streams in one pass
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,12 +19,19 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from ledger.errors import BundleInvalid, CheckpointInvalid, GovledgerError, VerificationError
+from ledger.errors import (
+    BundleInvalid,
+    CheckpointInvalid,
+    GovledgerError,
+    NotWitnessed,
+    VerificationError,
+)
 from ledger.governance import ApprovalPolicy
 from ledger.log.canonical import MAX_SAFE_INTEGER
 from ledger.log.checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
 from ledger.log.entries import Entry
 from ledger.log.timestamps import format_rfc3339
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.store import LedgerStore, signing_keys
 from ledger.verify._report import Problem, VerificationReport
 from ledger.verify._rules_replay import RulesReplayReport, replay_rules
@@ -138,12 +146,16 @@ def iter_bundle_entries(path: Path) -> Iterator[Entry]:
                 raise BundleInvalid(f"line {number}: {exc.message}") from None
 
 
-def verify_bundle(path: Path, *, verifier_key: str | None = None) -> VerificationReport:
+def verify_bundle(
+    path: Path, *, verifier_key: str | None = None, witnesses: WitnessPolicy | None = None
+) -> VerificationReport:
     """Verify a bundle offline: every hash, link, signature, and the root vs its checkpoint.
 
     Pass `verifier_key` (the ledger's published key) to pin who signed the checkpoint;
     without it the key in the bundle's header is used, which proves only that the bundle is
-    internally consistent.
+    internally consistent. With `witnesses`, the checkpoint line must also carry their
+    cosignatures (`ledger.log.witness_policy`): the entries' root is checked against that
+    checkpoint, so it is the one the witnesses must have seen.
     """
     header, _ = read_header(path)
     try:
@@ -159,6 +171,13 @@ def verify_bundle(path: Path, *, verifier_key: str | None = None) -> Verificatio
     except CheckpointInvalid as exc:
         verifier.fail(None, Problem.CHECKPOINT_INVALID, exc.message)
         return verifier.finish()
+    witnessed = ""
+    if witnesses:
+        try:
+            witnessed = witnesses.describe(witnesses.check(checkpoint.note))
+        except NotWitnessed as exc:
+            verifier.fail(None, Problem.NOT_WITNESSED, exc.message)
+            return verifier.finish()
     verifier = StreamVerifier(checkpoints=[checkpoint])
     for number, obj, line in lines:
         if obj["type"] != "entry":
@@ -177,7 +196,10 @@ def verify_bundle(path: Path, *, verifier_key: str | None = None) -> Verificatio
             break
         if not verifier.feed(entry):
             break
-    return verifier.finish(expected_size=int(header.get("size", -1)))
+    report = verifier.finish(expected_size=int(header.get("size", -1)))
+    if report.ok and witnessed:
+        report = dataclasses.replace(report, notes=(*report.notes, f"checkpoint {witnessed}"))
+    return report
 
 
 def replay_bundle_rules(path: Path, *, policy: ApprovalPolicy | None = None) -> RulesReplayReport:

@@ -9,14 +9,16 @@ stored Merkle nodes give with the recomputed one. The answer is one `Verificatio
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ledger.errors import CheckpointInvalid, NotFound
 from ledger.log.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
-from ledger.store import ArtifactStore
+from ledger.log.witness_policy import WitnessPolicy
+from ledger.store import ArtifactStore, cosigned_checkpoints
 from ledger.verify import _ranges as verify_ranges
-from ledger.verify._report import Problem, VerificationReport
+from ledger.verify._report import Failed, Problem, Subject, VerificationReport
 from ledger.verify._stream import StreamVerifier
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ def verify_ledger(
     artifact_store: ArtifactStore | None = None,
     chunk: int = 10_000,
     workers: int | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> VerificationReport:
     """Verify a whole ledger in the database, streaming in chunks of `chunk` entries.
 
@@ -44,6 +47,12 @@ def verify_ledger(
     `workers` processes share the work (`ledger.verify._ranges`, same report as one);
     by default one per CPU (per two on PostgreSQL) for a log of PARALLEL_MIN_ENTRIES or
     more, else 1.
+
+    With `witnesses` (`ledger.log.witness_policy`), the largest stored checkpoint that
+    verifies with the ledger key and carries the cosignatures the policy requires is
+    compared with the recomputed root at its size like every other checkpoint, and the
+    report says "witnessed up to size N of M"; when no stored checkpoint meets the policy
+    the report fails (`not-witnessed`): the entries may be a history the witnesses never saw.
     """
     key = VerifierKey.parse(verifier_key or store.meta()["verifier_key"])
     notes = [cp.note for cp in store.checkpoints_after(-1)] + list(trusted_checkpoints)
@@ -55,9 +64,16 @@ def verify_ledger(
             verifier = StreamVerifier()
             verifier.fail(None, Problem.CHECKPOINT_INVALID, exc.message)
             return verifier.finish()
+    witnessed: tuple[Checkpoint, list[str]] | None = None
+    if witnesses:
+        try:
+            witnessed = _witnessed(store, key, witnesses)
+        except Failed as failed:
+            return VerificationReport.failure(Subject.LEDGER, failed, key_pinned=True)
+        checkpoints.append(witnessed[0])
     head_size, head_hash = store.head()
     with store.reference_lookup() as find_reference:
-        return _verify_stored(
+        report = _verify_stored(
             store,
             StreamVerifier(
                 checkpoints=checkpoints,
@@ -71,6 +87,34 @@ def verify_ledger(
             chunk=chunk,
             workers=workers,
         )
+    if report.ok and witnesses and witnessed is not None:
+        cp, cosigned = witnessed
+        note = f"witnessed up to size {cp.size} of {report.size}: {witnesses.describe(cosigned)}"
+        report = dataclasses.replace(report, notes=(*report.notes, note))
+    return report
+
+
+def _witnessed(
+    store: LedgerStore, key: VerifierKey, witnesses: WitnessPolicy
+) -> tuple[Checkpoint, list[str]]:
+    """The largest stored checkpoint signed with `key` that `witnesses` cosigned, with the
+    vkeys that did; Failed (not-witnessed) when none is, with why the largest is not."""
+    candidates = cosigned_checkpoints(store)
+    why = "no witness cosigned any checkpoint the ledger stores"
+    for cp in reversed(candidates):
+        try:
+            verify_checkpoint(cp.note, key)
+            return cp, witnesses.check(cp.note)
+        except CheckpointInvalid as exc:
+            if why.startswith("no witness"):
+                why = f"the largest cosigned checkpoint, of size {cp.size}: {exc.message}"
+    raise Failed(
+        Problem.NOT_WITNESSED,
+        f"no stored checkpoint is cosigned by {witnesses.required} of the "
+        f"{len(witnesses.witnesses)} witnesses given ({why}): have the service ask its "
+        "witnesses (GOVLEDGER_WITNESSES) and verify again once they cosigned",
+        item="ledger",
+    )
 
 
 def _verify_stored(

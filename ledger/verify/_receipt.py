@@ -12,16 +12,20 @@ from typing import Any
 
 from ledger.errors import ReceiptInvalid
 from ledger.log.receipt import check_receipt
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
 
 
-def verify_receipt(receipt: Any, ledger_public_key: str) -> VerificationReport:
+def verify_receipt(
+    receipt: Any, ledger_public_key: str, *, witnesses: WitnessPolicy | None = None
+) -> VerificationReport:
     """Verify a receipt against the ledger's pinned verifier key: the decision's leaf and
     inner proof to its batch's root, the entries' hashes and inclusion proofs to the signed
-    checkpoint, the version, catalogue and promotion claims, or the erasure."""
+    checkpoint (cosigned by `witnesses` when given: `ledger.log.witness_policy`), the
+    version, catalogue and promotion claims, or the erasure."""
     started = time.perf_counter()
     try:
-        checked = check_receipt(receipt, ledger_public_key)
+        checked = check_receipt(receipt, ledger_public_key, witnesses=witnesses)
     except ReceiptInvalid as exc:
         failed = Failed(Problem(exc.problem), exc.message, seq=exc.seq)
         return VerificationReport.failure(

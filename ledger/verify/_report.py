@@ -36,6 +36,7 @@ from ledger.errors import (
     CheckpointInvalid,
     CheckpointMismatch,
     HashMismatch,
+    NotWitnessed,
     ServingAnswerInvalid,
     VerificationError,
 )
@@ -94,6 +95,9 @@ class Problem(StrEnum):
     """A batch has fewer or more detail rows than its entry counts."""
     DETAILS_MISSING = "details-missing"
     """A decision lost its details and no erasure or purge entry of the log erased them."""
+    NOT_WITNESSED = "not-witnessed"
+    """The checkpoint lacks the witness cosignatures the verifier requires
+    (`ledger.log.witness_policy`): it may be one side of a split view."""
 
 
 class Subject(StrEnum):
@@ -117,6 +121,7 @@ _ERRORS: dict[Problem, type[VerificationError]] = {
     Problem.CHECKPOINT_MISMATCH: CheckpointMismatch,
     Problem.CHECKPOINT_CONFLICT: CheckpointMismatch,
     Problem.CHECKPOINT_INVALID: CheckpointInvalid,
+    Problem.NOT_WITNESSED: NotWitnessed,
     Problem.ARTIFACT_TAMPERED: ArtifactTampered,
     Problem.CLAIM_NOT_PROVEN: ServingAnswerInvalid,
 }

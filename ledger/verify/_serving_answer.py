@@ -13,16 +13,23 @@ from typing import Any
 
 from ledger.errors import ServingAnswerInvalid
 from ledger.log.serving_answer import check_serving_answer
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.verify._report import Failed, Problem, Subject, VerificationReport
 
 
-def verify_serving_answer(answer: Mapping[str, Any], ledger_public_key: str) -> VerificationReport:
+def verify_serving_answer(
+    answer: Mapping[str, Any],
+    ledger_public_key: str,
+    *,
+    witnesses: WitnessPolicy | None = None,
+) -> VerificationReport:
     """Verify a serving answer against the ledger's verifier key (pinned: the answer's own
-    key is only compared with it): the checkpoint's signature, each entry's hash, each
-    inclusion proof to the checkpoint's root, and the answer's claims."""
+    key is only compared with it): the checkpoint's signature (and, with `witnesses`, their
+    cosignatures: `ledger.log.witness_policy`), each entry's hash, each inclusion proof to
+    the checkpoint's root, and the answer's claims."""
     started = time.perf_counter()
     try:
-        checked = check_serving_answer(answer, ledger_public_key)
+        checked = check_serving_answer(answer, ledger_public_key, witnesses=witnesses)
     except ServingAnswerInvalid as exc:
         failed = Failed(Problem(exc.problem), exc.message, seq=exc.seq)
         return VerificationReport.failure(
@@ -34,6 +41,8 @@ def verify_serving_answer(answer: Mapping[str, Any], ledger_public_key: str) -> 
         f"{checked.entries_checked} entries proven against the checkpoint of "
         f"{checked.origin} at tree size {checked.tree_size}, root {checked.root.hex()}"
     )
+    if checked.witnessed:
+        note += f"; {checked.witnessed}"
     return VerificationReport(
         subject=Subject.SERVING,
         ok=True,

@@ -21,12 +21,19 @@ import json
 import re
 from typing import Any
 
-from ledger.errors import CheckpointInvalid, GovledgerError, SignatureError, UnknownKey
+from ledger.errors import (
+    CheckpointInvalid,
+    GovledgerError,
+    NotWitnessed,
+    SignatureError,
+    UnknownKey,
+)
 from ledger.log import merkle
 from ledger.log.canonical import canonical_json
 from ledger.log.checkpoint import Checkpoint, VerifierKey, parse_checkpoint, verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
 from ledger.log.kinds import Kind
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.store import LedgerStore
 from ledger.verify import (
     KEY_KINDS,
@@ -126,6 +133,7 @@ class _Progress:
         self.checkpoint: Checkpoint | None = None
         self.entries = 0
         self.signatures = 0
+        self.witnessed = ""
 
     def facts(self, pinned: bool) -> dict[str, Any]:
         cp = self.checkpoint
@@ -136,21 +144,25 @@ class _Progress:
             "entries_checked": self.entries,
             "signatures_checked": self.signatures,
             "key_pinned": pinned,
+            "notes": (f"checkpoint {self.witnessed}",) if self.witnessed else (),
         }
 
 
-def verify_evidence(data: bytes, *, verifier_key: str | None = None) -> VerificationReport:
-    """Verify evidence.json bytes offline; pin the ledger's key with `verifier_key`."""
+def verify_evidence(
+    data: bytes, *, verifier_key: str | None = None, witnesses: WitnessPolicy | None = None
+) -> VerificationReport:
+    """Verify evidence.json bytes offline; pin the ledger's key with `verifier_key`, and
+    require cosignatures on its checkpoint with `witnesses` (`ledger.log.witness_policy`)."""
     progress = _Progress()
     pinned = verifier_key is not None
     try:
-        _verify(data, verifier_key, progress)
+        _verify(data, verifier_key, progress, witnesses or WitnessPolicy.none())
     except Failed as failed:
         return VerificationReport.failure(Subject.EVIDENCE, failed, **progress.facts(pinned))
     return VerificationReport(subject=Subject.EVIDENCE, ok=True, **progress.facts(pinned))
 
 
-def _verify(data: bytes, pinned: str | None, progress: _Progress) -> None:
+def _verify(data: bytes, pinned: str | None, progress: _Progress, witnesses: WitnessPolicy) -> None:
     doc = _parse(data)
     try:
         key = VerifierKey.parse(pinned or str(doc["verifier_key"]))
@@ -168,6 +180,11 @@ def _verify(data: bytes, pinned: str | None, progress: _Progress) -> None:
             "the checkpoint is for another log than the evidence's origin",
         )
     progress.checkpoint = checkpoint
+    if witnesses:
+        try:
+            progress.witnessed = witnesses.describe(witnesses.check(checkpoint.note))
+        except NotWitnessed as exc:
+            raise Failed(Problem.NOT_WITNESSED, exc.message) from None
     entries = _proven_entries(doc["entries"], checkpoint.size, checkpoint.root, progress)
     _check_keys_and_signatures(entries, doc["public_keys"], progress)
     expected: dict[str, str] = {}

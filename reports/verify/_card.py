@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ledger.log.checkpoint import parse_checkpoint
 from ledger.log.entries import Entry
+from ledger.log.witness_policy import WitnessPolicy
 from ledger.verify import Failed, Problem, Subject, VerificationReport
 from reports.card import Evidence, verify_evidence
 from reports.verify._binding import check_pages
@@ -42,11 +43,14 @@ def verify_card(
     held_checkpoint: str | None = None,
     consistency_proof: tuple[int, int, list[bytes]] | None = None,
     allow_unlinked: bool = False,
+    witnesses: WitnessPolicy | None = None,
 ) -> VerificationReport:
     """Verify a model card PDF: its evidence, its pages against it, and a held checkpoint.
 
     `verifier_key` pins the ledger key; `held_checkpoint` (a signed note) must be the card's
-    checkpoint or be linked to it by `consistency_proof` (see `reports.checkpoint_link`)."""
+    checkpoint or be linked to it by `consistency_proof` (see `reports.checkpoint_link`);
+    `witnesses` requires their cosignatures on the checkpoint the evidence is proven
+    against (`ledger.log.witness_policy`)."""
     import pikepdf
     import pypdf
 
@@ -59,7 +63,7 @@ def verify_card(
     if data is None:
         failed = Failed(Problem.NO_EVIDENCE, f"{pdf_path} carries no {EVIDENCE_NAME} attachment")
         return VerificationReport.failure(Subject.EVIDENCE, failed, key_pinned=pinned)
-    report = verify_evidence(data, verifier_key=verifier_key)
+    report = verify_evidence(data, verifier_key=verifier_key, witnesses=witnesses)
     if not report.ok:
         return report
     doc = json.loads(data)
@@ -68,7 +72,7 @@ def verify_card(
         for item in doc["entries"]
     ]
     checkpoint, _ = parse_checkpoint(doc["checkpoint"])
-    notes: list[str] = []
+    notes: list[str] = list(report.notes)
     if any(e.statement.kind.startswith("run.") for e in entries):
         evidence = Evidence(
             origin=doc["origin"],

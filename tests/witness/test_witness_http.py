@@ -93,7 +93,7 @@ def test_status_codes_and_a_split_view(witness: Witness) -> None:
 
     # A verifier requiring the witness rejects the fork's checkpoint, which the key signed.
     fork_note = _note(witness.log_key, FORK, 4)
-    with pytest.raises(CheckpointInvalid, match="by 0 of the required witnesses, not 1"):
+    with pytest.raises(CheckpointInvalid, match="by 0 of the 1 witnesses given, 1 required"):
         require_cosignatures(fork_note, [key], 1)
     # Pasting the history's cosignature onto the fork does not help: it does not verify.
     pasted = merge_signatures(fork_note, again.text)
