@@ -8,12 +8,21 @@
                                                                    `govledger status --json`)
     python standalone_verify.py [receipt] receipt.json [--key KEY] (a decision's receipt,
                                                                    `govledger receipt`)
+    ... [--witness VKEY]... [--witnesses-required K]          (any form: K of these witnesses
+                                                                   cosigned the checkpoint)
 
 KEY is the ledger's verifier key (`name+hexhash+base64key`, as `govledger init` prints it
 and `.govledger/ledger.pub` holds) or a file holding it. Without it, the key written in the
 file is used, which proves only that the file is internally consistent: pin the key you got
 from the ledger's owner through a trusted channel. Prints one line; exits 0 when everything
-verifies, 1 at the first failure, 2 when the input cannot be read.
+verifies, 1 at the first failure, 2 when the input cannot be read or the options make no
+sense.
+
+VKEY is a witness's verifier key (`name+hexkeyid+base64(0x04 || key)`, as `govledger
+witness keygen` prints it) or a file holding it. With one or more, the checkpoint that the
+file's proofs are against must carry valid cosignatures from K of them (K defaults to 1):
+someone who holds the ledger key can sign two histories (a split view), but a witness
+cosigns only one of them, so a checkpoint the witnesses did not cosign proves nothing here.
 
 This file is for retention (EU AI Act: ten years): one file, the Python standard library and
 `cryptography` (Ed25519) only, so that it still runs when govledger is long gone. It
@@ -22,7 +31,12 @@ re-implements exactly what it needs, each after its specification:
 - RFC 8785 JSON canonicalization (sorted keys by UTF-16 code units, ECMAScript number
   formatting, JSON.stringify string escaping): every hash and signature is taken over it;
 - RFC 9162 section 2.1 Merkle trees: the root of the bundle's entries, inclusion proofs;
-- C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519;
+- C2SP signed-note checkpoints (c2sp.org/tlog-checkpoint) signed with Ed25519, and their
+  witness cosignatures (c2sp.org/tlog-cosignature, Ed25519 cosignature/v1): a witness key
+  ID is SHA-256(name || 0x0A || 0x04 || public key)[:4]; its note line is
+  "— <name> base64(key ID || u64 big-endian timestamp || signature)", the signature over
+  "cosignature/v1\ntime <timestamp>\n" followed by the checkpoint body (c2sp.org/tlog-witness
+  says why a witness cosigns only a history consistent with what it cosigned before);
 - the govledger formats "govledger-bundle/1", "govledger-evidence/1",
   "govledger-serving-answer/v1" (`ledger.log.serving_answer` is the rule restated) and
   "govledger-receipt/v1" (`ledger.log.receipt`: a decision's leaf, RFC 8785 JSON after
@@ -335,6 +349,95 @@ def verify_checkpoint(note: str, key: str) -> tuple[str, int, bytes]:
     raise Failed(f"the checkpoint carries no signature by key {name!r}")
 
 
+# --- witness cosignatures (c2sp.org/tlog-cosignature) ---------------------------------------
+
+
+class Usage(Exception):
+    """The command line makes no sense (exit 2): a bad option, key or number."""
+
+
+def parse_witness_key(text: str) -> tuple[str, bytes, bytes]:
+    """`name+hexkeyid+base64(0x04 || key)` -> (name, 4-byte key ID, raw Ed25519 key)."""
+    parts = text.strip().split("+", 2)
+    if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
+        raise Usage(f"the witness key {text.strip()[:40]!r} must look like name+hexkeyid+base64key")
+    name, key_id = parts[0], bytes.fromhex(parts[1])
+    try:
+        data = _b64(parts[2], "the witness key")
+    except Failed as exc:
+        raise Usage(str(exc)) from None
+    if len(data) != 33 or data[0] != 4:
+        raise Usage(
+            f"the witness key {name!r} is not an Ed25519 cosignature/v1 key (type 0x04); "
+            "a ledger key (type 0x01) cannot stand for a witness"
+        )
+    if hashlib.sha256(name.encode() + b"\n\x04" + data[1:]).digest()[:4] != key_id:
+        raise Usage(f"the witness key {name!r}: its key ID does not match its name and key")
+    if weak_point(data[1:]) is not None:
+        raise Usage(f"the witness key {name!r} is refused: {weak_point(data[1:])}")
+    return name, key_id, data[1:]
+
+
+class Witnesses:
+    """K of these witnesses must have cosigned the checkpoint (none given: nothing asked)."""
+
+    def __init__(self, keys: list[str], required: int | None) -> None:
+        self.keys = [parse_witness_key(k) for k in keys]
+        self.required = (1 if self.keys else 0) if required is None else required
+        if not self.keys and self.required:
+            raise Usage("--witnesses-required needs the witnesses' keys: pass --witness VKEY")
+        if self.keys and not 1 <= self.required <= len(self.keys):
+            raise Usage(
+                f"--witnesses-required is {self.required}, but with {len(self.keys)} witness "
+                f"key(s) it must be between 1 and {len(self.keys)}"
+            )
+        names = [k[0] for k in self.keys]
+        if len(set(names)) != len(names) or len({k[2] for k in self.keys}) != len(names):
+            raise Usage("a witness is given twice: give each witness's key once")
+
+    def check(self, note: str) -> str:
+        """ "" without witnesses; else the OK line's clause naming who cosigned, or Failed."""
+        if not self.keys:
+            return ""
+        body = note.partition("\n\n")[0] + "\n"
+        found: list[str] = []
+        for name, key_id, public in self.keys:
+            for line in note.partition("\n\n")[2].split("\n"):
+                parts = line.split(" ")
+                if len(parts) != 3 or parts[0] != "\u2014" or parts[1] != name:
+                    continue
+                blob = _b64(parts[2], "a cosignature line")
+                if blob[:4] != key_id:
+                    continue
+                timestamp = int.from_bytes(blob[4:12], "big")
+                message = f"cosignature/v1\ntime {timestamp}\n{body}".encode()
+                try:
+                    if len(blob) != 76 or not 0 < timestamp < 2**63:
+                        raise Failed("it is not a cosignature/v1 line")
+                    strict_verify(public, blob[12:], message, None)
+                except Failed:
+                    raise Failed(
+                        f"the cosignature by witness {name!r} does not verify: the checkpoint "
+                        "was altered after the witness cosigned it"
+                    ) from None
+                if name not in found:
+                    found.append(name)
+        if len(found) < self.required:
+            raise Failed(
+                f"the checkpoint is cosigned by {len(found)} of the {len(self.keys)} witnesses "
+                f"given, {self.required} required: it may be one side of a split view; get "
+                "evidence proven against a checkpoint they cosigned"
+            )
+        plural = "es" if len(found) > 1 else ""
+        return (
+            f"; cosigned by witness{plural} {', '.join(found)} ({len(found)} of "
+            f"{len(self.keys)}, {self.required} required)"
+        )
+
+
+NO_WITNESSES = Witnesses([], None)
+
+
 # --- entries ----------------------------------------------------------------------------------
 
 
@@ -502,7 +605,7 @@ def _exported_line(entry: dict[str, Any]) -> str:
     return json.dumps(exported, ensure_ascii=False)
 
 
-def verify_bundle(lines: list[str], pinned: str | None) -> str:
+def verify_bundle(lines: list[str], pinned: str | None, witnesses: Witnesses = NO_WITNESSES) -> str:
     """Verify a govledger-bundle/1 file's lines; return the OK line or raise Failed."""
     records = []
     for number, line in enumerate(lines, start=1):
@@ -524,6 +627,7 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
     origin, size, root = verify_checkpoint(str(checkpoint_line.get("note", "")), key)
     if header.get("origin") != origin:
         raise Failed("the bundle header names another log than its checkpoint")
+    witnessed = witnesses.check(str(checkpoint_line["note"]))
     tree, signatures, last_hash, count = MerkleRoot(), Signatures(), bytes(32), 0
     references = References()
     last_recorded = ""
@@ -569,7 +673,7 @@ def verify_bundle(lines: list[str], pinned: str | None) -> str:
         raise Failed("the bundle's key lines differ from the keys its entries register")
     return (
         f"OK: bundle of {count} entries of {origin}, root {root.hex()} matches the signed "
-        f"checkpoint; {signatures.checked} signatures verified"
+        f"checkpoint; {signatures.checked} signatures verified{witnessed}"
     )
 
 
@@ -584,7 +688,7 @@ def _artifacts(payload: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def verify_evidence(data: bytes, pinned: str | None) -> str:
+def verify_evidence(data: bytes, pinned: str | None, witnesses: Witnesses = NO_WITNESSES) -> str:
     """Verify govledger-evidence/1 bytes; return the OK line or raise Failed."""
     try:
         doc = json.loads(data.decode("utf-8"), parse_int=json_int)
@@ -603,6 +707,7 @@ def verify_evidence(data: bytes, pinned: str | None) -> str:
     origin, size, root = verify_checkpoint(str(doc["checkpoint"]), pinned or doc["verifier_key"])
     if origin != doc["origin"]:
         raise Failed("the checkpoint is for another log than the evidence's origin")
+    witnessed = witnesses.check(str(doc["checkpoint"]))
     entries: list[dict[str, Any]] = []
     for item in doc["entries"]:
         proof = item.get("inclusion_proof") if isinstance(item, dict) else None
@@ -651,7 +756,7 @@ def verify_evidence(data: bytes, pinned: str | None) -> str:
         raise Failed("the artifact list differs from the artifacts the entries cite")
     return (
         f"OK: {len(entries)} entries and {signatures.checked} signatures of {origin} proven "
-        f"against the signed checkpoint of {size} entries, root {root.hex()}"
+        f"against the signed checkpoint of {size} entries, root {root.hex()}{witnessed}"
     )
 
 
@@ -694,7 +799,7 @@ def _environment(payload: dict[str, Any]) -> str:
     return str(payload.get("environment") or "production")
 
 
-def verify_serving(data: bytes, pinned: str | None) -> str:
+def verify_serving(data: bytes, pinned: str | None, witnesses: Witnesses = NO_WITNESSES) -> str:
     """Verify a govledger-serving-answer/v1 document; return the OK line or raise Failed."""
     try:
         doc = json.loads(data.decode("utf-8"), parse_int=json_int)
@@ -713,6 +818,7 @@ def verify_serving(data: bytes, pinned: str | None) -> str:
                                            pinned or evidence["verifier_key"])  # fmt: skip
     if origin != evidence["origin"]:
         raise Failed("the checkpoint is for another log than the answer's")
+    witnessed = witnesses.check(str(evidence["checkpoint"]))
     as_of = doc["as_of_seq"]
     if doc["tree_size"] != size or type(as_of) is not int or not 0 <= as_of < size:
         raise Failed(f"tree_size and as_of_seq must fit the checkpoint of {size} entries")
@@ -742,6 +848,7 @@ def verify_serving(data: bytes, pinned: str | None) -> str:
     return (
         f"OK: {model} in {env} as of seq {as_of}: {versions}; {len(items)} entries of "
         f"{origin} proven against the signed checkpoint of {size} entries, root {root.hex()}"
+        f"{witnessed}"
     )
 
 
@@ -831,7 +938,7 @@ LEAF_PREFIX = b"govledger/scoring-decision/v1\n"
 """What a decision's leaf bytes begin with, before the decision's RFC 8785 JSON."""
 
 
-def verify_receipt(data: bytes, pinned: str | None) -> str:
+def verify_receipt(data: bytes, pinned: str | None, witnesses: Witnesses = NO_WITNESSES) -> str:
     """Verify a govledger-receipt/v1 document (`ledger.log.receipt` is the rule restated);
     return the OK line or raise Failed."""
     try:
@@ -851,6 +958,7 @@ def verify_receipt(data: bytes, pinned: str | None) -> str:
                                            pinned or evidence["verifier_key"])  # fmt: skip
     if origin != evidence["origin"] or evidence["tree_size"] != size:
         raise Failed("the checkpoint is for another log or size than the receipt's")
+    witnessed = witnesses.check(str(evidence["checkpoint"]))
     by_seq = proven_entries(evidence["entries"], evidence["proofs"], size, root)
     batch, leaf, decision_id = doc["batch"], doc["leaf"], doc["decision_id"]
     if not isinstance(batch, dict) or not isinstance(leaf, dict):
@@ -873,7 +981,7 @@ def verify_receipt(data: bytes, pinned: str | None) -> str:
     env = _environment(payload)
     decision = doc["decision"]
     if decision is None:
-        return _erased_receipt(doc["erased"], decision_id, entry, by_seq, origin, size)
+        return _erased_receipt(doc["erased"], decision_id, entry, by_seq, origin, size) + witnessed
     if not isinstance(decision, dict) or set(decision) != _DECISION_FIELDS:
         raise Failed("the decision does not have exactly the fields of a decision")
     if doc["erased"] is not None:
@@ -909,6 +1017,7 @@ def verify_receipt(data: bytes, pinned: str | None) -> str:
         f"OK: decision {decision_id}: {decision['outcome']} by {st['model']} {st['version']} in "
         f"{env} at {decided_at} ({', '.join(codes) or 'no reasons'}), batch seq {seq}; proven "
         f"against the signed checkpoint of {origin} at {size} entries, root {root.hex()}"
+        f"{witnessed}"
     )
 
 
@@ -954,7 +1063,7 @@ def evidence_from_pdf(pdf: bytes) -> bytes:
     raise Failed("the PDF carries no govledger evidence.json attachment")
 
 
-def verify_file(path: Path, key: str | None) -> str:
+def verify_file(path: Path, key: str | None, witnesses: Witnesses = NO_WITNESSES) -> str:
     """Verify a bundle, evidence.json, card PDF or serving answer; return the OK line or
     raise Failed."""
     data = path.read_bytes()
@@ -964,38 +1073,81 @@ def verify_file(path: Path, key: str | None) -> str:
         except (UnicodeDecodeError, ValueError):
             doc = None
         if isinstance(doc, dict) and doc.get("format") == RECEIPT_FORMAT:
-            return verify_receipt(data, key)
+            return verify_receipt(data, key, witnesses)
     if data.lstrip().startswith(b"{") and b'"' + SERVING_FORMAT.encode() + b'"' in data:
         try:
             doc = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             doc = None
         if isinstance(doc, dict) and doc.get("format") == SERVING_FORMAT:
-            return verify_serving(data, key)
+            return verify_serving(data, key, witnesses)
     if data.startswith(b"%PDF"):
-        return verify_evidence(evidence_from_pdf(data), key) + PAGES_NOT_COMPARED
+        return verify_evidence(evidence_from_pdf(data), key, witnesses) + PAGES_NOT_COMPARED
     if data.lstrip().startswith(b'{"type"'):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise Failed("the bundle is not UTF-8") from None
-        return verify_bundle(text.split("\n"), key)
-    return verify_evidence(data, key)
+        return verify_bundle(text.split("\n"), key, witnesses)
+    return verify_evidence(data, key, witnesses)
 
 
-USAGE = "usage: standalone_verify.py [serving | receipt] FILE [--key KEY]"
+USAGE = (
+    "usage: standalone_verify.py [serving | receipt] FILE [--key KEY] "
+    "[--witness VKEY]... [--witnesses-required K]"
+)
+
+
+def _options(args: list[str]) -> tuple[str | None, list[str], str | None] | None:
+    """Take --key, --witness (repeatable) and --witnesses-required out of `args`."""
+    key, witness, required = None, [], None
+    while True:
+        named = [a for a in ("--key", "--witness", "--witnesses-required") if a in args]
+        if not named:
+            return key, witness, required
+        at = args.index(named[0])
+        if at + 1 >= len(args):
+            return None
+        value = args[at + 1]
+        del args[at : at + 2]
+        if named[0] == "--key":
+            key = value
+        elif named[0] == "--witness":
+            witness.append(value)
+        else:
+            required = value
+
+
+def _witness_text(value: str) -> str:
+    """A witness vkey given as text, or the text of the file holding it."""
+    path = Path(value)
+    if "+" not in value or path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    return value
 
 
 def main(argv: list[str]) -> int:
-    """Command line: FILE [--key KEY]; one line out, exit 0 (verified), 1 (failed), 2 (usage)."""
-    args, key = list(argv), None
-    if "--key" in args:
-        at = args.index("--key")
-        if at + 1 >= len(args):
-            print(USAGE, file=sys.stderr)
-            return 2
-        key = args[at + 1]
-        del args[at : at + 2]
+    """Command line: FILE [--key KEY] [--witness VKEY]... [--witnesses-required K]; one line
+    out, exit 0 (verified), 1 (failed), 2 (usage)."""
+    args = list(argv)
+    options = _options(args)
+    if options is None:
+        print(USAGE, file=sys.stderr)
+        return 2
+    key, witness_args, required = options
+    try:
+        if required is not None and not re.fullmatch(r"[0-9]+", required):
+            raise Usage(f"--witnesses-required is a whole number, not {required!r}")
+        witnesses = Witnesses(
+            [_witness_text(w) for w in witness_args],
+            None if required is None else int(required),
+        )
+    except Usage as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: --witness: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 2
     command = args[0] if args and args[0] in ("serving", "receipt") else None
     if command is not None:
         del args[0]
@@ -1007,11 +1159,11 @@ def main(argv: list[str]) -> int:
             key = Path(key).read_text(encoding="utf-8").strip()
         path = Path(args[0])
         if command == "serving":
-            print(verify_serving(path.read_bytes(), key))
+            print(verify_serving(path.read_bytes(), key, witnesses))
         elif command == "receipt":
-            print(verify_receipt(path.read_bytes(), key))
+            print(verify_receipt(path.read_bytes(), key, witnesses))
         else:
-            print(verify_file(path, key))
+            print(verify_file(path, key, witnesses))
     except OSError as exc:
         print(f"error: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
