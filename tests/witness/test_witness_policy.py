@@ -29,7 +29,8 @@ def _note(size: int = 3) -> str:
 
     from ledger.log.checkpoint import sign_checkpoint
 
-    return sign_checkpoint("bank.example/ledger", size, bytes(32), Ed25519PrivateKey.generate()).note
+    key = Ed25519PrivateKey.generate()
+    return sign_checkpoint("bank.example/ledger", size, bytes(32), key).note
 
 
 # --- the policy ---------------------------------------------------------------------------
@@ -87,7 +88,7 @@ def test_k_of_n_passes_and_fewer_fail_naming_how_many_of_how_many() -> None:
 def test_a_tampered_cosignature_line_fails_even_when_others_suffice() -> None:
     plain = _note()
     note = plain + tampered_line(W1.line(plain)) + W2.line(plain)
-    with pytest.raises(NotWitnessed, match="by witness 'audit.example/w1' does not verify"):
+    with pytest.raises(NotWitnessed, match=r"by witness 'audit\.example/w1' does not verify"):
         WitnessPolicy.of([W1.vkey, W2.vkey], 1).check(note)
 
 
