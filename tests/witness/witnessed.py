@@ -22,6 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.log.canonical import canonical_json
 from ledger.log.cosignature import cosign, merge_signatures, witness_verifier_key
+from ledger.store import ArtifactStore, LedgerStore
+from reports.card import build_card, build_evidence, cyclonedx_json
+from reports.documents import CARD_ATTACHMENTS
+from reports.render import card_html, render_pdf
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,26 @@ def with_note(kind: str, doc: Any, note: str, out: Path | None = None) -> Any:
     changed = copy.deepcopy(doc)
     changed["evidence"]["checkpoint"] = note
     return changed
+
+
+def cosigned_card(
+    store: LedgerStore, artifacts: ArtifactStore | None, model: str, version: str,
+    *witnesses: Cosigner,
+) -> tuple[bytes, bytes]:  # fmt: skip
+    """A card PDF (and its evidence.json) built as `reports.documents.card_pdf` builds one,
+    on the current checkpoint with the witnesses' cosignature lines: its pages show that
+    note, so the lines must be there before it is rendered."""
+    card = build_card(store, artifacts, model, version)
+    card.evidence.checkpoint_note = cosigned(card.evidence.checkpoint_note, *witnesses)
+    evidence = build_evidence(store, card)
+    files = {"evidence.json": evidence, "model-card.cdx.json": cyclonedx_json(card)}
+    pdf = render_pdf(
+        card_html(card, for_print=True),
+        files,
+        relationships={k: v[0] for k, v in CARD_ATTACHMENTS.items()},
+        descriptions={k: v[1] for k, v in CARD_ATTACHMENTS.items()},
+    )
+    return pdf, evidence
 
 
 def card_with_evidence(card: Path, evidence: bytes, out: Path) -> Path:
