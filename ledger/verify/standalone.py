@@ -1100,7 +1100,9 @@ USAGE = (
 
 def _options(args: list[str]) -> tuple[str | None, list[str], str | None] | None:
     """Take --key, --witness (repeatable) and --witnesses-required out of `args`."""
-    key, witness, required = None, [], None
+    key: str | None = None
+    witness: list[str] = []
+    required: str | None = None
     while True:
         named = [a for a in ("--key", "--witness", "--witnesses-required") if a in args]
         if not named:
