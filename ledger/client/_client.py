@@ -43,6 +43,7 @@ from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE
 from ledger.log.receipt import check_receipt
 from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
+from ledger.log.witness_policy import WitnessPolicy
 
 _RETRY_STATUSES = {502, 503, 504}
 EXPLANATION_BACKGROUND_FILE = "explanation-background.json"
@@ -697,6 +698,7 @@ class LedgerClient:
         env: str = "production",
         *,
         ledger_key: str | Path | None = None,
+        witnesses: WitnessPolicy | None = None,
     ) -> Mapping[str, Any]:
         """Check that the model file at `path` is the one serving `model` in `env` now:
         its SHA-256 (streamed) against the promotion's `model_sha256`. Returns the serving
@@ -704,7 +706,9 @@ class LedgerClient:
 
         With `ledger_key` (the ledger's verifier key, or the path of `ledger.pub`), the
         answer's checkpoint, entries and inclusion proofs are verified first
-        (ServingAnswerInvalid if they fail); without it, the server's word is taken."""
+        (ServingAnswerInvalid if they fail); without it, the server's word is taken. With
+        `witnesses` too, the checkpoint must carry their cosignatures
+        (`ledger.log.witness_policy`)."""
         file = Path(path).expanduser()
         with file.open("rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
@@ -713,7 +717,11 @@ class LedgerClient:
             key = str(ledger_key)
             if "+" not in key:
                 key = Path(key).expanduser().read_text(encoding="utf-8").strip()
-            check_serving_answer(answer, key)
+            check_serving_answer(answer, key, witnesses=witnesses)
+        elif witnesses:
+            raise errors.WitnessPolicyInvalid(
+                "witnesses= needs ledger_key=: pass the ledger's verifier key too"
+            )
         return serving_tenure_for(answer, digest, file.name)
 
     # -- scoring decisions (ledger.client._scoring) -------------------------------------
@@ -766,11 +774,16 @@ class LedgerClient:
         return answers
 
     def decision_receipt(
-        self, decision_id: str, *, ledger_key: str | Path | None = None
+        self,
+        decision_id: str,
+        *,
+        ledger_key: str | Path | None = None,
+        witnesses: WitnessPolicy | None = None,
     ) -> dict[str, Any]:
         """A decision's "govledger-receipt/v1" document. With `ledger_key` (the ledger's
         verifier key, or the path of `ledger.pub`) it is checked first
-        (`ledger.log.receipt.check_receipt`: ReceiptInvalid when it proves nothing)."""
+        (`ledger.log.receipt.check_receipt`: ReceiptInvalid when it proves nothing), and
+        with `witnesses` its checkpoint must carry their cosignatures."""
         receipt: dict[str, Any] = self.request(
             "GET", f"/v1/scoring/decisions/{quote(decision_id, safe='')}/receipt"
         )
@@ -778,7 +791,11 @@ class LedgerClient:
             key = str(ledger_key)
             if "+" not in key:
                 key = Path(key).expanduser().read_text(encoding="utf-8").strip()
-            check_receipt(receipt, key)
+            check_receipt(receipt, key, witnesses=witnesses)
+        elif witnesses:
+            raise errors.WitnessPolicyInvalid(
+                "witnesses= needs ledger_key=: pass the ledger's verifier key too"
+            )
         return receipt
 
     def verify(self) -> dict[str, Any]:
