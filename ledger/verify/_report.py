@@ -246,6 +246,8 @@ class VerificationReport:
             "problem": None if self.problem is None else self.problem.value,
             "message": self.message,
         }
+        if self.subject is Subject.LEDGER and self.notes:
+            out["notes"] = list(self.notes)  # "witnessed up to size N of M", under a policy
         if self.subject is not Subject.LEDGER:
             out.update(
                 subject=self.subject.value,

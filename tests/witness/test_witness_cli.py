@@ -144,6 +144,10 @@ def test_verify_requires_a_stored_checkpoint_the_witnesses_cosigned(ledger: Ledg
     assert ok.exit_code == 0, ok.output
     assert f"witnessed up to size {size} of {ledger.store.size()}" in ok.output
     assert "cosigned by witness audit.example/w1 (1 of 1, 1 required)" in ok.output
+    as_json = ledger.run("verify", "--json", "--witness", ledger.witness.vkey)
+    assert (
+        as_json.exit_code == 0 and "witnessed up to size" in json.loads(as_json.output)["notes"][0]
+    )
     both = ledger.run(
         "verify", "--witness", ledger.witness.vkey, "--witness", ledger.other.vkey,
         "--witnesses-required", "2",
