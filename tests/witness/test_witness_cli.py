@@ -22,6 +22,7 @@ from ledger.store import LedgerSettings, LedgerStore, init_ledger, record_cosign
 from ledger.verify import export_bundle
 from tests.ledger.scoring_story import MODEL, decisions, record, write_scoring_story
 from tests.ledger.serving_story import model_bytes
+from tests.ledger.test_standalone_verify import sv
 from tests.reports.builders import build_small_ledger
 from tests.witness.witnessed import (
     Cosigner,
@@ -233,4 +234,11 @@ def test_verify_card_checks_the_cards_checkpoint(ledger: Ledger, tmp_path: Path)
     failed = CliRunner().invoke(app, ["verify-card", str(stripped), *args])
     assert failed.exit_code == 1
     assert _one_line(failed).startswith("FAILED: not-witnessed: the checkpoint is cosigned by 0")
+    # The standalone verifier reads the same PDFs to the same verdicts.
+    key = small.store.meta()["verifier_key"]
+    line = sv.verify_file(card, key, sv.Witnesses([ledger.witness.vkey], 1))
+    assert "cosigned by witness audit.example/w1 (1 of 1, 1 required)" in line
+    for pdf_file, vkey in ((card, ledger.other.vkey), (stripped, ledger.witness.vkey)):
+        with pytest.raises(sv.Failed, match="cosigned by 0 of the 1 witnesses given"):
+            sv.verify_file(pdf_file, key, sv.Witnesses([vkey], 1))
     small.store.engine.dispose()
