@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pikepdf
+import pypdf
 import pytest
 
 from ledger.errors import CheckpointInvalid
@@ -61,6 +62,10 @@ def test_a_card_and_a_serving_answer_carry_the_witness_cosignature(tmp_path: Pat
             checkpoint, _ = parse_checkpoint(str(evidence["checkpoint"]))
             assert checkpoint.size >= size  # every entry of the version is covered
             assert require_cosignatures(str(evidence["checkpoint"]), [key], 1) == [vkey]
+            pages = " ".join(
+                p.extract_text() for p in pypdf.PdfReader(io.BytesIO(card.content)).pages
+            )
+            assert "Witnesses audit.example/w1, cosigned 20" in " ".join(pages.split())
             answer = http.get(f"/v1/models/{MODEL}/serving", params={"env": "production"})
             assert answer.status_code == 200, answer.text
             note = str(answer.json()["evidence"]["checkpoint"])
