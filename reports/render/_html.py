@@ -21,7 +21,6 @@ from markupsafe import Markup
 
 from ledger.log.cosignature import claimed_cosigners
 from ledger.log.timestamps import format_rfc3339
-
 from reports.audit import LEDGER_WIDE, AuditReport
 from reports.card import ModelCard
 from reports.limits import breakable
