@@ -65,9 +65,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         for task in (notifier, cosigner):
             if task is not None:
                 task.start()
+        context.cosign_now = None if cosigner is None else cosigner.cosign_now
         try:
             yield
         finally:
+            context.cosign_now = None
             for task in (notifier, cosigner):
                 if task is not None:
                     await task.stop()

@@ -114,7 +114,71 @@ def prepare_ledger(demo: Demo) -> dict[str, str]:
         demo.key_files[name] = path
     store.engine.dispose()
     demo.facts["verifier_key"] = settings.ledger_public_key_path.read_text().strip()
+    env.update(prepare_witness(demo))
     return env
+
+
+WITNESS_NAME = "audit.demo.govledger.local/witness"
+"""The demo's witness: in a bank, the audit function's (c2sp.org/tlog-witness)."""
+
+
+def prepare_witness(demo: Demo) -> dict[str, str]:
+    """The witness's own key (witness/witness.key) and verifier key (witness.vkey), a port
+    for it, and the service settings that have every new checkpoint cosigned by it."""
+    from ledger.log import signing
+    from ledger.log.cosignature import witness_verifier_key
+
+    folder = demo.out / "witness"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    key = signing.generate_private_key()
+    signing.write_private_key(folder / "witness.key", key)
+    vkey = witness_verifier_key(WITNESS_NAME, key)
+    (demo.out / "witness.vkey").write_text(vkey + "\n")
+    demo.facts["witness_vkey"] = vkey
+    demo.facts["witness_url"] = f"http://127.0.0.1:{_free_port()}"
+    return {"GOVLEDGER_WITNESSES": f"{demo.facts['witness_url']}={vkey}"}
+
+
+@contextmanager
+def running_witness(demo: Demo) -> Iterator[subprocess.Popen[bytes]]:
+    """`govledger witness serve` on its loopback port, following the demo ledger."""
+    folder = demo.out / "witness"
+    log = open(folder / "witness.log", "wb")  # closed in finally
+    listen = demo.facts["witness_url"].removeprefix("http://")
+    witness = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            *(sys.executable, "-m", "api", "witness", "serve"),
+            *("--state", str(folder / "state.db"), "--key", str(folder / "witness.key")),
+            *("--name", WITNESS_NAME, "--log", demo.facts["verifier_key"], "--listen", listen),
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        _wait_until_up(witness, demo.facts["witness_url"] + "/key", folder / "witness.log")
+        yield witness
+    finally:
+        witness.terminate()
+        try:
+            witness.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            witness.kill()
+        log.close()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited; see {log}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer in 30 s; see {log}") from None
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -130,17 +194,7 @@ def running_service(demo: Demo, env: dict[str, str]) -> Iterator[subprocess.Pope
         stderr=log,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the service exited; see {demo.out / 'server.log'}")
-            try:
-                if httpx.get(demo.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the service did not start in 30 s") from None
-                time.sleep(0.1)
+        _wait_until_up(server, demo.url + "/healthz", demo.out / "server.log")
         yield server
     finally:
         server.terminate()
@@ -295,8 +349,11 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
     started = datetime.now(UTC) - timedelta(minutes=1)
     with step(demo, "Initialise a SQLite ledger, users, API keys and signing keys"):
         env = prepare_ledger(demo)
-    with running_service(demo, env):
-        console.print(f"[green]✓[/] govledger serve running at {demo.url}")
+    with running_witness(demo), running_service(demo, env):
+        console.print(
+            f"[green]✓[/] govledger serve running at {demo.url}, its checkpoints cosigned by "
+            f"the witness at {demo.facts['witness_url']}"
+        )
         dana = MonitoringClient(demo.url, demo.api_keys["dana"])  # measures too: dana.monitor
         victor, alice, carol = (
             LedgerClient(demo.url, demo.api_keys[n]) for n in ("victor", "alice", "carol")
@@ -797,6 +854,13 @@ def summarise(demo: Demo, total: float) -> None:
     table.add_row("Ledger", str(demo.out / "ledger.db"))
     cp = facts["checkpoint"]
     table.add_row("Checkpoint", f"{cp['size']} entries, root {cp['root']}")
+    witnessed = cp.get("witnessed")
+    if witnessed:
+        table.add_row(
+            "Witnessed",
+            f"{witnessed['size']} entries cosigned by {WITNESS_NAME} "
+            f"(its key: {demo.out / 'witness.vkey'})",
+        )
     table.add_row("Ledger verification", facts["ledger_report"].summary())
     table.add_row("Rules replay", facts["rules_report"].summary())
     policy = facts.get("policy")
@@ -854,8 +918,9 @@ def summarise(demo: Demo, total: float) -> None:
     console.print(
         f"Open [bold]{demo.out / 'model-card.pdf'}[/] for the regulator-ready card; "
         "check it anywhere with [bold].venv/bin/govledger verify-card "
-        f"{demo.out / 'model-card.pdf'} --key {demo.out / '.govledger' / 'ledger.pub'}[/] "
-        "(the key from the ledger's operator, not from the card)."
+        f"{demo.out / 'model-card.pdf'} --key {demo.out / '.govledger' / 'ledger.pub'} "
+        f"--witness {demo.out / 'witness.vkey'} --witnesses-required 1[/] "
+        "(the keys from the ledger's operator and the witness, not from the card)."
     )
     console.print(
         "Browse the ledger: GOVLEDGER_DATABASE_URL=sqlite:///"

@@ -26,7 +26,13 @@ from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry
 from ledger.log.kinds import DECISION_KINDS, Kind
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import ArtifactStore, EntryFilter, LedgerStore, model_serving
+from ledger.store import (
+    ArtifactStore,
+    EntryFilter,
+    LedgerStore,
+    model_serving,
+    witnessed_checkpoint,
+)
 from ledger.verify import Failed, Problem, Subject, VerificationReport, verify_ledger
 from reports.limits import clip
 from reports.monitoring import PeriodMonitoring, period_monitoring
@@ -300,7 +306,7 @@ def build_audit(
     start, end = time_bound(since, end=False) or "", time_bound(until, end=True)
     if end is not None and start >= end:
         raise InvalidStatement(f"the range is empty: since {start} is not before until {end}")
-    checkpoint = store.checkpoint()
+    checkpoint = witnessed_checkpoint(store, covers=store.size())
     report = verify_ledger(store, artifact_store=artifacts)
     consistency, proof = (
         (None, [])

@@ -19,7 +19,7 @@ from explain.spreadsheet import escape_row
 from ledger.governance import InventoryRow
 from ledger.log.canonical import canonical_json
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import LedgerStore, inventory
+from ledger.store import LedgerStore, inventory, witnessed_checkpoint
 from reports.card import evidence_document
 
 CSV_COLUMNS = [
@@ -74,7 +74,7 @@ class InventoryReport:
 
 def build_inventory(store: LedgerStore) -> InventoryReport:
     """The inventory of every model, at a freshly signed checkpoint."""
-    checkpoint = store.checkpoint()
+    checkpoint = witnessed_checkpoint(store, covers=store.size())
     return InventoryReport(
         origin=store.origin,
         verifier_key=store.meta().get("verifier_key", ""),

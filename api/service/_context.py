@@ -34,6 +34,15 @@ class ServiceContext:
     _auth_cache: dict[bytes, tuple[Principal, float]] = field(default_factory=dict)
     session_principal: Callable[[Request], Principal | None] | None = None
     """The web pages' hook (api.web): the user of a request's live session cookie, if any."""
+    cosign_now: Callable[[], None] | None = None
+    """The cosigner's hook (api.service._cosigner), set while witnesses are configured."""
+
+    def witness_current(self) -> None:
+        """Before evidence is built: have the witnesses cosign the current checkpoint, so
+        that the card, report, receipt or answer carries their cosignatures and a verifier
+        with a witness policy accepts it (c2sp.org/tlog-witness). Waits a bounded time."""
+        if self.cosign_now is not None:
+            self.cosign_now()
 
     def authenticate(self, token: str | None) -> Principal:
         """Check an API key, trusting a recent check for `auth_cache_seconds`."""

@@ -8,11 +8,16 @@ witness's vkey and stored (`ledger.store.record_cosignature`); a 409 names the s
 witness does hold, and the request is made again at once with the proof from that size.
 A network error or any other status waits with exponential backoff; the ledger keeps
 appending meanwhile and the witness catches up on the latest checkpoint when it returns.
+
+Evidence (a card, a report, a receipt, a serving answer) is best proven against a checkpoint
+the witnesses cosigned, so a request thread that is about to build some calls `cosign_now`:
+one round at once, waited for up to `witness_wait_seconds`. Rounds never overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -34,6 +39,9 @@ from ledger.log.cosignature import (
 from ledger.store import LedgerStore, cosigned_size, record_cosignature
 
 log = logging.getLogger("govledger.witnesses")
+BACKOFF_BASE_SECONDS = 1.0
+"""The first wait after a failed request; it doubles per failure, up to the cap. Not the
+cosigning interval: a long interval must not keep a witness that is back waiting an hour."""
 BACKOFF_MAX_SECONDS = 300.0
 
 
@@ -51,11 +59,28 @@ class Cosigner:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._round = asyncio.Lock()
 
     def start(self) -> None:
         """Start the background task on the running event loop."""
+        self._loop = asyncio.get_running_loop()
         self._client = httpx.AsyncClient(timeout=15.0, follow_redirects=False)
         self._task = asyncio.create_task(self._run(), name="govledger-cosigner")
+
+    def cosign_now(self) -> None:
+        """From a request thread: have the current checkpoint cosigned now, waiting at most
+        `witness_wait_seconds` (then the evidence is built on what was cosigned before)."""
+        if self._loop is None or self._stopping.is_set():
+            return
+        future = asyncio.run_coroutine_threadsafe(self.tick(), self._loop)
+        try:
+            future.result(timeout=self.settings.witness_wait_seconds)
+        except concurrent.futures.TimeoutError:
+            wait = self.settings.witness_wait_seconds
+            log.warning("witnesses did not cosign within %.1f s", wait)
+        except Exception:  # the evidence is still built, on the latest cosigned checkpoint
+            log.exception("witness cosigner: cosigning for a request failed")
 
     async def stop(self) -> None:
         """Stop the task and close the connections."""
@@ -80,10 +105,11 @@ class Cosigner:
 
     async def tick(self) -> None:
         """One round: the current checkpoint to every witness that has not cosigned it."""
-        if self.store.size() == 0:
-            return
-        checkpoint = await asyncio.to_thread(self.store.checkpoint)
-        await asyncio.gather(*(self._ask(w, checkpoint) for w in self.witnesses))
+        async with self._round:
+            if self.store.size() == 0:
+                return
+            checkpoint = await asyncio.to_thread(self.store.checkpoint)
+            await asyncio.gather(*(self._ask(w, checkpoint) for w in self.witnesses))
 
     async def _ask(self, witness: WitnessEndpoint, checkpoint: Checkpoint) -> None:
         if time.monotonic() < self._not_before.get(witness.vkey, 0.0):
@@ -107,7 +133,7 @@ class Cosigner:
         self._failures[witness.vkey] = failures
         delay = retry_delay(
             failures,
-            base=self.settings.witness_interval_seconds,
+            base=min(BACKOFF_BASE_SECONDS, self.settings.witness_interval_seconds),
             cap=BACKOFF_MAX_SECONDS,
             retry_after=None,
         )

@@ -20,6 +20,7 @@ from ledger.store import (
     model_summary,
     serving_answer,
     version_view,
+    witnessed_checkpoint,
 )
 from ledger.verify import replay_ledger_rules, verify_ledger
 
@@ -93,15 +94,19 @@ def get_entry(
 @router.get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
 def get_checkpoint(context: Context, _: Reader) -> dict[str, Any]:
     """The note carries the cosignature lines the witnesses returned for it (signed-note
-    allows more signature lines; c2sp.org/tlog-cosignature), once they have."""
+    allows more signature lines; c2sp.org/tlog-cosignature), once they have; `witnessed`
+    is the checkpoint the most witnesses cosigned (the latest on a tie), which may trail
+    the current one by the cosigner's interval, with its lines."""
     checkpoint = context.store.checkpoint()
     lines = "\n".join(cosignature_lines(context.store, checkpoint.size))
+    witnessed = witnessed_checkpoint(context.store)
     return {
         "origin": checkpoint.origin,
         "size": checkpoint.size,
         "root": checkpoint.root.hex(),
         "note": merge_signatures(checkpoint.note, lines),
         "verifier_key": context.store.meta()["verifier_key"],
+        "witnessed": {"size": witnessed.size, "note": witnessed.note},
     }
 
 
@@ -162,6 +167,7 @@ def get_serving(
     version(s) serving, the environment's history, and the entries that show it with
     inclusion proofs to a signed checkpoint; check it offline with
     `python standalone.py serving answer.json --key ledger.pub`."""
+    context.witness_current()
     return serving_answer(context.store, name_from_segment(model), _nfc(env), at=at, seq=seq)
 
 

@@ -55,6 +55,7 @@ def _attachment(*parts: str, suffix: str) -> str:
 def card_pdf_route(model: Model, version: Version, context: Context, _: Reader) -> Response:
     from reports.documents import card_pdf
 
+    context.witness_current()
     model, version = name_from_segment(model), name_from_segment(version)
     rendered = card_pdf(context.store, context.artifacts, model, version)
     return Response(
@@ -72,6 +73,7 @@ def card_pdf_route(model: Model, version: Version, context: Context, _: Reader) 
 def card_html_route(model: Model, version: Version, context: Context, _: Reader) -> HTMLResponse:
     from reports.documents import card_page
 
+    context.witness_current()
     model, version = name_from_segment(model), name_from_segment(version)
     return HTMLResponse(card_page(context.store, context.artifacts, model, version))
 
@@ -85,6 +87,7 @@ def card_html_route(model: Model, version: Version, context: Context, _: Reader)
 def audit_pdf_route(since: Since, until: Until, context: Context, _: Reader) -> Response:
     from reports.documents import audit_pdf
 
+    context.witness_current()
     pdf = audit_pdf(context.store, context.artifacts, since, until)[1]
     name = _filename("audit", since[:10], until[:10]) + ".pdf"
     return Response(
@@ -101,5 +104,6 @@ def audit_html_route(since: Since, until: Until, context: Context, _: Reader) ->
     from reports.audit import build_audit
     from reports.render import audit_html
 
+    context.witness_current()
     report = build_audit(context.store, context.artifacts, since, until, None)
     return HTMLResponse(audit_html(report, for_print=False))

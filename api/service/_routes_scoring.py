@@ -143,6 +143,7 @@ def get_decision(decision_id: DecisionId, context: Context, principal: CurrentUs
 )
 def get_receipt(decision_id: DecisionId, context: Context, principal: CurrentUser) -> Any:
     _reader(principal)
+    context.witness_current()
     return context.store.decision_receipt(decision_id)
 
 

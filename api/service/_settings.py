@@ -237,6 +237,14 @@ class ServiceSettings(LedgerSettings):
     witness_interval_seconds: float = Field(
         default=1.0, gt=0, description="How often the cosigner looks for a new checkpoint"
     )
+    witness_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long a card, report, receipt or serving answer waits for the "
+        "witnesses to cosign the current checkpoint before it is built on the latest one "
+        "they did cosign (a witness known to be down costs no wait)",
+    )
 
     @field_validator("witnesses", mode="before")
     @classmethod

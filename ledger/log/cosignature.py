@@ -148,6 +148,18 @@ def cosignatures(note: str, keys: Sequence[WitnessKey]) -> dict[str, int]:
     return found
 
 
+def claimed_cosigners(note: str) -> list[tuple[str, int]]:
+    """The (name, timestamp) of each cosignature/v1 line on a note, as the lines claim them:
+    what a document prints to say who witnessed its checkpoint. Nothing is verified here: a
+    verifier pins the witness keys and checks the lines (`cosignatures`)."""
+    checkpoint, lines = parse_checkpoint(note)
+    found = []
+    for name, blob in lines:
+        if name != checkpoint.origin and len(blob) == 76:
+            found.append((name, int.from_bytes(blob[4:12], "big")))
+    return found
+
+
 def merge_signatures(note: str, lines: str) -> str:
     """The note with extra signature lines appended (signed-note allows several)."""
     have = set(note.partition("\n\n")[2].splitlines())

@@ -7,6 +7,7 @@ cosigner does it); a verifier checks them again, so nothing here is trusted evid
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -14,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from ledger.log.checkpoint import Checkpoint
 from ledger.log.cosignature import merge_signatures
 from ledger.log.timestamps import format_rfc3339
-from ledger.store._ledger_store import LedgerStore
 from ledger.store._tables import checkpoints, witness_cosignatures
+
+if TYPE_CHECKING:  # the store's own readers (receipts, serving answers) use these
+    from ledger.store._ledger_store import LedgerStore
 
 
 def record_cosignature(store: LedgerStore, witness: str, size: int, line: str) -> None:

@@ -18,6 +18,7 @@ from ledger.governance import ServingHistory, serving_history
 from ledger.log.receipt import FORMAT
 from ledger.log.scoring import inner_proof
 from ledger.store import _tree_store as tree_store
+from ledger.store._cosignatures import witnessed_checkpoint
 
 if TYPE_CHECKING:
     from ledger.store._decisions import DecisionStore
@@ -55,7 +56,7 @@ def decision_receipt(
             "legal_basis": eraser.statement.payload.get("legal_basis"),
         }
         wanted.add(erased_seq)
-    checkpoint = store.checkpoint()
+    checkpoint = witnessed_checkpoint(store, covers=max(wanted) + 1)
     if checkpoint.size <= max(wanted):
         raise LedgerNotInitialised(
             f"the latest signed checkpoint ({checkpoint.size} entries) predates the batch: open "

@@ -23,6 +23,7 @@ from ledger.log.entries import Entry
 from ledger.log.payloads import model_files
 from ledger.log.serving_answer import COMPLETENESS, FORMAT, check_not_future
 from ledger.store import _tree_store as tree_store
+from ledger.store._cosignatures import witnessed_checkpoint
 from ledger.store._ledger_store import LedgerStore
 from ledger.store._registry import tenure_dict
 
@@ -51,7 +52,7 @@ def serving_answer(
             f"model {model!r} is not in the ledger: GET /v1/models lists the models it holds"
         )
     bound = None if at is None else check_not_future(at)
-    checkpoint = store.checkpoint()
+    checkpoint = witnessed_checkpoint(store, covers=store.size())
     size = checkpoint.size
     as_of = _as_of_seq(store, model, first, size, at, bound, seq)
     shadow_envs = store.policy.shadow_environments

@@ -32,7 +32,7 @@ from ledger.log.checkpoint import Checkpoint, VerifierKey, parse_checkpoint, ver
 from ledger.log.entries import Entry
 from ledger.log.timestamps import format_rfc3339
 from ledger.log.witness_policy import WitnessPolicy
-from ledger.store import LedgerStore, signing_keys
+from ledger.store import LedgerStore, signing_keys, witnessed_checkpoint
 from ledger.verify._report import Problem, VerificationReport
 from ledger.verify._rules_replay import RulesReplayReport, replay_rules
 from ledger.verify._stream import StreamVerifier
@@ -42,7 +42,7 @@ BUNDLE_FORMAT = "govledger-bundle/1"
 
 def export_bundle(store: LedgerStore, out: IO[str]) -> Checkpoint:
     """Write the whole ledger as a bundle to a text stream; return the checkpoint it carries."""
-    checkpoint = store.checkpoint()
+    checkpoint = witnessed_checkpoint(store, covers=store.size())
     size = checkpoint.size
     header = {
         "type": "header",

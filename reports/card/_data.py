@@ -18,7 +18,13 @@ from ledger.governance import COMPARISON_EVALUATION
 from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.log.timestamps import format_rfc3339
-from ledger.store import ArtifactStore, LedgerStore, model_entries, version_view
+from ledger.store import (
+    ArtifactStore,
+    LedgerStore,
+    model_entries,
+    version_view,
+    witnessed_checkpoint,
+)
 from reports.card._evaluations import (
     READERS,
     GenericEvaluation,
@@ -77,8 +83,9 @@ def build_card(
 ) -> ModelCard:
     """The model card of `model` `version`; UnknownModelVersion if it was never logged."""
     view = version_view(store, model, version)
-    checkpoint = store.checkpoint()
-    family = [e for e in model_entries(store, model) if e.seq < checkpoint.size]
+    entries = model_entries(store, model)
+    checkpoint = witnessed_checkpoint(store, covers=entries[-1].seq + 1 if entries else 0)
+    family = [e for e in entries if e.seq < checkpoint.size]
     cited: dict[int, EntryRef] = {}
 
     def use(entry: Entry, why: str) -> EntryRef:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from ledger.log.cosignature import claimed_cosigners
+from ledger.log.timestamps import format_rfc3339
 from reports.audit import LEDGER_WIDE, AuditReport
 from reports.card import ModelCard
 from reports.limits import breakable
@@ -91,6 +93,18 @@ def css_string(value: Any) -> Markup:
     return Markup('"' + "".join(out) + '"')  # noqa: S704
 
 
+def witnesses(note: str) -> str:
+    """Who cosigned a checkpoint, as its cosignature lines claim (verify-card checks them
+    against the witness keys a verifier pins: --witness)."""
+    claims = claimed_cosigners(note)
+    if not claims:
+        return "none: no witness cosigned this checkpoint"
+    return "; ".join(
+        f"{name}, cosigned {format_rfc3339(datetime.fromtimestamp(at, UTC))}"
+        for name, at in sorted(claims)
+    )
+
+
 def is_gap_row(row: object) -> bool:
     """A table row that states a checklist gap (a cell "GAP: ..."): shown in red, so that
     a reader scanning the card sees what is missing before what is satisfied."""
@@ -116,6 +130,7 @@ def environment() -> Environment:
         when=when,
         css_string=css_string,
         wrap=breakable,
+        witnesses=witnesses,
     )
     env.tests["gap_row"] = is_gap_row
     return env
