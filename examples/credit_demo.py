@@ -616,8 +616,13 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
         demo.facts["ledger_report"] = verify_offline(demo, env)
         from reports.verify import verify_card
 
+        from ledger.verify import WitnessPolicy
+
+        # as an auditor would: the ledger's key and the witness's, both pinned
         demo.facts["card_report"] = verify_card(
-            out / "model-card.pdf", verifier_key=demo.facts["verifier_key"]
+            out / "model-card.pdf",
+            verifier_key=demo.facts["verifier_key"],
+            witnesses=WitnessPolicy.of([demo.facts["witness_vkey"]], 1),
         )
     return demo
 
