@@ -614,9 +614,8 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             client.close()
     with step(demo, "Verify the ledger and the card offline"):
         demo.facts["ledger_report"] = verify_offline(demo, env)
-        from reports.verify import verify_card
-
         from ledger.verify import WitnessPolicy
+        from reports.verify import verify_card
 
         # as an auditor would: the ledger's key and the witness's, both pinned
         demo.facts["card_report"] = verify_card(
