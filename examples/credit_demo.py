@@ -168,7 +168,8 @@ def running_witness(demo: Demo) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    """Until `url` answers: a busy machine can take a minute to import the service."""
+    deadline = time.monotonic() + 120
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"{url} exited; see {log}")
@@ -177,7 +178,7 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
                 return
         except httpx.TransportError:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer in 30 s; see {log}") from None
+                raise RuntimeError(f"{url} did not answer in 120 s; see {log}") from None
             time.sleep(0.1)
 
 
