@@ -19,6 +19,7 @@ from ledger.log.entries import Entry
 from ledger.log.kinds import Kind
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import ArtifactStore, LedgerStore, model_entries, version_view
+from reports.card._changes import changes_section
 from reports.card._evaluations import (
     READERS,
     GenericEvaluation,
@@ -176,6 +177,9 @@ def build_card(
         catalogue_section(proven),
         mapping_section(checks),
     ]
+    changes = changes_section(store, proven, family)
+    if changes is not None:  # after the mapping: the sections before it keep their numbers
+        card.extra_sections.append(changes)
     card.headline = _headline(card, all_approvals)
     if proven.stop is not None:
         stop = proven.stop.statement

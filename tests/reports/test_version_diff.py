@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,10 @@ from api.cli import app
 from ledger.errors import UnknownModelVersion, VersionsOfDifferentModels
 from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerSettings, LedgerStore
+from reports.card import build_card
+from reports.documents import card_pdf
+from reports.render import card_html
+from reports.verify import verify_card
 from reports.version_diff import version_diff
 from tests.reports.builders import Signer
 
@@ -245,3 +250,29 @@ def test_govledger_diff_prints_a_table_and_json_and_one_line_for_a_bad_version(
     assert bad.exit_code == 1
     assert bad.output.startswith("error: diff-pd 9.9 was never logged")
     assert bad.output.count("\n") == 1
+
+
+def test_the_card_of_a_recalibration_says_what_changed_from_its_parent_and_verifies(
+    story: Story, tmp_path: Path
+) -> None:
+    card = build_card(story.store, None, MODEL, "1.1")
+    section = next(s for s in card.extra_sections if s.anchor == "what-changed")
+    assert "Compared with version 1.0 (its parent run" in section.intro
+    rows = {(r[0], r[1]): r for r in section.tables[0].rows}
+    assert rows[("environment", "package numpy")][2:5] == ["upgraded", "1.26.4", "2.1.0"]
+    assert rows[("datasets", "holdout sha256")][3] == "2" * 16 + "…"
+    cited = {e.seq for e in card.cited_entries()}
+    assert {story.first.seq, story.second.seq, story.approvals["first-alice"].seq} <= cited
+    html = card_html(card, for_print=False)
+    assert "What changed" in html and "months_employed" in html
+    first = build_card(story.store, None, MODEL, "1.0")  # compared with 0.9, the one before
+    assert "the model&#39;s previous version" in card_html(first, for_print=False)
+    assert not any(
+        s.anchor == "what-changed"
+        for s in build_card(story.store, None, MODEL, "0.9").extra_sections
+    )
+    rendered = card_pdf(story.store, None, MODEL, "1.1")
+    path = tmp_path / "card.pdf"
+    path.write_bytes(rendered.pdf)
+    report = verify_card(path, verifier_key=story.store.meta()["verifier_key"])
+    assert report.ok, report.summary()
