@@ -48,6 +48,7 @@ from reports.card._regulatory import (
     oversight_section,
     regime_checks,
 )
+from reports.card._reproducibility import reproducibility_section
 from reports.card._serving import serving_section
 from reports.citations import EntryRef, cite
 from reports.limits import (
@@ -177,9 +178,9 @@ def build_card(
         catalogue_section(proven),
         mapping_section(checks),
     ]
-    changes = changes_section(store, proven, family)
-    if changes is not None:  # after the mapping: the sections before it keep their numbers
-        card.extra_sections.append(changes)
+    for section in (reproducibility_section(proven.run), changes_section(store, proven, family)):
+        if section is not None:  # after the mapping: the sections before it keep their numbers
+            card.extra_sections.append(section)
     card.headline = _headline(card, all_approvals)
     if proven.stop is not None:
         stop = proven.stop.statement

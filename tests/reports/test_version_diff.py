@@ -252,7 +252,7 @@ def test_govledger_diff_prints_a_table_and_json_and_one_line_for_a_bad_version(
     assert bad.output.count("\n") == 1
 
 
-def test_the_card_of_a_recalibration_says_what_changed_from_its_parent_and_verifies(
+def test_the_card_of_a_recalibration_says_what_changed_and_what_it_ran_with_and_verifies(
     story: Story, tmp_path: Path
 ) -> None:
     card = build_card(story.store, None, MODEL, "1.1")
@@ -267,10 +267,14 @@ def test_the_card_of_a_recalibration_says_what_changed_from_its_parent_and_verif
     assert "What changed" in html and "months_employed" in html
     first = build_card(story.store, None, MODEL, "1.0")  # compared with 0.9, the one before
     assert "the model&#39;s previous version" in card_html(first, for_print=False)
-    assert not any(
-        s.anchor == "what-changed"
-        for s in build_card(story.store, None, MODEL, "0.9").extra_sections
-    )
+    repro = next(s for s in card.extra_sections if s.anchor == "reproducibility")
+    recorded = dict(repro.tables[0].rows)
+    assert recorded["Python"] == "CPython 3.11.7" and recorded["Seed: numpy"] == 8
+    assert recorded["Git"] == f"{'b' * 40} (dirty work tree, diff SHA-256 {'5' * 64})"
+    assert recorded["Distributions"].startswith("3 installed, listed in the run.recalibration")
+    old = build_card(story.store, None, MODEL, "0.9")  # recorded before environments were
+    assert not {"reproducibility", "what-changed"} & {s.anchor for s in old.extra_sections}
+    assert "Reproducibility" not in card_html(old, for_print=False)
     rendered = card_pdf(story.store, None, MODEL, "1.1")
     path = tmp_path / "card.pdf"
     path.write_bytes(rendered.pdf)
