@@ -159,5 +159,8 @@ def _column_bytes(pa: Any, array: Any) -> list[bytes | memoryview]:
     data = np.frombuffer(array.buffers()[1], dtype=np.uint8)
     rows = data[array.offset * width : (array.offset + n) * width].reshape(n, width).copy()
     rows[~valid] = 0
+    if pa.types.is_floating(t):  # a NaN kept as a value (Arrow-backed floats): one bit pattern
+        floats = rows.reshape(-1).view(f"<f{width}")
+        floats[np.isnan(floats)] = np.nan
     out.append(rows.tobytes())
     return out

@@ -135,3 +135,17 @@ def test_old_fingerprints_without_a_scheme_still_read_as_csv_text() -> None:
     new = DatasetRef(name="train", **fingerprint_columns(_frame()))
     assert fingerprint_scheme(new.model_dump()) == "govledger-columns/1"
     assert new.sha256 != digest
+
+
+def test_a_nan_kept_as_a_value_has_one_bit_pattern_whatever_its_payload() -> None:
+    quiet = np.array([1.0, np.nan], dtype="<f8")
+    other = quiet.copy()
+    other.view("<u8")[1] = 0xFFF8000000000001  # a negative NaN with a payload
+    as_arrow = [
+        pd.DataFrame({"x": pd.array(pa.array(v, from_pandas=False), dtype="double[pyarrow]")})
+        for v in (quiet, other)
+    ]
+    assert pd.isna(as_arrow[0]["x"]).tolist() == [False, False]  # a value, not a null
+    digests = {fingerprint_columns(f)["sha256"] for f in as_arrow}
+    assert len(digests) == 1
+    assert digests != {fingerprint_columns(pd.DataFrame({"x": [1.0, None]}))["sha256"]}
