@@ -4,8 +4,9 @@
 
 One run = 10 params, 10 metrics, 5 tags, appended in one request (`with lc.run(...)`), like
 the MLflow comparison in issue 3, without the environment the client captures by default
-(`capture_environment=False`: its git calls would be measured, not the ledger). Targets: >= 300 runs/s with one client on SQLite, >= 600
-runs/s with 8 concurrent clients on PostgreSQL. With --mlflow, the same content is logged to
+(`capture_environment=False`: its git calls would be measured, not the ledger). Targets:
+>= 300 runs/s with one client on SQLite, >= 600 runs/s with 8 concurrent clients on
+PostgreSQL. With --mlflow, the same content is logged to
 an MLflow tracking server on SQLite from a separate virtualenv (bench/.mlflow-venv, created
 on first use; skipped with a note when MLflow cannot be installed).
 """
