@@ -393,7 +393,12 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 materiality_tier="high",
                 validation_status="pending",
             )
-            with dana.run(MODEL, version="1.0.0", algorithm="LightGBM gradient boosting") as run:
+            with dana.run(
+                MODEL,
+                version="1.0.0",
+                algorithm="LightGBM gradient boosting",
+                seeds={"train_test_split": seed, "lightgbm": seed},
+            ) as run:
                 run.log_params(model.get_params() | {"decision_threshold": threshold})
                 run.log_metrics(
                     {
@@ -535,6 +540,7 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
                 parent_run=demo.facts["run_1"]["entry_hash"],
                 reason=_recalibration_reason(stability),
                 algorithm="LightGBM gradient boosting",
+                seeds={"train_test_split": seed, "lightgbm": seed + 1},
             ) as run_2:
                 run_2.log_params(model_2.get_params() | {"decision_threshold": threshold})
                 perf = results_2["performance"].metrics
@@ -624,7 +630,28 @@ def run_demo(out: Path, seed: int = 42) -> Demo:
             verifier_key=demo.facts["verifier_key"],
             witnesses=WitnessPolicy.of([demo.facts["witness_vkey"]], 1),
         )
+    with step(demo, "What changed from 1.0.0 to 1.1.0 (govledger diff)"):
+        demo.facts["diff"] = write_diff(demo, env, "1.0.0", "1.1.0")
     return demo
+
+
+def write_diff(demo: Demo, env: dict[str, str], before: str, after: str) -> Path:
+    """`govledger diff MODEL BEFORE AFTER` as text, in `diff-BEFORE-AFTER.txt`: parameters,
+    metrics, data, environment, catalogue and approvals, each with the entries that show it."""
+    from ledger.store import LedgerSettings, open_ledger
+    from reports.version_diff import version_diff
+
+    settings = LedgerSettings(
+        database_url=env["GOVLEDGER_DATABASE_URL"], home=Path(env["GOVLEDGER_HOME"])
+    )
+    store = open_ledger(settings)
+    try:
+        text = version_diff(store, MODEL, before, after).text()
+    finally:
+        store.engine.dispose()
+    path = demo.out / f"diff-{before}-{after}.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 DECISIONS_PER_DAY = 3000
@@ -842,6 +869,8 @@ def summarise(demo: Demo, total: float) -> None:
     table.add_column(overflow="fold")
     table.add_row("Model card", str(demo.out / "model-card.pdf"))
     table.add_row("Audit report", str(demo.out / "audit-report.pdf"))
+    if facts.get("diff"):
+        table.add_row("What changed", str(facts["diff"]))
     scoring = facts.get("scoring")
     if scoring:
         o = scoring["outcomes"]

@@ -34,6 +34,27 @@ class InvalidStatement(GovledgerError):
     slug = "invalid-statement"
 
 
+class LockFileInvalid(GovledgerError):
+    """The lock file a run names does not exist or does not parse (checked before sending)."""
+
+    status = 422
+    slug = "lock-file-invalid"
+
+
+class DatasetNotFingerprintable(GovledgerError):
+    """A data frame holds a column type the columns fingerprint does not define."""
+
+    status = 422
+    slug = "dataset-not-fingerprintable"
+
+
+class VersionsOfDifferentModels(GovledgerError):
+    """A diff was asked between runs of two different models."""
+
+    status = 422
+    slug = "versions-of-different-models"
+
+
 class InvalidEvent(InvalidStatement):
     """A notification event that cannot be enqueued: an unknown type, a missing or reserved
     key, data that is not a JSON object (`ledger.store.enqueue_event`)."""

@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from api.cli import _access as access
+from api.cli import _diff as diff
 from api.cli import _ledger_commands as ledger_commands
 from api.cli import _lifecycle as lifecycle
 from api.cli import _monitoring as monitoring
@@ -47,6 +48,7 @@ for module in (
     scoring,
     monitoring,
     reports,
+    diff,
     regulatory,
     service,
 ):

@@ -61,6 +61,11 @@ class DatasetIn(Body):
     sha256: str
     role: str = "training"
     columns: list[str] | None = None
+    fingerprint: str | None = Field(
+        default=None,
+        description="The scheme the digest was computed by, e.g. 'govledger-columns/1' "
+        "(docs/fingerprint.md); absent: a data frame's CSV text, or the bytes",
+    )
 
 
 class EvaluationIn(Body):
@@ -102,6 +107,14 @@ class RunIn(Body):
     )
     features: list[str] | None = Field(
         default=None, description="The input features the model scores (reason codes use them)"
+    )
+    environment: dict[str, Any] | None = Field(
+        default=None,
+        description="What the run trained with ('govledger-environment/1': python, platform, "
+        "packages or lock_file, git), as the client captures it",
+    )
+    seeds: dict[str, int | str] | None = Field(
+        default=None, description="Random seeds the run declared, by what they seed"
     )
     evaluations: list[EvaluationIn] = Field(default_factory=list, max_length=100)
 

@@ -7,5 +7,15 @@ imports without the server's dependencies.
 """
 
 from ledger.client._client import ClientError, LedgerClient, Run, fingerprint_dataframe
+from ledger.client._environment import run_environment
+from ledger.client._fingerprint import COLUMNS_FINGERPRINT, fingerprint_columns
 
-__all__ = ["ClientError", "LedgerClient", "Run", "fingerprint_dataframe"]
+__all__ = [
+    "COLUMNS_FINGERPRINT",
+    "ClientError",
+    "LedgerClient",
+    "Run",
+    "fingerprint_columns",
+    "fingerprint_dataframe",
+    "run_environment",
+]

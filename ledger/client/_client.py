@@ -18,11 +18,9 @@ PolicyViolation...), with the server's message.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import math
 import os
-import subprocess
 import time
 import uuid
 from collections import deque
@@ -36,10 +34,12 @@ from urllib.parse import quote
 import httpx
 
 from ledger import errors
+from ledger.client._environment import git_checkout, lock_file_record, run_environment
+from ledger.client._fingerprint import fingerprint_columns
 from ledger.client._scoring import batch_body, decision_batches, decision_records
 from ledger.log import signing
 from ledger.log.entries import build_statement
-from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE
+from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE, MAX_SAFE_INTEGER
 from ledger.log.receipt import check_receipt
 from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
@@ -90,23 +90,10 @@ def _version_path(model: str, version: str) -> str:
     return f"{_model_path(model)}/versions/{quote(version, safe='')}"
 
 
-@functools.cache
-def _git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH, as a user runs it
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
-
-
 def fingerprint_dataframe(frame: Any) -> tuple[str, int, list[str]]:
-    """SHA-256 of a DataFrame's CSV form (no index), its row count and columns."""
+    """SHA-256 of a DataFrame's CSV form (no index), its row count and columns: the
+    "csv-text/1" scheme of older runs and of `explain.sample_fingerprint` (a comparison's
+    sample). `Run.log_dataset` records "govledger-columns/1" (`fingerprint_columns`)."""
     data = frame.to_csv(index=False).encode("utf-8")
     return hashlib.sha256(data).hexdigest(), len(frame), [str(c) for c in frame.columns]
 
@@ -238,18 +225,36 @@ class LedgerClient:
         parent_run: str | None = None,
         code_revision: str | None = None,
         algorithm: str | None = None,
+        capture_environment: bool = True,
+        lock_file: str | Path | None = None,
+        seeds: Mapping[str, int | str] | None = None,
     ) -> Run:
-        """A run to fill in a `with` block; appended when the block exits cleanly."""
-        return Run(
+        """A run to fill in a `with` block; appended when the block exits cleanly.
+
+        The environment it runs in is captured now, as the run starts (python, platform,
+        the installed distributions or the SHA-256 of `lock_file`, git revision and
+        whether the work tree is dirty: `ledger.log.payloads.RunEnvironment`), unless
+        `capture_environment=False`; a lock file that is missing or does not parse is
+        refused here (LockFileInvalid), before anything is sent. `seeds` declares the
+        random seeds the run uses, as `Run.log_seed` does."""
+        if lock_file is not None and not capture_environment:
+            lock_file_record(lock_file)  # still refuse a wrong path: the caller named it
+        git = git_checkout() if capture_environment or code_revision is None else None
+        environment = run_environment(lock_file=lock_file, git=git) if capture_environment else None
+        run = Run(
             self,
             model,
             version,
             kind=kind,
             reason=reason,
             parent_run=parent_run,
-            code_revision=code_revision,
+            code_revision=code_revision or (git.revision if git is not None else None),
             algorithm=algorithm,
+            environment=environment,
         )
+        for name, value in (seeds or {}).items():
+            run.log_seed(name, value)
+        return run
 
     def upload_artifact(
         self, source: str | Path | bytes, name: str | None = None
@@ -818,6 +823,7 @@ class Run:
         parent_run: str | None,
         code_revision: str | None,
         algorithm: str | None,
+        environment: dict[str, Any] | None = None,
     ) -> None:
         self.client, self.model, self.version = client, model, version
         self.kind, self.reason = kind, reason
@@ -835,6 +841,10 @@ class Run:
         self.parent_run = parent_run
         self.code_revision = code_revision
         self.algorithm = algorithm
+        self.environment = environment
+        """What the run trains with, captured when it started ("govledger-environment/1");
+        None when capture was switched off."""
+        self.seeds: dict[str, int | str] = {}
         self.entry: dict[str, Any] | None = None
 
     def __enter__(self) -> Run:
@@ -854,6 +864,16 @@ class Run:
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         self.params.update(params)
+
+    def log_seed(self, name: str, value: int | str) -> None:
+        """Declare a random seed the run uses (`name`: what it seeds, e.g. "numpy",
+        "train_test_split"), so that the run can be repeated. An integer beyond 2**53 - 1
+        (a NumPy SeedSequence's entropy) is recorded as its decimal string, exactly."""
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(f"seed {name!r} must be an int or a str, not {type(value).__name__}")
+        if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+            value = str(value)
+        self.seeds[str(name)] = value
 
     def log_metric(self, name: str, value: float | None) -> None:
         """A metric of the run; None for one that could not be computed (NaN is refused
@@ -893,10 +913,17 @@ class Run:
         self.tags.update({k: str(v) for k, v in tags.items()})
 
     def log_dataset(self, data: Any, *, name: str, role: str = "training") -> dict[str, Any]:
-        """Fingerprint a DataFrame (CSV form), a NumPy array (dtype, shape and bytes) or a
-        file: name, rows, SHA-256, columns."""
+        """Fingerprint a DataFrame (its columns' names, types and values:
+        "govledger-columns/1", docs/fingerprint.md), a NumPy array (dtype, shape and bytes:
+        "govledger-numpy/1") or a file (its bytes: "file-bytes/1"): name, rows, SHA-256,
+        columns and the scheme. A frame's index and column order do not change its digest."""
         if not hasattr(data, "to_csv") and hasattr(data, "dtype") and hasattr(data, "tobytes"):
-            array_ref: dict[str, Any] = {"name": name, "role": role, **fingerprint_array(data)}
+            array_ref: dict[str, Any] = {
+                "name": name,
+                "role": role,
+                **fingerprint_array(data),
+                "fingerprint": "govledger-numpy/1",
+            }
             self.datasets.append(array_ref)
             return array_ref
         if not hasattr(data, "to_csv") and not isinstance(data, str | os.PathLike):
@@ -905,14 +932,7 @@ class Run:
                 f"{type(data).__name__}: convert it first (e.g. pandas.DataFrame(data))"
             )
         if hasattr(data, "to_csv"):
-            digest, rows, columns = fingerprint_dataframe(data)
-            ref: dict[str, Any] = {
-                "name": name,
-                "rows": rows,
-                "sha256": digest,
-                "role": role,
-                "columns": columns,
-            }
+            ref: dict[str, Any] = {"name": name, "role": role, **fingerprint_columns(data)}
         else:
             raw = Path(data).read_bytes()
             ref = {
@@ -920,6 +940,7 @@ class Run:
                 "rows": max(raw.count(b"\n") - 1, 0),
                 "sha256": hashlib.sha256(raw).hexdigest(),
                 "role": role,
+                "fingerprint": "file-bytes/1",
             }
         self.datasets.append(ref)
         return ref
@@ -984,9 +1005,12 @@ class Run:
         for field_name in ("parent_run", "algorithm", "features", "breaches"):
             if getattr(self, field_name):
                 body[field_name] = getattr(self, field_name)
-        revision = self.code_revision or _git_revision()
-        if revision:
-            body["code_revision"] = revision
+        if self.code_revision:
+            body["code_revision"] = self.code_revision
+        if self.environment is not None:
+            body["environment"] = self.environment
+        if self.seeds:
+            body["seeds"] = self.seeds
         if self.metrics_before:
             body["metrics_before"] = self.metrics_before
         return body

@@ -111,8 +111,25 @@ class ArtifactRef(Payload):
         return value
 
 
+FingerprintScheme = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.-]{0,62}/[0-9]{1,4}$")
+]
+"""How a dataset's `sha256` was computed, `name/version` (docs/fingerprint.md):
+`govledger-columns/1` (a data frame's column values and types), `govledger-numpy/1` (an
+array's dtype, shape and bytes), `file-bytes/1` (a file's bytes)."""
+
+CSV_TEXT_FINGERPRINT = "csv-text/1"
+"""The scheme a data frame's fingerprint without a `fingerprint` field was made by: SHA-256
+of `frame.to_csv(index=False)` in UTF-8 (the client before `govledger-columns/1`)."""
+
+
 class DatasetRef(Payload):
-    """A dataset fingerprint: what data, how many rows, and the SHA-256 of its bytes."""
+    """A dataset fingerprint: what data, how many rows, and the SHA-256 of its bytes.
+
+    `fingerprint` names the scheme the digest was computed by; entries written before it
+    existed have none, and their digests are read as the older client made them (a data
+    frame's CSV text, `CSV_TEXT_FINGERPRINT`; an array's or a file's bytes), so they still
+    verify and render as they did."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     rows: int = Field(ge=0)
@@ -121,6 +138,17 @@ class DatasetRef(Payload):
         "training"
     )
     columns: list[Annotated[str, StringConstraints(max_length=200)]] | None = None
+    fingerprint: FingerprintScheme | None = None
+
+
+def fingerprint_scheme(dataset: Mapping[str, Any]) -> str:
+    """The scheme a recorded dataset's digest was made by, old entries included: the
+    recorded `fingerprint`, else `csv-text/1` for a data frame (columns recorded) and
+    `bytes` for an array or a file (the older client recorded no columns for those)."""
+    recorded = dataset.get("fingerprint")
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    return CSV_TEXT_FINGERPRINT if dataset.get("columns") is not None else "bytes"
 
 
 class ModelRegisteredPayload(Payload):
@@ -139,8 +167,70 @@ class ModelRegisteredPayload(Payload):
     tags: dict[str, ShortText] = {}
 
 
+ENVIRONMENT_SCHEME: Literal["govledger-environment/1"] = "govledger-environment/1"
+PackageName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SeedName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+MAX_SAFE_INTEGER = 2**53 - 1
+"""The largest integer every JSON reader keeps exactly (RFC 8785 section 3.2.2.3)."""
+
+
+class PythonRuntime(Payload):
+    """The interpreter a run trained in (`sys.version_info`, `platform.python_implementation`)."""
+
+    version: ShortText
+    implementation: ShortText
+
+
+class PlatformInfo(Payload):
+    """The operating system and CPU architecture (`platform.system`, `.release`, `.machine`)."""
+
+    system: ShortText
+    release: ShortText = ""
+    machine: ShortText
+
+
+class LockFile(Payload):
+    """A lock file the run declared its environment by: its file name and SHA-256."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    sha256: Digest
+    format: Literal["toml", "json", "requirements"]
+
+
+class GitState(Payload):
+    """The git checkout the run's code came from: HEAD, whether the work tree differed from
+    it (`git status --porcelain` not empty), and then the SHA-256 of `git diff HEAD --binary`
+    (untracked files are counted as dirt but are not in that diff)."""
+
+    revision: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$")]
+    dirty: bool
+    diff_sha256: Digest | None = None
+
+    @model_validator(mode="after")
+    def _diff_only_when_dirty(self) -> GitState:
+        if self.diff_sha256 is not None and not self.dirty:
+            raise ValueError("a clean work tree has no diff_sha256")
+        return self
+
+
+class RunEnvironment(Payload):
+    """What a run was trained with, captured by the client unless switched off
+    (`LedgerClient.run(..., capture_environment=False)`); docs/architecture.md, "What a run
+    records of its environment". `packages` (canonical distribution name -> version) or
+    `lock_file`; `git` is None when the code was not in a git checkout or git was not found.
+    Nothing here names a person, a host or a path."""
+
+    scheme: Literal["govledger-environment/1"] = ENVIRONMENT_SCHEME
+    python: PythonRuntime
+    platform: PlatformInfo
+    packages: dict[PackageName, ShortText] | None = Field(default=None, max_length=10_000)
+    lock_file: LockFile | None = None
+    git: GitState | None = None
+
+
 class RunPayload(Payload):
-    """A training run: parameters, metrics, data fingerprints, code revision, artifacts."""
+    """A training run: parameters, metrics, data fingerprints, code revision, artifacts, the
+    environment it ran in and the random seeds it declared (both absent in older runs)."""
 
     run_id: ShortText | None = None
     algorithm: ShortText | None = None
@@ -154,6 +244,20 @@ class RunPayload(Payload):
     features: list[FeatureName] | None = Field(default=None, max_length=5000)
     """The input features the model scores: what a reason-code catalogue may name
     (`ledger.catalogue`; without it, the training datasets' columns are used)."""
+    environment: RunEnvironment | None = None
+    seeds: dict[SeedName, int | ShortText] = Field(default={}, max_length=1000)
+    """Random seeds the run declared (`Run.log_seed`), by what they seed; an integer beyond
+    2**53 - 1 is recorded as its decimal string, which JSON keeps exactly."""
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_are_exact(cls, value: dict[str, int | str]) -> dict[str, int | str]:
+        for name, seed in value.items():
+            if isinstance(seed, bool) or (isinstance(seed, int) and abs(seed) > MAX_SAFE_INTEGER):
+                raise ValueError(
+                    f"seed {name!r} must be an integer up to 2**53 - 1 or its decimal string"
+                )
+        return value
 
 
 class RecalibrationPayload(RunPayload):

@@ -25,6 +25,7 @@ from ledger.store import (
     version_view,
     witnessed_checkpoint,
 )
+from reports.card._changes import changes_section
 from reports.card._evaluations import (
     READERS,
     GenericEvaluation,
@@ -53,6 +54,7 @@ from reports.card._regulatory import (
     oversight_section,
     regime_checks,
 )
+from reports.card._reproducibility import reproducibility_section
 from reports.card._serving import serving_section
 from reports.citations import EntryRef, cite
 from reports.limits import (
@@ -183,6 +185,9 @@ def build_card(
         catalogue_section(proven),
         mapping_section(checks),
     ]
+    for section in (reproducibility_section(proven.run), changes_section(store, proven, family)):
+        if section is not None:  # after the mapping: the sections before it keep their numbers
+            card.extra_sections.append(section)
     card.headline = _headline(card, all_approvals)
     if proven.stop is not None:
         stop = proven.stop.statement

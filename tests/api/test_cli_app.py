@@ -37,6 +37,7 @@ COMMANDS = {
         "verify-receipt",
         "monitor",
         "verify-card",
+        "diff",
         "check",
         "approve",
         "serve",
