@@ -86,7 +86,7 @@ def test_a_card_and_a_serving_answer_carry_the_witness_cosignature(tmp_path: Pat
         # the version's entries are all in the checkpoint the witness cosigned before
         again = _evidence(card.content)
         assert require_cosignatures(str(again["checkpoint"]), [key], 1) == [vkey]
-        with pytest.raises(CheckpointInvalid, match="cosigned by 0 of the required"):
+        with pytest.raises(CheckpointInvalid, match="cosigned by 0 of the 1 witnesses given"):
             with service.http("vera") as http:
                 require_cosignatures(http.get("/v1/checkpoint").json()["note"], [key], 1)
     finally:

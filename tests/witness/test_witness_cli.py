@@ -160,35 +160,46 @@ def test_verify_requires_a_stored_checkpoint_the_witnesses_cosigned(ledger: Ledg
 
 
 def test_verify_bundle_checks_the_bundles_checkpoint(ledger: Ledger) -> None:
+    size = _cosign_current(ledger)
     bundle = ledger.folder / "ledger.jsonl"
     with open(bundle, "w", encoding="utf-8") as out:
         cp = export_bundle(ledger.store, out)
+    assert cp.size == size  # the export carries the stored cosignature of its checkpoint
     key = ledger.store.meta()["verifier_key"]
-    plain = ledger.run("verify-bundle", bundle, "--key", key, "--witness", ledger.vkey_file)
-    assert plain.exit_code == 1
-    assert "FAILED at ledger: not-witnessed: the checkpoint is cosigned by 0 of the 1" in (
-        plain.output
-    )
-    witnessed = with_note(
-        "bundle", bundle, cosigned(cp.note, ledger.witness), ledger.folder / "cosigned.jsonl"
-    )
-    ok = ledger.run("verify-bundle", witnessed, "--key", key, "--witness", ledger.vkey_file)
+    ok = ledger.run("verify-bundle", bundle, "--key", key, "--witness", ledger.vkey_file)
     assert ok.exit_code == 0, ok.output
     assert ok.output.startswith("OK: ") and "cosigned by witness audit.example/w1" in ok.output
+    other = ledger.run("verify-bundle", bundle, "--key", key, "--witness", ledger.other.vkey)
+    assert other.exit_code == 1
+    assert "FAILED at ledger: not-witnessed: the checkpoint is cosigned by 0 of the 1" in (
+        other.output
+    )
+    bare = with_note("bundle", bundle, cp.note.split("\n\n")[0] + "\n\n" + _ledger_line(cp.note),
+                     ledger.folder / "bare.jsonl")  # fmt: skip
+    stripped = ledger.run("verify-bundle", bare, "--key", key, "--witness", ledger.vkey_file)
+    assert stripped.exit_code == 1 and "not-witnessed" in stripped.output
+
+
+def _ledger_line(note: str) -> str:
+    """The note's first signature line: the ledger's own (cosignatures follow it)."""
+    return note.split("\n\n", 1)[1].splitlines()[0] + "\n"
 
 
 def test_verify_receipt_checks_the_receipts_checkpoint(ledger: Ledger) -> None:
+    _cosign_current(ledger)
     receipt = ledger.store.decision_receipt("d-000000")
-    plain, cosigned_file = ledger.folder / "receipt.json", ledger.folder / "receipt-w.json"
+    plain, other_file = ledger.folder / "receipt.json", ledger.folder / "receipt-w2.json"
     plain.write_text(json.dumps(receipt))
-    note = cosigned(receipt["evidence"]["checkpoint"], ledger.witness)
-    cosigned_file.write_text(json.dumps(with_note("receipt", receipt, note)))
+    note = cosigned(receipt["evidence"]["checkpoint"], ledger.other)
+    other_file.write_text(json.dumps(with_note("receipt", receipt, note)))
     args = ["--key", ledger.pub, "--witness", ledger.witness.vkey]
-    ok = ledger.run("verify-receipt", cosigned_file, *args)
+    ok = ledger.run("verify-receipt", plain, *args)  # the stored cosignature is in it
     assert ok.exit_code == 0, ok.output
     assert "cosigned by witness audit.example/w1 (1 of 1, 1 required)" in ok.output
-    failed = ledger.run("verify-receipt", plain, *args)
+    both = [*args, "--witness", ledger.other.vkey, "--witnesses-required", "2"]
+    failed = ledger.run("verify-receipt", plain, *both)
     assert failed.exit_code == 1 and "FAILED: not-witnessed: " in failed.output
+    assert ledger.run("verify-receipt", other_file, *both).exit_code == 0
     assert ledger.run("verify-receipt", plain, "--key", ledger.pub).exit_code == 0
 
 
