@@ -23,7 +23,7 @@ MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-stamp
 
 $(MLFLOW_STAMP): $(STAMP)
 	$(BIN)/uv venv --quiet --python $(PYTHON) $(MLFLOW_VENV)
-	$(BIN)/uv pip install --quiet --python $(MLFLOW_VENV)/bin/python 'mlflow>=3,<4'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(MLFLOW_VENV)/bin/python 'mlflow>=3,<4'
 	touch $(MLFLOW_STAMP)
 
 mlflow-env: $(MLFLOW_STAMP)
