@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from api.mlflow_import._records import aliases_by_version, run_payload, version_payload
 from api.mlflow_import._source import MLflowSource
-from ledger.errors import ImportedRunRefused, InvalidStatement
+from ledger.errors import ImportedRunRefused, InvalidStatement, PayloadTooLarge
 from ledger.governance import Principal
 from ledger.log.entries import build_statement
 from ledger.log.kinds import Kind
@@ -98,7 +98,7 @@ def import_mlflow(
                 actor=principal.name,
                 payload=run_payload(source.server, experiment, run, files),
             )
-        except InvalidStatement as refusal:
+        except (InvalidStatement, PayloadTooLarge) as refusal:
             message = refusal.message
             if not isinstance(refusal, ImportedRunRefused):
                 message = f"run {run_id}: {message}"

@@ -38,6 +38,7 @@ from ledger.errors import (
 from ledger.governance import Principal, Role, parse_roles
 from ledger.log.entries import Entry, build_statement
 from ledger.store import EntryFilter, LedgerSettings, LedgerStore, init_ledger
+from ledger.verify import replay_ledger_rules, verify_ledger
 from tests.ledger.factories import MODEL, deployment, training
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -264,6 +265,9 @@ def test_every_field_of_runs_and_registry_versions_arrives_as_mlflow_reported_it
         assert (statement.model, statement.version, statement.actor) == ("", "", "dana")
         claims = [statement.payload.get(k) for k in ("start_time", "creation_time")]
         assert entry.recorded_at not in claims  # MLflow's times are claims, not recorded_at
+    assert verify_ledger(store).ok
+    replay = replay_ledger_rules(store)
+    assert replay.ok and replay.gated == len(imported(store)) + 1, replay.summary()
 
 
 def test_a_production_stage_in_mlflow_is_no_approval_to_deploy(
