@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,22 @@ def _seeded(seed: subprocess.Popen[str]) -> dict[str, str]:
             return found
     seed.wait(timeout=30)
     pytest.fail(f"the MLflow seed script exited {seed.returncode} before logging")
+
+
+def _wait_for(server: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Until the server answers /health (the seed imports MLflow meanwhile); a server that
+    exits or never answers fails the module with its log, instead of a hung seed."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"mlflow server exited {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"mlflow server did not answer in 300 s:\n{log.read_text()[-3000:]}")
 
 
 @dataclass
@@ -139,6 +156,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflowSe
         cwd=folder,
     )
     try:
+        _wait_for(server, url, folder / "server.log")
         yield MLflowServer(url, _seeded(seed), seed)
     finally:
         if seed.poll() is None:
@@ -366,6 +384,20 @@ def test_an_unreachable_server_or_a_missing_experiment_is_one_line_and_writes_no
     with MLflowSource(mlflow_server.url) as source, pytest.raises(ImportSourceNotFound):
         import_mlflow(store, DANA, source, registered_models=["no-such-model"])
     assert store.size() == size
+
+
+def test_with_no_experiment_or_model_named_everything_on_the_server_is_imported(
+    mlflow_server: MLflowServer, ledger: tuple[LedgerStore, str]
+) -> None:
+    store, _ = ledger
+    with MLflowSource(mlflow_server.url) as source:
+        report = import_mlflow(store, DANA, source, on_bad_run="skip")
+    ids = mlflow_server.ids
+    assert set(by_run(store)) >= {ids["parent"], ids["child"], ids["good_before"]}
+    assert ids["bad"] not in by_run(store) and len(report.refused) == 1
+    experiments = {p["source"]["experiment"] for p in by_run(store).values()}
+    assert experiments == {"credit-pd", "credit-bad"}
+    assert report.versions_written == len(imported(store, "registry.imported")) >= 1
 
 
 def test_only_data_scientists_write_imported_records_and_they_name_no_model() -> None:
