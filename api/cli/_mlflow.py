@@ -40,6 +40,13 @@ def import_mlflow_command(
     artifacts: Annotated[
         bool, typer.Option(help="List each run's artifact files (path and size)")
     ] = True,
+    hash_artifacts: Annotated[
+        bool,
+        typer.Option(
+            help="Download each artifact file the server serves (its artifact proxy) once "
+            "and record its SHA-256; MLflow lists no digests"
+        ),
+    ] = False,
 ) -> None:
     """Import runs and registered model versions from an MLflow tracking server.
 
@@ -63,6 +70,7 @@ def import_mlflow_command(
             registered_models=registered_model or (),
             on_bad_run="stop" if on_bad_run == "stop" else "skip",
             with_artifacts=artifacts,
+            hash_artifacts=hash_artifacts,
         )
     for line in report.refused:
         err_console.print(f"[yellow]skipped:[/] {line}", soft_wrap=True, markup=True)

@@ -20,7 +20,12 @@ from typing import Any, Literal
 
 from api.mlflow_import._records import aliases_by_version, run_payload, version_payload
 from api.mlflow_import._source import MLflowSource
-from ledger.errors import ImportedRunRefused, InvalidStatement, PayloadTooLarge
+from ledger.errors import (
+    ImportedRunRefused,
+    ImportSourceError,
+    InvalidStatement,
+    PayloadTooLarge,
+)
 from ledger.governance import Principal
 from ledger.log.entries import build_statement
 from ledger.log.kinds import Kind
@@ -62,6 +67,7 @@ def import_mlflow(
     registered_models: Sequence[str] = (),
     on_bad_run: OnBadRun = "stop",
     with_artifacts: bool = True,
+    hash_artifacts: bool = False,
 ) -> ImportReport:
     """Import the named experiments' runs and registered models' versions (everything the
     server holds when neither is named) as entries by `principal`.
@@ -69,7 +75,8 @@ def import_mlflow(
     Raises ImportSourceError (or ImportSourceNotFound) before writing anything when the
     server cannot be read or a named experiment or model does not exist there; a run the
     ledger refuses (a NaN metric) is skipped or stops the import, per `on_bad_run`, with
-    the runs before it imported and nothing of it."""
+    the runs before it imported and nothing of it. With `hash_artifacts`, each listed file
+    the server serves (its artifact proxy) is downloaded once and its SHA-256 recorded."""
     everything = not experiments and not registered_models
     chosen = (
         source.experiments()
@@ -92,6 +99,8 @@ def import_mlflow(
             continue
         try:
             files = source.artifacts(run_id) if with_artifacts else []
+            if hash_artifacts:
+                files = [_hashed(source, run, f) for f in files]
             experiment = by_id[str(run["info"]["experiment_id"])]
             statement = build_statement(
                 kind=Kind.RUN_IMPORTED,
@@ -132,6 +141,22 @@ def import_mlflow(
             states[where] = payload
             report.versions_written += 1
     return report
+
+
+def _hashed(source: MLflowSource, run: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    """A listed file with its SHA-256 when the server serves its bytes; its size is then the
+    bytes downloaded, which must be the size the listing gave."""
+    uri = str(run["info"].get("artifact_uri", ""))
+    found = source.artifact_digest(uri, str(item["path"]))
+    if found is None:
+        return item
+    sha256, size = found
+    if "file_size" in item and int(item["file_size"]) != size:
+        raise ImportSourceError(
+            f"artifact {item['path']!r} of run {run['info']['run_id']} on {source.server} is "
+            f"listed as {item['file_size']} bytes but {size} arrived: re-run the import"
+        )
+    return {**item, "file_size": size, "sha256": sha256}
 
 
 def _imported(

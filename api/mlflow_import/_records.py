@@ -79,10 +79,7 @@ def run_payload(
         "params": _pairs(data.get("params")),
         "metrics": metrics,
         "tags": tags,
-        "artifacts": [
-            {"path": str(f["path"]), **({"size": int(f["file_size"])} if "file_size" in f else {})}
-            for f in artifacts
-        ],
+        "artifacts": [_artifact(f) for f in artifacts],
         "datasets": [_dataset(d) for d in (run.get("inputs") or {}).get("dataset_inputs", [])],
     }
     for field, millis in (
@@ -94,6 +91,16 @@ def run_payload(
     if PARENT_RUN_TAG in tags:
         payload["parent_run_id"] = tags[PARENT_RUN_TAG]
     return payload
+
+
+def _artifact(item: dict[str, Any]) -> dict[str, Any]:
+    """A listed file: path, size (when listed), SHA-256 (when the importer hashed it)."""
+    found: dict[str, Any] = {"path": str(item["path"])}
+    if "file_size" in item:
+        found["size"] = int(item["file_size"])
+    if "sha256" in item:
+        found["sha256"] = str(item["sha256"])
+    return found
 
 
 def _dataset(item: dict[str, Any]) -> dict[str, str]:

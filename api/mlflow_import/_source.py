@@ -8,8 +8,10 @@ command prints one line and writes nothing.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -135,6 +137,34 @@ class MLflowSource:
                     "files: import it with --no-artifacts"
                 )
         return sorted(files, key=lambda f: str(f["path"]))
+
+    def artifact_digest(self, artifact_uri: str, path: str) -> tuple[str, int] | None:
+        """SHA-256 and size of one artifact file, downloaded through the server's artifact
+        proxy (MLflow Artifacts REST API, `mlflow-artifacts/artifacts/...`); None for a run
+        whose artifacts the server does not serve (a `s3://` or local artifact URI: the
+        tracking server only lists those)."""
+        if not artifact_uri.startswith("mlflow-artifacts:"):
+            return None
+        root = urlsplit(artifact_uri).path.strip("/")
+        url = f"{self.server}/api/2.0/mlflow-artifacts/artifacts/{quote(f'{root}/{path}')}"
+        digest, size = hashlib.sha256(), 0
+        try:
+            with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise ImportSourceError(
+                        f"the MLflow server at {self.server} answered HTTP "
+                        f"{response.status_code} for artifact {path!r} of {artifact_uri}: "
+                        "import without --hash-artifacts, or check the server's artifact store"
+                    )
+                for chunk in response.iter_bytes():
+                    digest.update(chunk)
+                    size += len(chunk)
+        except httpx.HTTPError as exc:
+            raise ImportSourceError(
+                f"cannot download artifact {path!r} from {self.server} ({exc}): import "
+                "without --hash-artifacts, or check that the server is running"
+            ) from None
+        return digest.hexdigest(), size
 
     def registered_model(self, name: str) -> dict[str, Any]:
         """The registered model of that name (with its aliases); ImportSourceNotFound."""

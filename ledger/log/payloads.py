@@ -688,7 +688,8 @@ class ImportedMetric(Payload):
 
 class ImportedArtifact(Payload):
     """A file the source lists for a run: its path and size. MLflow's artifact listing
-    gives no digest, so `sha256` is given only when the importer hashed the bytes."""
+    gives no digest, so `sha256` is given only when the importer downloaded and hashed the
+    bytes (`govledger import-mlflow --hash-artifacts`, through the server's artifact proxy)."""
 
     path: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     size: int | None = Field(default=None, ge=0)

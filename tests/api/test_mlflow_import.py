@@ -10,6 +10,7 @@ Without that virtualenv the tests skip, unless GOVLEDGER_REQUIRE_POSTGRES=1 or C
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -133,7 +134,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MLflowSe
             "server",
             "--backend-store-uri",
             f"sqlite:///{folder / 'mlflow.db'}",
-            "--default-artifact-root",
+            "--artifacts-destination",
             str(folder / "artifacts"),
             "--host",
             "127.0.0.1",
@@ -229,7 +230,12 @@ def test_every_field_of_runs_and_registry_versions_arrives_as_mlflow_reported_it
     store, _ = ledger
     with MLflowSource(mlflow_server.url) as source:
         report = import_mlflow(
-            store, DANA, source, experiments=["credit-pd"], registered_models=[MODEL]
+            store,
+            DANA,
+            source,
+            experiments=["credit-pd"],
+            registered_models=[MODEL],
+            hash_artifacts=True,
         )
     assert (report.runs_written, report.versions_written, report.stopped) == (2, 1, None)
     ids = mlflow_server.ids
@@ -258,10 +264,14 @@ def test_every_field_of_runs_and_registry_versions_arrives_as_mlflow_reported_it
     assert parent["metrics"]["auc"]["value"] == 0.74 and parent["metrics"]["auc"]["step"] == 1
     assert parent["tags"]["team"] == "risk"
     assert parent["tags"]["mlflow.note.content"] == "first model"
-    assert parent["artifacts"] == [
-        {"path": "card.md", "size": 7},
-        {"path": "model/model.txt", "size": 10},
-    ]  # MLflow lists paths and sizes, never digests
+    assert parent["artifacts"] == [  # listed with sizes; hashed from the artifact proxy
+        {"path": "card.md", "size": 7, "sha256": hashlib.sha256(b"# card\n").hexdigest()},
+        {
+            "path": "model/model.txt",
+            "size": 10,
+            "sha256": hashlib.sha256(b"weights 1\n").hexdigest(),
+        },
+    ]
     assert "parent_run_id" not in parent
     assert child["parent_run_id"] == ids["parent"] and child["run_name"] == "fold-1"
     assert child["metrics"]["auc"]["value"] == 0.70
