@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install mlflow-env demo test test-slow lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A real MLflow tracking server for the `govledger import mlflow` tests, in its own
+# virtualenv so that MLflow's dependencies never enter govledger's; created at install time
+# so that tests never download.
+MLFLOW_VENV  := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-stamp
+
+$(MLFLOW_STAMP): $(STAMP)
+	test -x $(MLFLOW_VENV)/bin/python || $(BIN)/uv venv --quiet --python $(PYTHON) $(MLFLOW_VENV)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(MLFLOW_VENV)/bin/python 'mlflow>=3,<4'
+	touch $(MLFLOW_STAMP)
+
+mlflow-env: $(MLFLOW_STAMP)
+
 demo: install
 	$(BIN)/python -m examples.credit_demo --out demo-output
 
 # Two workers (this machine's two cores), each given whole test files so that a module's
 # servers and ledgers start once.
-test: install
+test: install mlflow-env
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 test-slow: install
@@ -34,4 +47,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) $(MLFLOW_VENV) demo-output .pytest_cache

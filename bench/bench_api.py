@@ -6,9 +6,9 @@ One run = 10 params, 10 metrics, 5 tags, appended in one request (`with lc.run(.
 the MLflow comparison in issue 3, without the environment the client captures by default
 (`capture_environment=False`: its git calls would be measured, not the ledger). Targets:
 >= 300 runs/s with one client on SQLite, >= 600 runs/s with 8 concurrent clients on
-PostgreSQL. With --mlflow, the same content is logged to
-an MLflow tracking server on SQLite from a separate virtualenv (bench/.mlflow-venv, created
-on first use; skipped with a note when MLflow cannot be installed).
+PostgreSQL. With --mlflow, the same content is logged to an MLflow tracking server on SQLite
+from a separate virtualenv (.venv-mlflow from `make mlflow-env`, else bench/.mlflow-venv
+created on first use; skipped with a note when MLflow cannot be installed).
 """
 
 from __future__ import annotations
@@ -134,6 +134,9 @@ def bench_govledger(url: str, clients: int, runs: int, workers: int, tmp: Path) 
 
 
 def _mlflow_python() -> Path | None:
+    installed = Path(__file__).parents[1] / ".venv-mlflow" / "bin" / "python"
+    if installed.exists():  # `make mlflow-env`, made for the import tests
+        return installed
     venv = Path(__file__).parent / ".mlflow-venv"
     python = venv / "bin" / "python"
     if python.exists():

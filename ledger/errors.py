@@ -484,6 +484,29 @@ class UnknownDecision(NotFound):
     slug = "unknown-decision"
 
 
+class ImportSourceError(GovledgerError):
+    """The system an import reads from (an MLflow tracking server) could not be read: it is
+    unreachable, answered with an error, or said something the import cannot use."""
+
+    status = 502
+    slug = "import-source"
+
+
+class ImportSourceNotFound(ImportSourceError):
+    """What the import was asked for (an experiment, a registered model) is not on the
+    source server."""
+
+    status = 404
+    slug = "import-source-not-found"
+
+
+class ImportedRunRefused(InvalidStatement):
+    """A record of the source cannot enter the ledger as it is (a NaN or infinite metric:
+    the ledger's canonical JSON carries neither); the message names the run and the field."""
+
+    slug = "imported-run-refused"
+
+
 # --- verification --------------------------------------------------------------------------
 
 

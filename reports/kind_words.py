@@ -39,6 +39,8 @@ KIND_WORDS: dict[str, str] = {
     Kind.SCORING_BATCH: "Credit decisions recorded (a batch)",
     Kind.SCORING_ERASED: "Decision details erased",
     Kind.SCORING_PURGED: "Decision details purged after retention",
+    Kind.RUN_IMPORTED: "Run imported from MLflow (as MLflow reported it)",
+    Kind.REGISTRY_IMPORTED: "MLflow registry state imported (not an approval)",
 }
 
 

@@ -24,6 +24,7 @@ from api.cli import _access as access
 from api.cli import _diff as diff
 from api.cli import _ledger_commands as ledger_commands
 from api.cli import _lifecycle as lifecycle
+from api.cli import _mlflow as mlflow_import
 from api.cli import _monitoring as monitoring
 from api.cli import _notice as notice
 from api.cli import _regulatory as regulatory
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 for module in (
     ledger_commands,
+    mlflow_import,
     lifecycle,
     serving,
     scoring,

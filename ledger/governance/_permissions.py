@@ -38,6 +38,8 @@ WRITERS: dict[Kind, tuple[Role, ...]] = {
     Kind.SCORING_BATCH: (Role.SCORING_SERVICE,),
     Kind.SCORING_ERASED: (Role.COMPLIANCE,),
     Kind.SCORING_PURGED: (Role.COMPLIANCE,),
+    Kind.RUN_IMPORTED: (Role.DATA_SCIENTIST,),
+    Kind.REGISTRY_IMPORTED: (Role.DATA_SCIENTIST,),
 }
 """The roles that may submit each kind (admin holds all). Decisions are not here: they need
 the role they claim (`authorize_statement`). Oversight (override, stop, resume) is for
@@ -45,7 +47,9 @@ reviewers and compliance, never the model's builders; a reason catalogue is writ
 builders or compliance and approved by reviewers like a model change. Scoring decisions are
 recorded by the scoring service's own role, so that its credential can do nothing else;
 their details are erased or purged by compliance (the data-protection side), never by the
-service that wrote them."""
+service that wrote them. Records imported from MLflow are the data scientists' own runs and
+registry, copied as they were: what they say counts for nothing here until a version is
+logged and decided on in this ledger."""
 READERS = (*_EVERY_WRITER, Role.VIEWER)
 """Every role but admin and the scoring service reads the ledger (admin holds all, so reads
 too)."""

@@ -31,6 +31,7 @@ from typing import Any
 from ledger.errors import InvalidStatement, MissingReason, NonCanonicalValue, PayloadTooLarge
 from ledger.log.canonical import canonical_json
 from ledger.log.kinds import (
+    IMPORTED_KINDS,
     MODEL_OPTIONAL,
     REASON_REQUIRED,
     RULE_KINDS,
@@ -203,6 +204,11 @@ def build_statement(
         raise InvalidStatement(
             f"{parsed_kind.value} is about the ledger's rules, not a model: leave model and "
             "version empty"
+        )
+    if parsed_kind in IMPORTED_KINDS and (model or version):
+        raise InvalidStatement(
+            f"{parsed_kind.value} records what another system reports, not a model of this "
+            "ledger: leave model and version empty (the payload's source names the record)"
         )
     reason = "" if reason is None else reason
     if not isinstance(reason, str):

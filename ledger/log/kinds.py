@@ -67,6 +67,15 @@ class Kind(StrEnum):
     SCORING_PURGED = "scoring.purged"
     """The details of the decisions of batches decided wholly before a cut-off purged once
     the retention period ran out (12 CFR 1002.12(b))."""
+    RUN_IMPORTED = "run.imported"
+    """A run copied from another tracking system (an MLflow tracking server), as that
+    system reports it: its source, its claimed times, params, metrics, tags, artifacts.
+    A record of what the source said, never a version's run: nothing may approve,
+    deploy or cite it as one."""
+    REGISTRY_IMPORTED = "registry.imported"
+    """A registered model version as another registry (MLflow's) reports it at import: its
+    stage and aliases there, with their claimed times. An MLflow stage of Production is
+    recorded as what it was; it is no approval and no deployment in this ledger."""
 
 
 RUN_KINDS = frozenset({Kind.RUN_TRAINING, Kind.RUN_RECALIBRATION})
@@ -91,6 +100,9 @@ POLICY_KINDS = frozenset({Kind.POLICY_PROPOSED, Kind.POLICY_APPROVED})
 RULE_KINDS = ACCESS_KINDS | POLICY_KINDS
 SCORING_KINDS = frozenset({Kind.SCORING_BATCH, Kind.SCORING_ERASED, Kind.SCORING_PURGED})
 """Individual scoring decisions: batches, erasures and purges of their details."""
+IMPORTED_KINDS = frozenset({Kind.RUN_IMPORTED, Kind.REGISTRY_IMPORTED})
+"""Records copied from another system, each naming its source; about no model of this
+ledger (`model` empty), so no rule about a version reads them."""
 """The ledger's own rules, recorded as entries: every check reads them at its seq."""
 
 REASON_REQUIRED = frozenset(
@@ -152,9 +164,11 @@ MODEL_OPTIONAL = (
         }
     )
     | RULE_KINDS
+    | IMPORTED_KINDS
 )
 """Kinds that may be about no model at all (keys, free notes, rules, refusals of such
-requests); rule kinds are about no model ever (`ledger.log.entries`)."""
+requests, imported records); rule and imported kinds are about no model ever
+(`ledger.log.entries`)."""
 
 
 def parse_kind(value: str) -> Kind:

@@ -758,6 +758,112 @@ class ScoringPurgedPayload(Payload):
     legal_basis: LegalBasis
 
 
+ClaimedTime = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+]
+"""An RFC 3339 UTC time another system claims (an MLflow run's start, a version's
+creation): kept in the payload as the source's claim, never as the entry's `recorded_at`."""
+
+SourceText = Annotated[str, StringConstraints(max_length=8000)]
+"""A value as MLflow keeps it (params up to 6,000 characters, tags up to 8,000)."""
+SourceKey = Annotated[str, StringConstraints(min_length=1, max_length=250)]
+
+
+class ImportSource(Payload):
+    """Where an imported record came from: the system, its server, and the record's ids
+    there (an experiment and a run, or a registered model and a version)."""
+
+    system: Literal["mlflow"]
+    server: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    experiment_id: ShortText | None = None
+    experiment: ShortText | None = None
+    run_id: ShortText | None = None
+    registered_model: ShortText | None = None
+    model_version: ShortText | None = None
+
+
+class ImportedMetric(Payload):
+    """A metric's latest value as the source reports it, with its step and claimed time."""
+
+    value: float
+    step: int = 0
+    timestamp: ClaimedTime | None = None
+
+
+class ImportedArtifact(Payload):
+    """A file the source lists for a run: its path and size. MLflow's artifact listing
+    gives no digest, so `sha256` is given only when the importer downloaded and hashed the
+    bytes (`govledger import-mlflow --hash-artifacts`, through the server's artifact proxy)."""
+
+    path: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    size: int | None = Field(default=None, ge=0)
+    sha256: Digest | None = None
+
+
+class ImportedDataset(Payload):
+    """A dataset input of a run as MLflow records it (name, MLflow's own digest, source)."""
+
+    name: ShortText
+    digest: ShortText = ""
+    source_type: ShortText = ""
+    context: ShortText = ""
+
+
+class RunImportedPayload(Payload):
+    """An MLflow run as its tracking server reported it at import.
+
+    Every time is the source's claim. `parent_run_id` is MLflow's `mlflow.parentRunId` tag
+    (the parent's run id on the same server), not a citation of an entry."""
+
+    source: ImportSource
+    run_name: ShortText = ""
+    status: ShortText = ""
+    user_id: ShortText = ""
+    start_time: ClaimedTime | None = None
+    end_time: ClaimedTime | None = None
+    params: dict[SourceKey, SourceText] = {}
+    metrics: dict[SourceKey, ImportedMetric] = {}
+    tags: dict[SourceKey, SourceText] = {}
+    parent_run_id: ShortText | None = None
+    artifacts: list[ImportedArtifact] = Field(default=[], max_length=10_000)
+    datasets: list[ImportedDataset] = []
+
+    @model_validator(mode="after")
+    def _names_its_run(self) -> RunImportedPayload:
+        if not self.source.run_id or not self.source.experiment_id:
+            raise ValueError("an imported run's source names its experiment_id and run_id")
+        return self
+
+
+class RegistryImportedPayload(Payload):
+    """A registered model version as MLflow's registry reported it at import.
+
+    `current_stage` and `aliases` are the registry's labels at that moment; a stage of
+    Production is what MLflow said, never an approval or a deployment here. Open-source
+    MLflow reports no history of stage transitions, only the current stage and when the
+    version last changed, so each import that finds a change records the new state."""
+
+    source: ImportSource
+    run_id: ShortText | None = None
+    source_uri: Annotated[str, StringConstraints(max_length=2000)] = ""
+    status: ShortText = ""
+    current_stage: ShortText = ""
+    aliases: list[ShortText] = []
+    creation_time: ClaimedTime | None = None
+    last_updated_time: ClaimedTime | None = None
+    user_id: ShortText = ""
+    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    tags: dict[SourceKey, SourceText] = {}
+
+    @model_validator(mode="after")
+    def _names_its_version(self) -> RegistryImportedPayload:
+        if not self.source.registered_model or not self.source.model_version:
+            raise ValueError(
+                "an imported registry state's source names its registered_model and model_version"
+            )
+        return self
+
+
 PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.MODEL_REGISTERED: ModelRegisteredPayload,
     Kind.RUN_TRAINING: RunPayload,
@@ -788,6 +894,8 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.SCORING_BATCH: ScoringBatchPayload,
     Kind.SCORING_ERASED: ScoringErasedPayload,
     Kind.SCORING_PURGED: ScoringPurgedPayload,
+    Kind.RUN_IMPORTED: RunImportedPayload,
+    Kind.REGISTRY_IMPORTED: RegistryImportedPayload,
 }
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
         "import",
         "log",
         "checkpoint",
+        "import-mlflow",
         "deploy",
         "rollback",
         "retire",

@@ -166,6 +166,26 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
     Kind.SCORING_PURGED: {
         "payload": {"before": "2024-01-01T00:00:00.000000Z", "legal_basis": "12 CFR 1002.12(b)"},
     },
+    Kind.RUN_IMPORTED: {
+        "payload": {
+            "source": {
+                "system": "mlflow",
+                "server": "http://m",
+                "experiment_id": "1",
+                "run_id": "r",
+            }
+        },
+    },
+    Kind.REGISTRY_IMPORTED: {
+        "payload": {
+            "source": {
+                "system": "mlflow",
+                "server": "http://m",
+                "registered_model": "credit",
+                "model_version": "1",
+            }
+        },
+    },
 }
 
 
