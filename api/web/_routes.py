@@ -12,6 +12,7 @@ works from the browser) but never a write: see `api.context.COOKIE_METHODS`.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -46,9 +47,14 @@ from api.web._sessions import (
     set_signin_cookie,
     signin_secret,
 )
-from ledger.errors import GovledgerError, LedgerNotInitialised
+from ledger.errors import (
+    GovledgerError,
+    InvalidStatement,
+    LedgerNotInitialised,
+    UnknownModelVersion,
+)
 from ledger.log.kinds import Kind
-from ledger.store import model_names
+from ledger.store import model_entries, model_names, version_view
 from ledger.verify import verify_ledger
 
 
@@ -262,6 +268,43 @@ def model_page(request: Request, session: SignedIn, model: str) -> Response:
     row = model_row(_context(request).store, name_from_segment(model))
     return render(
         request, "models.html", session, title=f"Model {row.name}", models=[row], single=True
+    )
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value.strip())
+
+
+@router.get("/models/{model}/diff")
+def diff_page(
+    request: Request, session: SignedIn, model: str, before: str = "", after: str = ""
+) -> Response:
+    """What changed from version `before` to `after` (`govledger diff`, as a page); without
+    `before`, against the version's parent run or the model's previous version."""
+    from reports.version_diff import previous_version, version_diff
+
+    store = _context(request).store
+    model, after = name_from_segment(model), _nfc(after)
+    if not after:
+        raise InvalidStatement("name the version to compare: ?after=VERSION[&before=VERSION]")
+    before = _nfc(before)
+    if not before:
+        family = model_entries(store, model)
+        previous = previous_version(version_view(store, model, after), family)
+        if previous is None:
+            raise UnknownModelVersion(
+                f"{model} {after} has no earlier version to compare with: name one (?before=)"
+            )
+        before = previous.statement.version
+    diff = version_diff(store, model, before, after)
+    return render(
+        request,
+        "diff.html",
+        session,
+        title=f"What changed: {model} {diff.before} to {diff.after}",
+        diff=diff,
+        pairs=list(zip(diff.differences, diff.rows(), strict=True)),
+        model=model,
     )
 
 

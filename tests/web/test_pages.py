@@ -257,6 +257,41 @@ def test_unknown_models_and_versions_are_friendly_404_pages(browser_user: httpx.
         assert "<h1>Not Found</h1>" in response.text
 
 
+def test_what_changed_between_two_versions_is_a_page_with_the_entries_that_show_it(
+    web_service: Service, browser_user: httpx.Client
+) -> None:
+    model = "diff-page-pd"
+    with web_service.client("dana") as dana:
+        dana.register_model(model)
+        for version, depth in (("1.0", 3), ("1.1", 5)):
+            with dana.run(model, version, algorithm="gradient boosting") as run:
+                run.log_param("depth", depth)
+                run.log_metric("auc", 0.70 + depth / 100)
+                run.log_model(model_file_for(model, version))
+    listing = browser_user.get(f"/models/{model}").text
+    assert f'href="/models/{model}/diff?after=1.1">What changed' in listing
+    assert "/diff?after=1.0" not in listing  # the first version has nothing before it
+    page = browser_user.get(f"/models/{model}/diff", params={"after": "1.1"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert f"<h1>What changed: {model} 1.0 → 1.1</h1>" in html
+    cells = r'<th scope="row">depth</th>\s*<td>(\w+)</td>\s*<td class="value">3</td>'
+    cells += r'\s*<td class="value">5</td>\s*<td class="nowrap">(.*?)</td>'
+    row = re.search(cells, html)
+    assert row is not None, html
+    assert row.group(1) == "changed"
+    assert len(re.findall(r'<a href="/v1/entries/\d+"', row.group(2))) == 2  # both runs
+    unknown = browser_user.get(f"/models/{model}/diff", params={"before": "0.9", "after": "1.1"})
+    assert unknown.status_code == 404
+    assert "diff-page-pd 0.9 was never logged: the versions of diff-page-pd are 1.0, 1.1" in (
+        unknown.text
+    )
+    first = browser_user.get(f"/models/{model}/diff", params={"after": "1.0"})
+    assert first.status_code == 404 and "has no earlier version to compare with" in first.text
+    missing = browser_user.get(f"/models/{model}/diff")
+    assert missing.status_code == 422 and "name the version to compare" in missing.text
+
+
 ROW_SEQ = r'<th scope="row" class="num"><a href="/v1/entries/(\d+)"'
 """A timeline row's seq, which links to the entry with its proof."""
 
