@@ -6,6 +6,8 @@ add-checkpoint request: the old size this ledger believes the witness holds, the
 consistency proof from it, the note. A 200's cosignature lines are checked against the
 witness's vkey and stored (`ledger.store.record_cosignature`); a 409 names the size the
 witness does hold, and the request is made again at once with the proof from that size.
+A witness is asked until its line for the checkpoint is stored, not merely until it holds
+the size: when its answer was lost, it holds the checkpoint and is asked for it again.
 A network error or any other status waits with exponential backoff, capped at
 `BACKOFF_MAX_INTERVALS` intervals (and `BACKOFF_MAX_SECONDS`): a witness that was down is
 asked again within that cap of its return, however long it was away, and the count starts
@@ -65,6 +67,10 @@ class Cosigner:
         self.witnesses = list(settings.witnesses)
         self._keys = {w.vkey: WitnessKey.parse(w.vkey) for w in self.witnesses}
         self._held: dict[str, int] = {}
+        """The size each witness holds, as far as this process knows (a 409 tells)."""
+        self._stored: dict[str, int] = {}
+        """The largest size whose cosignature by each witness is stored: the witness may
+        hold more (its answer was lost), and is asked until its line is stored."""
         self._failures: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
         self._stopping = asyncio.Event()
@@ -110,11 +116,10 @@ class Cosigner:
     async def _ask(self, witness: WitnessEndpoint, checkpoint: Checkpoint) -> None:
         if time.monotonic() < self._not_before.get(witness.vkey, 0.0):
             return
-        if witness.vkey not in self._held:
-            self._held[witness.vkey] = await asyncio.to_thread(
-                cosigned_size, self.store, witness.vkey
-            )
-        if self._held[witness.vkey] >= checkpoint.size:
+        if witness.vkey not in self._stored:
+            stored = await asyncio.to_thread(cosigned_size, self.store, witness.vkey)
+            self._stored[witness.vkey] = self._held[witness.vkey] = stored
+        if self._stored[witness.vkey] >= checkpoint.size:
             return
         reason = ""
         for _ in range(2):  # the second time with the size a 409 named
@@ -175,5 +180,5 @@ class Cosigner:
         await asyncio.to_thread(
             record_cosignature, self.store, witness.vkey, checkpoint.size, "\n".join(lines)
         )
-        self._held[witness.vkey] = checkpoint.size
+        self._stored[witness.vkey] = self._held[witness.vkey] = checkpoint.size
         return None

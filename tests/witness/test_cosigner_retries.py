@@ -100,3 +100,24 @@ def test_a_witness_down_for_many_rounds_is_asked_within_the_cap_and_caught_up_on
     assert len(asked) >= 5, asked
     assert max(gaps) <= cap * 1.1 + INTERVAL + 0.2, f"it stopped asking for {max(gaps):.2f} s"
     assert caught_up is not None and caught_up <= cap * 1.1 + INTERVAL + 0.2, caught_up
+
+
+def test_a_checkpoint_the_witness_holds_but_whose_answer_was_lost_is_still_stored_cosigned(
+    make_ledger: Callable[..., LedgerStore], sqlite_url: str, tmp_path: Path
+) -> None:
+    """The witness cosigns size 1 and dies before it answers; back, it answers 409 (it holds
+    1) and dies again before the request from 1. The ledger, at rest at size 1, must still
+    ask again, not take the 409's size for a cosignature it stored."""
+    store = make_ledger(sqlite_url)
+    store.append(note("the ledger rests at size 1"))
+    cosigner, witness, vkey = _cosigner(store, tmp_path, ["lost", "up", "down"])
+
+    async def campaign() -> float | None:
+        cosigner.start()
+        try:
+            return await _cosigned_within(cosigner, store, vkey, 1, 3.0)
+        finally:
+            await cosigner.stop()
+
+    assert asyncio.run(campaign()) is not None, f"asked {len(witness.asked)} times, then no more"
+    assert len(witness.asked) == 4
