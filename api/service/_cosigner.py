@@ -6,8 +6,13 @@ add-checkpoint request: the old size this ledger believes the witness holds, the
 consistency proof from it, the note. A 200's cosignature lines are checked against the
 witness's vkey and stored (`ledger.store.record_cosignature`); a 409 names the size the
 witness does hold, and the request is made again at once with the proof from that size.
-A network error or any other status waits with exponential backoff; the ledger keeps
-appending meanwhile and the witness catches up on the latest checkpoint when it returns.
+A witness is asked until its line for the checkpoint is stored, not merely until it holds
+the size: when its answer was lost, it holds the checkpoint and is asked for it again.
+A network error or any other status waits with exponential backoff, capped at
+`BACKOFF_MAX_INTERVALS` intervals (and `BACKOFF_MAX_SECONDS`): a witness that was down is
+asked again within that cap of its return, however long it was away, and the count starts
+over at its first cosignature. The ledger keeps appending meanwhile and the witness catches
+up on the latest checkpoint when it returns.
 
 Evidence (a card, a report, a receipt, a serving answer) is best proven against a checkpoint
 the witnesses cosigned, so a request thread that is about to build some calls `cosign_now`:
@@ -43,29 +48,52 @@ BACKOFF_BASE_SECONDS = 1.0
 """The first wait after a failed request; it doubles per failure, up to the cap. Not the
 cosigning interval: a long interval must not keep a witness that is back waiting an hour."""
 BACKOFF_MAX_SECONDS = 300.0
+BACKOFF_MAX_INTERVALS = 10
+"""The backoff's cap in cosigning intervals. A fixed 300 s cap let a witness that was down
+for a while, or killed again before it cosigned, wait minutes after its return (found by
+the kill campaign, tests/witness/test_witness_kills.py); the healthy cosigner asks once an
+interval anyway, so a few intervals bound the load and the catch-up alike."""
+
+
+def backoff_cap(interval_seconds: float) -> float:
+    """The longest wait before asking a failing witness again: 10 intervals, at most 300 s."""
+    return min(BACKOFF_MAX_SECONDS, BACKOFF_MAX_INTERVALS * interval_seconds)
 
 
 class Cosigner:
     """One process's cosigner over its store and the configured witnesses."""
 
-    def __init__(self, store: LedgerStore, settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        settings: ServiceSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """`transport`: httpx's, for a witness in the same process (tests); None: the network."""
         self.store = store
         self.settings = settings
         self.witnesses = list(settings.witnesses)
         self._keys = {w.vkey: WitnessKey.parse(w.vkey) for w in self.witnesses}
         self._held: dict[str, int] = {}
+        """The size each witness holds, as far as this process knows (a 409 tells)."""
+        self._stored: dict[str, int] = {}
+        """The largest size whose cosignature by each witness is stored: the witness may
+        hold more (its answer was lost), and is asked until its line is stored."""
         self._failures: dict[str, int] = {}
         self._not_before: dict[str, float] = {}
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._transport = transport
         self._loop: asyncio.AbstractEventLoop | None = None
         self._round = asyncio.Lock()
 
     def start(self) -> None:
         """Start the background task on the running event loop."""
         self._loop = asyncio.get_running_loop()
-        self._client = httpx.AsyncClient(timeout=15.0, follow_redirects=False)
+        self._client = httpx.AsyncClient(
+            timeout=15.0, follow_redirects=False, transport=self._transport
+        )
         self._task = asyncio.create_task(self._run(), name="govledger-cosigner")
 
     def cosign_now(self) -> None:
@@ -114,12 +142,12 @@ class Cosigner:
     async def _ask(self, witness: WitnessEndpoint, checkpoint: Checkpoint) -> None:
         if time.monotonic() < self._not_before.get(witness.vkey, 0.0):
             return
-        if witness.vkey not in self._held:
-            self._held[witness.vkey] = await asyncio.to_thread(
-                cosigned_size, self.store, witness.vkey
-            )
-        if self._held[witness.vkey] >= checkpoint.size:
+        if witness.vkey not in self._stored:
+            stored = await asyncio.to_thread(cosigned_size, self.store, witness.vkey)
+            self._stored[witness.vkey] = self._held[witness.vkey] = stored
+        if self._stored[witness.vkey] >= checkpoint.size:
             return
+        reason = ""
         for _ in range(2):  # the second time with the size a 409 named
             outcome = await self._post(witness, checkpoint, self._held[witness.vkey])
             if outcome is None:
@@ -127,18 +155,20 @@ class Cosigner:
                 return
             if isinstance(outcome, int):
                 self._held[witness.vkey] = outcome
+                reason = f"it answered 409 twice, naming size {outcome}"
                 continue
+            reason = outcome
             break
         failures = self._failures.get(witness.vkey, 0) + 1
         self._failures[witness.vkey] = failures
         delay = retry_delay(
             failures,
             base=min(BACKOFF_BASE_SECONDS, self.settings.witness_interval_seconds),
-            cap=BACKOFF_MAX_SECONDS,
+            cap=backoff_cap(self.settings.witness_interval_seconds),
             retry_after=None,
         )
         self._not_before[witness.vkey] = time.monotonic() + delay
-        log.warning("witness %s refused or unreachable; retrying in %.0f s", witness.url, delay)
+        log.warning("witness %s: %s; retrying in %.1f s", witness.url, reason, delay)
 
     async def _post(
         self, witness: WitnessEndpoint, checkpoint: Checkpoint, old: int
@@ -155,7 +185,7 @@ class Cosigner:
         try:
             answer = await self._client.post(f"{witness.url}/add-checkpoint", content=body)
         except httpx.HTTPError as exc:
-            return f"network error: {exc}"
+            return f"network error: {type(exc).__name__} {exc}".rstrip()
         if answer.status_code == 409 and answer.headers.get("content-type", "").startswith(
             SIZE_CONTENT_TYPE
         ):
@@ -176,5 +206,5 @@ class Cosigner:
         await asyncio.to_thread(
             record_cosignature, self.store, witness.vkey, checkpoint.size, "\n".join(lines)
         )
-        self._held[witness.vkey] = checkpoint.size
+        self._stored[witness.vkey] = self._held[witness.vkey] = checkpoint.size
         return None
