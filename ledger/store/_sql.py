@@ -188,7 +188,7 @@ def statements_for(dialect: str) -> Statements:
         payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",
         catalogue_payloads="SELECT payload FROM entries WHERE model = ? AND version = ? "
         "AND kind = 'catalogue.recorded' ORDER BY seq",
-        oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
+        oversight_rows="SELECT seq, entry_hash, actor, reason, payload, recorded_at FROM entries "
         "WHERE model = ? AND version = ? AND kind = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
         recorded_from="SELECT recorded_at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1",

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ledger.errors import ReceiptInvalid
+from ledger.log.entries import build_statement
 from ledger.log.receipt import check_receipt
 from ledger.log.scoring import MAX_BATCH_DECISIONS
 from ledger.log.timestamps import format_rfc3339
@@ -252,3 +253,35 @@ def test_govledger_receipt_writes_a_file_both_verifiers_accept(
     assert refused.returncode == 1 and "hash-mismatch" in refused.stderr
     missing = _cli(svc, "receipt", "no-such-decision")
     assert missing.returncode == 1 and missing.stderr.startswith("error: no decision")
+
+
+def test_a_batch_decided_while_the_version_is_stopped_is_a_problem_naming_the_row(
+    service: Service,
+) -> None:
+    story = _scoring_service(service)
+    store = service.open_store()
+    try:
+        stop = store.append(
+            build_statement(
+                kind="oversight.recorded",
+                model=MODEL,
+                version="1.0",
+                actor="carol",
+                reason="complaints about declines",
+                payload={"action": "stop"},
+            )
+        )
+    finally:
+        store.engine.dispose()
+    promoted = datetime.fromisoformat(story.promoted_at.replace("Z", "+00:00"))
+    rows = decisions(5, prefix="stopped", at=promoted)  # before the stop: served
+    rows[1]["decided_at"] = stop.recorded_at
+    size = service.size()
+    response = _post(service, _batch(rows))
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/version-not-serving") and problem["row"] == 1, problem
+    detail = problem["detail"]
+    assert "decision 1 " in detail and f"stopped by carol at seq {stop.seq}" in detail
+    assert service.size() == size
