@@ -285,3 +285,42 @@ def test_a_batch_decided_while_the_version_is_stopped_is_a_problem_naming_the_ro
     detail = problem["detail"]
     assert "decision 1 " in detail and f"stopped by carol at seq {stop.seq}" in detail
     assert service.size() == size
+
+
+def _tamper_decision(store_url: str, store: Any) -> None:
+    """Change one stored detail behind the triggers' back (an intruder with the database)."""
+    detail = "replace(detail, 'decline', 'approve')"
+    with store.engine.begin() as conn:
+        if store_url.startswith("sqlite"):
+            conn.exec_driver_sql("DROP TRIGGER scoring_decisions_erase_only")
+        else:
+            conn.exec_driver_sql("ALTER TABLE scoring_decisions DISABLE TRIGGER USER")
+        conn.exec_driver_sql(
+            f"UPDATE scoring_decisions SET detail = {detail} WHERE decision_id = 'v-000003'"
+        )
+
+
+def test_get_verify_checks_the_decision_store_and_names_a_tampered_decision(
+    any_service: Service,
+) -> None:
+    svc = any_service
+    _scoring_service(svc)
+    with svc.client("scorer") as scorer:
+        [answer] = scorer.record_decisions(
+            [{**r, "model": MODEL, "version": "1.0"} for r in decisions(9, prefix="v")]
+        )
+    with svc.http("carol") as http:
+        sound = http.get("/v1/verify").json()
+    assert sound["ok"] is True and sound["decisions"]["ok"] is True, sound
+    assert sound["decisions"]["entries_checked"] == 9 and sound["decisions"]["problem"] is None
+    store = svc.open_store()
+    try:
+        _tamper_decision(svc.env["GOVLEDGER_DATABASE_URL"], store)
+    finally:
+        store.engine.dispose()
+    with svc.http("carol") as http:
+        tampered = http.get("/v1/verify").json()
+    decided = tampered["decisions"]
+    assert tampered["ok"] is False and tampered["problem"] is None, tampered  # the log is sound
+    assert decided["ok"] is False and decided["problem"] == "leaf-mismatch", decided
+    assert decided["first_bad_seq"] == answer["entry"]["seq"] and "v-000003" in decided["message"]
