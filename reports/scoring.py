@@ -6,8 +6,9 @@ The counts come from the `scoring.batch` entries themselves (their `outcomes`, p
 hash chain, so erasing details changes none of them); the reasons from the detail store,
 which holds what was not erased (Regulation B keeps records 25 months, 12 CFR 1002.12(b);
 the EU AI Act keeps deployers' logs, Art. 26(6)). Admission refuses a decision from a
-version not serving at its time; the report checks each batch's first and last decision
-time against the serving history again, so that a ledger written around admission shows.
+version not serving at its time (outside its tenures, or while an oversight stop was in
+force); the report asks the same rule (`governance.not_serving_at`) of each batch's span
+from its first to its last decision, so that a ledger written around admission shows.
 """
 
 from __future__ import annotations
@@ -67,15 +68,14 @@ def period_scoring(store: LedgerStore, period: list[Entry]) -> list[ScoringRow]:
             except UnknownModelVersion:
                 histories[st.model] = None
         history = histories[st.model]
-        for decided_at in {payload["first_decided_at"], payload["last_decided_at"]}:
-            why = (
-                "the ledger records no promotion of the model"
-                if history is None
-                else not_serving_at(history, st.version, key[2], str(decided_at))
-            )
-            if why is not None:
-                row.not_serving.append(f"batch seq {entry.seq} at {decided_at}: {why}")
-                break
+        first, last = str(payload["first_decided_at"]), str(payload["last_decided_at"])
+        why = (
+            "the ledger records no promotion of the model"
+            if history is None
+            else not_serving_at(history, st.version, key[2], first, until=last)
+        )
+        if why is not None:
+            row.not_serving.append(f"batch seq {entry.seq} decided {first} to {last}: {why}")
         counted = reasons.setdefault(key, Counter())
         for detail in _details(store, entry.seq):
             counted.update(str(code) for code in detail.get("reasons") or [])

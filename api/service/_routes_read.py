@@ -22,7 +22,7 @@ from ledger.store import (
     version_view,
     witnessed_checkpoint,
 )
-from ledger.verify import replay_ledger_rules, verify_ledger
+from ledger.verify import replay_ledger_rules, verify_decisions, verify_ledger
 
 router = APIRouter(prefix="/v1", tags=["read"])
 
@@ -178,13 +178,21 @@ def get_model(model: ModelSegment, context: Context, _: Reader) -> dict[str, Any
 
 @router.get("/verify", summary="Verify the whole ledger (compliance)")
 def verify(context: Context, principal: Reader) -> dict[str, Any]:
+    """The log's verification, then the scoring decisions' detail store against the log
+    (`ledger.verify.verify_decisions`), as `govledger verify` does: `decisions` holds the
+    second report (null when the log itself fails: the store is checked against proven
+    entries only), and `ok` is true only when both are."""
     principal.require(Role.COMPLIANCE, action="verifying the ledger")
     report = verify_ledger(
         context.store,
         verifier_key=context.store.meta()["verifier_key"],
         artifact_store=context.artifacts,
     )
-    return report.to_dict()
+    answer = report.to_dict()
+    decisions = verify_decisions(context.store) if report.ok else None
+    answer["decisions"] = None if decisions is None else decisions.to_dict()
+    answer["ok"] = report.ok and decisions is not None and decisions.ok
+    return answer
 
 
 @router.get("/verify/rules", summary="Replay every entry against the rules in force (compliance)")

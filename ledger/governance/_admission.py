@@ -302,10 +302,13 @@ def _check_scoring_batch(
     environment = str(statement.payload["environment"])
     check_environment(environment, policy)
     promotions, retirements = facts.serving_events(statement.model)
+    oversight = {statement.version: facts.oversight_for(statement.model, statement.version)}
     check_batch(
         statement,
         batch,
-        history=serving_history(promotions, retirements, policy.shadow_environments),
+        history=serving_history(
+            promotions, retirements, policy.shadow_environments, oversight=oversight
+        ),
         catalogue=catalogue_in_force(
             statement.model, statement.version, environment, facts, policy
         ),

@@ -127,10 +127,11 @@ def decision_fact(
 
 
 def oversight_fact(
-    seq: int, entry_hash: bytes, actor: str, reason: str, payload: str
+    seq: int, entry_hash: bytes, actor: str, reason: str, payload: str, recorded_at: str = ""
 ) -> OversightFact:
     """Build an OversightFact from entry columns (payload is canonical JSON text)."""
-    return OversightFact(seq, entry_hash, actor, str(json.loads(payload)["action"]), reason)
+    action = str(json.loads(payload)["action"])
+    return OversightFact(seq, entry_hash, actor, action, reason, recorded_at)
 
 
 def serving_event(

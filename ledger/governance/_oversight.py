@@ -10,6 +10,11 @@ An `oversight.recorded` entry says who did what to a version's decisions, and wh
   version's status is "stopped" and its deployment is refused;
 - `resume`: lifts the stop in force.
 
+A decision made while a stop is in force (from the stop's `recorded_at` until the resume's,
+in every environment) did not come from a serving version: the serving fold
+(`_serving.ServingHistory.oversee`) keeps the stops, and `_scoring.not_serving_at` refuses
+such a decision as it refuses one outside a tenure.
+
 The stop rule lives here and nowhere else: admission calls it inside the append transaction,
 the registry derives the status with it.
 """
@@ -33,6 +38,8 @@ class OversightFact:
     actor: str
     action: str
     reason: str = ""
+    recorded_at: str = ""
+    """The entry's recorded_at: a stop interrupts the version's decisions from then on."""
 
 
 def stop_in_force(records: Iterable[OversightFact]) -> OversightFact | None:

@@ -5,9 +5,12 @@ admitted whole or refused whole, naming the first bad decision:
 
 - the version served in the batch's environment at every decision's `decided_at`: inside a
   tenure of the serving fold (`_serving.ServingHistory`), from its promotion's
-  `recorded_at` until the promotion that replaced it or the retirement that ended it. A
-  decision before the version was promoted there, or after it left, is refused: a decision
-  must come from the version serving in that environment at that time;
+  `recorded_at` until the promotion that replaced it or the retirement that ended it, and
+  outside every human oversight stop of the version (from the stop's `recorded_at` until
+  the resume's, in every environment). A decision before the version was promoted there,
+  after it left, or while it was stopped is refused: a decision must come from the version
+  serving in that environment at that time (`not_serving_at`, which the audit report asks
+  too);
 - every reason is a code of the reason catalogue in force for the version (the latest
   approved one, `_catalogue.catalogue_states`, under the approval policy in force for the
   model's tier and the environment), which the batch names (`catalogue`), so that a notice
@@ -130,9 +133,13 @@ def check_batch(
 def _check_serving(batch: DecisionBatch, history: ServingHistory) -> None:
     """Every decided_at falls inside a tenure of the version in the environment."""
     model, version, env = batch.model, batch.version, batch.environment
+    served: set[str] = set()  # a batch's decisions share few times: ask once per time
     for index, decided_at in enumerate(batch.decided_at):
+        if decided_at in served:
+            continue
         why_not = not_serving_at(history, version, env, decided_at)
         if why_not is None:
+            served.add(decided_at)
             continue
         raise DecisionNotServing(
             f"decision {index} ({batch.decision_ids[index]}): {model} {version} was not "
@@ -142,16 +149,38 @@ def _check_serving(batch: DecisionBatch, history: ServingHistory) -> None:
 
 
 def not_serving_at(
-    history: ServingHistory, version: str, environment: str, decided_at: str
+    history: ServingHistory,
+    version: str,
+    environment: str,
+    decided_at: str,
+    until: str | None = None,
 ) -> str | None:
     """None when `version` served in `environment` at the RFC 3339 time `decided_at` (from
-    its promotion's recorded_at until the entry that ended the tenure), else why not."""
+    its promotion's recorded_at until the entry that ended the tenure) and no oversight stop
+    was in force then (from the stop's recorded_at until the resume's, `history.stops`),
+    else why not. With `until`, every moment from `decided_at` to `until` must be served
+    (a batch's first and last decision: a tenure's end or a stop between them counts)."""
     tenures = [t for t in history.tenures(environment) if t.version == version]
     spans = [(t.promotion.recorded_at, _end(t)) for t in tenures]
     at = bisect_right([start for start, _ in spans], decided_at) - 1
-    if at >= 0 and decided_at < spans[at][1]:
-        return None
-    return _why_not(tenures, at, decided_at, environment)
+    last = decided_at if until is None else until
+    if at < 0 or decided_at >= spans[at][1]:
+        return _why_not(tenures, at, decided_at, environment)
+    if last >= spans[at][1]:
+        return _why_not(tenures, at, spans[at][1], environment)
+    for stop in history.stops(version):
+        if stop.stop.recorded_at <= last and decided_at < stop.until:
+            record = stop.stop
+            resumed = (
+                "not resumed since"
+                if stop.resumed_by is None
+                else f"resumed at seq {stop.resumed_by.seq} ({stop.until})"
+            )
+            return (
+                f"it was stopped by {record.actor} at seq {record.seq} ({record.recorded_at}: "
+                f"{record.reason}), {resumed}"
+            )
+    return None
 
 
 def _end(tenure: Tenure) -> str:

@@ -10,6 +10,9 @@ the as-of answers and the replay audit:
   A *shadow* environment (configured, `shadow` by default) may hold several challengers
   at once, and a promotion there replaces nothing.
 - A retirement of the version (or of the whole model) ends its tenures everywhere.
+- A human oversight stop (`oversight.recorded`, action `stop`) interrupts a version in every
+  environment until a `resume` (`oversee`, `stops`): its tenures go on, but it decides
+  nothing in between (`_scoring.not_serving_at`).
 - A rollback is a promotion of a version that served in that environment before and was
   replaced; it needs no new approvals unless the policy says so (`rollback_approvals`),
   but a version rejected since cannot come back.
@@ -39,6 +42,7 @@ from ledger.errors import (
     RollbackRefused,
     UnknownEnvironment,
 )
+from ledger.governance._oversight import OversightFact
 from ledger.governance._policy import (
     ApprovalPolicy,
     DecisionFact,
@@ -141,6 +145,20 @@ class Tenure:
         return f"served in {where} from seq {self.since_seq}; retired at seq {self.ended_by.seq}"
 
 
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A human oversight stop of a version, everywhere, until the resume that lifted it
+    (open while it is in force)."""
+
+    stop: OversightFact
+    resumed_by: OversightFact | None = None
+
+    @property
+    def until(self) -> str:
+        """The resume's recorded_at, or a time after every RFC 3339 time while in force."""
+        return "\uffff" if self.resumed_by is None else self.resumed_by.recorded_at
+
+
 class ServingHistory:
     """Every tenure of one model's versions, per environment, in seq order.
 
@@ -154,6 +172,21 @@ class ServingHistory:
         self._open: dict[str, list[int]] = {}
         """Per environment, the indexes of the open tenures: a fold of a model's thousand
         promotions stays linear (an as-of answer folds them on every question)."""
+        self._stops: dict[str, list[Stop]] = {}
+
+    def oversee(self, version: str, record: OversightFact) -> None:
+        """Fold an oversight record of `version` (in seq order): a stop opens a stop of
+        the version, a resume lifts the one in force; other actions change nothing."""
+        stops = self._stops.setdefault(version, [])
+        in_force = bool(stops) and stops[-1].resumed_by is None
+        if record.action == "stop" and not in_force:
+            stops.append(Stop(record))
+        elif record.action == "resume" and in_force:
+            stops[-1] = dataclasses.replace(stops[-1], resumed_by=record)
+
+    def stops(self, version: str) -> list[Stop]:
+        """The version's stops, in the order they were recorded."""
+        return list(self._stops.get(version, []))
 
     def promote(self, promotion: PromotionFact) -> None:
         tenures = self._tenures.setdefault(promotion.environment, [])
@@ -212,8 +245,10 @@ def serving_history(
     promotions: Iterable[PromotionFact],
     retirements: Iterable[RetirementFact] = (),
     shadow_environments: Iterable[str] = ("shadow",),
+    oversight: Mapping[str, Iterable[OversightFact]] | None = None,
 ) -> ServingHistory:
-    """Fold a model's promotions and retirements, in seq order, into its history."""
+    """Fold a model's promotions and retirements, in seq order, into its history, and the
+    oversight records of the versions `oversight` maps (version -> its records)."""
     history = ServingHistory(shadow_environments)
     events: list[PromotionFact | RetirementFact] = [*promotions, *retirements]
     for event in sorted(events, key=lambda e: e.seq):
@@ -221,6 +256,9 @@ def serving_history(
             history.promote(event)
         else:
             history.retire(event)
+    for version, records in (oversight or {}).items():
+        for record in sorted(records, key=lambda r: r.seq):
+            history.oversee(version, record)
     return history
 
 

@@ -187,12 +187,21 @@ class DecisionStore:
             rows = tx.all(self._store.statements.scoring_entries)
         return [(int(s), str(k), str(p)) for s, k, p in rows]
 
-    def detail_rows(self, start: int, stop: int, full: bool = True) -> list[tuple[Any, ...]]:
+    def detail_rows(
+        self, start: int, stop: int, full: bool = True, *, as_bytes: bool = False
+    ) -> list[tuple[Any, ...]]:
         """Detail rows of the batches with start <= seq < stop, in primary-key order:
         (batch seq, leaf index, decision id, leaf hash, detail, erased seq), or without
-        `full` (decision id, leaf hash, detail, erased seq)."""
+        `full` (decision id, leaf hash, detail, erased seq; `as_bytes`: the id and the
+        detail as UTF-8 bytes)."""
         sql = self._store.statements
-        query = sql.decision_rows_after if full else sql.decision_leaves_after
+        query = (
+            sql.decision_rows_after
+            if full
+            else sql.decision_bytes_after
+            if as_bytes
+            else sql.decision_leaves_after
+        )
         with self._store.engine.connect() as conn:
             cursor = conn.connection.cursor()
             try:

@@ -244,11 +244,14 @@ def tenure_dict(tenure: Tenure) -> dict[str, object]:
 
 
 def serving_of(found: list[Entry], shadow_environments: tuple[str, ...]) -> ServingHistory:
-    """Fold a model's entries (in seq order) into its serving history."""
+    """Fold a model's entries (in seq order) into its serving history, the oversight stops
+    of its versions too."""
     history = ServingHistory(shadow_environments)
     for e in found:
         st = e.statement
-        if st.kind in (Kind.DEPLOYMENT_PROMOTED, Kind.MODEL_RETIRED):
+        if st.kind == Kind.OVERSIGHT_RECORDED:
+            history.oversee(st.version, _oversight(e))
+        elif st.kind in (Kind.DEPLOYMENT_PROMOTED, Kind.MODEL_RETIRED):
             event = serving_event(
                 e.seq,
                 e.entry_hash,
@@ -552,7 +555,9 @@ def _subject(entry: Entry) -> RunFact:
 
 def _oversight(entry: Entry) -> OversightFact:
     st = entry.statement
-    return oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
+    return oversight_fact(
+        entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json, entry.recorded_at
+    )
 
 
 def _decision(entry: Entry) -> DecisionFact:

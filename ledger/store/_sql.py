@@ -86,6 +86,10 @@ class Statements:
     batch_rows: str
     decision_rows_after: str
     decision_leaves_after: str
+    decision_bytes_after: str
+    """decision_leaves_after with the decision id and detail as bytes (their UTF-8): the
+    verifier hashes the bytes, and reading them as text would decode them only to encode
+    them again."""
     applicant_decisions: str
     scoring_entries: str
     stray_decision: str
@@ -188,7 +192,7 @@ def statements_for(dialect: str) -> Statements:
         payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",
         catalogue_payloads="SELECT payload FROM entries WHERE model = ? AND version = ? "
         "AND kind = 'catalogue.recorded' ORDER BY seq",
-        oversight_rows="SELECT seq, entry_hash, actor, reason, payload FROM entries "
+        oversight_rows="SELECT seq, entry_hash, actor, reason, payload, recorded_at FROM entries "
         "WHERE model = ? AND version = ? AND kind = 'oversight.recorded' ORDER BY seq",
         entry_at="SELECT entry_hash, recorded_at FROM entries WHERE seq = ?",
         recorded_from="SELECT recorded_at FROM entries WHERE seq >= ? ORDER BY seq LIMIT 1",
@@ -239,6 +243,9 @@ def statements_for(dialect: str) -> Statements:
         decision_leaves_after="SELECT decision_id, leaf_hash, detail, erased_seq "
         "FROM scoring_decisions WHERE batch_seq >= ? AND batch_seq < ? "
         "ORDER BY batch_seq, leaf_index",
+        decision_bytes_after="SELECT CAST(decision_id AS BLOB), leaf_hash, CAST(detail AS BLOB), "
+        "erased_seq FROM scoring_decisions WHERE batch_seq >= ? AND batch_seq < ? "
+        "ORDER BY batch_seq, leaf_index",
         applicant_decisions="SELECT decision_id, detail FROM scoring_decisions "
         f"WHERE batch_seq >= ? AND batch_seq < ? AND substr(detail, {APPLICANT_AT}, 64) = ? "
         f"ORDER BY batch_seq, leaf_index LIMIT {APPLICANT_LOOKUP_LIMIT}",
@@ -248,7 +255,13 @@ def statements_for(dialect: str) -> Statements:
     )
     if dialect == "sqlite":
         return raw
-    return Statements(**{k: v.replace("?", "%s") for k, v in raw.__dict__.items()})
+    postgresql = {k: v.replace("?", "%s") for k, v in raw.__dict__.items()}
+    postgresql["decision_bytes_after"] = (
+        postgresql["decision_bytes_after"]
+        .replace("CAST(decision_id AS BLOB)", "convert_to(decision_id, 'UTF8')")
+        .replace("CAST(detail AS BLOB)", "convert_to(detail, 'UTF8')")
+    )
+    return Statements(**postgresql)
 
 
 def entry_chunks(

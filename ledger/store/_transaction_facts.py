@@ -139,7 +139,14 @@ class TransactionFacts:
                 self._erased[str(decision_id)] = entry.seq
         elif st.kind == Kind.OVERSIGHT_RECORDED.value:
             self._oversight.setdefault(key, []).append(
-                oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
+                oversight_fact(
+                    entry.seq,
+                    entry.entry_hash,
+                    st.actor,
+                    st.reason,
+                    st.payload_json,
+                    entry.recorded_at,
+                )
             )
         elif st.kind in _DECISION_KIND_VALUES:
             self._decisions.setdefault((st.model, st.version), []).append(
@@ -275,7 +282,8 @@ class TransactionFacts:
     def oversight_for(self, model: str, version: str) -> list[OversightFact]:
         rows = self._tx.all(self._sql.oversight_rows, (model, version))
         stored = [
-            oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows
+            oversight_fact(int(r[0]), bytes(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]))
+            for r in rows
         ]
         return stored + self._oversight.get((model, version), [])
 

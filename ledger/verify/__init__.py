@@ -17,27 +17,72 @@ an archive can be verified in ten years without govledger; its tests run it and 
 package on the same inputs (the rules replay is not in it: it runs the rules themselves).
 """
 
-from ledger.log.witness_policy import WitnessPolicy
-from ledger.verify._bundle import (
-    export_bundle,
-    import_bundle,
-    read_header,
-    replay_bundle_rules,
-    verify_bundle,
-)
-from ledger.verify._database import verify_ledger
-from ledger.verify._decisions import verify_decisions
-from ledger.verify._keys import KEY_KINDS, KeyHistory, SignedStatements, problem_of
-from ledger.verify._receipt import verify_receipt
-from ledger.verify._report import Failed, Problem, Subject, VerificationReport
-from ledger.verify._rules_replay import (
-    RulesReplayReport,
-    RuleViolation,
-    replay_ledger_rules,
-    replay_rules,
-)
-from ledger.verify._serving_answer import verify_serving_answer
-from ledger.verify._tree import verify_stored_tree
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ledger.log.witness_policy import WitnessPolicy  # light: the log floor only
+
+if TYPE_CHECKING:
+    from ledger.verify._bundle import (
+        export_bundle,
+        import_bundle,
+        read_header,
+        replay_bundle_rules,
+        verify_bundle,
+    )
+    from ledger.verify._database import verify_ledger
+    from ledger.verify._decisions import verify_decisions
+    from ledger.verify._keys import KEY_KINDS, KeyHistory, SignedStatements, problem_of
+    from ledger.verify._receipt import verify_receipt
+    from ledger.verify._report import Failed, Problem, Subject, VerificationReport
+    from ledger.verify._rules_replay import (
+        RulesReplayReport,
+        RuleViolation,
+        replay_ledger_rules,
+        replay_rules,
+    )
+    from ledger.verify._serving_answer import verify_serving_answer
+    from ledger.verify._tree import verify_stored_tree
+
+_HOMES = {
+    "Failed": "_report",
+    "KEY_KINDS": "_keys",
+    "KeyHistory": "_keys",
+    "Problem": "_report",
+    "RuleViolation": "_rules_replay",
+    "RulesReplayReport": "_rules_replay",
+    "SignedStatements": "_keys",
+    "Subject": "_report",
+    "VerificationReport": "_report",
+    "export_bundle": "_bundle",
+    "import_bundle": "_bundle",
+    "problem_of": "_keys",
+    "read_header": "_bundle",
+    "replay_bundle_rules": "_bundle",
+    "replay_ledger_rules": "_rules_replay",
+    "replay_rules": "_rules_replay",
+    "verify_bundle": "_bundle",
+    "verify_decisions": "_decisions",
+    "verify_ledger": "_database",
+    "verify_receipt": "_receipt",
+    "verify_serving_answer": "_serving_answer",
+    "verify_stored_tree": "_tree",
+}
+"""Where each name lives. The package imports a module when one of its names is first
+used (PEP 562), so that a verification worker, which unpickles a job of `_decisions`, does
+not import the bundle, the store and SQLAlchemy (`ledger.verify._workers`)."""
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"ledger.verify.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "KEY_KINDS",

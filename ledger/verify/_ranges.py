@@ -22,28 +22,18 @@ the sequential verifier's, because:
   problem the sequential verifier would. Everything after the ranges (entries beyond the
   head, truncation, the head's size) goes through the sequential verifier too.
 
-The workers are fresh interpreters (`python -m ledger.verify._ranges`) fed jobs and
-returning results as pickles over their pipes. Not forked: a forked child shares the
-parent's database connections and whatever locks its other threads held. Not
-`multiprocessing`'s spawn either: that re-imports the caller's main script, so a script
-without an `if __name__ == "__main__"` guard would fail. Starting them costs a fraction of
-a second, so `verify_ledger` (`ledger.verify._database`) uses ranges only for large logs.
+The workers are fresh interpreters (`ledger.verify._workers`) fed jobs and returning
+results as pickles over their pipes. Starting them costs a fraction of a second, so
+`verify_ledger` (`ledger.verify._database`) uses ranges only for large logs.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import queue
-import subprocess
-import sys
-import threading
-import traceback
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.log import merkle
 from ledger.log.entries import ROW_SEQ, entry_from_row
@@ -51,6 +41,7 @@ from ledger.store import ArtifactStore, entry_chunks, statements_for
 from ledger.verify._keys import KeyHistory, SignedStatements
 from ledger.verify._report import VerificationReport
 from ledger.verify._stream import StreamVerifier
+from ledger.verify._workers import _connection, _Workers
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy and the models: workers never need them
     from ledger.log.checkpoint import Checkpoint
@@ -71,6 +62,10 @@ class _RangeJob:
     snapshot_sizes: tuple[int, ...]
     artifacts_root: str | None
 
+    def run(self) -> _RangeResult:
+        """Verify the range (in a worker process, `ledger.verify._workers`)."""
+        return _verify_range(self)
+
 
 @dataclass(frozen=True)
 class _RangeResult:
@@ -85,29 +80,6 @@ class _RangeResult:
     signatures: int
     artifacts: frozenset[str]
     signed: SignedStatements
-
-
-_connections: dict[tuple[str, str], Any] = {}
-
-
-def _connection(dialect: str, dsn: str) -> Any:
-    """One bare driver connection per database per worker process, reused by its jobs.
-
-    Not SQLAlchemy: a worker runs one kind of SELECT, and importing SQLAlchemy and the
-    models would make starting a worker take several times longer."""
-    connection = _connections.get((dialect, dsn))
-    if connection is None:
-        if dialect == "sqlite":
-            import sqlite3
-
-            connection = sqlite3.connect(dsn, timeout=60)
-            connection.execute("PRAGMA query_only = ON")
-        else:
-            import psycopg
-
-            connection = psycopg.connect(dsn, autocommit=True)
-        _connections[(dialect, dsn)] = connection
-    return connection
 
 
 def _driver_dsn(store: LedgerStore) -> tuple[str, str]:
@@ -272,128 +244,6 @@ def verify_in_ranges(
     return verifier.finish(expected_size=head_size, expected_last_hash=head_hash)
 
 
-class _Workers:
-    """Worker interpreters, each driven by one thread that feeds it jobs from a shared queue.
-
-    `run` returns one future per job, in job order; leaving the `with` block stops handing
-    out jobs (after a failure the remaining ranges are not needed), lets the running ones
-    finish and ends the processes.
-    """
-
-    def __init__(self, count: int, *, here: bool = False) -> None:
-        """`count` worker processes; with `here`, this process works through the queue too
-        (jobs with a `run` method only), so that it is not idle while they start."""
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *sys.path])
-        self._processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "ledger.verify._ranges"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=env,
-            )
-            for _ in range(count)
-        ]
-        self._jobs: queue.SimpleQueue[tuple[Any, Future[Any]] | None]
-        self._jobs = queue.SimpleQueue()
-        self._stopped = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._drive, args=(p,), daemon=True) for p in self._processes
-        ]
-        if here:
-            self._threads.append(threading.Thread(target=self._drive_here, daemon=True))
-        for thread in self._threads:
-            thread.start()
-
-    def run(self, jobs: Sequence[Any]) -> list[Future[Any]]:
-        """Queue the jobs; their futures, in the same order."""
-        futures: list[Future[Any]] = []
-        for job in jobs:
-            future: Future[Any] = Future()
-            self._jobs.put((job, future))
-            futures.append(future)
-        return futures
-
-    def _drive(self, process: subprocess.Popen[bytes]) -> None:
-        assert process.stdin is not None and process.stdout is not None
-        while (item := self._jobs.get()) is not None:
-            job, future = item
-            if self._stopped.is_set():
-                future.cancel()
-                continue
-            try:
-                pickle.dump(job, process.stdin)
-                process.stdin.flush()
-                status, value = pickle.load(process.stdout)  # noqa: S301 - our child
-            except Exception as exc:  # a dead worker or a broken pipe: fail this job, stop
-                future.set_exception(
-                    RuntimeError(f"a verification worker stopped unexpectedly: {exc!r}")
-                )
-                self._stopped.set()
-                continue
-            if status == "ok":
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-    def _drive_here(self) -> None:
-        while (item := self._jobs.get()) is not None:
-            job, future = item
-            if self._stopped.is_set():
-                future.cancel()
-                continue
-            try:
-                future.set_result(job.run())
-            except Exception as exc:  # handed to the caller, as a worker's would be
-                future.set_exception(exc)
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._stopped.set()
-        for _thread in self._threads:
-            self._jobs.put(None)
-        for thread in self._threads:
-            thread.join()
-        for process in self._processes:
-            assert process.stdin is not None
-            process.stdin.close()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _serve(jobs: IO[bytes], results: IO[bytes]) -> None:
-    """A worker's loop: read pickled jobs until end of input, write pickled results.
-
-    A job is a range of entries (`_RangeJob`) or any job with a `run` method (the detail
-    store's ranges of scoring decisions, `ledger.verify._decisions.DecisionRangeJob`)."""
-    for job in _read_jobs(jobs):
-        try:
-            outcome = job.run() if hasattr(job, "run") else _verify_range(job)
-            reply: tuple[str, Any] = ("ok", outcome)
-        except Exception as exc:  # handed to the parent, which raises it
-            try:
-                pickle.dumps(exc)
-                reply = ("error", exc)
-            except Exception:  # one that does not pickle: send its text
-                reply = ("error", RuntimeError(traceback.format_exc()))
-        pickle.dump(reply, results)
-        results.flush()
-
-
-def _read_jobs(source: IO[bytes]) -> Iterator[_RangeJob]:
-    while True:
-        try:
-            yield pickle.load(source)  # noqa: S301 - from the parent process, over a pipe
-        except EOFError:
-            return
-
-
 def default_workers(store: LedgerStore) -> int:
     """Worker processes to use: one per CPU this process may run on (at most 8).
 
@@ -414,13 +264,3 @@ def can_share(store: LedgerStore) -> bool:
     """True when worker processes can open the store's database (not in-memory SQLite)."""
     url = store.engine.url
     return not (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"))
-
-
-if __name__ == "__main__":
-    # Serve from the module imported under its own name, so that results pickle as
-    # ledger.verify._ranges._RangeResult, not __main__._RangeResult.
-    from ledger.verify._ranges import _serve as serve
-
-    results = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the results pipe
-    serve(sys.stdin.buffer, results)

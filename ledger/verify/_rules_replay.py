@@ -491,7 +491,14 @@ class _Replay:
             )
         elif kind == Kind.OVERSIGHT_RECORDED:
             self.oversight.setdefault(key, []).append(
-                oversight_fact(entry.seq, entry.entry_hash, st.actor, st.reason, st.payload_json)
+                oversight_fact(
+                    entry.seq,
+                    entry.entry_hash,
+                    st.actor,
+                    st.reason,
+                    st.payload_json,
+                    entry.recorded_at,
+                )
             )
             action = {"action": payload.get("action")}
             self.cited[entry.entry_hash] = (kind, st.model, st.version, action)

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from ledger.errors import ReceiptInvalid
+from ledger.log.entries import build_statement
 from ledger.log.receipt import check_receipt
 from ledger.log.scoring import MAX_BATCH_DECISIONS
 from ledger.log.timestamps import format_rfc3339
@@ -252,3 +253,74 @@ def test_govledger_receipt_writes_a_file_both_verifiers_accept(
     assert refused.returncode == 1 and "hash-mismatch" in refused.stderr
     missing = _cli(svc, "receipt", "no-such-decision")
     assert missing.returncode == 1 and missing.stderr.startswith("error: no decision")
+
+
+def test_a_batch_decided_while_the_version_is_stopped_is_a_problem_naming_the_row(
+    service: Service,
+) -> None:
+    story = _scoring_service(service)
+    store = service.open_store()
+    try:
+        stop = store.append(
+            build_statement(
+                kind="oversight.recorded",
+                model=MODEL,
+                version="1.0",
+                actor="carol",
+                reason="complaints about declines",
+                payload={"action": "stop"},
+            )
+        )
+    finally:
+        store.engine.dispose()
+    promoted = datetime.fromisoformat(story.promoted_at.replace("Z", "+00:00"))
+    rows = decisions(5, prefix="stopped", at=promoted)  # before the stop: served
+    rows[1]["decided_at"] = stop.recorded_at
+    size = service.size()
+    response = _post(service, _batch(rows))
+    assert response.status_code == 409, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"].endswith("/version-not-serving") and problem["row"] == 1, problem
+    detail = problem["detail"]
+    assert "decision 1 " in detail and f"stopped by carol at seq {stop.seq}" in detail
+    assert service.size() == size
+
+
+def _tamper_decision(store_url: str, store: Any) -> None:
+    """Change one stored detail behind the triggers' back (an intruder with the database)."""
+    detail = "replace(detail, 'decline', 'approve')"
+    with store.engine.begin() as conn:
+        if store_url.startswith("sqlite"):
+            conn.exec_driver_sql("DROP TRIGGER scoring_decisions_erase_only")
+        else:
+            conn.exec_driver_sql("ALTER TABLE scoring_decisions DISABLE TRIGGER USER")
+        conn.exec_driver_sql(
+            f"UPDATE scoring_decisions SET detail = {detail} WHERE decision_id = 'v-000003'"
+        )
+
+
+def test_get_verify_checks_the_decision_store_and_names_a_tampered_decision(
+    any_service: Service,
+) -> None:
+    svc = any_service
+    _scoring_service(svc)
+    with svc.client("scorer") as scorer:
+        [answer] = scorer.record_decisions(
+            [{**r, "model": MODEL, "version": "1.0"} for r in decisions(9, prefix="v")]
+        )
+    with svc.http("carol") as http:
+        sound = http.get("/v1/verify").json()
+    assert sound["ok"] is True and sound["decisions"]["ok"] is True, sound
+    assert sound["decisions"]["entries_checked"] == 9 and sound["decisions"]["problem"] is None
+    store = svc.open_store()
+    try:
+        _tamper_decision(svc.env["GOVLEDGER_DATABASE_URL"], store)
+    finally:
+        store.engine.dispose()
+    with svc.http("carol") as http:
+        tampered = http.get("/v1/verify").json()
+    decided = tampered["decisions"]
+    assert tampered["ok"] is False and tampered["problem"] is None, tampered  # the log is sound
+    assert decided["ok"] is False and decided["problem"] == "leaf-mismatch", decided
+    assert decided["first_bad_seq"] == answer["entry"]["seq"] and "v-000003" in decided["message"]

@@ -97,3 +97,21 @@ def test_a_tampered_entry_is_named_alike_inside_a_range_and_at_its_start(
     one, ranged = _both(mixed, monkeypatch)
     assert (one.ok, one.first_bad_seq, one.problem) == (False, seq, problem)
     _same(one, ranged)
+
+
+def test_a_decision_store_worker_starts_without_the_store_or_sqlalchemy() -> None:
+    """A worker's start-up is what makes checking a million decisions in two processes
+    pay: it imports the job's module and the worker loop, not the store (a second of CPU)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ledger.verify._workers, ledger.verify._decisions\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'pydantic')"
+        " or m.startswith('ledger.store'))\n"
+        "print(','.join(heavy))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip() == "", found.stdout
