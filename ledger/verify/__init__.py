@@ -20,11 +20,12 @@ package on the same inputs (the rules replay is not in it: it runs the rules the
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import typing
+from typing import Any
 
 from ledger.log.witness_policy import WitnessPolicy  # light: the log floor only
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ledger.verify._bundle import (
         export_bundle,
         import_bundle,
