@@ -15,7 +15,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.log.checkpoint import verifier_key
-from tests.api.conftest import free_port
+from ledger.log.cosignature import WitnessKey
+from tests.api.conftest import Service, free_port, make_service
 
 ORIGIN = "bank.example/ledger"
 
@@ -78,3 +79,30 @@ def witness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Witness]:
     yield found
     found.process.terminate()
     found.process.wait(timeout=10)
+
+
+@dataclass
+class WitnessedService:
+    """A real service that asks one witness (on `port`, not started) to cosign; the witness's
+    key and state live in `folder`, `serve(folder, vkey, [ledger vkey], port)` starts it."""
+
+    service: Service
+    folder: Path
+    vkey: str
+    key: WitnessKey
+    port: int
+
+
+def witnessed_service(tmp_path: Path, **env: str) -> WitnessedService:
+    """A SQLite service with GOVLEDGER_WITNESSES naming a fresh witness key on a free port."""
+    folder = tmp_path / "witness"
+    folder.mkdir()
+    vkey = keygen(folder / "witness.key")
+    port = free_port()
+    service = make_service(
+        f"sqlite:///{tmp_path / 'ledger.db'}",
+        tmp_path,
+        GOVLEDGER_WITNESSES=f"http://127.0.0.1:{port}={vkey}",
+        **env,
+    )
+    return WitnessedService(service, folder, vkey, WitnessKey.parse(vkey), port)

@@ -10,8 +10,8 @@ import pytest
 
 from ledger.errors import CheckpointInvalid
 from ledger.log.cosignature import WitnessKey, require_cosignatures
-from tests.api.conftest import Service, free_port, make_service, stop
-from tests.witness.conftest import keygen, serve
+from tests.api.conftest import Service, stop
+from tests.witness.conftest import serve, witnessed_service
 
 
 def _cosigned(service: Service, key: WitnessKey, min_size: int) -> dict[str, object]:
@@ -30,17 +30,14 @@ def _cosigned(service: Service, key: WitnessKey, min_size: int) -> dict[str, obj
 
 
 def test_the_ledger_gets_its_checkpoints_cosigned_and_catches_up(tmp_path: Path) -> None:
-    witness_dir = tmp_path / "witness"
-    witness_dir.mkdir()
-    vkey = keygen(witness_dir / "witness.key")
-    port = free_port()
-    service = make_service(
-        f"sqlite:///{tmp_path / 'ledger.db'}",
-        tmp_path,
-        GOVLEDGER_WITNESSES=f"http://127.0.0.1:{port}={vkey}",
-        GOVLEDGER_WITNESS_INTERVAL_SECONDS="0.2",
+    setup = witnessed_service(tmp_path, GOVLEDGER_WITNESS_INTERVAL_SECONDS="0.2")
+    service, witness_dir, vkey, key, port = (
+        setup.service,
+        setup.folder,
+        setup.vkey,
+        setup.key,
+        setup.port,
     )
-    key = WitnessKey.parse(vkey)
     try:
         with service.http("vera") as http:
             first = http.get("/v1/checkpoint").json()

@@ -17,10 +17,10 @@ import pytest
 
 from ledger.errors import CheckpointInvalid
 from ledger.log.checkpoint import parse_checkpoint
-from ledger.log.cosignature import WitnessKey, require_cosignatures
-from tests.api.conftest import free_port, make_service, stop
+from ledger.log.cosignature import require_cosignatures
+from tests.api.conftest import stop
 from tests.model_files import model_file_for
-from tests.witness.conftest import keygen, serve
+from tests.witness.conftest import serve, witnessed_service
 
 MODEL = "witnessed-pd"
 
@@ -32,17 +32,15 @@ def _evidence(pdf: bytes) -> dict[str, object]:
 
 
 def test_a_card_and_a_serving_answer_carry_the_witness_cosignature(tmp_path: Path) -> None:
-    witness_dir = tmp_path / "witness"
-    witness_dir.mkdir()
-    vkey = keygen(witness_dir / "witness.key")
-    key = WitnessKey.parse(vkey)
-    port = free_port()
-    service = make_service(
-        f"sqlite:///{tmp_path / 'ledger.db'}",
-        tmp_path,
-        GOVLEDGER_WITNESSES=f"http://127.0.0.1:{port}={vkey}",
-        GOVLEDGER_WITNESS_INTERVAL_SECONDS="3600",
-        GOVLEDGER_WITNESS_WAIT_SECONDS="20",
+    setup = witnessed_service(
+        tmp_path, GOVLEDGER_WITNESS_INTERVAL_SECONDS="3600", GOVLEDGER_WITNESS_WAIT_SECONDS="20"
+    )
+    service, witness_dir, vkey, key, port = (
+        setup.service,
+        setup.folder,
+        setup.vkey,
+        setup.key,
+        setup.port,
     )
     witness = None
     try:

@@ -36,8 +36,8 @@ from ledger.log.cosignature import WitnessKey, cosignatures, merge_signatures
 from ledger.store import LedgerStore
 from ledger.store._tables import checkpoints, witness_cosignatures
 from ledger.verify import verify_ledger
-from tests.api.conftest import Service, free_port, make_service, stop
-from tests.witness.conftest import keygen, serve
+from tests.api.conftest import Service, stop
+from tests.witness.conftest import serve, witnessed_service
 
 KILLS = 20
 """Kills of the full campaign (`-m slow`)."""
@@ -178,16 +178,13 @@ def test_sigkilled_witness_never_goes_back_and_catches_up_on_the_ledger(
     tmp_path: Path, kills: int, report_figure: Callable[[str], None]
 ) -> None:
     started = time.monotonic()
-    witness_dir = tmp_path / "witness"
-    witness_dir.mkdir()
-    vkey = keygen(witness_dir / "witness.key")
-    key = WitnessKey.parse(vkey)
-    port = free_port()
-    service = make_service(
-        f"sqlite:///{tmp_path / 'ledger.db'}",
-        tmp_path,
-        GOVLEDGER_WITNESSES=f"http://127.0.0.1:{port}={vkey}",
-        GOVLEDGER_WITNESS_INTERVAL_SECONDS=INTERVAL,
+    setup = witnessed_service(tmp_path, GOVLEDGER_WITNESS_INTERVAL_SECONDS=INTERVAL)
+    service, witness_dir, vkey, key, port = (
+        setup.service,
+        setup.folder,
+        setup.vkey,
+        setup.key,
+        setup.port,
     )
     store = service.open_store()
     rng = random.Random(20261204)
