@@ -69,7 +69,7 @@ from ledger.governance._serving import (
     promotion_request,
     serving_history,
 )
-from ledger.log import ed25519_strict, signing
+from ledger.log import ed25519_strict, signing, webauthn
 from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Statement
 from ledger.log.kinds import DECISION_KINDS, RULE_KINDS, RUN_KINDS, SIGNATURE_REQUIRED, Kind
@@ -474,10 +474,16 @@ def _check_signature(
             f"statement was signed at {statement.issued_at}, too far from the ledger's time "
             f"{now.isoformat()}: sign it again now"
         )
+    passkey: webauthn.PasskeyCredential | None
     if kind is Kind.KEY_REGISTERED:
         public_key = str(statement.payload["public_key"])
-        raw = ed25519_strict.parse_public_key(public_key)
-        if signing.key_id_for(raw) != statement.payload["key_id"]:
+        passkey = webauthn.credential_of(statement.payload)
+        if passkey is None:
+            fingerprint = signing.key_id_for(ed25519_strict.parse_public_key(public_key))
+        else:
+            webauthn.load_public_key(public_key, passkey.algorithm)
+            fingerprint = webauthn.key_id_for(public_key)
+        if fingerprint != statement.payload["key_id"]:
             raise InvalidStatement("key_id must be the first 16 bytes of SHA-256(public key), hex")
         if key_id != statement.payload["key_id"]:
             raise SignatureInvalid("a key registration must be signed by the key it registers")
@@ -493,15 +499,12 @@ def _check_signature(
             raise KeyRevoked(f"key {key_id} was revoked and can no longer sign statements")
         if key.actor != statement.actor:
             raise KeyNotOwned(f"key {key_id} belongs to {key.actor}, not to {statement.actor}")
-        public_key = key.public_key
-        ed25519_strict.parse_public_key(public_key)  # a weak key registered before the rule
-    signature_bytes = ed25519_strict.parse_signature(signature)
+        public_key, passkey = key.public_key, key.passkey
+        if passkey is None:
+            ed25519_strict.parse_public_key(public_key)  # a weak key registered before the rule
+    signature_bytes = signing.signature_bytes(signature)
     signed = statement.signing_bytes()
-    if not signing.verify(public_key, signed, signature):
-        raise SignatureInvalid(
-            "signature does not verify over the canonical statement: it was signed for another "
-            "model, version, kind or payload, or by another key"
-        )
+    signing.check_statement_signature(public_key, passkey, signed, signature)
     if facts.signature_seen(signature_bytes, signing.statement_digest(signed)):
         raise ReplayedStatement(
             "this signed statement (or its signature) is already in the ledger: a replay. "

@@ -31,6 +31,7 @@ from ledger.governance._serving import (
     comparison_fact,
     promotion_fact,
 )
+from ledger.log import webauthn
 from ledger.log.kinds import Kind
 
 
@@ -71,6 +72,8 @@ class KeyFact:
     actor: str
     public_key: str
     revoked: bool
+    passkey: webauthn.PasskeyCredential | None = None
+    """What its assertions are checked against, when the key is a passkey's."""
 
 
 class LedgerFacts(Protocol):

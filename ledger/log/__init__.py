@@ -8,7 +8,8 @@ time (`timestamps`, `time_bounds`), the name grammar (`names`), RFC 9162 Merkle 
 (`serving_answer`), which the client applies too, scoring decisions' leaves and batch trees
 (`scoring`), a batch of decisions checked and turned into leaves (`decision_batch`) and the
 check of a decision's receipt (`receipt`), witness cosignatures with the tlog-witness bodies
-(`cosignature`). Everything above builds on these.
+(`cosignature`), a passkey's WebAuthn assertion over a statement (`webauthn`). Everything
+above builds on these.
 """
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "signing",
     "time_bounds",
     "timestamps",
+    "webauthn",
 ]

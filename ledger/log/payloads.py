@@ -367,12 +367,42 @@ class RetirementPayload(Payload):
     replacement: ShortText | None = None
 
 
-class KeyRegisteredPayload(Payload):
-    """An actor's Ed25519 public key (raw 32 bytes, base64), self-signed by that key."""
+class PasskeyPayload(Payload):
+    """What verifying a passkey's assertions needs besides its public key (W3C Web
+    Authentication Level 3, section 7.2): the algorithm, the relying party and the origins."""
 
-    algorithm: Literal["ed25519"] = "ed25519"
+    credential_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{16,1366}$")]
+    """The credential id the browser names the passkey by, base64url without padding."""
+    algorithm: Literal["ES256", "EdDSA"]
+    rp_id: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    origins: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^https?://[^/\s]{1,260}$")]],
+        Field(min_length=1, max_length=8),
+    ]
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+    """The approver's name for the authenticator ("laptop", "security key")."""
+
+
+class KeyRegisteredPayload(Payload):
+    """An actor's public key, self-signed by that key (proof of possession).
+
+    `ed25519`: a key file of the CLI, raw 32 bytes in standard base64. `webauthn`: a passkey,
+    its DER SubjectPublicKeyInfo in standard base64 (`ledger.log.webauthn`), registered by an
+    assertion over this very statement, with the `passkey` fields its assertions are checked
+    against."""
+
+    algorithm: Literal["ed25519", "webauthn"] = "ed25519"
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-    public_key: Annotated[str, StringConstraints(min_length=44, max_length=44)]
+    public_key: Annotated[str, StringConstraints(min_length=44, max_length=200)]
+    passkey: PasskeyPayload | None = None
+
+    @model_validator(mode="after")
+    def _passkey_iff_webauthn(self) -> KeyRegisteredPayload:
+        if self.algorithm == "ed25519" and (self.passkey is not None or len(self.public_key) != 44):
+            raise ValueError("an ed25519 key is 44 characters of base64 and has no passkey fields")
+        if self.algorithm == "webauthn" and self.passkey is None:
+            raise ValueError("a webauthn key needs its passkey fields (algorithm, rp_id, origins)")
+        return self
 
 
 class KeyRevokedPayload(Payload):

@@ -1,5 +1,9 @@
 """Ed25519 keys for actors and for the ledger: create, store (0600), load, sign, verify.
 
+An actor's statement is signed by an Ed25519 key file (the CLI) or by a passkey (a WebAuthn
+assertion, `ledger.log.webauthn`); `check_statement_signature` is the one check of both, and
+`signature_bytes` what the replay guard keys either by.
+
 Private keys are PKCS#8 PEM files created with mode 0600 and refused when group- or
 world-readable, as ssh does. They are never logged, printed or sent anywhere; only public
 keys (raw 32 bytes, base64) travel, identified by `key_id` = first 16 bytes of
@@ -20,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = ["Ed25519PrivateKey", "Ed25519PublicKey"]
 
-from ledger.errors import KeyFileError
-from ledger.log import ed25519_strict
+from ledger.errors import KeyFileError, SignatureInvalid
+from ledger.log import ed25519_strict, webauthn
 
 if TYPE_CHECKING:
     from ledger.log.entries import Entry
@@ -76,6 +80,41 @@ def verify(public_key_b64_value: str, message: bytes, signature_b64: str) -> boo
     return ed25519_strict.verify_raw(public, message, signature)
 
 
+def signature_bytes(signature: str) -> bytes:
+    """The bytes a statement's signature is known by, for the replay guard: an Ed25519
+    signature's 64 bytes (canonical base64 only, else NonCanonicalSignature), a passkey
+    assertion's SHA-256 of its signature (InvalidStatement if the assertion is malformed).
+
+    An ECDSA signature has a second valid form (s and n - s), so the guard also keys every
+    signed statement by `statement_digest`: a statement is admitted once, however signed."""
+    if webauthn.is_assertion(signature):
+        return hashlib.sha256(webauthn.parse_assertion(signature).signature).digest()
+    return ed25519_strict.parse_signature(signature)
+
+
+def check_statement_signature(
+    public_key: str,
+    passkey: webauthn.PasskeyCredential | None,
+    signing_bytes: bytes,
+    signature: str,
+) -> None:
+    """Return if `signature` is the key's over the statement; raise SignatureInvalid saying
+    why not. With `passkey`, the key is a passkey's and the signature must be its assertion
+    over the statement's challenge; without, an Ed25519 key's signature (`verify`)."""
+    if passkey is not None:
+        if not webauthn.is_assertion(signature):
+            raise SignatureInvalid("the key is a passkey: the signature must be its assertion")
+        webauthn.verify_assertion(passkey, signing_bytes, webauthn.parse_assertion(signature))
+        return
+    if webauthn.is_assertion(signature):
+        raise SignatureInvalid("the key is an Ed25519 key, the signature a passkey's assertion")
+    if not verify(public_key, signing_bytes, signature):
+        raise SignatureInvalid(
+            "the Ed25519 signature does not verify over the canonical statement: it was signed "
+            "for another model, version, kind or payload, or by another key"
+        )
+
+
 def statement_digest(signing_bytes: bytes) -> bytes:
     """SHA-256 of a statement's canonical bytes: what replay protection keys a signed
     statement by, besides its signature's bytes (the same statement is admitted once)."""
@@ -85,13 +124,13 @@ def statement_digest(signing_bytes: bytes) -> bytes:
 def signed_statement_row(entry: Entry) -> tuple[int, bytes, bytes]:
     """(seq, statement digest, signature bytes) of a signed entry: its `signed_statements` row.
 
-    For entries admission accepted (or a verified bundle holds), whose signature is in
-    canonical base64."""
+    For entries admission accepted (or a verified bundle holds), whose signature is well
+    formed."""
     assert entry.signature is not None
     return (
         entry.seq,
         statement_digest(entry.statement.signing_bytes()),
-        base64.b64decode(entry.signature, validate=True),
+        signature_bytes(entry.signature),
     )
 
 

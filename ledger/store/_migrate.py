@@ -23,11 +23,16 @@ def _alembic_config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration up to `revision` (default: all), in one transaction."""
+    """Apply every pending migration up to `revision` (default: all), in one transaction.
+
+    The engine's pooled connections are then closed: PostgreSQL refuses a statement a
+    connection prepared before a column's type changed ("cached plan must not change result
+    type"), so every connection after the upgrade starts with the new schema."""
     config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    engine.dispose()
 
 
 def current_revision(engine: Engine) -> str | None:

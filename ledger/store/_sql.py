@@ -176,8 +176,8 @@ def statements_for(dialect: str) -> Statements:
         model_known="SELECT seq FROM entries WHERE model = ? LIMIT 1",
         retired="SELECT seq FROM entries WHERE model = ? AND (version = '' OR version = ?) "
         "AND kind = 'model.retired' LIMIT 1",
-        signing_key="SELECT key_id, actor, public_key, revoked_seq FROM signing_keys "
-        "WHERE key_id = ?",
+        signing_key="SELECT k.key_id, k.actor, k.public_key, k.revoked_seq, e.payload "
+        "FROM signing_keys k JOIN entries e ON e.seq = k.registered_seq WHERE k.key_id = ?",
         signature_seen="SELECT seq FROM signed_statements WHERE signature = ? "
         "OR statement_digest = ?",
         insert_signed="INSERT INTO signed_statements (seq, statement_digest, signature) "

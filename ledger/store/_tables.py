@@ -39,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 
+from ledger.log.webauthn import MAX_SIGNATURE_CHARS
 from ledger.store._sql import GOVERNANCE_KIND_SQL
 
 metadata = MetaData()
@@ -61,7 +62,12 @@ entries = Table(
     Column("reason", Text, nullable=False),
     Column("payload", Text, nullable=False),
     Column("issued_at", String(32), nullable=True),
-    Column("signature", String(100), nullable=True),
+    # An Ed25519 signature is 88 characters, a passkey's assertion up to MAX_SIGNATURE_CHARS
+    # (migration 0011). SQLite checks no VARCHAR length, so its column keeps its declared 100
+    # rather than rebuilding the append-only table for a number it never enforces.
+    Column(
+        "signature", String(MAX_SIGNATURE_CHARS).with_variant(String(100), "sqlite"), nullable=True
+    ),
     Column("key_id", String(64), nullable=True),
     Column("prev_hash", LargeBinary(32), nullable=False),
     Column("entry_hash", LargeBinary(32), nullable=False, unique=True),
@@ -141,11 +147,15 @@ signing_keys = Table(
     metadata,
     Column("key_id", String(64), primary_key=True),
     Column("actor", String(200), nullable=False, index=True),
-    Column("public_key", String(64), nullable=False),
+    # 44 characters for an Ed25519 key, up to 200 for a passkey's DER SubjectPublicKeyInfo
+    # (migration 0011; SQLite checks no VARCHAR length).
+    Column("public_key", String(200).with_variant(String(64), "sqlite"), nullable=False),
     Column("registered_seq", BigInteger, nullable=False),
     Column("revoked_seq", BigInteger, nullable=True),
 )
-"""Derived index of registered actor keys (from key.registered / key.revoked entries)."""
+"""Derived index of registered actor keys (from key.registered / key.revoked entries). What
+a passkey's assertions are checked against besides its key (algorithm, relying party,
+origins) is read from its registration entry, at `registered_seq`."""
 
 signed_statements = Table(
     "signed_statements",

@@ -7,6 +7,7 @@ overlay keeps those pending facts in dicts; everything else is an indexed query.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,7 @@ from ledger.governance import (
     run_fact,
     serving_event,
 )
+from ledger.log import webauthn
 from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import DECISION_KINDS, MONITORING_KINDS, RULE_KINDS, RUN_KINDS, Kind
@@ -168,13 +170,17 @@ class TransactionFacts:
         elif st.kind == Kind.KEY_REGISTERED.value:
             payload = st.payload
             self._keys[payload["key_id"]] = KeyFact(
-                payload["key_id"], st.actor, payload["public_key"], revoked=False
+                payload["key_id"],
+                st.actor,
+                payload["public_key"],
+                revoked=False,
+                passkey=webauthn.credential_of(payload),
             )
         elif st.kind == Kind.KEY_REVOKED.value:
             key_id = st.payload["key_id"]
             known = self.signing_key(key_id)
             if known is not None:
-                self._keys[key_id] = KeyFact(key_id, known.actor, known.public_key, revoked=True)
+                self._keys[key_id] = dataclasses.replace(known, revoked=True)
 
     def add_decisions(self, batch: DecisionBatch, seq: int) -> None:
         """Record the decision ids of a just-admitted batch (at `seq`): a later batch of the
@@ -234,7 +240,13 @@ class TransactionFacts:
         row = self._first(self._sql.signing_key, key_id)
         if row is None:
             return None
-        return KeyFact(str(row[0]), str(row[1]), str(row[2]), revoked=row[3] is not None)
+        return KeyFact(
+            str(row[0]),
+            str(row[1]),
+            str(row[2]),
+            revoked=row[3] is not None,
+            passkey=webauthn.credential_of(json.loads(str(row[4]))),
+        )
 
     def signature_seen(self, signature: bytes, statement_digest: bytes) -> bool:
         if signature in self._signatures or statement_digest in self._statement_digests:

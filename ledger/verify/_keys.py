@@ -1,12 +1,14 @@
 """Which key was valid for which actor at which seq: the one key-history rule of verification.
 
-A `key.registered` entry registers an Ed25519 key for its actor. It is signed by that key
-(proof of possession), its payload's key_id is the key's fingerprint (`signing.key_id_for`),
-the key is canonical and of large order, and a key id is registered once. From the next
+A `key.registered` entry registers an Ed25519 key or a passkey for its actor. It is signed
+by that key (proof of possession; a passkey's assertion, `ledger.log.webauthn`), its
+payload's key_id is the key's fingerprint (`signing.key_id_for`, `webauthn.key_id_for`), an
+Ed25519 key is canonical and of large order, and a key id is registered once. From the next
 entry on, the key signs statements of that actor only; from the entry after a `key.revoked`
-naming it, it signs nothing. Every signature is checked under the strict Ed25519 rule
-(`ledger.log.ed25519_strict`, through `ledger.log.signing.verify`), and a signed statement
-appears once in a log: neither its signature's bytes nor its statement's SHA-256 again.
+naming it, it signs nothing. Every signature is checked by
+`ledger.log.signing.check_statement_signature` (the strict Ed25519 rule, or a passkey's
+assertion), and a signed statement appears once in a log: neither its signature's bytes nor
+its statement's SHA-256 again.
 Approvals, rejections and key registrations must be signed (`kinds.SIGNATURE_REQUIRED`).
 
 `KeyHistory` holds the keys with the seqs they were registered and revoked at, so it answers
@@ -37,7 +39,7 @@ from ledger.errors import (
     UnknownKey,
     WeakKey,
 )
-from ledger.log import ed25519_strict, signing
+from ledger.log import ed25519_strict, signing, webauthn
 from ledger.log.entries import Entry
 from ledger.log.kinds import SIGNATURE_REQUIRED, Kind
 from ledger.verify._report import Problem
@@ -58,9 +60,11 @@ class ActorKey:
     key_id: str
     actor: str
     public_key: str
-    """Standard base64 of the raw 32-byte key, as the registration's payload holds it."""
+    """Standard base64 of the raw 32-byte key (of a passkey's DER SubjectPublicKeyInfo), as
+    the registration's payload holds it."""
     registered_at: int
     revoked_at: int | None = None
+    passkey: webauthn.PasskeyCredential | None = None
 
 
 def _fingerprint(public_key_b64: str) -> str | None:
@@ -76,6 +80,15 @@ def _fingerprint(public_key_b64: str) -> str | None:
 def _payload(payload_json: str) -> dict[str, Any]:
     payload = json.loads(payload_json)
     return payload if isinstance(payload, dict) else {}
+
+
+def _passkey(payload: dict[str, Any]) -> webauthn.PasskeyCredential | None:
+    """The passkey a registration's payload registers, None for an Ed25519 key or a payload
+    that is no registration (recorded unchecked, as `KeyHistory.before` does)."""
+    try:
+        return webauthn.credential_of(payload)
+    except InvalidStatement:
+        return None
 
 
 class KeyHistory:
@@ -120,7 +133,9 @@ class KeyHistory:
             key_id = str(payload.get("key_id", ""))
             if key_id not in self.keys:
                 public_key = str(payload.get("public_key", ""))
-                self.keys[key_id] = ActorKey(key_id, actor, public_key, seq)
+                self.keys[key_id] = ActorKey(
+                    key_id, actor, public_key, seq, None, _passkey(payload)
+                )
         elif kind == Kind.KEY_REVOKED.value:
             key = self.keys.get(str(_payload(payload_json).get("key_id", "")))
             if key is not None and key.registered_at < seq and key.revoked_at is None:
@@ -145,10 +160,12 @@ class KeyHistory:
             key = self._registration(seq, st.actor, st.payload_json, key_id)
         else:
             key = self._signing_key(seq, st.actor, key_id)
-        raw_signature = ed25519_strict.parse_signature(signature)
+        try:
+            raw_signature = signing.signature_bytes(signature)
+        except InvalidStatement as exc:
+            raise SignatureInvalid(exc.message) from None
         signed = st.signing_bytes()
-        if not signing.verify(key.public_key, signed, signature):
-            raise SignatureInvalid("Ed25519 signature does not verify over the statement")
+        signing.check_statement_signature(key.public_key, key.passkey, signed, signature)
         if replays is not None:
             replays.admit(seq, raw_signature, signing.statement_digest(signed))
         return key
@@ -158,18 +175,24 @@ class KeyHistory:
         payload = _payload(payload_json)
         public_key = str(payload.get("public_key", ""))
         try:
-            ed25519_strict.parse_public_key(public_key)
+            passkey = webauthn.credential_of(payload)
+            if passkey is None:
+                ed25519_strict.parse_public_key(public_key)
+                fingerprint = _fingerprint(public_key)
+            else:
+                webauthn.load_public_key(public_key, passkey.algorithm)
+                fingerprint = webauthn.key_id_for(public_key)
         except WeakKey as exc:
             raise WeakKey(f"key {key_id}: {exc.message}") from None
         except InvalidStatement as exc:
             raise SignatureInvalid(exc.message) from None
-        if payload.get("key_id") != key_id or _fingerprint(public_key) != key_id:
+        if payload.get("key_id") != key_id or fingerprint != key_id:
             raise SignatureInvalid("key registration not signed by the registered key")
         earlier = self.keys.get(key_id)
         if earlier is not None and earlier.registered_at < seq:
             # admission refuses it too: it would undo a revocation
             raise SignatureInvalid(f"key {key_id} was already registered earlier")
-        return ActorKey(key_id, actor, public_key, seq)
+        return ActorKey(key_id, actor, public_key, seq, None, passkey)
 
     def _signing_key(self, seq: int, actor: str, key_id: str) -> ActorKey:
         """The key `key_id` if it may sign a statement of `actor` at `seq`."""

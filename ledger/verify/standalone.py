@@ -78,7 +78,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 BUNDLE_FORMAT = "govledger-bundle/1"
@@ -303,6 +305,89 @@ def strict_verify(public_key: bytes, signature: bytes, message: bytes, seq: int 
         raise Failed("the Ed25519 signature does not verify over the statement", seq) from None
 
 
+# --- passkeys: a WebAuthn assertion over a statement (ledger.log.webauthn restated) ---------
+
+WEBAUTHN_PREFIX = "webauthn.v1."
+
+
+def _b64url(text: str, what: str, seq: int | None) -> bytes:
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise Failed(f"{what} is not base64url", seq) from None
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") != text or not data:
+        raise Failed(f"{what} is not in canonical unpadded base64url", seq)
+    return data
+
+
+def passkey_key(payload: dict[str, Any], seq: int | None) -> Any:
+    """The public key a webauthn key.registered payload registers, of its algorithm."""
+    passkey = payload.get("passkey")
+    if not isinstance(passkey, dict):
+        raise Failed("a passkey registration without its passkey fields", seq)
+    try:
+        key = serialization.load_der_public_key(_b64(str(payload.get("public_key")), "a key", seq))
+    except (ValueError, UnsupportedAlgorithm):
+        raise Failed("a passkey's public key is not a DER SubjectPublicKeyInfo", seq) from None
+    algorithm = passkey.get("algorithm")
+    if algorithm == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
+        if isinstance(key.curve, ec.SECP256R1):
+            return key
+    if algorithm == "EdDSA" and isinstance(key, Ed25519PublicKey):
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        problem = weak_point(raw)
+        if problem is not None:
+            raise Failed(f"the passkey's key is refused: {problem}", seq)
+        return key
+    raise Failed(f"a passkey's key is not of its algorithm {algorithm!r} (ES256, EdDSA)", seq)
+
+
+def passkey_verify(payload: dict[str, Any], signature: str, message: bytes, seq: int) -> bytes:
+    """Raise Failed unless `signature` is the registered passkey's WebAuthn assertion over
+    the statement (W3C Web Authentication Level 3, section 7.2, steps 11-17 and 21: client
+    data of type webauthn.get whose challenge is SHA-256 of the canonical statement, from a
+    registered origin and not in a frame, the RP ID hash, user present and verified, the
+    signature over authenticatorData || SHA-256(clientDataJSON)); return what the replay
+    guard keys it by, the SHA-256 of the signature bytes."""
+    if not signature.startswith(WEBAUTHN_PREFIX):
+        raise Failed("the key is a passkey: the signature must be its assertion", seq)
+    parts = signature[len(WEBAUTHN_PREFIX) :].split(".")
+    if len(parts) != 3:
+        raise Failed("a passkey signature has three parts", seq)
+    data, client_json, sig = (_b64url(part, "an assertion part", seq) for part in parts)
+    if len(data) < 37 or max(len(data), len(client_json), len(sig)) > 4096:
+        raise Failed("a passkey assertion's parts are not of an assertion's sizes", seq)
+    try:
+        client = json.loads(client_json.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Failed("the passkey's client data is not UTF-8 JSON", seq) from None
+    passkey = payload["passkey"]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(message).digest()).rstrip(b"=").decode()
+    if not isinstance(client, dict) or client.get("type") != "webauthn.get":
+        raise Failed("the passkey's client data is not of an assertion", seq)
+    if client.get("challenge") != challenge:
+        raise Failed("the passkey signed another challenge: an assertion of another statement", seq)
+    if client.get("origin") not in passkey.get("origins", []):
+        raise Failed(f"the passkey was used on {client.get('origin')!r}, not registered", seq)
+    if client.get("crossOrigin") is True or "topOrigin" in client:
+        raise Failed("the passkey was used inside a frame of another origin", seq)
+    if data[:32] != hashlib.sha256(str(passkey.get("rp_id")).encode("utf-8")).digest():
+        raise Failed("the passkey signed for another relying party", seq)
+    if data[32] & 0x05 != 0x05:
+        raise Failed("the authenticator did not see the user present and verified", seq)
+    key = passkey_key(payload, seq)
+    signed = data + hashlib.sha256(client_json).digest()
+    try:
+        if isinstance(key, Ed25519PublicKey):
+            raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            strict_verify(raw, sig, signed, seq)
+        else:
+            key.verify(sig, signed, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError):
+        raise Failed("the passkey's signature does not verify over the statement", seq) from None
+    return hashlib.sha256(sig).digest()
+
+
 # --- C2SP signed-note checkpoints ----------------------------------------------------------
 
 
@@ -486,7 +571,9 @@ class Signatures:
         if st["kind"] == "key.registered":
             payload = st["payload"]
             raw = _b64(str(payload.get("public_key", "")), "a registered public key", seq)
-            if len(raw) == 32 and weak_point(raw) is not None:
+            if payload.get("algorithm") == "webauthn":
+                passkey_key(payload, seq)
+            elif len(raw) == 32 and weak_point(raw) is not None:
                 raise Failed(f"key {key_id} is refused: {weak_point(raw)}", seq)
             if key_id != payload.get("key_id") or hashlib.sha256(raw).hexdigest()[:32] != key_id:
                 raise Failed("a key registration is not signed by the key it registers", seq)
@@ -502,7 +589,8 @@ class Signatures:
             raise Failed("a signature without key_id or a key_id without signature", seq)
         key: dict[str, Any] | None
         if st["kind"] == "key.registered":
-            key = {"actor": st["actor"], "public_key": st["payload"]["public_key"], "seq": seq}
+            key = {"actor": st["actor"], "public_key": st["payload"]["public_key"], "seq": seq,
+                   "payload": st["payload"]}  # fmt: skip
         else:
             key = (registrations or self.keys).get(key_id)
             if key is None or key["seq"] > seq:
@@ -511,9 +599,13 @@ class Signatures:
             raise Failed(f"signed by key {key_id}, revoked at seq {key['revoked']}", seq)
         if key["actor"] != st["actor"]:
             raise Failed(f"key {key_id} belongs to {key['actor']}, not {st['actor']}", seq)
-        raw_signature = _b64(signature, "a signature", seq)
         message = canonical(st).encode("utf-8")
-        strict_verify(_b64(key["public_key"], "a public key", seq), raw_signature, message, seq)
+        if key["payload"].get("algorithm") == "webauthn":
+            raw_signature = passkey_verify(key["payload"], signature, message, seq)
+        else:
+            raw_signature = _b64(signature, "a signature", seq)
+            public_key = _b64(key["public_key"], "a public key", seq)
+            strict_verify(public_key, raw_signature, message, seq)
         digest = hashlib.sha256(message).digest()
         earlier = self.seen.get(raw_signature, self.seen.get(digest))
         if earlier is not None:
@@ -734,7 +826,7 @@ def verify_evidence(data: bytes, pinned: str | None, witnesses: Witnesses = NO_W
                 continue
             registrations[key_id] = {
                 "actor": st["actor"], "public_key": st["payload"].get("public_key"),
-                "seq": e["seq"], "revoked": None,
+                "seq": e["seq"], "revoked": None, "payload": st["payload"],
             }  # fmt: skip
     for e in entries:
         st = e["statement"]

@@ -614,3 +614,27 @@ def test_0010_adds_the_witness_cosignatures_and_changes_nothing_in_the_log(
     assert cosignature_lines(store, 3) == ["\u2014 w AAAA"] and cosignature_lines(store, 4) == []
     assert cosigned_size(store, "w") == 3
     assert verify_ledger(store).ok
+
+
+def test_0011_widens_the_signature_columns_for_passkeys_and_changes_nothing_in_the_log(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0010 ledger (the release before) upgrades with every entry, node and key as before;
+    its Ed25519 keys keep signing, and a passkey registers and signs after the upgrade."""
+    from tests.ledger.passkeys import PasskeyActor
+
+    store = _filled_at("0010", settings, monkeypatch)
+    tables = (("entries", "seq"), ("merkle_nodes", "node_id"), ("signing_keys", "key_id"))
+    before = {table: _rows(store, table, key) for table, key in tables}
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    for table, key in tables:
+        assert _rows(store, table, key) == before[table], table
+    run = next(e for e in store.iter_entries() if e.statement.kind == "run.training")
+    approver = PasskeyActor("arjun")
+    store.append(approver.register())
+    assert store.append(approver.approve(run, role="approver")).key_id == approver.key_id
+    store.append(Actor.make("ines").register())
+    assert verify_ledger(store).ok
