@@ -1,10 +1,11 @@
 """Whether a signed entry's signature verifies with the key its actor registered in the ledger.
 
-Cards and audit reports show, next to every approval or rejection, whether its Ed25519
-signature checks out against the `key.registered` entry of the signer's key (and that the
-key belonged to that actor and was not revoked before the decision). This applies the one
-key-history rule (`ledger.verify._keys`, the stream verifier's) to the key entries alone, so
-a reader does not have to trust the database's key index. Each check is the one
+Cards and audit reports show, next to every approval or rejection, whether its signature
+(Ed25519, or a passkey's WebAuthn assertion) checks out against the `key.registered` entry
+of the signer's key (and that the key belonged to that actor and was not revoked before the
+decision). This applies the one key-history rule (`ledger.verify._keys`, the stream
+verifier's) to the key entries alone, so a reader does not have to trust the database's key
+index. Each check is the one
 `VerificationReport` (subject `signature`), with the short label a table cell shows.
 """
 
@@ -116,10 +117,12 @@ class KeyBook:
                 _report(failed), label, None if isinstance(exc, UnknownKey) else key_entry
             )
         assert key is not None  # a signed entry that passes has a key
-        note = (
-            f"Ed25519 signature verifies with key {key.key_id} "
-            f"(registered at seq {key.registered_at})"
+        what = (
+            "Ed25519 signature"
+            if key.passkey is None
+            else f"passkey assertion ({key.passkey.algorithm}, {key.passkey.rp_id})"
         )
+        note = f"{what} verifies with key {key.key_id} (registered at seq {key.registered_at})"
         report = VerificationReport(
             subject=Subject.SIGNATURE, ok=True, signatures_checked=1, notes=(note,)
         )

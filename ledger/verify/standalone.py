@@ -25,7 +25,7 @@ someone who holds the ledger key can sign two histories (a split view), but a wi
 cosigns only one of them, so a checkpoint the witnesses did not cosign proves nothing here.
 
 This file is for retention (EU AI Act: ten years): one file, the Python standard library and
-`cryptography` (Ed25519) only, so that it still runs when govledger is long gone. It
+`cryptography` (Ed25519, ECDSA P-256) only, so that it still runs when govledger is long gone. It
 re-implements exactly what it needs, each after its specification:
 
 - RFC 8785 JSON canonicalization (sorted keys by UTF-16 code units, ECMAScript number
@@ -50,7 +50,15 @@ re-implements exactly what it needs, each after its specification:
 - strict Ed25519 (RFC 8032 section 5.1.7, and "Taming the many EdDSAs", 2020): signatures
   and keys in canonical base64 only, no key or R that is non-canonical or of small order
   (with those, a signature can be forged for any message), S below the group order L; and no
-  replay: a signature's bytes, or a signed statement's SHA-256, appear once.
+  replay: a signature's bytes, or a signed statement's SHA-256, appear once;
+- passkeys (W3C Web Authentication Level 3, section 7.2): a `key.registered` of algorithm
+  `webauthn` holds a DER SubjectPublicKeyInfo (ES256: P-256; EdDSA: Ed25519, strict), its
+  relying party ID and origins; a signature "webauthn.v1.<authenticatorData>.<clientDataJSON>.
+  <signature>" (unpadded base64url) verifies when the client data is of type webauthn.get,
+  its challenge is base64url(SHA-256(canonical statement)), its origin registered and not
+  framed, the authenticator data starts with SHA-256(RP ID) and has the user present and
+  verified flags, and the signature verifies over authenticatorData || SHA-256(clientDataJSON)
+  (ECDSA with SHA-256, DER-encoded, or Ed25519).
 
 Not covered by any signature and so not checked: a bundle header's `exported_at`.
 

@@ -5,20 +5,27 @@ spelling of the same signature bytes (201), the resurrection of an approval with
 later rejection (status rejected -> approved, the deployment 409 -> 201), a key registration
 with the identity point and the universal signature R = O, S = 0 (which "verifies" for every
 message), keys in non-canonical encodings, and a signature malleated to S + L.
+
+And approvals signed with a passkey: a passkey registers itself over `POST /v1/keys`, its
+assertion over the canonical statement is the decision's signature, and an assertion for
+another statement, from another site, or again, is refused as problem+json with nothing
+written.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import httpx
 import pytest
 
 from ledger.log import ed25519_strict, signing
-from ledger.log.entries import build_statement
+from ledger.log.entries import Statement, build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from tests.api.conftest import Service, signed_decision
+from tests.ledger.passkeys import PasskeyActor, SoftwarePasskey
 from tests.ledger.tamper import malleated, reencoded
 
 IDENTITY = bytes([1]) + bytes(31)
@@ -178,3 +185,109 @@ def test_a_malleated_signature_s_plus_l_is_refused(svc: Service) -> None:
         assert victor.post("/v1/decisions", json=body).status_code == 201
     report = svc.verify()
     assert report.ok, report.summary()
+
+
+# --- passkeys: approvals signed with a WebAuthn assertion --------------------------------
+
+
+def _register_passkey(svc: Service, actor: PasskeyActor) -> httpx.Response:
+    statement = actor.registration_statement()
+    signed = actor.sign(statement)
+    body = {
+        "payload": json.loads(statement.payload_json),
+        "issued_at": statement.issued_at,
+        "signature": signed.signature,
+        "key_id": signed.key_id,
+    }
+    with svc.http(actor.name) as http:
+        return http.post("/v1/keys", json=body)
+
+
+def _passkey_run(svc: Service, model: str) -> str:
+    with svc.client("dana") as dana, dana.run(model, version="1.0") as run:
+        run.log_metrics({"auc": 0.75})
+    assert run.entry is not None
+    return str(run.entry["entry_hash"])
+
+
+def _passkey_decision(actor: PasskeyActor, model: str, run_hash: str, role: str) -> Statement:
+    return build_statement(
+        kind="approval.granted",
+        model=model,
+        version="1.0",
+        actor=actor.name,
+        reason="validation report reviewed in the browser",
+        payload={"role": role, "run": run_hash},
+        issued_at=utc_now_rfc3339(),
+    )
+
+
+def _passkey_body(statement: Statement, signature: str, key_id: str) -> dict[str, Any]:
+    fields = {
+        "kind": statement.kind,
+        "model": statement.model,
+        "version": statement.version,
+        "reason": statement.reason,
+        "payload": json.loads(statement.payload_json),
+        "issued_at": statement.issued_at,
+    }
+    return {**fields, "signature": signature, "key_id": key_id}
+
+
+def _log_size(svc: Service) -> int:
+    with svc.http("carol") as carol:
+        return int(carol.get("/v1/checkpoint").json()["size"])
+
+
+def _passkey_refused(
+    svc: Service, user: str, body: dict[str, Any], status: int, words: str
+) -> None:
+    size = _log_size(svc)
+    with svc.http(user) as http:
+        response = http.post("/v1/decisions", json=body)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert words in response.json()["detail"], response.text
+    assert _log_size(svc) == size
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
+def test_a_passkey_approval_is_admitted_and_its_attacks_refused(
+    svc: Service, algorithm: str
+) -> None:
+    model = f"passkey-{algorithm.lower()}"
+    victor = PasskeyActor("victor", SoftwarePasskey(algorithm=algorithm))  # type: ignore[arg-type]
+    registered = _register_passkey(svc, victor)
+    assert registered.status_code == 201, registered.text
+    run_hash = _passkey_run(svc, model)
+
+    statement = _passkey_decision(victor, model, run_hash, "validator")
+    signed = victor.sign(statement)
+    other = victor.sign(_passkey_decision(victor, model, run_hash, "approver"))
+    # an assertion the browser made for another statement
+    _passkey_refused(
+        svc, "victor", _passkey_body(statement, other.signature, victor.key_id), 422, "another"
+    )
+    # an assertion made on another site
+    phished = victor.sign(statement, origin="https://govledger.example.evil")
+    _passkey_refused(
+        svc,
+        "victor",
+        _passkey_body(statement, phished.signature, victor.key_id),
+        422,
+        "was used on",
+    )
+
+    with svc.http("victor") as http:
+        admitted = http.post(
+            "/v1/decisions", json=_passkey_body(statement, signed.signature, victor.key_id)
+        )
+    assert admitted.status_code == 201, admitted.text
+    # the same assertion again: a replay
+    _passkey_refused(
+        svc, "victor", _passkey_body(statement, signed.signature, victor.key_id), 409, "replay"
+    )
+
+    with svc.http("carol") as carol:
+        verified = carol.get("/v1/verify").json()
+    assert verified["ok"], verified

@@ -184,3 +184,18 @@ def test_verifiers_report_a_passkey_row_admission_would_refuse(
     with pytest.raises(standalone_verify.Failed) as failed:
         standalone_verify.verify_file(bundle, None)
     assert failed.value.seq == seq
+
+
+def test_documents_show_a_passkey_signature_as_verified_by_its_kind(
+    store: LedgerStore, run: Entry, approver: PasskeyActor
+) -> None:
+    """Cards and audit reports check each decision's signature from the key entries alone
+    (`reports.signatures.KeyBook`): a passkey's assertion is named as one."""
+    from reports.signatures import KeyBook
+
+    store.append(approver.register())
+    approval = store.append(approver.approve(run, role="approver"))
+    check = KeyBook.from_store(store).check(approval)
+    assert check.ok, check.detail
+    assert f"passkey assertion ({approver.passkey.algorithm}, govledger.test)" in check.detail
+    assert check.key_entry is not None and check.key_entry.key_id == approver.key_id
