@@ -28,7 +28,11 @@ class StatementIn(Body):
     reason: str = ""
     payload: dict[str, Any] = Field(default_factory=dict)
     issued_at: str | None = Field(default=None, description="RFC 3339 UTC time of signing")
-    signature: str | None = Field(default=None, description="Ed25519 signature, base64")
+    signature: str | None = Field(
+        default=None,
+        description="Ed25519 signature (base64), or a passkey's assertion "
+        "(webauthn.v1.<authenticatorData>.<clientDataJSON>.<signature>, base64url)",
+    )
     key_id: str | None = Field(default=None, description="The signing key's id (hex)")
 
 

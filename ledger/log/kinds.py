@@ -129,7 +129,8 @@ REASON_REQUIRED = frozenset(
 """Kinds whose statement must say why (the record's `statement.reason`)."""
 
 SIGNATURE_REQUIRED = frozenset({Kind.APPROVAL_GRANTED, Kind.APPROVAL_REJECTED, Kind.KEY_REGISTERED})
-"""Kinds that must carry an Ed25519 signature by the actor's key.
+"""Kinds that must carry a signature by the actor's key (an Ed25519 key file, or a passkey's
+WebAuthn assertion, `ledger.log.webauthn`).
 
 Approvals and rejections are signed on the approver's machine; `key.registered` is signed by
 the key being registered (proof of possession)."""
