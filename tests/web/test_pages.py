@@ -258,9 +258,12 @@ def test_the_version_page_states_the_decision_first_and_folds_engineering_detail
     assert folded and all(" open" not in attributes for attributes, _ in folded)
     assert sum("entry hash" in inside for _, inside in folded) >= 2  # each result's source
     open_text = re.sub(r"<details.*?</details>", "", main, flags=re.S)
-    assert "Computed with" not in open_text and "Checkpoint" not in open_text.split("<nav")[0]
-    gaps = re.findall(r'<tr class="([^"]*)"><td>[^<]*</td><td>[^<]*</td><td>GAP', main)
-    assert gaps and all("gap" in c.split() for c in gaps)
+    assert "Checkpoint" not in open_text.split("<nav")[0]
+    for detail in ("Max additivity error", "Output space", "Source: evaluation.recorded"):
+        assert detail in main and detail not in open_text, detail
+    rows = re.findall(r"<tr( [^>]*)?>(.*?)</tr>", main, re.S)
+    gaps = [attributes for attributes, cells in rows if "<td>GAP: " in cells]
+    assert gaps and all('class="fail gap"' in attributes for attributes in gaps)
     assert "`" not in re.sub(r"<[^>]+>", "", main)
 
 
