@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ledger.governance import MonitoringState, Tenure, monitoring_state
 from ledger.log.entries import Entry
@@ -98,10 +99,15 @@ class PeriodMonitoring:
     reports: list[FlaggedReport] = field(default_factory=list)
 
 
+def _value(value: Any) -> str:
+    """A measure as the card prints it (three decimals); the entry keeps every digit."""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def _measured(entry: Entry, status: str) -> list[str]:
     measures = entry.statement.payload.get("measures") or {}
     return [
-        f"{name} {m.get('value')}"
+        f"{name} {_value(m.get('value'))}"
         for name, m in sorted(measures.items())
         if isinstance(m, dict) and m.get("status") == status
     ]

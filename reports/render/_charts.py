@@ -181,33 +181,69 @@ def confusion_svg(confusion: dict[str, Any]) -> str:
     return _render(draw, 2.9, 3.3, left=0.8, bottom=0.3, right=0.05)
 
 
+LABEL_ROOM = 2.4
+"""The widest a SHAP chart's feature label may be (inches of a 6.6-inch figure): a longer
+name is shortened with an ellipsis; the table under the chart prints it in full."""
+
+
+def text_points(text: str, size: float = 7.5) -> float:
+    """The width of `text` set in DejaVu Sans at `size` points, measured from the font."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(family="DejaVu Sans", size=size)
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return float(width)
+
+
+def fitted_label(text: str, room: float = LABEL_ROOM, size: float = 7.5) -> str:
+    """`text`, or its longest prefix that fits in `room` inches followed by an ellipsis."""
+    if text_points(text, size) <= room * 72:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix whose shortened form fits
+        middle = (low + high + 1) // 2
+        if text_points(text[:middle] + "…", size) <= room * 72:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
+
+
 def importance_svg(importance: Sequence[dict[str, Any]], limit: int = 15) -> str:
-    """Mean |SHAP| per feature, coloured by the direction of its effect."""
+    """Mean |SHAP| per feature, coloured by the direction of its effect.
+
+    The left margin is measured from the longest label (shortened past LABEL_ROOM), so no
+    name is cut at the figure's edge; the legend sits under the axis, where it covers no bar."""
     items = [i for i in importance if isinstance(i.get("mean_abs_shap"), int | float)][:limit]
     items = list(reversed(items))
+    labels = [fitted_label(str(i["feature"])) for i in items]
+    seen = [d for d in _DIRECTION_COLOURS if any(i.get("direction") == d for i in items)]
+    legend_rows = (len(seen) + 1) // 2
 
     def draw(fig: Figure) -> None:
         ax = fig.add_subplot()
         colours = [_DIRECTION_COLOURS.get(str(i.get("direction")), GREY) for i in items]
-        ax.barh(
-            [str(i["feature"]) for i in items],
-            [i["mean_abs_shap"] for i in items],
-            color=colours,
-            height=0.7,
-        )
+        # positions, not names: two features shortened to one label stay two bars
+        ax.barh(range(len(items)), [i["mean_abs_shap"] for i in items], color=colours, height=0.7)
+        ax.set_yticks(range(len(items)), labels)
+        ax.set_ylim(-0.6, max(len(items), 1) - 0.4)
         ax.set(
             xlabel="Mean |SHAP contribution| (how much the feature moves scores)",
             title="Global feature importance (SHAP)",
         )
         ax.grid(True, axis="x")
         ax.set_axisbelow(True)
-        seen = [d for d in _DIRECTION_COLOURS if any(i.get("direction") == d for i in items)]
         handles = [Patch(color=_DIRECTION_COLOURS[d], label=_DIRECTION_LABELS[d]) for d in seen]
         if handles:
-            ax.legend(handles=handles, loc="lower right")
+            fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.01), ncols=2)
 
+    left = 0.2 + max((text_points(label) for label in labels), default=20) / 72
     return _render(
-        draw, 0.9 + 0.2 * max(len(items), 1), left=label_inches([str(i["feature"]) for i in items])
+        draw,
+        0.9 + 0.2 * max(len(items), 1) + 0.19 * legend_rows,
+        left=left,
+        bottom=0.45 + 0.19 * legend_rows,
     )
 
 

@@ -197,7 +197,7 @@ def test_the_audit_lists_plans_flagged_reports_and_the_answers(ledger: Monitored
     assert plans[e["plan_vera"].seq] == f"approved as validator the plan at seq {e['plan'].seq}"
     flagged = {r.seq: r for r in audit.monitoring.reports}
     assert set(flagged) == {e["amber"].seq, e["red"].seq, e["red_auc"].seq}  # green is not
-    assert flagged[e["amber"].seq].amber == ["score_psi 0.15"] and not flagged[e["amber"].seq].red
+    assert flagged[e["amber"].seq].amber == ["score_psi 0.150"] and not flagged[e["amber"].seq].red
     answered = flagged[e["red"].seq]
     assert answered.answered and answered.answer.startswith("accept by vera (validator)")
     assert answered.reason.startswith("shift explained by the spring campaign")

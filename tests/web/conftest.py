@@ -45,7 +45,9 @@ def explanation_summary() -> dict[str, object]:
         ("age", 0.05, "mixed"),
     ]
     return {
-        "importance": [{"feature": f, "mean_abs_shap": v, "direction": d} for f, v, d in features]
+        "importance": [{"feature": f, "mean_abs_shap": v, "direction": d} for f, v, d in features],
+        "max_additivity_error": 6.7e-15,  # engineering details the version page folds away
+        "output_space": "log_odds",
     }
 
 

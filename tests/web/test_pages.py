@@ -245,6 +245,28 @@ def test_the_card_page_is_the_card_with_charts_and_a_pdf_link(browser_user: http
     assert html.count("<main") == 1 and html.count("</main>") == 1
 
 
+def test_the_version_page_states_the_decision_first_and_folds_engineering_details(
+    browser_user: httpx.Client,
+) -> None:
+    html = browser_user.get(f"/models/{MODEL}/versions/1.0.0").text
+    main = html[html.index("<main") :]
+    decision = main.index("Summary for decision makers")
+    assert decision < main.index("<details") and decision < main.index("Contents")
+    for fact in ("What the model decides", "Status", "Approved by", "Serving"):
+        assert decision < main.index(f"<th>{fact}") < main.index("<details"), fact
+    folded = re.findall(r"<details( [^>]*)?>(.*?)</details>", main, re.S)
+    assert folded and all(" open" not in attributes for attributes, _ in folded)
+    assert sum("entry hash" in inside for _, inside in folded) >= 2  # each result's source
+    open_text = re.sub(r"<details.*?</details>", "", main, flags=re.S)
+    assert "Checkpoint" not in open_text.split("<nav")[0]
+    for detail in ("Max additivity error", "Output space", "Source: evaluation.recorded"):
+        assert detail in main and detail not in open_text, detail
+    rows = re.findall(r"<tr( [^>]*)?>(.*?)</tr>", main, re.S)
+    gaps = [attributes for attributes, cells in rows if "<td>GAP: " in cells]
+    assert gaps and all('class="fail gap"' in attributes for attributes in gaps)
+    assert "`" not in re.sub(r"<[^>]+>", "", main)
+
+
 def test_unknown_models_and_versions_are_friendly_404_pages(browser_user: httpx.Client) -> None:
     for path in (
         f"/models/{MODEL}/versions/9.9.9",
