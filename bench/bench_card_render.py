@@ -6,7 +6,7 @@ The typical full card is the demo's (`examples/credit_demo.py`): 1.1.0 holds eve
 with its charts (ROC, calibration, decisions, SHAP importance, selection rates by group,
 PSI), its serving, the champion/challenger comparison and what changed from 1.0.0; 1.0.0
 adds its six months of monitoring, charted per measure. Without `--ledger` the demo is run
-into a temporary folder first (about a minute); `--ledger demo-output` reuses `make demo`'s.
+into a temporary folder first (a minute or two); `--ledger demo-output` reuses `make demo`'s.
 
 Each version is timed in a child process of its own: the imports, the first
 `reports.documents.card_pdf` in that fresh process (cold: fontconfig, matplotlib's and
@@ -146,7 +146,7 @@ def _profiled(path: Path, run: Callable[[], object]) -> None:
 def demo_ledger(folder: Path) -> Path:
     """Run the demo into `folder` (a real service, witness, model training) for its ledger."""
     out = folder / "demo-output"
-    console.print(f"running the demo into {out} for its ledger (about a minute) ...")
+    console.print(f"running the demo into {out} for its ledger (a minute or two) ...")
     child = subprocess.run(
         [sys.executable, "-m", "examples.credit_demo", "--out", str(out)],
         capture_output=True,
