@@ -53,7 +53,13 @@ def _put_in_force(store: LedgerStore, **requirements: Any) -> Entry:
     return proposal
 
 
-def _promote(store: LedgerStore, model: str, version: str) -> Entry:
+def _promote(store: LedgerStore, model: str, version: str, *, rollback: bool = False) -> Entry:
+    payload: dict[str, Any] = {
+        "environment": "production",
+        "model_sha256": model_file(version, model),
+    }
+    if rollback:
+        payload["rollback"] = True
     return store.append(
         build_statement(
             kind="deployment.promoted",
@@ -61,7 +67,7 @@ def _promote(store: LedgerStore, model: str, version: str) -> Entry:
             version=version,
             actor="dana",
             reason="go live",
-            payload={"environment": "production", "model_sha256": model_file(version, model)},
+            payload=payload,
         )
     )
 
@@ -215,6 +221,11 @@ def test_a_policy_recorded_without_the_fields_requires_no_evidence(
     assert described["required_evaluations"] == [] and described["reviewed_catalogue"] is False
     assert version_view(store, MODEL, "2.0", evidence=True).evidence_missing == []
     _promote(store, MODEL, "2.0")
+
+    # a rollback returns to a version admitted before: the evidence is not asked anew
+    _promote(store, MODEL, "1.0", rollback=True)
+    _put_in_force(store, required_evaluations=["fairness"])
+    _promote(store, MODEL, "2.0", rollback=True)
 
 
 def test_without_the_checklists_a_required_regime_counts_as_missing(
