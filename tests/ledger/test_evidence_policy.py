@@ -15,6 +15,7 @@ from ledger.governance import Role, Submission
 from ledger.log.entries import Entry, build_statement
 from ledger.store import ArtifactStore, LedgerStore, version_view
 from reports.regulatory import promotion_gaps
+from reports.rules import rule_summary
 from tests.ledger.factories import model_artifact, model_file
 from tests.ledger.regulated import (
     EVALUATIONS,
@@ -123,7 +124,11 @@ def test_a_promotion_without_the_required_evidence_is_refused_naming_each_piece(
     regulated: RegulatedLedger,
 ) -> None:
     store = regulated.store
-    _put_in_force(store, required_evaluations=["fairness"], required_regimes=["eu-ai-act"])
+    policy = _put_in_force(store, required_evaluations=["fairness"], required_regimes=["eu-ai-act"])
+    assert rule_summary(policy.statement) == (
+        "policy proposed for high / production: 1 approver and 1 validator; before a "
+        "promotion: fairness evaluation, eu-ai-act checklist without gaps; awaiting approval"
+    )
     size = store.size()
     with pytest.raises(EvidenceMissing) as refused:
         _promote(store, MODEL, "2.0")
