@@ -425,12 +425,13 @@ def version_view(
     found = entries_of_model if entries_of_model is not None else model_entries(store, model)
     view = _version_view(store, model, version, found, _RulesAt(store))
     if evidence:
-        view.evidence_missing = _evidence_missing(store, view)
+        view.evidence_missing = version_evidence_missing(store, view)
     return view
 
 
-def _evidence_missing(store: LedgerStore, view: VersionView) -> list[str]:
-    """The evidence rule as admission applies it, over the view's entries."""
+def version_evidence_missing(store: LedgerStore, view: VersionView) -> list[str]:
+    """The evidence `view.policy` requires before a promotion that the version lacks: the
+    rule admission applies (`ledger.governance._evidence`), over the view's entries."""
     policy = view.policy
     found = gather_evidence(
         policy,

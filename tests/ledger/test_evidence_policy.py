@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from api.service import IdentityStore
+from api.web._pages import model_row
 from ledger.errors import EvidenceMissing, PolicyViolation
 from ledger.governance import Role, Submission
 from ledger.log.entries import Entry, build_statement
@@ -144,6 +145,8 @@ def test_a_promotion_without_the_required_evidence_is_refused_naming_each_piece(
     assert view.evidence_missing == missing  # the same rule, as the version's view shows it
     assert view.to_dict()["evidence_missing"] == missing
     assert version_view(store, MODEL, "2.0").evidence_missing is None  # not derived
+    rows = {v.version: v for v in model_row(store, MODEL).versions}  # the web models page
+    assert rows["2.0"].evidence_missing == missing and rows["1.0"].evidence_missing == []
 
     _record_the_evidence(regulated)
     assert version_view(store, MODEL, "2.0", evidence=True).evidence_missing == []
