@@ -38,6 +38,7 @@ from api.service import (
     write_router,
 )
 from ledger.store import ArtifactStore, open_ledger
+from reports.regulatory import promotion_gaps
 
 API_DESCRIPTION = """Append-only, hash-chained, signed ledger of ML model governance events.
 
@@ -49,6 +50,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the service over the ledger the settings point to."""
     settings = settings or ServiceSettings()
     store = open_ledger(settings)
+    store.regime_gaps = promotion_gaps(store)  # policies may require a regime without gaps
     context = ServiceContext(
         settings=settings,
         store=store,

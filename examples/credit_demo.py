@@ -231,8 +231,10 @@ def record_rules(demo: Demo) -> None:
             "required": {"validator": 1, "approver": 1},
             "independent_validation": True,
             "champion_comparison": True,
+            "required_evaluations": ["performance", "fairness"],
             "reason": "SR 26-2: material models need independent validation and business "
-            "sign-off before production, and a challenger must beat the serving champion on "
+            "sign-off before production, their performance and fairness evaluations recorded "
+            "(EU AI Act Annex IV 2(g)), and a challenger must beat the serving champion on "
             "the same sample before it replaces it",
         },
     )
@@ -901,7 +903,8 @@ def summarise(demo: Demo, total: float) -> None:
     if policy:
         table.add_row(
             "Policy in force (high / production)",
-            f"seq {policy['seq']}, proposed by carol (compliance), approved by adam (admin)",
+            f"seq {policy['seq']}, proposed by carol (compliance), approved by adam (admin); "
+            "no promotion without the version's performance and fairness evaluations",
         )
     card = facts["card_report"]
     table.add_row("Card verification", card.summary() if hasattr(card, "summary") else str(card))

@@ -335,6 +335,20 @@ class PolicyViolation(Conflict):
     slug = "policy-violation"
 
 
+class EvidenceMissing(PolicyViolation):
+    """The policy in force requires evidence the version does not have yet (named
+    evaluations, a regime checklist without gaps, a reviewed reason catalogue).
+
+    `missing` lists each piece in words, as the refusal's message does; the API returns it
+    as the problem's `evidence_missing` member (RFC 9457 section 3.2)."""
+
+    slug = "evidence-missing"
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+
+
 class VersionStopped(PolicyViolation):
     """A human stopped the version (oversight 'stop'); it cannot be deployed until resumed."""
 

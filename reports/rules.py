@@ -59,6 +59,16 @@ def _privileged(role: str) -> bool:
         return False
 
 
+def _evidence(payload: dict[str, Any]) -> str:
+    """What a policy requires before a promotion besides approvals, e.g. '; before a
+    promotion: fairness evaluation, eu-ai-act checklist without gaps'."""
+    needs = [f"{e} evaluation" for e in payload.get("required_evaluations") or []]
+    needs += [f"{r} checklist without gaps" for r in payload.get("required_regimes") or []]
+    if payload.get("reviewed_catalogue"):
+        needs.append("a reviewed reason catalogue")
+    return f"; before a promotion: {', '.join(needs)}" if needs else ""
+
+
 def rule_summary(statement: Statement, rules: RulesState | None = None) -> str:
     """One line saying what an access or policy entry changed ("" for other kinds).
 
@@ -99,7 +109,7 @@ def rule_summary(statement: Statement, rules: RulesState | None = None) -> str:
         state = " in force at once" if p.get("initial") else " awaiting approval"
         return (
             f"policy proposed for {_scope(p)}: {requirements(p.get('required') or {})}"
-            f"{independent};{state}" + _initial(p, "initial policy")
+            f"{independent}{_evidence(p)};{state}" + _initial(p, "initial policy")
         )
     if kind == Kind.POLICY_APPROVED.value:
         policy = _policy(rules, p.get("policy"))

@@ -9,6 +9,7 @@ ledger takes only until any other entry follows.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,7 +20,7 @@ from api.cli._terminal import console, fail, friendly_errors
 
 if TYPE_CHECKING:
     from api.service import IdentityStore
-    from ledger.governance import Principal, Role
+    from ledger.governance import PolicyFact, Principal, Role
     from ledger.log.entries import Entry
 
 users_app = typer.Typer(
@@ -203,8 +204,27 @@ def policy_propose(
     monitoring_plan: Annotated[
         bool, typer.Option(help="No promotion without a monitoring plan in force there")
     ] = False,
+    require_evaluation: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An evaluation (e.g. performance, fairness) recorded before a promotion "
+            "(repeatable)"
+        ),
+    ] = None,
+    require_regime: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A regime (eu-ai-act, reg-b, sr-26-2) whose checklist has no gap at the "
+            "promotion (repeatable)"
+        ),
+    ] = None,
+    require_reviewed_catalogue: Annotated[
+        bool, typer.Option(help="No promotion without a reason catalogue approved")
+    ] = False,
 ) -> None:
     """Propose an approval policy; it is in force once approved (`policy approve`)."""
+    from reports.regulatory import promotion_checklist
+
     required: dict[str, int] = {}
     for item in require:
         role, _, count = item.partition("=")
@@ -217,9 +237,16 @@ def policy_propose(
         ("champion_comparison", champion_comparison),
         ("rollback_approvals", rollback_approvals),
         ("monitoring_plan", monitoring_plan),
+        ("reviewed_catalogue", require_reviewed_catalogue),
     ):
         if wanted:
             payload[flag] = True
+    for regime in require_regime or []:
+        promotion_checklist(regime)  # UnknownRegime naming the known ones
+    if require_evaluation:
+        payload["required_evaluations"] = list(require_evaluation)
+    if require_regime:
+        payload["required_regimes"] = list(require_regime)
     entry = _rule_entry("policy.proposed", payload, reason)
     console.print(
         f"Proposed policy at seq {entry.seq} ({entry.entry_hash.hex()}): in force once a "
@@ -253,10 +280,16 @@ def policy_approve(
 
 @policy_app.command("list")
 @friendly_errors
-def policy_list() -> None:
+def policy_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the API's form)")] = False,
+) -> None:
     """Policies in force (by tier and environment) and proposals awaiting approval."""
     rules = _identities().rules()
-    for fact in sorted(rules.policies.values(), key=lambda p: p.seq):
+    facts = sorted(rules.policies.values(), key=lambda p: p.seq)
+    if as_json:
+        typer.echo(json.dumps({"policies": [f.to_dict() for f in facts]}, indent=2))
+        return
+    for fact in facts:
         if fact.in_force:
             state = f"in force since seq {fact.approved_seq}"
         elif fact.approved_seq is None:
@@ -265,18 +298,29 @@ def policy_list() -> None:
             state = f"replaced at seq {fact.superseded_seq}"
         console.print(
             f"seq {fact.seq:<6} {fact.describe():60} {state}"
-            + "".join(
-                f"  ({note})"
-                for note, on in (
-                    ("validators independent of the builder's team", fact.independent_validation),
-                    ("champion comparison before replacing", fact.champion_comparison),
-                    ("rollbacks need approvals", fact.rollback_approvals),
-                    ("a monitoring plan before promotion", fact.monitoring_plan),
-                )
-                if on
-            ),
+            + "".join(f"  ({note})" for note in _policy_notes(fact)),
             markup=False,
         )
+
+
+def _policy_notes(fact: PolicyFact) -> list[str]:
+    """What a policy requires besides approvals, in words."""
+    notes = [
+        note
+        for note, on in (
+            ("validators independent of the builder's team", fact.independent_validation),
+            ("champion comparison before replacing", fact.champion_comparison),
+            ("rollbacks need approvals", fact.rollback_approvals),
+            ("a monitoring plan before promotion", fact.monitoring_plan),
+            ("a reviewed reason catalogue before promotion", fact.reviewed_catalogue),
+        )
+        if on
+    ]
+    if fact.required_evaluations:
+        notes.append(f"evaluations before promotion: {', '.join(fact.required_evaluations)}")
+    if fact.required_regimes:
+        notes.append(f"no checklist gaps before promotion: {', '.join(fact.required_regimes)}")
+    return notes
 
 
 def _rule_entry(

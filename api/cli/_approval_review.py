@@ -3,9 +3,11 @@
 An approval is evidence that a named person reviewed a version (SR 26-2 effective challenge;
 EU AI Act Annex IV 2(g): the validation and testing procedures and their results): signing
 blind defeats it. So the command first prints the version's run, its metrics, the
-evaluations recorded, the decisions and approvals still missing, and every regime
-checklist's open gaps, read from the service as the approver's own key sees them, and asks
-for confirmation on a terminal (`--yes` skips the question, not the summary).
+evaluations recorded, the decisions and approvals still missing, the evidence the policy
+requires before a promotion that is still missing (with a warning that the deployment will
+be refused until it is recorded), and every regime checklist's open gaps, read from the
+service as the approver's own key sees them, and asks for confirmation on a terminal
+(`--yes` skips the question, not the summary).
 """
 
 from __future__ import annotations
@@ -47,9 +49,17 @@ def open_gaps(client: LedgerClient, model: str, version: str) -> dict[str, list[
     return gaps
 
 
-def review_table(client: LedgerClient, model: str, version: str, *, reject: bool) -> Table:
-    """The summary of what the decision is about, as a table for the terminal."""
-    view = client.version(model, version)
+def review_table(
+    client: LedgerClient,
+    model: str,
+    version: str,
+    *,
+    reject: bool,
+    view: dict[str, Any] | None = None,
+) -> Table:
+    """The summary of what the decision is about, as a table for the terminal (`view`: the
+    version as the service shows it, read again when not given)."""
+    view = view if view is not None else client.version(model, version)
     run = view["run"]
     statement = run["statement"]
     table = Table(
@@ -72,6 +82,9 @@ def review_table(client: LedgerClient, model: str, version: str, *, reject: bool
     table.add_row("decisions so far", "; ".join(decided) or "none")
     missing = [str(m) for m in view.get("missing_approvals") or []]
     table.add_row("still needed", "; ".join(missing) or "nothing (the policy is met)")
+    evidence = evidence_missing(view)
+    if evidence is not None:
+        table.add_row("evidence missing", "; ".join(evidence) or "none (the policy's is recorded)")
     for regime, titles in open_gaps(client, model, version).items():
         table.add_row(
             f"{regime} gaps",
@@ -81,6 +94,23 @@ def review_table(client: LedgerClient, model: str, version: str, *, reject: bool
     return table
 
 
+def evidence_missing(view: dict[str, Any]) -> list[str] | None:
+    """The evidence the policy requires before a promotion that the version lacks, as the
+    service derives it (`ledger.governance._evidence`); None from a service that does not."""
+    found = view.get("evidence_missing")
+    return None if found is None else [str(m) for m in found]
+
+
 def show_review(client: LedgerClient, model: str, version: str, *, reject: bool) -> None:
-    """Print the summary (see the module)."""
-    console.print(review_table(client, model, version, reject=reject))
+    """Print the summary (see the module) and, for an approval, a warning when the policy
+    will refuse the deployment for missing evidence whatever the approvals."""
+    view = client.version(model, version)
+    console.print(review_table(client, model, version, reject=reject, view=view))
+    missing = evidence_missing(view) or []
+    if missing and not reject:
+        console.print(
+            f"Warning: the policy in force will refuse the deployment of {model} {version} "
+            f"until this evidence is recorded: {'; '.join(missing)}",
+            style="bold yellow",
+            markup=False,
+        )

@@ -23,18 +23,23 @@ def ledger_settings() -> LedgerSettings:
 
 
 def open_store() -> LedgerStore:
-    """The initialised ledger; `LedgerNotInitialised` (one line: run `govledger init`) if none."""
-    from ledger.store import open_ledger
+    """The initialised ledger; `LedgerNotInitialised` (one line: run `govledger init`) if none.
 
-    return open_ledger(ledger_settings())
+    Admission asks it for the regime checklists' gaps a policy may require before a
+    promotion (`reports.regulatory.promotion_gaps`), as the service's store does."""
+    from ledger.store import open_ledger
+    from reports.regulatory import promotion_gaps
+
+    store = open_ledger(ledger_settings())
+    store.regime_gaps = promotion_gaps(store)
+    return store
 
 
 def open_store_and_artifacts() -> tuple[LedgerStore, ArtifactStore]:
     """The ledger and its artifact store, for the documents that read both."""
-    from ledger.store import ArtifactStore, open_ledger
+    from ledger.store import ArtifactStore
 
-    settings = ledger_settings()
-    return open_ledger(settings), ArtifactStore(settings.artifacts_path)
+    return open_store(), ArtifactStore(ledger_settings().artifacts_path)
 
 
 def acting_user(store: LedgerStore, doing: str) -> Principal:

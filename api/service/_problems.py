@@ -62,6 +62,9 @@ def install(app: FastAPI) -> None:
         parameter = getattr(exc, "parameter", None)
         if parameter is not None:  # which query parameter or field was refused
             extra["parameter"] = parameter
+        missing = getattr(exc, "missing", None)
+        if missing is not None:  # the evidence a policy requires that is missing
+            extra["evidence_missing"] = list(missing)
         return problem(exc.status, exc.slug, exc.message, **extra)
 
     @app.exception_handler(RequestValidationError)

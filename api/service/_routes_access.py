@@ -21,7 +21,6 @@ from api.service._context import Context, CurrentUser
 from api.service._schemas import Body
 from ledger.governance import (
     PRIVILEGED,
-    PolicyFact,
     Principal,
     Role,
     RulesState,
@@ -29,6 +28,7 @@ from ledger.governance import (
     parse_role,
 )
 from ledger.log.entries import Entry, build_statement
+from reports.regulatory import promotion_checklist
 
 router = APIRouter(prefix="/v1", tags=["access"])
 
@@ -66,6 +66,9 @@ class PolicyIn(Body):
     champion_comparison: bool = False
     rollback_approvals: bool = False
     monitoring_plan: bool = False
+    required_evaluations: list[str] = Field(default_factory=list)
+    required_regimes: list[str] = Field(default_factory=list)
+    reviewed_catalogue: bool = False
     reason: str = ""
 
 
@@ -85,28 +88,6 @@ def _submit(
 ) -> list[Entry]:
     statement = build_statement(kind=kind, actor=principal.name, reason=reason, payload=payload)
     return context.store.submit(principal, [Submission(statement)])
-
-
-def _policy(fact: PolicyFact) -> dict[str, Any]:
-    """A policy as JSON, with the field names of a version's `policy` block (`registry`)."""
-    return {
-        "entry_hash": fact.entry_hash.hex(),
-        "seq": fact.seq,
-        "tier": fact.tier,
-        "environment": fact.environment,
-        "required": dict(fact.required),
-        "independent_validation": fact.independent_validation,
-        "champion_comparison": fact.champion_comparison,
-        "rollback_approvals": fact.rollback_approvals,
-        "monitoring_plan": fact.monitoring_plan,
-        "description": fact.as_policy().describe(),
-        "proposed_by": fact.proposer,
-        "approved_seq": fact.approved_seq,
-        "approved_by": fact.approver,
-        "superseded_seq": fact.superseded_seq,
-        "in_force": fact.in_force,
-        "initial": fact.initial,
-    }
 
 
 def _access(rules: RulesState) -> dict[str, Any]:
@@ -218,7 +199,7 @@ def policies(context: Context, principal: CurrentUser) -> dict[str, Any]:
         action="reading policies",
     )
     rules = context.store.rules()
-    return {"policies": [_policy(p) for p in sorted(rules.policies.values(), key=lambda p: p.seq)]}
+    return {"policies": [p.to_dict() for p in sorted(rules.policies.values(), key=lambda p: p.seq)]}
 
 
 @router.post("/policies", status_code=201, summary="Propose an approval policy")
@@ -233,10 +214,17 @@ def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> 
         "champion_comparison",
         "rollback_approvals",
         "monitoring_plan",
+        "reviewed_catalogue",
     )
     for flag in flags:
         if getattr(body, flag):
             payload[flag] = True
+    for regime in body.required_regimes:
+        promotion_checklist(regime)  # UnknownRegime (422) naming the known ones
+    if body.required_evaluations:
+        payload["required_evaluations"] = body.required_evaluations
+    if body.required_regimes:
+        payload["required_regimes"] = body.required_regimes
     return _entry(_submit(context, principal, "policy.proposed", payload, body.reason))
 
 

@@ -143,7 +143,7 @@ def get_version(
     _: Reader,
 ) -> dict[str, Any]:
     return version_view(
-        context.store, name_from_segment(model), name_from_segment(version)
+        context.store, name_from_segment(model), name_from_segment(version), evidence=True
     ).to_dict()
 
 

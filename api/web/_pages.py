@@ -24,6 +24,7 @@ from ledger.store import (
     model_names,
     model_serving,
     model_summary,
+    version_evidence_missing,
     version_view,
 )
 from reports.rules import is_rule_kind, rule_summary
@@ -53,6 +54,9 @@ class VersionRow:
     logged_at: str
     decisions: list[Decision]
     missing_approvals: list[str]
+    evidence_missing: list[str] = field(default_factory=list)
+    """The evidence the policy requires before a promotion that a version not yet deployed
+    lacks (`ledger.governance._evidence`): the deployment will be refused until recorded."""
     policy: str = ""
     """The approval policy its status is derived under, e.g. 'high / production: 2
     validator and 1 approver', or 'configured: 1 validator and 1 approver'."""
@@ -175,6 +179,7 @@ def model_row(store: LedgerStore, name: str) -> ModelRow:
             logged_at=view.run.recorded_at,
             decisions=decisions,
             missing_approvals=list(view.missing_approvals),
+            evidence_missing=version_evidence_missing(store, view) if not view.tenures else [],
             policy=view.policy_fact.describe()
             if view.policy_fact is not None
             else f"configured: {view.policy.describe()}",

@@ -11,6 +11,9 @@ An index of the rules, each in one place (private module, then function):
 - four eyes on oversight of one's own version: `_policy.check_oversight_four_eyes`
 - the approvals a deployment needs, and a version's status: `_policy.check_deployment`,
   `_policy.version_status`
+- the evidence a policy requires before a promotion (named evaluations, regime checklists
+  without gaps, a reviewed reason catalogue): `_evidence.evidence_missing`,
+  `_evidence.check_evidence`; gathered for a promotion by `_admission.version_evidence`
 - stop and resume (human oversight, EU AI Act Art. 14): `_oversight.check_oversight`,
   `_oversight.check_not_stopped`
 - reason-code catalogues and the features they map (Regulation B 1002.9(b)(2)):
@@ -51,7 +54,13 @@ Nothing here reads a database: the store hands admission a `_facts.LedgerFacts`,
 write gate (`ledger.store._submit`) applies the role and refusal rules on every write path.
 """
 
-from ledger.governance._admission import FreshnessWindow, Submission, admit, catalogue_in_force
+from ledger.governance._admission import (
+    FreshnessWindow,
+    Submission,
+    admit,
+    catalogue_in_force,
+    version_evidence,
+)
 from ledger.governance._catalogue import CatalogueState, catalogue_states
 from ledger.governance._citations import (
     CITING_KINDS,
@@ -68,6 +77,14 @@ from ledger.governance._events import (
     events_for_entry,
     overdue_event_key,
     overdue_events,
+)
+from ledger.governance._evidence import (
+    RegimeFinding,
+    RegimeGaps,
+    VersionEvidence,
+    check_evidence,
+    evidence_missing,
+    gather_evidence,
 )
 from ledger.governance._facts import (
     KeyFact,
@@ -126,6 +143,7 @@ from ledger.governance._rules import (
     deployment_policy,
     initial_access_statements,
     parse_role,
+    policy_terms,
 )
 from ledger.governance._scoring import (
     DecisionRetention,
@@ -187,6 +205,8 @@ __all__ = [
     "Principal",
     "PromotionFact",
     "PromotionRequest",
+    "RegimeFinding",
+    "RegimeGaps",
     "ReportFact",
     "ResponseFact",
     "RetirementFact",
@@ -198,6 +218,7 @@ __all__ = [
     "Tenure",
     "UnknownRole",
     "UserFact",
+    "VersionEvidence",
     "VersionStatus",
     "admit",
     "approvals_missing",
@@ -210,6 +231,7 @@ __all__ = [
     "check_deployment_in_force",
     "check_environment",
     "check_erasure",
+    "check_evidence",
     "check_four_eyes",
     "check_not_stopped",
     "check_oversight_four_eyes",
@@ -226,6 +248,8 @@ __all__ = [
     "decision_fact",
     "deployment_policy",
     "events_for_entry",
+    "evidence_missing",
+    "gather_evidence",
     "initial_access_statements",
     "inventory_record",
     "inventory_row",
@@ -241,6 +265,7 @@ __all__ = [
     "parse_roles",
     "plan_in_force",
     "plan_states",
+    "policy_terms",
     "promotion_request",
     "refusal_idempotency_key",
     "refusal_statement",
@@ -248,5 +273,6 @@ __all__ = [
     "serving_event",
     "serving_history",
     "stop_in_force",
+    "version_evidence",
     "version_status",
 ]

@@ -42,6 +42,12 @@ from ledger.governance._catalogue import (
     scored_features,
 )
 from ledger.governance._citations import Cited, citation_problem, citations_of, cited_hash, may_cite
+from ledger.governance._evidence import (
+    RegimeGaps,
+    VersionEvidence,
+    check_evidence,
+    gather_evidence,
+)
 from ledger.governance._facts import LedgerFacts
 from ledger.governance._inventory import check_registration
 from ledger.governance._monitoring import (
@@ -114,9 +120,11 @@ def admit(
     *,
     seq: int,
     retention: DecisionRetention = DecisionRetention(),
+    regime_gaps: RegimeGaps | None = None,
 ) -> None:
     """Raise the specific error that refuses this submission at `seq`, or return if it may
-    be appended there."""
+    be appended there; `regime_gaps` evaluates the regime checklists a policy may require
+    (`ledger.governance._evidence`)."""
     statement = submission.statement
     kind = Kind(statement.kind)
     rules = facts.rules()
@@ -143,12 +151,21 @@ def admit(
         check_not_stopped(
             statement.model, statement.version, facts.oversight_for(run.model, run.version)
         )
-        check_deployment_in_force(
-            rules,
-            policy,
-            facts.materiality_tier(statement.model),
-            _promotion(statement, run, facts, policy),
+        request = _promotion(statement, run, facts, policy)
+        check_deployment_in_force(rules, policy, facts.materiality_tier(statement.model), request)
+        in_force = deployment_policy(
+            rules, policy, facts.materiality_tier(statement.model), request.environment
         )
+        if not request.rollback or in_force.rollback_approvals:  # a rollback: admitted before
+            check_evidence(
+                in_force,
+                statement.model,
+                statement.version,
+                version_evidence(
+                    statement.model, statement.version, request.environment, facts, policy,
+                    regime_gaps,
+                ),
+            )  # fmt: skip
     elif kind is Kind.MONITORING_PLAN:
         _require_version(statement, facts)
         check_plan(statement.payload)
@@ -313,6 +330,33 @@ def _check_scoring_batch(
             statement.model, statement.version, environment, facts, policy
         ),
         taken={} if batch is None else facts.decisions_taken(batch.decision_ids),
+    )
+
+
+def version_evidence(
+    model: str,
+    version: str,
+    environment: str,
+    facts: LedgerFacts,
+    policy: ApprovalPolicy,
+    regime_gaps: RegimeGaps | None = None,
+) -> VersionEvidence:
+    """What the version has of the evidence the policy in force for its tier and
+    `environment` may require (`ledger.governance._evidence`): its evaluations, a reason
+    catalogue approved under that policy, and the required regimes' gaps."""
+    in_force = deployment_policy(facts.rules(), policy, facts.materiality_tier(model), environment)
+    if not (
+        in_force.required_evaluations or in_force.required_regimes or in_force.reviewed_catalogue
+    ):
+        return VersionEvidence()  # nothing required: no query
+    return gather_evidence(
+        in_force,
+        model,
+        version,
+        evaluations=facts.evaluations_for(model, version) if in_force.required_evaluations else (),
+        catalogue_reviewed=in_force.reviewed_catalogue
+        and catalogue_in_force(model, version, environment, facts, policy) is not None,
+        regime_gaps=regime_gaps,
     )
 
 

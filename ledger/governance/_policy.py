@@ -78,6 +78,14 @@ class ApprovalPolicy:
     """The environments a version may be promoted into (configured); empty: any name."""
     shadow_environments: tuple[str, ...] = ("shadow",)
     """Environments that may serve several versions at once (challengers in shadow)."""
+    required_evaluations: tuple[str, ...] = ()
+    """Evaluations (`evaluation.recorded` payload `evaluation`, e.g. performance, fairness)
+    that must be recorded for a version before it is promoted (`ledger.governance._evidence`)."""
+    required_regimes: tuple[str, ...] = ()
+    """Regime checklists (e.g. eu-ai-act, reg-b) that must have no gap a promotion cannot
+    close itself, at the time of the promotion."""
+    reviewed_catalogue: bool = False
+    """A version is promoted only with a reason catalogue approved under the policy."""
 
     def __post_init__(self) -> None:
         check_policy_roles(self.required)  # a role nobody approves as: InvalidConfiguration

@@ -136,6 +136,9 @@ class PolicyFact:
     champion_comparison: bool = False
     rollback_approvals: bool = False
     monitoring_plan: bool = False
+    required_evaluations: tuple[str, ...] = ()
+    required_regimes: tuple[str, ...] = ()
+    reviewed_catalogue: bool = False
 
     @property
     def in_force(self) -> bool:
@@ -161,7 +164,43 @@ class PolicyFact:
             monitoring_plan=self.monitoring_plan,
             environments=base.environments,
             shadow_environments=base.shadow_environments,
+            required_evaluations=self.required_evaluations,
+            required_regimes=self.required_regimes,
+            reviewed_catalogue=self.reviewed_catalogue,
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON (the API's policy listing, `govledger policy list --json`);
+        a version's `policy` block uses the same field names."""
+        return {
+            "entry_hash": self.entry_hash.hex(),
+            "seq": self.seq,
+            "tier": self.tier,
+            "environment": self.environment,
+            **policy_terms(self.as_policy()),
+            "proposed_by": self.proposer,
+            "approved_seq": self.approved_seq,
+            "approved_by": self.approver,
+            "superseded_seq": self.superseded_seq,
+            "in_force": self.in_force,
+            "initial": self.initial,
+        }
+
+
+def policy_terms(policy: ApprovalPolicy) -> dict[str, Any]:
+    """What a policy requires, as JSON: the one spelling of its terms for every view of a
+    policy (the policy listing, a version's `policy` block)."""
+    return {
+        "required": dict(policy.required),
+        "independent_validation": policy.independent_validation,
+        "champion_comparison": policy.champion_comparison,
+        "rollback_approvals": policy.rollback_approvals,
+        "monitoring_plan": policy.monitoring_plan,
+        "required_evaluations": list(policy.required_evaluations),
+        "required_regimes": list(policy.required_regimes),
+        "reviewed_catalogue": policy.reviewed_catalogue,
+        "description": policy.describe(),
+    }
 
 
 _F = TypeVar("_F", GrantFact, PolicyFact)
@@ -484,6 +523,11 @@ class RulesState:
                 champion_comparison=bool(payload.get("champion_comparison", False)),
                 rollback_approvals=bool(payload.get("rollback_approvals", False)),
                 monitoring_plan=bool(payload.get("monitoring_plan", False)),
+                required_evaluations=tuple(
+                    str(e) for e in payload.get("required_evaluations") or ()
+                ),
+                required_regimes=tuple(str(r) for r in payload.get("required_regimes") or ()),
+                reviewed_catalogue=bool(payload.get("reviewed_catalogue", False)),
             )
             self.policies[entry_hash] = policy
             if initial:

@@ -695,6 +695,10 @@ class AccessKeyRevokedPayload(Payload):
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
+EvidenceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+"""An evaluation name or a regime id a policy requires (lowercase, as they are recorded)."""
+
+
 class PolicyProposedPayload(Payload):
     """An approval policy for deployments of models of `tier` to `environment`.
 
@@ -715,6 +719,14 @@ class PolicyProposedPayload(Payload):
     rollback_approvals: bool = False
     """A rollback needs the policy's approvals anew (default: it needs none, the version
     was approved when it first served)."""
+    required_evaluations: Annotated[list[EvidenceName], Field(max_length=32)] = []
+    """Evaluations (their `evaluation` name: performance, fairness...) a version must have
+    recorded before it is promoted (`ledger.governance._evidence`)."""
+    required_regimes: Annotated[list[EvidenceName], Field(max_length=32)] = []
+    """Regime checklists (reports/regulatory: eu-ai-act, reg-b, sr-26-2) that must have no
+    gap at the time of the promotion (items met only in operation excepted)."""
+    reviewed_catalogue: bool = False
+    """A version is promoted only with a reason catalogue approved under the policy."""
     initial: Initial = None
 
     @field_validator("required")

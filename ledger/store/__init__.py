@@ -49,6 +49,7 @@ from ledger.store._registry import (
     promotion_payload,
     serving_of,
     tenure_dict,
+    version_evidence_missing,
     version_view,
 )
 from ledger.store._serving_answer import serving_answer
@@ -110,6 +111,7 @@ __all__ = [
     "signing_keys",
     "statements_for",
     "tenure_dict",
+    "version_evidence_missing",
     "version_view",
     "web_sessions",
     "witnessed_checkpoint",

@@ -34,6 +34,7 @@ from ledger.governance import (
     ApprovalPolicy,
     DecisionRetention,
     FreshnessWindow,
+    RegimeGaps,
     RulesState,
     Submission,
     admit,
@@ -138,6 +139,7 @@ class Appender:
         self.policy = policy
         self.window = window
         self.retention = retention or DecisionRetention()
+        self.regime_gaps: RegimeGaps | None = None
         self._sql = sql
         self._errors = database_errors(engine)
         self._unavailable = engine.dialect.loaded_dbapi.OperationalError
@@ -331,6 +333,7 @@ class Appender:
                     self.window,
                     seq=size + len(created),
                     retention=self.retention,
+                    regime_gaps=self.regime_gaps,
                 )
             except GovledgerError as exc:
                 if len(request.subs) > 1:

@@ -36,6 +36,7 @@ from ledger.governance import (
     FreshnessWindow,
     Principal,
     PromotionFact,
+    RegimeGaps,
     RetirementFact,
     RulesState,
     ServingHistory,
@@ -130,6 +131,21 @@ class LedgerStore:
     @policy.setter
     def policy(self, policy: ApprovalPolicy) -> None:
         self._appender.policy = policy
+
+    @property
+    def regime_gaps(self) -> RegimeGaps | None:
+        """How admission learns the gaps of a regime checklist a policy requires
+        (`ledger.governance._evidence`): the checklists belong to `reports.regulatory`,
+        which the core may not import, so whoever opens the store for users sets this
+        (`api.service`, the CLI); None: a required regime counts as missing.
+
+        It reads the committed entries, so evidence written in the same batch as the
+        promotion is not seen: record the evidence first."""
+        return self._appender.regime_gaps
+
+    @regime_gaps.setter
+    def regime_gaps(self, regime_gaps: RegimeGaps | None) -> None:
+        self._appender.regime_gaps = regime_gaps
 
     @property
     def window(self) -> FreshnessWindow:

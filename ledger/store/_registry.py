@@ -43,12 +43,15 @@ from ledger.governance import (
     catalogue_states,
     decision_fact,
     deployment_policy,
+    evidence_missing,
+    gather_evidence,
     inventory_record,
     inventory_row,
     model_files,
     monitoring_state,
     oversight_fact,
     plan_states,
+    policy_terms,
     serving_event,
     stop_in_force,
     version_status,
@@ -103,6 +106,10 @@ class VersionView:
     tenures: list[Tenure] = field(default_factory=list)
     """Where the version serves and served: one tenure per promotion into an environment,
     ended by the promotion that replaced it or a retirement (`ledger.governance._serving`)."""
+    evidence_missing: list[str] | None = None
+    """The evidence `policy` requires before a promotion that the version lacks
+    (`ledger.governance._evidence`), as a promotion's refusal names it; None when not
+    derived (`version_view(..., evidence=True)` derives it)."""
 
     @property
     def model_files(self) -> list[str]:
@@ -136,6 +143,7 @@ class VersionView:
             "monitoring": [monitoring_dict(m) for m in self.monitoring],
             "monitoring_entries": [_brief(e) for e in self.monitoring_entries],
             "plan_decisions": [_brief(e) for e in self.plan_decisions],
+            "evidence_missing": self.evidence_missing,
         }
 
     def policy_dict(self) -> dict[str, object]:
@@ -145,12 +153,7 @@ class VersionView:
             "source": "configured" if fact is None else "ledger",
             "materiality_tier": self.materiality_tier,
             "environment": self.environment,
-            "required": dict(self.policy.required),
-            "independent_validation": self.policy.independent_validation,
-            "champion_comparison": self.policy.champion_comparison,
-            "rollback_approvals": self.policy.rollback_approvals,
-            "monitoring_plan": self.policy.monitoring_plan,
-            "description": self.policy.describe(),
+            **policy_terms(self.policy),
         }
         if fact is not None:
             found.update(
@@ -406,14 +409,39 @@ def _tier(found: list[Entry], before: int | None) -> str | None:
 
 
 def version_view(
-    store: LedgerStore, model: str, version: str, *, entries_of_model: list[Entry] | None = None
+    store: LedgerStore,
+    model: str,
+    version: str,
+    *,
+    entries_of_model: list[Entry] | None = None,
+    evidence: bool = False,
 ) -> VersionView:
     """Derive a version's view; UnknownModelVersion if it was never logged.
 
     `entries_of_model` (every entry of the model, as `model_entries` returns) saves re-reading
-    them when deriving several versions at once."""
+    them when deriving several versions at once. `evidence` also derives what the policy
+    requires before a promotion and the version lacks (`evidence_missing`; regime checklists
+    through `LedgerStore.regime_gaps`, so it costs their evaluation)."""
     found = entries_of_model if entries_of_model is not None else model_entries(store, model)
-    return _version_view(store, model, version, found, _RulesAt(store))
+    view = _version_view(store, model, version, found, _RulesAt(store))
+    if evidence:
+        view.evidence_missing = version_evidence_missing(store, view)
+    return view
+
+
+def version_evidence_missing(store: LedgerStore, view: VersionView) -> list[str]:
+    """The evidence `view.policy` requires before a promotion that the version lacks: the
+    rule admission applies (`ledger.governance._evidence`), over the view's entries."""
+    policy = view.policy
+    found = gather_evidence(
+        policy,
+        view.model,
+        view.version,
+        evaluations=[str(e.statement.payload.get("evaluation", "")) for e in view.evaluations],
+        catalogue_reviewed=any(s.in_force for s in view.catalogue_states),
+        regime_gaps=store.regime_gaps,
+    )
+    return evidence_missing(policy, found)
 
 
 def _version_view(

@@ -74,6 +74,7 @@ class Statements:
     latest_registration: str
     serving_events: str
     comparison_rows: str
+    evaluation_rows: str
     monitoring_rows: str
     serving_events_between: str
     catalogue_rows: str
@@ -215,6 +216,8 @@ def statements_for(dialect: str) -> Statements:
         comparison_rows="SELECT seq, entry_hash, payload FROM entries WHERE model = ? "
         "AND version = ? AND kind = 'evaluation.recorded' "
         "AND payload LIKE ? ORDER BY seq",
+        evaluation_rows="SELECT payload FROM entries WHERE model = ? AND version = ? "
+        "AND kind = 'evaluation.recorded' ORDER BY seq",
         catalogue_rows="SELECT entry_hash, seq, kind, model, version, actor, payload FROM entries "
         "WHERE model = ? AND version = ? AND kind = 'catalogue.recorded' ORDER BY seq",
         insert_decision="INSERT INTO scoring_decisions (batch_seq, leaf_index, decision_id, "

@@ -68,6 +68,7 @@ class TransactionFacts:
         self._stored_retired: set[tuple[str, str]] = set()
         self._serving: dict[str, list[PromotionFact | RetirementFact]] = {}
         self._comparisons: dict[tuple[str, str], list[ComparisonFact]] = {}
+        self._evaluations: dict[tuple[str, str], list[str]] = {}
         self._monitoring: dict[tuple[str, str], list[Entry]] = {}
         self._catalogue_rows: dict[tuple[str, str], list[tuple[RunFact, dict[str, Any]]]] = {}
         self._decision_ids: dict[str, int] = {}
@@ -167,6 +168,7 @@ class TransactionFacts:
             found = comparison_from(entry.seq, entry.entry_hash, st.version, st.payload_json)
             if found is not None:
                 self._comparisons.setdefault(key, []).append(found)
+            self._evaluations.setdefault(key, []).append(str(st.payload.get("evaluation", "")))
         elif st.kind == Kind.KEY_REGISTERED.value:
             payload = st.payload
             self._keys[payload["key_id"]] = KeyFact(
@@ -325,6 +327,11 @@ class TransactionFacts:
         rows = self._tx.all(self._sql.comparison_rows, (model, version, COMPARISON_PATTERN))
         stored = [comparison_from(int(r[0]), bytes(r[1]), version, str(r[2])) for r in rows]
         return [c for c in stored if c is not None] + self._comparisons.get((model, version), [])
+
+    def evaluations_for(self, model: str, version: str) -> list[str]:
+        rows = self._tx.all(self._sql.evaluation_rows, (model, version))
+        stored = [str(json.loads(str(r[0])).get("evaluation", "")) for r in rows]
+        return stored + self._evaluations.get((model, version), [])
 
     def monitoring_for(self, model: str, version: str) -> MonitoringFacts:
         found = MonitoringFacts()

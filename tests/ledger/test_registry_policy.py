@@ -33,6 +33,9 @@ def test_a_deployed_version_is_measured_against_the_policy_of_its_deployment(
         "champion_comparison": False,
         "rollback_approvals": False,
         "monitoring_plan": False,
+        "required_evaluations": [],
+        "required_regimes": [],
+        "reviewed_catalogue": False,
         "description": view.policy.describe(),
         "entry_hash": ledger.entries["policy"].entry_hash.hex(),
         "seq": ledger.entries["policy"].seq,
@@ -122,5 +125,8 @@ def test_a_ledger_that_records_no_policy_uses_the_configured_one(store: LedgerSt
         "champion_comparison": False,
         "rollback_approvals": False,
         "monitoring_plan": False,
+        "required_evaluations": [],
+        "required_regimes": [],
+        "reviewed_catalogue": False,
         "description": "1 validator",
     }
