@@ -62,13 +62,15 @@ _REASONS = itemgetter("reasons")
 _SEQUENCES = {list, tuple}
 _DAY = itemgetter(slice(0, 10))
 _LEAF_BYTES_PREFIX = LEAF_TEXT_PREFIX.encode("ascii")
-_REFERENCES = re.compile(f"{REFERENCE.pattern}(?:\n{REFERENCE.pattern})*")
-"""`REFERENCE` over values joined by newlines (`_all_match`)."""
+_REFERENCES = re.compile(f"{REFERENCE.pattern}+(?:\n{REFERENCE.pattern}+)*+")
+"""`REFERENCE` over values joined by newlines (`_all_match`), its repetitions possessive
+(the pattern ends in one): a value can end only at a newline, so nothing is given back,
+and a refused batch of 10,000 costs one pass, not a search back through every value."""
 _MOMENT = (
     r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"
 )
-_MOMENTS = re.compile(f"{_MOMENT}(?:\n{_MOMENT})*")
+_MOMENTS = re.compile(f"{_MOMENT}(?:\n{_MOMENT})*+")
 """`MOMENT` with ASCII digits and the ranges of months, days, hours, minutes and seconds
 (a day that does not exist is left to `date.fromisoformat`), over joined values."""
 
