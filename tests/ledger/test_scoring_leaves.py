@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from ledger.errors import BatchTooLarge, InvalidDecision
 from ledger.log import merkle
-from ledger.log.decision_batch import _parse_rows, parse_batch
+from ledger.log.decision_batch import _parse_columns, _parse_rows, parse_batch
 from ledger.log.scoring import (
     LEAF_PREFIX,
     MAX_BATCH_DECISIONS,
+    KeyedHash,
     applicant_reference,
     batch_root,
     decision_text,
@@ -27,6 +28,7 @@ from ledger.log.scoring import (
     leaf_hash_of_text,
     score_json,
 )
+from ledger.log.timestamps import format_rfc3339
 from tests.ledger.test_canonical import finite_floats
 
 KEY = bytes(range(32))
@@ -156,6 +158,12 @@ def test_salts_are_random_but_a_retry_has_the_same_fingerprint() -> None:
         ({"r1__version": "2.0.0"}, 1, "not the batch's"),
         ({"r1__colour": "red"}, 1, "unknown field"),
         ({"r1__reasons": ["R1", "R1"]}, 1, "twice"),
+        ({"r2__score": 10**400}, 2, "finite number"),
+        ({"r3__decided_at": "2026-03-04T24:00:00Z"}, 3, "not a time that exists"),
+        ({"r3__decided_at": "0000-03-04T10:00:00Z"}, 3, "not a time that exists"),
+        ({"r1__outcome": ["approve"]}, 1, "outcome must be one of"),
+        ({"r1__reasons": [["R1"]]}, 1, "catalogue code"),
+        ({"r1__decision_id": "d-1\nd-9"}, 1, "decision_id must match"),
     ],
 )
 def test_a_bad_decision_refuses_the_batch_naming_its_index(
@@ -191,26 +199,31 @@ def test_the_applicant_reference_is_a_keyed_hash() -> None:
                 "score": finite_floats | st.integers(-(2**40), 2**40),
                 "outcome": st.sampled_from(["approve", "refer"]),
                 "reasons": st.lists(
-                    st.sampled_from(["R1", "R2", "R3", 'Q"\\']), max_size=4, unique=True
+                    st.sampled_from(["R1", "R2", "R3", 'Q"\\', "%s\x00"]), max_size=4, unique=True
                 ),
             }
         ),
         min_size=1,
         max_size=20,
-    )
+    ),
+    st.sampled_from([("credit", "1.0.0", "production"), ('m%s"\\', "v%%\x00", "\u00e9\u2028")]),
 )
-def test_the_columns_and_the_rows_build_the_same_batch(rows: list[dict[str, Any]]) -> None:
+def test_the_columns_and_the_rows_build_the_same_batch(
+    rows: list[dict[str, Any]], batch_names: tuple[str, str, str]
+) -> None:
     rows = [{**r, "decision_id": f"d-{i}"} for i, r in enumerate(rows)]
     salts = [f"{i:032x}" for i in range(len(rows))]
-    fast = _parse(rows, salts=salts)
-    slow = _parse_rows(
+    model, version, environment = batch_names
+    common: dict[str, Any] = {"model": model, "version": version, "environment": environment}
+    fast = _parse_columns(
         rows,
-        model="credit",
-        version="1.0.0",
-        environment="production",
-        applicant_key=KEY,
-        now=NOW,
-        max_future=timedelta(minutes=5),
+        **common,
+        keyed=KeyedHash(KEY),
+        latest=format_rfc3339(NOW + timedelta(minutes=5)),
         salts=salts,
     )
+    slow = _parse_rows(
+        rows, **common, applicant_key=KEY, now=NOW, max_future=timedelta(minutes=5), salts=salts
+    )
+    assert fast is not None  # the columns took the batch: not handed to the rows
     assert fast == slow
