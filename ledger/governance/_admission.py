@@ -43,7 +43,7 @@ from ledger.governance._catalogue import (
 )
 from ledger.governance._citations import Cited, citation_problem, citations_of, cited_hash, may_cite
 from ledger.governance._facts import LedgerFacts
-from ledger.governance._inventory import check_registration
+from ledger.governance._inventory import check_registration, check_run_registered
 from ledger.governance._monitoring import (
     PlanState,
     check_plan,
@@ -128,6 +128,12 @@ def admit(
         rules.check(statement, seq, tiers=policy.materiality_tiers)
     elif kind in RUN_KINDS:
         _check_run(statement, kind, facts)
+        if submission.gated:
+            check_run_registered(
+                statement,
+                registered_at_seq=facts.registration_seq(statement.model),
+                registered_models=facts.registered_models,
+            )
     elif kind in DECISION_KINDS:
         _check_decision(statement, facts)
     elif kind is Kind.EVALUATION_RECORDED:

@@ -28,7 +28,7 @@ from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import init_ledger
 from tests.access import revoke_keys_by_admin
-from tests.api.conftest import Service, free_port, signed_decision
+from tests.api.conftest import Service, free_port, register_model, signed_decision
 from tests.ledger.legacy import append_legacy
 from tests.model_files import model_file_for
 
@@ -77,6 +77,7 @@ def svc(module_any_service: Service) -> Service:
 def log_run(svc: Service, model: str, version: str = "1.0", user: str = "dana") -> str:
     """Log a training run; return its entry hash."""
     with svc.client(user) as client:
+        register_model(client, model)
         with client.run(model, version=version) as run:
             run.log_metrics({"auc": 0.8})
             run.log_model(model_file_for(model, version))

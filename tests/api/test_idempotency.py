@@ -13,7 +13,7 @@ import pytest
 
 from ledger.client import LedgerClient
 from ledger.log import signing
-from tests.api.conftest import Service, signed_decision
+from tests.api.conftest import Service, register_model, signed_decision
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +130,7 @@ def test_a_run_whose_answer_is_lost_is_retried_by_the_client_and_logged_once(svc
     before = svc.size()
     transport = _LoseFirstAnswer()
     with LedgerClient(svc.url, svc.api_keys["dana"], transport=transport, retries=2) as dana:
+        register_model(dana, "idem-lost")
         with dana.run("idem-lost", version="1.0", code_revision="abc123") as run:
             run.log_metrics({"auc": 0.7})
     assert transport.lost == 1
@@ -147,6 +148,7 @@ def test_a_refused_request_retried_with_a_long_key_records_one_refusal(
     signing.write_private_key(key_path, signing.generate_private_key())
     with svc.client(name) as client:
         client.register_key(key_path)
+        register_model(client, "idem-4eyes")
         with client.run("idem-4eyes", version=name) as run:
             pass
     assert run.entry is not None
