@@ -51,6 +51,7 @@ from ledger.store._registry import (
     tenure_dict,
     version_view,
 )
+from ledger.store._run_search import RunPage, run_record, runs_by_seq, search_runs
 from ledger.store._serving_answer import serving_answer
 from ledger.store._settings import LedgerSettings
 from ledger.store._sql import entry_chunks, statements_for
@@ -72,6 +73,7 @@ __all__ = [
     "EntryFilter",
     "LedgerSettings",
     "LedgerStore",
+    "RunPage",
     "VersionView",
     "check_digest",
     "claim_next",
@@ -105,6 +107,9 @@ __all__ = [
     "record_entry_events",
     "record_overdue_events",
     "redeliver",
+    "run_record",
+    "runs_by_seq",
+    "search_runs",
     "serving_answer",
     "serving_of",
     "signing_keys",

@@ -47,6 +47,7 @@ COMMANDS = {
         "users",
         "policy",
         "keys",
+        "runs",
         "webhooks",
         "witness",
     ],
@@ -54,6 +55,7 @@ COMMANDS = {
     "users": ["add", "grant", "confirm", "revoke-role", "key", "revoke", "list"],
     "policy": ["propose", "approve", "list"],
     "keys": ["create", "register"],
+    "runs": ["search"],
     "webhooks": ["deliveries", "redeliver"],
     "witness": ["keygen", "serve"],
 }
