@@ -35,6 +35,7 @@ from api.cli import _service as service
 from api.cli import _serving as serving
 from api.cli import _webhooks as webhooks
 from api.cli import _witness as witness
+from api.cli._help_metavars import PlainHelpGroup
 
 app = typer.Typer(
     name="govledger",
@@ -42,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=PlainHelpGroup,
 )
 for module in (
     ledger_commands,
