@@ -102,6 +102,8 @@ def make_cli(folder: Path, env: dict[str, str], user: str = "dana") -> Cli:
     cli.ok("init", "--origin", "bank.example/credit-models")
     cli.admin_key = add_user(cli, "adam", "admin")
     cli.api_key = add_user(cli, user, "data_scientist")
+    registration = {"kind": "model.registered", "model": "credit-scoring"}
+    cli.ok("log", cli.statement_file(registration, "registration.json"))  # runs need it
     cli.base = cli.size()
     return cli
 

@@ -119,7 +119,7 @@ def test_the_cli_deploys_rolls_back_and_retires_as_its_api_keys_user(
             "artifacts": [{"name": "model.txt", "sha256": "ab" * 32, "role": "model"}],
         },
     }
-    cli.ok("log", cli.statement_file(run))
+    cli.ok("log", cli.statement_file([{"kind": "model.registered", "model": M}, run]))
     size = cli.size()
     refused = one_line_error(cli.run("deploy", M, "1.0", "--reason", "go live"))
     assert refused.startswith("error: ") and "still missing" in refused

@@ -37,6 +37,7 @@ def _same_answer(responses: list[httpx.Response]) -> None:
 def test_a_retried_run_is_one_entry_with_identical_responses(svc: Service) -> None:
     body = {"model": "idem-seq", "version": "1.0", "metrics": {"auc": 0.81}, "tags": {"t": "x"}}
     key = f"run-{uuid.uuid4()}"
+    svc.register("idem-seq")
     before = svc.size()
     first = _post(svc, "dana", "/v1/runs", body, key)
     assert first.status_code == 201
@@ -62,6 +63,7 @@ def test_a_retried_batch_returns_the_same_entries(svc: Service) -> None:
 def test_eight_concurrent_retries_make_one_entry_and_the_same_answer(svc: Service) -> None:
     body = {"model": "idem-concurrent", "version": "1.0", "params": {"depth": 3}}
     key = f"concurrent-{uuid.uuid4()}"
+    svc.register("idem-concurrent")
     before = svc.size()
     start = threading.Barrier(8)
 
@@ -97,6 +99,7 @@ def test_eight_concurrent_new_keys_make_eight_entries(svc: Service) -> None:
 
 
 def test_the_clients_run_retries_with_the_key_it_holds(svc: Service) -> None:
+    svc.register("idem-client")
     before = svc.size()
     with svc.client("dana") as dana:
         run = dana.run("idem-client", version="1.0", code_revision="abc123")
