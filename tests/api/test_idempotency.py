@@ -46,7 +46,11 @@ def test_a_retried_run_is_one_entry_with_identical_responses(svc: Service) -> No
     retries = [_post(svc, "dana", "/v1/runs", body, key) for _ in range(3)]
     _same_answer([first, *retries])
     assert svc.size() == before + 2
-    runs = [e for e in svc.all_entries() if e["statement"]["model"] == "idem-seq"]
+    runs = [
+        e
+        for e in svc.all_entries()
+        if e["statement"]["model"] == "idem-seq" and e["statement"]["kind"] == "run.training"
+    ]
     assert [e["seq"] for e in runs] == [first.json()["seq"]]
 
 
@@ -130,10 +134,10 @@ class _LoseFirstAnswer(httpx.HTTPTransport):
 
 
 def test_a_run_whose_answer_is_lost_is_retried_by_the_client_and_logged_once(svc: Service) -> None:
+    svc.register("idem-lost")
     before = svc.size()
     transport = _LoseFirstAnswer()
     with LedgerClient(svc.url, svc.api_keys["dana"], transport=transport, retries=2) as dana:
-        register_model(dana, "idem-lost")
         with dana.run("idem-lost", version="1.0", code_revision="abc123") as run:
             run.log_metrics({"auc": 0.7})
     assert transport.lost == 1
