@@ -43,8 +43,12 @@ def plain_metavars(command: Any) -> None:
     """Give every parameter of `command` and its subcommands a click-style metavar."""
     for param in command.params:
         if isinstance(param, TyperOption):
-            if param.metavar is None:
-                param.metavar = "" if param.is_flag else type_label(param.display_type(None))
+            if param.metavar is None and param.is_flag:
+                param.metavar = ""
+            elif param.metavar is None:
+                # No context yet: display_type reads one only to normalise a choice's case.
+                no_context: Any = None
+                param.metavar = type_label(param.display_type(no_context))
         elif isinstance(param, TyperArgument):
             if param.metavar is None and param.name:
                 param.metavar = param.name.upper()
