@@ -46,11 +46,11 @@ def test_a_lock_file_that_is_missing_or_broken_is_refused_before_anything_is_sen
 ) -> None:
     broken = tmp_path / "poetry.lock"
     broken.write_text("[[package]\nname = ")
+    module_any_service.register("repro-lock")
     size = module_any_service.size()
     with module_any_service.client("dana") as dana:
         for lock in (broken, tmp_path / "uv.lock"):
             with pytest.raises(LockFileInvalid):
-                register_model(dana, "repro-lock")
                 with dana.run("repro-lock", "1.0", lock_file=lock) as run:
                     run.log_param("depth", 3)
         assert module_any_service.size() == size
