@@ -111,6 +111,7 @@ def bench_govledger(url: str, clients: int, runs: int, workers: int, tmp: Path) 
         for lc in lcs:  # warm the connection pools and the auth cache
             lc.me()
         model = f"bench-{uuid.uuid4().hex[:6]}"
+        lcs[0].register_model(model)  # a run for an unregistered model is refused
 
         def log_one(client_index: int, i: int) -> None:
             params, metrics, tags = _run_content(i)

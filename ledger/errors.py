@@ -154,6 +154,20 @@ class ReasonNotInCatalogue(InvalidDecision):
     slug = "reason-not-in-catalogue"
 
 
+class InvalidRunFilter(GovledgerError):
+    """A run search's filter or order_by does not parse (`ledger.log.run_filter`)."""
+
+    status = 422
+    slug = "invalid-run-filter"
+
+
+class ModelFlavourUnknown(GovledgerError):
+    """A model flavour or model file format the client does not write or read."""
+
+    status = 422
+    slug = "model-flavour-unknown"
+
+
 class ControlCharacter(GovledgerError):
     """A path or query holds NUL, another C0 control character or DEL: no name, filter or
     date contains one, and PostgreSQL text cannot hold NUL at all; `parameter` names where."""
@@ -290,6 +304,14 @@ class UnknownModelVersion(NotFound):
     """A statement refers to a model version that was never logged."""
 
     slug = "unknown-model-version"
+
+
+class ModelNotRegistered(NotFound):
+    """A user logged a run for a model the inventory does not hold (no `model.registered`
+    entry): most often a typo in the name, which would otherwise start a new model. The
+    message names the closest registered models and how to proceed."""
+
+    slug = "model-not-registered"
 
 
 class UnknownDelivery(NotFound):

@@ -19,6 +19,9 @@ nothing left out is lost. Each limit below is several times what a real credit m
 - `MAX_EVENTS` (50): deployments, retirements, refused requests and notes, latest shown.
 - `MAX_OTHER_EVALUATIONS` (20): evaluation kinds the card has no section for.
 - `MAX_OPEN_ISSUES` (20): lines of the summary's "Open issues".
+- `MAX_CURVES` (6), `MAX_CURVE_POINTS` (400): training curves (metrics logged with a step)
+  drawn per run, sorted by name, each thinned to evenly spaced points with its first and
+  last kept; a run may hold 100 series of 5,000 points (`ledger.log.payloads`).
 - `MAX_TEXT` (1,500 characters): free text in a table cell or a paragraph (a reason, a
   note, a description): half a page. A 20,000-character note would fill six pages.
 - `LONG_WORD` (30 characters): a longer run of non-space characters gets a break
@@ -45,6 +48,8 @@ MAX_DECISIONS = 100
 MAX_EVENTS = 50
 MAX_OTHER_EVALUATIONS = 20
 MAX_OPEN_ISSUES = 20
+MAX_CURVES = 6
+MAX_CURVE_POINTS = 400
 MAX_TEXT = 1500
 LONG_WORD = 30
 WORD_CHUNK = 20
@@ -66,6 +71,16 @@ def latest(items: Sequence[T], limit: int) -> tuple[list[T], int]:
     if len(items) <= limit:
         return list(items), 0
     return list(items[-limit:]), len(items) - limit
+
+
+def thinned(points: Sequence[T], limit: int) -> list[T]:
+    """At most `limit` of `points`, evenly spaced, the first and the last always kept."""
+    if len(points) <= limit:
+        return list(points)
+    if limit < 2:
+        return list(points[-limit:]) if limit else []
+    last = len(points) - 1
+    return [points[round(i * last / (limit - 1))] for i in range(limit)]
 
 
 def clip(text: Any, limit: int = MAX_TEXT, *, where: str = "") -> str:

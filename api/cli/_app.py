@@ -29,11 +29,13 @@ from api.cli import _monitoring as monitoring
 from api.cli import _notice as notice
 from api.cli import _regulatory as regulatory
 from api.cli import _reports as reports
+from api.cli import _runs as runs
 from api.cli import _scoring as scoring
 from api.cli import _service as service
 from api.cli import _serving as serving
 from api.cli import _webhooks as webhooks
 from api.cli import _witness as witness
+from api.cli._help_metavars import PlainHelpGroup
 
 app = typer.Typer(
     name="govledger",
@@ -41,6 +43,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=PlainHelpGroup,
 )
 for module in (
     ledger_commands,
@@ -60,6 +63,7 @@ app.add_typer(reports.report_app, name="report")
 app.add_typer(access.users_app, name="users")
 app.add_typer(access.policy_app, name="policy")
 app.add_typer(service.keys_app, name="keys")
+app.add_typer(runs.runs_app, name="runs")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(witness.witness_app, name="witness")
 

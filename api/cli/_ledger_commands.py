@@ -225,11 +225,20 @@ def import_command(
 def log(
     file: Annotated[Path, typer.Argument(help="JSON statement (or list of them); '-' for stdin")],
     idempotency_key: Annotated[str | None, typer.Option(help="Retry-safe request key")] = None,
+    allow_unregistered: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unregistered",
+            help="Log runs even for a model that is not registered (refused otherwise)",
+        ),
+    ] = False,
 ) -> None:
     """Append entries from a JSON file: {kind, model, version, reason, payload, ...}.
 
     Written as the user whose API key is in $GOVLEDGER_API_KEY, under the same rules as the
-    HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals)."""
+    HTTP API (`LedgerStore.submit`: roles, stored artifacts, admission, recorded refusals).
+    A run for a model with no registration is refused unless `--allow-unregistered`, which
+    the run's entry records (`allow_unregistered` in its payload)."""
     from api.service import IdentityStore
     from ledger.governance import Submission
     from ledger.log.entries import STATEMENT_FIELDS, build_statement
@@ -264,13 +273,24 @@ def log(
             version=item.get("version", ""),
             actor=item.get("actor", principal.name),
             reason=item.get("reason", ""),
-            payload=item.get("payload", {}),
+            payload=_run_allowance(item, allow_unregistered),
             issued_at=item.get("issued_at"),
         )
         submissions.append(Submission(statement, item.get("signature"), item.get("key_id")))
     entries = store.submit(principal, submissions, idempotency_key=idempotency_key)
     for entry in entries:
         console.print(f"seq {entry.seq}  {entry.statement.kind}  {entry.entry_hash.hex()}")
+
+
+_RUN_KINDS = ("run.training", "run.recalibration")
+
+
+def _run_allowance(item: dict[str, Any], allow_unregistered: bool) -> Any:
+    """The statement's payload, asking for a run of an unregistered model when told to."""
+    payload = item.get("payload", {})
+    if allow_unregistered and item["kind"] in _RUN_KINDS and isinstance(payload, dict):
+        return {**payload, "allow_unregistered": True}
+    return payload
 
 
 @commands.command()

@@ -18,6 +18,7 @@ from ledger.store import (
     cosignature_lines,
     model_names,
     model_summary,
+    search_runs,
     serving_answer,
     version_view,
     witnessed_checkpoint,
@@ -71,6 +72,41 @@ def list_entries(
     )
     next_cursor = str(page[-1].seq) if len(page) == limit else None
     return {"items": [e.to_dict() for e in page], "next_cursor": next_cursor}
+
+
+@router.get("/runs", summary="Search runs by their metrics, params and tags")
+def search_runs_route(
+    context: Context,
+    _: Reader,
+    model: str | None = None,
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="Clauses joined by `and`: metrics.auc > 0.7 and params.C = '1.0' "
+            "(ledger.log.run_filter); 422 if it does not parse",
+        ),
+    ] = None,
+    order_by: Annotated[
+        list[str] | None,
+        Query(max_length=10, description="Keys such as `metrics.auc DESC`; then newest first"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    page = search_runs(
+        context.store,
+        model=None if model is None else _nfc(model),
+        filter=filter,
+        order_by=order_by,
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "runs": [run.as_dict() for run in page.runs],
+        "total": page.total,
+        "next_offset": page.next_offset,
+    }
 
 
 @router.get("/entries/{seq}", summary="One entry with its inclusion proof and checkpoint")

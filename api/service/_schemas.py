@@ -55,6 +55,11 @@ class ArtifactIn(Body):
         description="'model' marks the run's model file, which a deployment binds; "
         "'explanation-background' the sample its reason codes are explained against",
     )
+    serialization: dict[str, Any] | None = Field(
+        default=None,
+        description="A model file's flavour, format, library and library_version, as "
+        "Run.log_model(model) records them",
+    )
 
 
 class DatasetIn(Body):
@@ -119,6 +124,16 @@ class RunIn(Body):
     )
     seeds: dict[str, int | str] | None = Field(
         default=None, description="Random seeds the run declared, by what they seed"
+    )
+    metric_series: dict[str, list[list[Any]]] | None = Field(
+        default=None,
+        description="Metrics logged with a step: [step, value] or [step, value, RFC 3339 "
+        "time] per point, in the order logged (training curves)",
+    )
+    allow_unregistered: bool | None = Field(
+        default=None,
+        description="Log the run although its model has no model.registered entry (refused "
+        "otherwise, naming the closest registered models: a typo would start a new model)",
     )
     evaluations: list[EvaluationIn] = Field(default_factory=list, max_length=100)
 

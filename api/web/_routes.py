@@ -18,7 +18,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
@@ -35,6 +35,7 @@ from api.web._pages import (
     timeline_page,
 )
 from api.web._render import STATIC, STATIC_URL, error_page, framed_card, render
+from api.web._run_pages import compared_runs
 from api.web._sessions import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -49,6 +50,7 @@ from api.web._sessions import (
 )
 from ledger.errors import (
     GovledgerError,
+    InvalidRunFilter,
     InvalidStatement,
     LedgerNotInitialised,
     UnknownModelVersion,
@@ -305,6 +307,72 @@ def diff_page(
         diff=diff,
         pairs=list(zip(diff.differences, diff.rows(), strict=True)),
         model=model,
+    )
+
+
+RUNS_PAGE_SIZE = 50
+
+
+@router.get("/runs")
+def runs_page(
+    request: Request,
+    session: SignedIn,
+    model: str = "",
+    filter: str = "",
+    order_by: str = "",
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> Response:
+    """Runs of a model (or of the ledger) matching a filter, with boxes to compare them."""
+    from ledger.store import search_runs
+
+    model = _nfc(model)
+    page, error = None, ""
+    try:
+        page = search_runs(
+            _context(request).store,
+            model=model or None,
+            filter=filter,
+            order_by=[order_by] if order_by.strip() else None,
+            limit=RUNS_PAGE_SIZE,
+            offset=offset,
+        )
+    except InvalidRunFilter as exc:
+        error = exc.message
+    return render(
+        request,
+        "runs.html",
+        session,
+        status=422 if error else 200,
+        title=f"Runs of {model}" if model else "Runs",
+        error=error,
+        page=page,
+        model=model,
+        filter=filter,
+        order_by=order_by,
+        offset=offset,
+        metric_names=sorted({n for r in page.runs for n in r.metrics}, key=str.lower)[:8]
+        if page
+        else [],
+    )
+
+
+@router.get("/runs/compare")
+def compare_runs_page(
+    request: Request,
+    session: SignedIn,
+    ids: str = "",
+    pick: Annotated[list[str] | None, Query(max_length=10)] = None,
+) -> Response:
+    """Runs side by side (`ids=12,15`, or the runs page's ticked boxes): parameters and
+    metrics, the differences marked."""
+    named = ",".join([*(pick or []), ids])
+    comparison = compared_runs(_context(request).store, named)
+    return render(
+        request,
+        "runs_compare.html",
+        session,
+        title=f"Compare {len(comparison.runs)} runs",
+        comparison=comparison,
     )
 
 

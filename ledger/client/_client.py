@@ -36,11 +36,18 @@ import httpx
 from ledger import errors
 from ledger.client._environment import git_checkout, lock_file_record, run_environment
 from ledger.client._fingerprint import fingerprint_columns
+from ledger.client._model_files import load_model_file, model_file
 from ledger.client._scoring import batch_body, decision_batches, decision_records
 from ledger.log import signing
 from ledger.log.entries import build_statement
-from ledger.log.payloads import EXPLANATION_BACKGROUND_ROLE, MAX_SAFE_INTEGER
+from ledger.log.payloads import (
+    EXPLANATION_BACKGROUND_ROLE,
+    MAX_SAFE_INTEGER,
+    MAX_SERIES,
+    MAX_SERIES_POINTS,
+)
 from ledger.log.receipt import check_receipt
+from ledger.log.run_filter import RunRecord
 from ledger.log.serving_answer import check_serving_answer, serving_tenure_for
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.log.witness_policy import WitnessPolicy
@@ -228,6 +235,7 @@ class LedgerClient:
         capture_environment: bool = True,
         lock_file: str | Path | None = None,
         seeds: Mapping[str, int | str] | None = None,
+        allow_unregistered: bool = False,
     ) -> Run:
         """A run to fill in a `with` block; appended when the block exits cleanly.
 
@@ -236,7 +244,12 @@ class LedgerClient:
         whether the work tree is dirty: `ledger.log.payloads.RunEnvironment`), unless
         `capture_environment=False`; a lock file that is missing or does not parse is
         refused here (LockFileInvalid), before anything is sent. `seeds` declares the
-        random seeds the run uses, as `Run.log_seed` does."""
+        random seeds the run uses, as `Run.log_seed` does.
+
+        The model must be registered (`register_model`): a run for a name the inventory
+        does not hold is refused (ModelNotRegistered, naming the closest registered
+        models), since a typo would otherwise start a new model; `allow_unregistered=True`
+        logs it anyway and the entry records that it was asked."""
         if lock_file is not None and not capture_environment:
             lock_file_record(lock_file)  # still refuse a wrong path: the caller named it
         git = git_checkout() if capture_environment or code_revision is None else None
@@ -252,6 +265,7 @@ class LedgerClient:
             algorithm=algorithm,
             environment=environment,
         )
+        run.allow_unregistered = allow_unregistered
         for name, value in (seeds or {}).items():
             run.log_seed(name, value)
         return run
@@ -286,6 +300,40 @@ class LedgerClient:
                 "use it; run `govledger verify` and tell the ledger's operator."
             )
         return data
+
+    def load_model(self, run: str | Run | Mapping[str, Any], version: str | None = None) -> Any:
+        """The model a run logged with `Run.log_model(model)`: `load_model("credit", "1.4")`,
+        `load_model(run)` (a sent `Run`) or `load_model(entry)` (a run entry's dict).
+
+        The file is downloaded and its SHA-256 checked against the run's record before
+        anything reads it; a mismatch raises ArtifactTampered and nothing is loaded. Then
+        it is read by its recorded format. WARNING: the joblib and pickle formats (the
+        sklearn and python flavours, XGBoost's and LightGBM's scikit-learn wrappers) run
+        code while loading: load only from a ledger you trust, whose writers you trust."""
+        payload = self._run_payload(run, version)
+        models = [a for a in payload.get("artifacts") or [] if a.get("role") == "model"]
+        if not models:
+            raise errors.ArtifactNotFound("the run logged no model file (Run.log_model)")
+        ref = models[-1]
+        serialization = ref.get("serialization")
+        if not isinstance(serialization, Mapping):
+            raise errors.ModelFlavourUnknown(
+                f"the run's model file {ref.get('name')!r} was logged as a file, with no "
+                "flavour: fetch it with download_artifact(sha256) and load it yourself"
+            )
+        data = self.download_artifact(str(ref["sha256"]))
+        return load_model_file(data, dict(serialization))
+
+    def _run_payload(self, run: str | Run | Mapping[str, Any], version: str | None) -> Any:
+        if isinstance(run, Run):
+            if run.entry is None:
+                raise RuntimeError("the run has not been sent yet: load_model needs its entry")
+            return run.entry["statement"]["payload"]
+        if isinstance(run, Mapping):
+            return run["statement"]["payload"]
+        if version is None:
+            raise TypeError("load_model(model, version): name the version of the model")
+        return self.version(run, version)["run"]["statement"]["payload"]
 
     def explanation_background(self, model: str, version: str) -> bytes:
         """The explanation background recorded with a version's run (artifact role
@@ -667,6 +715,35 @@ class LedgerClient:
                 return
             params["cursor"] = page["next_cursor"]
 
+    def search_runs(
+        self,
+        model: str | None = None,
+        filter: str | None = None,
+        order_by: list[str] | None = None,
+        max_results: int = 1000,
+    ) -> list[RunRecord]:
+        """Runs (of `model`, or of the ledger) matching `filter`, sorted by `order_by`:
+        `lc.search_runs("credit", "metrics.auc > 0.7 and params.C = '1.0'",
+        ["metrics.auc DESC"])`, the language of `ledger.log.run_filter` (MLflow's, with
+        `and`). A filter that does not parse raises InvalidRunFilter saying where."""
+        found: list[RunRecord] = []
+        offset: int | None = 0
+        while offset is not None and len(found) < max_results:
+            params: dict[str, Any] = {
+                "limit": min(1000, max_results - len(found)),
+                "offset": offset,
+            }
+            if model is not None:
+                params["model"] = model
+            if filter:
+                params["filter"] = filter
+            if order_by:
+                params["order_by"] = order_by
+            page = self.request("GET", "/v1/runs", params=params)
+            found.extend(RunRecord.from_dict(run) for run in page["runs"])
+            offset = page["next_offset"]
+        return found
+
     def entry(self, seq: int) -> dict[str, Any]:
         """One entry with its inclusion proof and the checkpoint it is proved against."""
         result: dict[str, Any] = self.request("GET", f"/v1/entries/{seq}")
@@ -831,6 +908,8 @@ class Run:
         self.params: dict[str, Any] = {}
         self.metrics: dict[str, float | None] = {}
         self.metrics_before: dict[str, float | None] = {}
+        self.metric_series: dict[str, list[list[Any]]] = {}
+        """Metrics logged with a step: [step, value, time logged] in the order logged."""
         self.tags: dict[str, str] = {}
         self.datasets: list[dict[str, Any]] = []
         self.artifacts: list[dict[str, Any]] = []
@@ -845,6 +924,7 @@ class Run:
         """What the run trains with, captured when it started ("govledger-environment/1");
         None when capture was switched off."""
         self.seeds: dict[str, int | str] = {}
+        self.allow_unregistered = False
         self.entry: dict[str, Any] | None = None
 
     def __enter__(self) -> Run:
@@ -875,14 +955,41 @@ class Run:
             value = str(value)
         self.seeds[str(name)] = value
 
-    def log_metric(self, name: str, value: float | None) -> None:
+    def log_metric(self, name: str, value: float | None, step: int | None = None) -> None:
         """A metric of the run; None for one that could not be computed (NaN is refused
-        here, naming it, rather than by the server for the whole run)."""
-        self.metrics[name] = _metric_value(name, value)
+        here, naming it, rather than by the server for the whole run).
 
-    def log_metrics(self, metrics: Mapping[str, float | None]) -> None:
+        With `step` (an epoch, a boosting round: an integer from 0) the value is a point of
+        the metric's training curve, kept with the time it was logged; the run's `metrics`
+        then hold the value at the latest step. A series holds at most
+        `MAX_SERIES_POINTS` points and a run `MAX_SERIES` series (log every k-th step of a
+        longer one)."""
+        if step is None:
+            self.metrics[name] = _metric_value(name, value)
+            return
+        if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_SAFE_INTEGER:
+            raise TypeError(f"metric {name!r}: step must be an integer from 0, not {step!r}")
+        number = _metric_value(name, value)
+        if number is None:
+            raise ValueError(f"metric {name!r} at step {step}: a curve's point needs a value")
+        series = self.metric_series.get(name)
+        if series is None:
+            if len(self.metric_series) >= MAX_SERIES:
+                raise ValueError(f"metric {name!r}: a run holds at most {MAX_SERIES} metric series")
+            series = self.metric_series[name] = []
+        if len(series) >= MAX_SERIES_POINTS:
+            raise ValueError(
+                f"metric {name!r} already has {MAX_SERIES_POINTS} points, the most a series "
+                "holds: log every k-th step"
+            )
+        series.append([step, number, utc_now_rfc3339()])
+        last_step = max(int(point[0]) for point in series)
+        self.metrics[name] = next(float(p[1]) for p in reversed(series) if p[0] == last_step)
+
+    def log_metrics(self, metrics: Mapping[str, float | None], step: int | None = None) -> None:
+        """Several metrics at once, each at `step` when given (`log_metric`)."""
         for name, value in metrics.items():
-            self.log_metric(name, value)
+            self.log_metric(name, value, step=step)
 
     def log_metrics_before(self, metrics: Mapping[str, float | None]) -> None:
         """Metrics of the parent version on the same data (recalibration evidence)."""
@@ -960,10 +1067,28 @@ class Run:
         self.artifacts.append(ref)
         return ref
 
-    def log_model(self, path: str | Path, name: str | None = None) -> dict[str, Any]:
+    def log_model(
+        self, model: Any, name: str | None = None, *, flavour: str | None = None
+    ) -> dict[str, Any]:
         """Upload the model file and cite it as the run's model (role 'model'): the bytes
-        the approvals cover and a deployment binds to (`govledger verify-model`)."""
-        return self.log_artifact(path, name, role="model")
+        the approvals cover and a deployment binds to (`govledger verify-model`).
+
+        `model` is a file path, or the trained model itself: it is then serialized by its
+        flavour ("sklearn", "xgboost", "lightgbm", else "python"; detected from its class
+        unless given), in the library's own format where there is one (XGBoost UBJSON,
+        LightGBM text), else joblib or pickle, and the run records the flavour, format,
+        library and version beside the file's digest. `LedgerClient.load_model` reads it
+        back."""
+        if isinstance(model, str | os.PathLike):
+            return self.log_artifact(Path(model), name, role="model")
+        made = model_file(model, flavour=flavour, name=name)
+        ref = {
+            **self.client.upload_artifact(made.data, made.file_name),
+            "role": "model",
+            "serialization": made.serialization(),
+        }
+        self.artifacts.append(ref)
+        return ref
 
     def log_explanation_background(self, background: Any) -> dict[str, Any]:
         """Upload the run's explanation background and cite it (role 'explanation-background'):
@@ -1002,7 +1127,7 @@ class Run:
             "artifacts": self.artifacts,
             "evaluations": self.evaluations,
         }
-        for field_name in ("parent_run", "algorithm", "features", "breaches"):
+        for field_name in ("parent_run", "algorithm", "features", "breaches", "allow_unregistered"):
             if getattr(self, field_name):
                 body[field_name] = getattr(self, field_name)
         if self.code_revision:
@@ -1013,6 +1138,8 @@ class Run:
             body["seeds"] = self.seeds
         if self.metrics_before:
             body["metrics_before"] = self.metrics_before
+        if self.metric_series:
+            body["metric_series"] = self.metric_series
         return body
 
     def submit(self) -> dict[str, Any]:

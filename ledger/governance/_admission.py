@@ -49,7 +49,7 @@ from ledger.governance._evidence import (
     gather_evidence,
 )
 from ledger.governance._facts import LedgerFacts
-from ledger.governance._inventory import check_registration
+from ledger.governance._inventory import check_registration, check_run_registered
 from ledger.governance._monitoring import (
     PlanState,
     check_plan,
@@ -136,6 +136,12 @@ def admit(
         rules.check(statement, seq, tiers=policy.materiality_tiers)
     elif kind in RUN_KINDS:
         _check_run(statement, kind, facts)
+        if submission.gated:
+            check_run_registered(
+                statement,
+                registered_at_seq=facts.registration_seq(statement.model),
+                registered_models=facts.registered_models,
+            )
     elif kind in DECISION_KINDS:
         _check_decision(statement, facts)
     elif kind is Kind.EVALUATION_RECORDED:

@@ -12,12 +12,13 @@ high, `ApprovalPolicy.materiality_tiers`): a registration naming another tier is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger.errors import MissingReason, UnknownMaterialityTier
+from ledger.errors import MissingReason, ModelNotRegistered, UnknownMaterialityTier
 from ledger.governance._policy import ApprovalPolicy
 from ledger.log.entries import Entry, Statement
 from ledger.log.kinds import Kind
@@ -39,6 +40,44 @@ def check_registration(
             f"model {statement.model} is already in the inventory (registered at seq "
             f"{registered_at_seq}): an amendment replaces its record and must say why (reason)"
         )
+
+
+ALLOW_UNREGISTERED = "allow_unregistered"
+"""The run payload field by which a user asks, knowingly, to log a run for a model the
+inventory does not hold; kept in the entry, so the record says it was asked."""
+
+
+def check_run_registered(
+    statement: Statement,
+    *,
+    registered_at_seq: int | None,
+    registered_models: Callable[[], Iterable[str]],
+) -> None:
+    """Refuse a user's run for a model with no `model.registered` entry, unless the run asks
+    for it (`allow_unregistered`): a typo in a model name would otherwise start a new model
+    that is in no inventory (SR 26-2 expects every model in use to be inventoried).
+
+    `registered_models` is called only to word the refusal (the closest names, by
+    `difflib`), so an admitted run costs one indexed look-up."""
+    if registered_at_seq is not None or statement.payload.get(ALLOW_UNREGISTERED) is True:
+        return
+    raise ModelNotRegistered(unregistered_problem(statement.model, registered_models()))
+
+
+def unregistered_problem(model: str, registered: Iterable[str]) -> str:
+    """What a refused run for an unregistered model is told: the closest registered names
+    and the two ways on."""
+    names = sorted(set(registered))
+    close = difflib.get_close_matches(model, names, n=3, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(model.lower(), names, n=3, cutoff=0.4)
+    hint = f"did you mean {', '.join(repr(n) for n in close)}? " if close else ""
+    return (
+        f"model {model!r} is not registered: {hint}register it first "
+        "(LedgerClient.register_model, POST /v1/models), or log the run anyway with "
+        "allow_unregistered=True (the API field allow_unregistered, "
+        "govledger log --allow-unregistered)"
+    )
 
 
 @dataclass

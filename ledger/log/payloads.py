@@ -84,6 +84,24 @@ def model_files(run_payload: Mapping[str, Any]) -> list[str]:
     ]
 
 
+class ModelSerialization(Payload):
+    """How a model file was made from the model object (`Run.log_model(model)`): its
+    flavour, the file format, and the library and version that wrote it, so that a reader
+    knows what loads it and whether loading runs code (pickled formats do)."""
+
+    flavour: Literal["sklearn", "xgboost", "lightgbm", "python"]
+    format: Literal[
+        "joblib",
+        "pickle",
+        "xgboost-ubj",
+        "lightgbm-text",
+        "xgboost-sklearn-joblib",
+        "lightgbm-sklearn-joblib",
+    ]
+    library: ShortText | None = None
+    library_version: ShortText | None = None
+
+
 class ArtifactRef(Payload):
     """A file the entry cites, by SHA-256 digest.
 
@@ -99,6 +117,8 @@ class ArtifactRef(Payload):
     role: ArtifactRole | None = None
     """What the file is to the entry: `model` marks a run's model file, the bytes a
     promotion binds the deployment to (`DeploymentPayload.model_sha256`)."""
+    serialization: ModelSerialization | None = None
+    """For a model file logged from the model object: its flavour and format."""
 
     @field_validator("name")
     @classmethod
@@ -228,6 +248,17 @@ class RunEnvironment(Payload):
     git: GitState | None = None
 
 
+MAX_SERIES = 100
+"""Metric series (training curves) one run may carry."""
+MAX_SERIES_POINTS = 5_000
+"""Points in one series: an epoch or boosting round each is a few hundred to a few thousand;
+5,000 points with timestamps are about 300 KB of the 1 MiB a statement may hold."""
+MetricName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Step = Annotated[int, Field(strict=True, ge=0, le=MAX_SAFE_INTEGER)]
+SeriesPoint = tuple[Step, float] | tuple[Step, float, DateOrTime]
+"""One point of a training curve: (step, value) or (step, value, the time it was logged)."""
+
+
 class RunPayload(Payload):
     """A training run: parameters, metrics, data fingerprints, code revision, artifacts, the
     environment it ran in and the random seeds it declared (both absent in older runs)."""
@@ -248,6 +279,15 @@ class RunPayload(Payload):
     seeds: dict[SeedName, int | ShortText] = Field(default={}, max_length=1000)
     """Random seeds the run declared (`Run.log_seed`), by what they seed; an integer beyond
     2**53 - 1 is recorded as its decimal string, which JSON keeps exactly."""
+    metric_series: dict[
+        MetricName, Annotated[list[SeriesPoint], Field(min_length=1, max_length=MAX_SERIES_POINTS)]
+    ] = Field(default={}, max_length=MAX_SERIES)
+    """Metrics logged with a step (`Run.log_metric(name, value, step=N)`), point by point in
+    the order logged; `metrics` holds each one's value at its last step, so a reader that
+    knows no series reads the run as before."""
+    allow_unregistered: bool = False
+    """The user asked to log this run although its model is not registered (the inventory
+    rule, `ledger.governance` `check_run_registered`)."""
 
     @field_validator("seeds")
     @classmethod

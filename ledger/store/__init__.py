@@ -52,6 +52,7 @@ from ledger.store._registry import (
     version_evidence_missing,
     version_view,
 )
+from ledger.store._run_search import RunPage, run_record, runs_by_seq, search_runs
 from ledger.store._serving_answer import serving_answer
 from ledger.store._settings import LedgerSettings
 from ledger.store._sql import entry_chunks, statements_for
@@ -73,6 +74,7 @@ __all__ = [
     "EntryFilter",
     "LedgerSettings",
     "LedgerStore",
+    "RunPage",
     "VersionView",
     "check_digest",
     "claim_next",
@@ -106,6 +108,9 @@ __all__ = [
     "record_entry_events",
     "record_overdue_events",
     "redeliver",
+    "run_record",
+    "runs_by_seq",
+    "search_runs",
     "serving_answer",
     "serving_of",
     "signing_keys",

@@ -61,6 +61,7 @@ class Statements:
     insert_key: str
     revoke_key: str
     registration_seq: str
+    registered_models: str
     subject_by_hash: str
     payload_by_hash: str
     catalogue_payloads: str
@@ -188,6 +189,7 @@ def statements_for(dialect: str) -> Statements:
         revoke_key="UPDATE signing_keys SET revoked_seq = ? WHERE key_id = ?",
         registration_seq="SELECT seq FROM entries WHERE model = ? AND kind = 'model.registered' "
         "ORDER BY seq LIMIT 1",
+        registered_models="SELECT DISTINCT model FROM entries WHERE kind = 'model.registered'",
         subject_by_hash="SELECT entry_hash, seq, kind, model, version, actor FROM entries "
         "WHERE entry_hash = ?",
         payload_by_hash="SELECT payload FROM entries WHERE entry_hash = ?",

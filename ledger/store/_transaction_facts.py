@@ -273,6 +273,10 @@ class TransactionFacts:
         row = self._first(self._sql.registration_seq, model)
         return None if row is None else int(row[0])
 
+    def registered_models(self) -> list[str]:
+        rows = self._tx.all(self._sql.registered_models, ())
+        return sorted({str(row[0]) for row in rows} | set(self._registered))
+
     def subject_by_hash(self, entry_hash: bytes) -> RunFact | None:
         if entry_hash in self._subjects:
             return self._subjects[entry_hash]

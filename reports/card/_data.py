@@ -26,6 +26,7 @@ from ledger.store import (
     witnessed_checkpoint,
 )
 from reports.card._changes import changes_section
+from reports.card._curves import training_curves
 from reports.card._evaluations import (
     READERS,
     GenericEvaluation,
@@ -254,6 +255,7 @@ def run_details(entry: Entry, use: Cite) -> RunDetails:
     metrics, metrics_hidden = first_sorted(dict(p.get("metrics") or {}), MAX_METRICS)
     before = dict(p.get("metrics_before") or {})
     tags, _ = first_sorted({str(k): str(v) for k, v in (p.get("tags") or {}).items()}, MAX_PARAMS)
+    curves, curves_note = training_curves(p, where)
     return RunDetails(
         entry=use(entry, "the run that logged this version"),
         kind=entry.statement.kind,
@@ -272,6 +274,8 @@ def run_details(entry: Entry, use: Cite) -> RunDetails:
         metrics_note=more_line(metrics_hidden, "metrics (sorted by name)", len(metrics), where)
         if metrics
         else "",
+        curves=curves,
+        curves_note=curves_note,
     )
 
 

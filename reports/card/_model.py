@@ -72,6 +72,10 @@ class RunDetails:
     params_note: str = ""
     """How many parameters are shown of how many (`reports.limits`)."""
     metrics_note: str = ""
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    """Training curves (metrics logged with a step) as drawn: at most `MAX_CURVES`, sorted
+    by name, each thinned to `MAX_CURVE_POINTS` (step, value) points."""
+    curves_note: str = ""
 
 
 @dataclass

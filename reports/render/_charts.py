@@ -425,3 +425,30 @@ def monitoring_svg(
         ax.legend(loc="upper left", ncols=2)
 
     return _render(draw, 2.3, bottom=0.55, left=0.7)
+
+
+def training_curve_svg(name: str, points: Sequence[tuple[int, float]]) -> str:
+    """One metric logged with a step (a training curve): value by step, the last point
+    marked and labelled, so the value the run's metrics table states is visible."""
+
+    def draw(fig: Figure) -> None:
+        ax = fig.add_subplot()
+        steps = [step for step, _ in points]
+        values = [value for _, value in points]
+        ax.plot(steps, values, color=BLUE, linewidth=1.3, marker="o" if len(points) < 30 else "")
+        if points:
+            ax.scatter([steps[-1]], [values[-1]], s=26, color=VERMILION, zorder=3)
+            ax.annotate(
+                f"{values[-1]:.4g} at step {steps[-1]}",
+                (steps[-1], values[-1]),
+                xytext=(-6, 6),
+                textcoords="offset points",
+                ha="right",
+                fontsize=7,
+                color=INK,
+            )
+        ax.set(xlabel="step", ylabel=name, title=f"{name} by step")
+        ax.grid(True)
+        ax.set_axisbelow(True)
+
+    return _render(draw, 2.0, 3.2, left=0.62, bottom=0.42)

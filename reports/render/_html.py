@@ -163,6 +163,8 @@ def card_charts(card: ModelCard) -> dict[str, str]:
             made["calibration"] = charts.calibration_svg(p.calibration)
         if p.confusion:
             made["confusion"] = charts.confusion_svg(p.confusion)
+    for index, (name, points) in enumerate(card.run.curves.items()):
+        made[f"curve-{index}"] = charts.training_curve_svg(name, points)
     if card.explanation is not None and card.explanation.importance:
         made["importance"] = charts.importance_svg(card.explanation.importance)
     f = card.fairness

@@ -19,6 +19,7 @@ import pytest
 
 from api.service import IdentityStore
 from ledger.client import LedgerClient
+from ledger.errors import MissingReason
 from ledger.governance import parse_roles
 from ledger.log import signing
 from ledger.log.entries import build_statement
@@ -63,6 +64,13 @@ class Service:
         headers = {"Authorization": f"Bearer {self.api_keys[user]}"} if user else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
+    def register(self, *models: str, user: str = "dana") -> None:
+        """Put models in the inventory (as a data scientist would before logging runs: a
+        run for an unregistered model is refused); one already registered stays as it is."""
+        with self.client(user) as client:
+            for model in models:
+                register_model(client, model)
+
     def size(self) -> int:
         """The ledger's size, as /healthz reports it."""
         return int(httpx.get(f"{self.url}/healthz", timeout=30).json()["size"])
@@ -95,6 +103,14 @@ class Service:
         """Every entry, read through the API (as the compliance user)."""
         with self.client("carol") as carol:
             return list(carol.entries(limit=1000))
+
+
+def register_model(client: LedgerClient, model: str) -> None:
+    """Register `model` unless it is registered (an amendment would need a reason)."""
+    try:
+        client.register_model(model)
+    except MissingReason:
+        pass
 
 
 def start_server(

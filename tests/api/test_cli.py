@@ -94,14 +94,20 @@ class Cli:
         return path
 
 
-def make_cli(folder: Path, env: dict[str, str], user: str = "dana") -> Cli:
+def make_cli(
+    folder: Path, env: dict[str, str], user: str = "dana", *, register: bool = True
+) -> Cli:
     """A new ledger whose initial access set is admin adam and one data scientist, whose
-    API key `log` writes with."""
+    API key `log` writes with; with `register`, model credit-scoring is registered (a
+    user's run is refused for a model nobody registered)."""
     folder.mkdir(parents=True, exist_ok=True)
     cli = Cli(folder, env)
     cli.ok("init", "--origin", "bank.example/credit-models")
     cli.admin_key = add_user(cli, "adam", "admin")
     cli.api_key = add_user(cli, user, "data_scientist")
+    if register:
+        registration = {"kind": "model.registered", "model": "credit-scoring"}
+        cli.ok("log", cli.statement_file(registration, "registration.json"))
     cli.base = cli.size()
     return cli
 

@@ -47,6 +47,7 @@ COMMANDS = {
         "users",
         "policy",
         "keys",
+        "runs",
         "webhooks",
         "witness",
     ],
@@ -54,6 +55,7 @@ COMMANDS = {
     "users": ["add", "grant", "confirm", "revoke-role", "key", "revoke", "list"],
     "policy": ["propose", "approve", "list"],
     "keys": ["create", "register"],
+    "runs": ["search"],
     "webhooks": ["deliveries", "redeliver"],
     "witness": ["keygen", "serve"],
 }
@@ -97,3 +99,23 @@ def test_every_way_of_starting_it_runs_the_same_app(
     assert script[0] == 0
     assert any(" verify-card " in line for line in script[1])
     assert help_of(start) == script
+
+
+def _every_command_path() -> list[list[str]]:
+    paths: list[list[str]] = [[]]
+    for group, names in COMMANDS.items():
+        prefix = group.split() if group else []
+        paths += [[*prefix, name] for name in names if name not in COMMANDS]
+    return paths
+
+
+@pytest.mark.parametrize("path", _every_command_path(), ids=lambda p: " ".join(p) or "govledger")
+def test_no_help_shows_a_python_type_placeholder(path: list[str]) -> None:
+    """Options read TEXT, INTEGER, PATH as click writes them, and flags nothing."""
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    for placeholder in ("<str>", "<bool>", "<int", "<path>", "<float>", "<list["):
+        assert placeholder not in result.output, f"{' '.join(path)} --help shows {placeholder}"
+    assert "Usage:" in result.output

@@ -23,7 +23,7 @@ STANDALONE = Path(__file__).parents[2] / "ledger" / "verify" / "standalone.py"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, child_python_env: dict[str, str]) -> Cli:
     """A CLI ledger (admin adam, data scientist dana) with the serving story after it."""
-    cli = make_cli(tmp_path_factory.mktemp("served"), child_python_env)
+    cli = make_cli(tmp_path_factory.mktemp("served"), child_python_env, register=False)
     store = open_ledger(LedgerSettings(database_url=f"sqlite:///{cli.database}", home=cli.home))
     try:
         story = write_serving_story(store)

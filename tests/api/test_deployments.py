@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ledger import errors
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.api.test_cli import add_user, make_cli, one_line_error
 from tests.api.test_names import cli
 from tests.model_files import model_file_for
@@ -23,6 +23,7 @@ def _approved(svc: Service, version: str, *, with_model: bool = True) -> str:
     path = model_file_for(M, version)
     with svc.client("dana") as dana, svc.client("victor") as victor:
         with svc.client("alice") as alice:
+            register_model(dana, M)
             with dana.run(M, version=version) as run:
                 run.log_metrics({"auc": 0.8})
                 if with_model:
@@ -118,7 +119,7 @@ def test_the_cli_deploys_rolls_back_and_retires_as_its_api_keys_user(
             "artifacts": [{"name": "model.txt", "sha256": "ab" * 32, "role": "model"}],
         },
     }
-    cli.ok("log", cli.statement_file(run))
+    cli.ok("log", cli.statement_file([{"kind": "model.registered", "model": M}, run]))
     size = cli.size()
     refused = one_line_error(cli.run("deploy", M, "1.0", "--reason", "go live"))
     assert refused.startswith("error: ") and "still missing" in refused
@@ -140,6 +141,7 @@ def test_a_validator_cites_the_champion_comparison_from_the_cli(served: Service)
     with svc.client("dana") as dana:
         dana.deploy(M, "3.0", reason="go live", environment="staging")
         champion_run = dana.version(M, "3.0")["run"]["entry_hash"]
+        register_model(dana, M)
         with dana.run(M, version="3.1") as run:
             run.log_model(model_file_for(M, "3.1"))
         recorded = dana.log_evaluation(

@@ -28,7 +28,7 @@ from ledger.log.entries import build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from ledger.store import init_ledger
 from tests.access import revoke_keys_by_admin
-from tests.api.conftest import Service, free_port, signed_decision
+from tests.api.conftest import Service, free_port, register_model, signed_decision
 from tests.ledger.legacy import append_legacy
 from tests.model_files import model_file_for
 
@@ -77,6 +77,7 @@ def svc(module_any_service: Service) -> Service:
 def log_run(svc: Service, model: str, version: str = "1.0", user: str = "dana") -> str:
     """Log a training run; return its entry hash."""
     with svc.client(user) as client:
+        register_model(client, model)
         with client.run(model, version=version) as run:
             run.log_metrics({"auc": 0.8})
             run.log_model(model_file_for(model, version))
@@ -357,6 +358,7 @@ def test_a_rejection_blocks_deployment_even_with_the_approvals(
 
 def test_idempotency_key_reused_with_another_body_is_409(svc: Service) -> None:
     key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    svc.register("m409-idem")
     with svc.http("dana") as dana:
         first = dana.post("/v1/runs", json={"model": "m409-idem", "version": "1"}, headers=key)
         assert first.status_code == 201
@@ -683,7 +685,8 @@ def test_nfc_and_nfd_spellings_of_a_model_name_are_one_model(svc: Service) -> No
             assert model["model"] == nfc
             assert [v["version"] for v in model["versions"]] == ["1.0", "2.0"]
             assert vera.get(f"/v1/models/{spelling}/versions/2.0").status_code == 200
-            listed = vera.get("/v1/entries", params={"model": spelling}).json()["items"]
+            query = {"model": spelling, "kind": "run.training"}
+            listed = vera.get("/v1/entries", params=query).json()["items"]
             assert [e["statement"]["version"] for e in listed] == ["1.0", "2.0"]
 
 

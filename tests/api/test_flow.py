@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import errors
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.model_files import model_file_for
 
 
@@ -13,6 +13,7 @@ def test_run_logged_approved_by_two_roles_and_deployed(any_service: Service) -> 
     svc = any_service
     dana, victor, alice = svc.client("dana"), svc.client("victor"), svc.client("alice")
     dana.register_model("credit-scoring", description="PD model", intended_use="consumer loans")
+    register_model(dana, "credit-scoring")
     with dana.run("credit-scoring", version="1.0.0", algorithm="lightgbm") as run:
         run.log_params({"num_leaves": 31, "learning_rate": 0.05})
         run.log_metrics({"auc": 0.79, "ks": 0.41})
@@ -41,6 +42,7 @@ def test_run_logged_approved_by_two_roles_and_deployed(any_service: Service) -> 
 
 def test_self_approval_is_refused_with_403_and_recorded(service: Service) -> None:
     dana = service.client("dana")
+    register_model(dana, "credit-scoring")
     with dana.run("credit-scoring", version="2.0"):
         pass
     # dana also holds a validator role here? No: she may not decide as validator at all.

@@ -15,7 +15,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 import pytest
 
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.web.conftest import sign_in
 
 MODEL = "headers-model"
@@ -33,6 +33,7 @@ def svc(module_service: Service) -> Service:
     """The module's service with a model and a version, so the card page exists."""
     with module_service.client("dana") as dana:
         dana.register_model(MODEL, description="d", owner="o")
+        register_model(dana, MODEL)
         with dana.run(MODEL, "1") as run:
             run.log_params({"depth": 3})
     return module_service

@@ -13,7 +13,7 @@ import pytest
 
 from ledger.client import LedgerClient
 from ledger.log import signing
-from tests.api.conftest import Service, signed_decision
+from tests.api.conftest import Service, register_model, signed_decision
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,7 @@ def _same_answer(responses: list[httpx.Response]) -> None:
 def test_a_retried_run_is_one_entry_with_identical_responses(svc: Service) -> None:
     body = {"model": "idem-seq", "version": "1.0", "metrics": {"auc": 0.81}, "tags": {"t": "x"}}
     key = f"run-{uuid.uuid4()}"
+    svc.register("idem-seq")
     before = svc.size()
     first = _post(svc, "dana", "/v1/runs", body, key)
     assert first.status_code == 201
@@ -45,7 +46,11 @@ def test_a_retried_run_is_one_entry_with_identical_responses(svc: Service) -> No
     retries = [_post(svc, "dana", "/v1/runs", body, key) for _ in range(3)]
     _same_answer([first, *retries])
     assert svc.size() == before + 2
-    runs = [e for e in svc.all_entries() if e["statement"]["model"] == "idem-seq"]
+    runs = [
+        e
+        for e in svc.all_entries()
+        if e["statement"]["model"] == "idem-seq" and e["statement"]["kind"] == "run.training"
+    ]
     assert [e["seq"] for e in runs] == [first.json()["seq"]]
 
 
@@ -62,6 +67,7 @@ def test_a_retried_batch_returns_the_same_entries(svc: Service) -> None:
 def test_eight_concurrent_retries_make_one_entry_and_the_same_answer(svc: Service) -> None:
     body = {"model": "idem-concurrent", "version": "1.0", "params": {"depth": 3}}
     key = f"concurrent-{uuid.uuid4()}"
+    svc.register("idem-concurrent")
     before = svc.size()
     start = threading.Barrier(8)
 
@@ -97,6 +103,7 @@ def test_eight_concurrent_new_keys_make_eight_entries(svc: Service) -> None:
 
 
 def test_the_clients_run_retries_with_the_key_it_holds(svc: Service) -> None:
+    svc.register("idem-client")
     before = svc.size()
     with svc.client("dana") as dana:
         run = dana.run("idem-client", version="1.0", code_revision="abc123")
@@ -127,6 +134,7 @@ class _LoseFirstAnswer(httpx.HTTPTransport):
 
 
 def test_a_run_whose_answer_is_lost_is_retried_by_the_client_and_logged_once(svc: Service) -> None:
+    svc.register("idem-lost")
     before = svc.size()
     transport = _LoseFirstAnswer()
     with LedgerClient(svc.url, svc.api_keys["dana"], transport=transport, retries=2) as dana:
@@ -147,6 +155,7 @@ def test_a_refused_request_retried_with_a_long_key_records_one_refusal(
     signing.write_private_key(key_path, signing.generate_private_key())
     with svc.client(name) as client:
         client.register_key(key_path)
+        register_model(client, "idem-4eyes")
         with client.run("idem-4eyes", version=name) as run:
             pass
     assert run.entry is not None

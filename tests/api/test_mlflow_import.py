@@ -302,7 +302,8 @@ def test_a_production_stage_in_mlflow_is_no_approval_to_deploy(
     mlflow_server: MLflowServer, ledger: tuple[LedgerStore, str]
 ) -> None:
     store, _ = ledger
-    store.submit(DANA, [training("1")])  # the same model and version in this ledger
+    registration = build_statement(kind="model.registered", model=MODEL, actor="dana")
+    store.submit(DANA, [registration, training("1")])  # the same model and version here
     with MLflowSource(mlflow_server.url) as source:
         import_mlflow(store, DANA, source, registered_models=[MODEL])
     (state,) = imported(store, "registry.imported")

@@ -17,7 +17,7 @@ from explain.monitoring import monitor
 from explain.monitoring_reference import reference_profile
 from ledger import errors
 from ledger.client import LedgerClient
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.api.test_names import cli
 from tests.model_files import model_file_for
 
@@ -42,6 +42,7 @@ def test_a_breach_puts_the_version_under_review_until_a_named_role_answers(
         svc.client("alice") as alice,
     ):
         _register_keys(svc, victor, alice)
+        register_model(dana, M)
         with dana.run(M, version="1.0") as run:
             run.log_model(model_file_for(M, "1.0"))
         victor.approve(M, "1.0", "validated", key=svc.signing_keys["victor"])
@@ -128,6 +129,7 @@ def test_govledger_monitor_records_a_period_from_a_csv(
         svc.client("alice") as alice,
     ):
         _register_keys(svc, victor, alice)
+        register_model(dana, M)
         with dana.run(M, version="2.0") as run:
             run.log_model(model_file_for(M, "2.0"))
         victor.approve(M, "2.0", "validated", key=svc.signing_keys["victor"])
@@ -195,6 +197,7 @@ def test_lc_monitor_measures_and_records_a_period_in_one_call(module_service: Se
     with svc.client("victor") as victor, svc.client("alice") as alice:
         _register_keys(svc, victor, alice)
         with MonitoringClient(svc.url, svc.api_keys["dana"], retries=1) as lc:
+            register_model(lc, model)
             with lc.run(model, version="1.0") as run:
                 run.log_model(model_file_for(model, "1.0"))
             victor.approve(model, "1.0", "validated", key=svc.signing_keys["victor"])

@@ -19,7 +19,7 @@ import pikepdf
 import pytest
 
 from ledger.log.entries import build_statement
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.api.test_errors import assert_problem, nothing_written
 from tests.ledger.legacy import append_legacy
 from tests.web.conftest import sign_in
@@ -96,6 +96,7 @@ def test_a_tricky_legal_name_reaches_the_same_version_on_every_route(
 ) -> None:
     with svc.client("dana") as dana:
         dana.register_model(model, owner="Retail Risk")
+        register_model(dana, model)
         with dana.run(model, version) as run:
             run.log_metrics({"auc": 0.8})
     assert run.entry is not None
@@ -170,6 +171,7 @@ def look_alikes(svc: Service) -> dict[str, str]:
     runs = {}
     with svc.client("dana") as dana:
         for model, version in (("a", "1"), ("m", "1.0")):
+            register_model(dana, model)
             with dana.run(model, version) as run:
                 run.log_metrics({"auc": 0.7})
             assert run.entry is not None
@@ -266,6 +268,7 @@ def test_statements_may_still_refer_to_an_older_ledgers_names(
 ) -> None:
     with svc.client("dana") as dana:
         dana.register_model("a/b", owner="Retail Risk", reason="owner named")
+        register_model(dana, "a/b")
         with dana.run("a/b", "2.0") as run:
             run.log_metrics({"auc": 0.75})
         dana.log_evaluation("a/b", "1.0", {"evaluation": "performance", "summary": {"auc": 0.7}})

@@ -14,7 +14,7 @@ from ledger.errors import ArtifactNotFound
 from ledger.log.checkpoint import verify_checkpoint
 from ledger.log.entries import Entry, recompute_hash
 from ledger.log.merkle import verify_consistency, verify_inclusion
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.model_files import model_file_for
 
 
@@ -34,7 +34,7 @@ def svc(module_service: Service) -> Service:
         for index in range(6):
             with dana.run("r-alpha", version=f"1.{index}") as run:
                 run.log_metrics({"auc": 0.7 + index / 100})
-            with dana.run("r-beta", version=f"2.{index}") as run:
+            with dana.run("r-beta", version=f"2.{index}", allow_unregistered=True) as run:
                 run.log_params({"depth": index})
             carol._write(
                 "/v1/entries",
@@ -245,6 +245,7 @@ def test_version_status_goes_logged_approved_deployed_retired(svc: Service) -> N
         svc.client("alice") as alice,
         svc.http("vera") as vera,
     ):
+        register_model(dana, "r-status")
         with dana.run("r-status", version="3.0") as run:
             run.log_model(model_file_for("r-status", "3.0"))
         assert _status(vera, "r-status", "3.0") == "logged"
@@ -278,6 +279,7 @@ def test_a_runs_explanation_background_is_read_back_by_a_scorer(svc: Service) ->
         generate_applicants(300, seed=5)[list(FEATURES)], max_rows=40, seed=2
     )
     with svc.client("dana") as dana, svc.client("vera") as vera:
+        register_model(dana, "r-background")
         with dana.run("r-background", version="1.0") as run:
             run.log_explanation_background(b"a first try, replaced")
             ref = run.log_explanation_background(drawn)
@@ -285,6 +287,7 @@ def test_a_runs_explanation_background_is_read_back_by_a_scorer(svc: Service) ->
         assert cited == [ref] and ref["sha256"] == drawn.reference().sha256
         back = ExplanationBackground.from_bytes(vera.explanation_background("r-background", "1.0"))
         assert back.fingerprint == drawn.fingerprint
+        register_model(dana, "r-background")
         with dana.run("r-background", version="1.1") as run:
             run.log_metrics({"auc": 0.7})
         with pytest.raises(ArtifactNotFound, match="log_explanation_background"):

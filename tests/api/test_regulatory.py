@@ -15,7 +15,7 @@ import pytest
 
 from ledger import errors
 from ledger.store import ArtifactStore, LedgerSettings, init_ledger
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.api.test_errors import assert_problem
 from tests.ledger.regulated import FEATURES, MODEL, REASONS, build_regulated_ledger
 from tests.model_files import model_file_for
@@ -64,6 +64,7 @@ def test_inventory_amendments_and_tiers_over_http(module_service: Service) -> No
 def test_catalogue_oversight_and_compliance_over_http(module_service: Service) -> None:
     svc = module_service
     dana, victor, alice, carol = (svc.client(n) for n in ("dana", "victor", "alice", "carol"))
+    register_model(dana, M)
     with dana.run(M, version="1.0", algorithm="logistic regression") as run:
         run.log_model(model_file_for(M, "1.0"))
         run.log_features(FEATURES)
@@ -195,6 +196,7 @@ def test_a_builder_who_is_also_a_validator_cannot_stop_or_resume_their_own_versi
     svc = module_service
     svc.add_user("bea", ["data_scientist", "validator"])
     bea, carol = svc.client("bea"), svc.client("carol")
+    register_model(bea, M)
     with bea.run(M, version="7.0", algorithm="logistic regression") as run:
         run.log_features(FEATURES)
     for action in ("stop", "override"):

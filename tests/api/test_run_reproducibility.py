@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from ledger.errors import LockFileInvalid
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 
 
 def test_a_run_records_its_environment_and_seeds_unless_switched_off(
@@ -18,11 +18,13 @@ def test_a_run_records_its_environment_and_seeds_unless_switched_off(
 ) -> None:
     frame = pd.DataFrame({"income": [1.5, 2.0], "age": [30, 40]})
     with module_any_service.client("dana") as dana:
+        register_model(dana, "repro-env")
         with dana.run("repro-env", "1.0", seeds={"numpy": 42}) as run:
             run.log_seed("split", 7)
             run.log_seed("sequence", 2**100)
             run.log_dataset(frame, name="train")
         payload = dana.version("repro-env", "1.0")["run"]["statement"]["payload"]
+        register_model(dana, "repro-env")
         with dana.run("repro-env", "1.1", capture_environment=False) as bare:
             bare.log_param("depth", 3)
         bare_payload = dana.version("repro-env", "1.1")["run"]["statement"]["payload"]
@@ -44,6 +46,7 @@ def test_a_lock_file_that_is_missing_or_broken_is_refused_before_anything_is_sen
 ) -> None:
     broken = tmp_path / "poetry.lock"
     broken.write_text("[[package]\nname = ")
+    module_any_service.register("repro-lock")
     size = module_any_service.size()
     with module_any_service.client("dana") as dana:
         for lock in (broken, tmp_path / "uv.lock"):
@@ -53,6 +56,7 @@ def test_a_lock_file_that_is_missing_or_broken_is_refused_before_anything_is_sen
         assert module_any_service.size() == size
         good = tmp_path / "uv.lock"
         good.write_text('version = 1\n[[package]]\nname = "numpy"\nversion = "2.1.0"\n')
+        register_model(dana, "repro-lock")
         with dana.run("repro-lock", "1.0", lock_file=good) as run:
             run.log_param("depth", 3)
         env = dana.version("repro-lock", "1.0")["run"]["statement"]["payload"]["environment"]

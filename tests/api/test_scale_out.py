@@ -48,7 +48,8 @@ def test_two_servers_and_eight_clients_keep_one_gapless_chain(
     service_factory: Callable[..., Service], pg_url: str, report_figure: Callable[[str], None]
 ) -> None:
     svc = service_factory(pg_url)
-    initial = svc.size()  # the initial access set
+    svc.register("scale-out")
+    initial = svc.size()  # the initial access set and the model's registration
     second = free_port()
     svc.processes.append(start_server(svc.env, second))
     urls = [svc.url, f"http://127.0.0.1:{second}"]

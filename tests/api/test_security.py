@@ -183,6 +183,7 @@ def test_a_key_file_others_can_read_is_refused_before_anything_is_sent(
 
 
 def _log_run(svc: Service, model: str, version: str) -> str:
+    svc.register(model)
     with svc.client("dana") as dana, dana.run(model, version=version) as run:
         run.log_metrics({"auc": 0.75})
     assert run.entry is not None

@@ -13,7 +13,7 @@ from ledger import errors
 from ledger.log import signing
 from ledger.log.checkpoint import verifier_key
 from ledger.verify import verify_serving_answer
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 
 MODEL = "credit-http"
 REPLACED = (
@@ -36,6 +36,7 @@ def story(module_any_service: Service, tmp_path_factory: pytest.TempPathFactory)
         path = folder / f"model-{version}.txt"
         path.write_bytes(f"gradient boosted trees {version}\n".encode() * 1000)
         written["files"][version] = path
+        register_model(dana, MODEL)
         with dana.run(MODEL, version=version, algorithm="lightgbm") as run:
             run.log_metrics({"auc": 0.8})
             run.log_model(path)

@@ -46,6 +46,7 @@ def svc(module_any_service: Service) -> Service:
 
 
 def _log_run(svc: Service, model: str, version: str = "1.0") -> str:
+    svc.register(model)
     with svc.client("dana") as dana, dana.run(model, version=version) as run:
         run.log_metrics({"auc": 0.75})
     assert run.entry is not None

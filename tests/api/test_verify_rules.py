@@ -11,7 +11,7 @@ import pytest
 
 from ledger.errors import PolicyViolation
 from ledger.log.entries import build_statement
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.model_files import model_file_for
 
 
@@ -28,6 +28,7 @@ def svc(module_any_service: Service) -> Service:
         victor.register_key(svc.signing_keys["victor"])
         alice.register_key(svc.signing_keys["alice"])
         dana.register_model("rules-model", description="PD model", materiality_tier="high")
+        register_model(dana, "rules-model")
         with dana.run("rules-model", version="1.0") as run:
             run.log_metrics({"auc": 0.81})
             run.log_model(model_file_for("rules-model", "1.0"))

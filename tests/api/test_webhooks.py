@@ -28,7 +28,7 @@ from ledger.log.timestamps import parse_rfc3339
 from ledger.store import LedgerSettings, init_ledger
 from ledger.store import _appender as appender
 from ledger.store import _bootstrap as bootstrap
-from tests.api.conftest import Service, free_port, start_server
+from tests.api.conftest import Service, free_port, register_model, start_server
 from tests.ledger import factories
 from tests.reports import monitoring_story
 
@@ -111,6 +111,7 @@ def _log_runs(service: Service, model: str, versions: list[str]) -> list[int]:
     with service.client("dana") as dana:
         dana.register_model(model, description="PD model", intended_use="consumer loans")
         for version in versions:
+            register_model(dana, model)
             with dana.run(model, version, algorithm="lightgbm") as run:
                 run.log_metric("auc", 0.8)
     with service.client("carol") as carol:

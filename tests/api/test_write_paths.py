@@ -256,6 +256,11 @@ def registration(actor: str, key: Ed25519PrivateKey) -> dict[str, Any]:
     return signed(key, kind="key.registered", actor=actor, payload=payload)
 
 
+def registered(model: str) -> dict[str, Any]:
+    """The model's registration: a user's run is refused for a model nobody registered."""
+    return {"kind": "model.registered", "model": model}
+
+
 def run(model: str, version: str = "1.0") -> dict[str, Any]:
     return {
         "kind": "run.training",
@@ -296,7 +301,7 @@ def test_a_four_eyes_refusal_is_the_same_and_recorded_the_same_on_every_path(
     model = "paths-four-eyes"
     key = signing.generate_private_key()
     same_on_every_path(paths, "fiona", [registration("fiona", key)])
-    same_on_every_path(paths, "fiona", [run(model)])
+    same_on_every_path(paths, "fiona", [registered(model), run(model)])
 
     def own_approval(path: WritePath) -> list[dict[str, Any]]:
         payload = {"role": "validator", "run": run_hash(path, model)}
@@ -338,7 +343,7 @@ def test_a_policy_refusal_is_recorded_once_on_every_path_however_often_retried(
     paths: list[WritePath],
 ) -> None:
     model = "paths-policy"
-    same_on_every_path(paths, "dana", [run(model)])
+    same_on_every_path(paths, "dana", [registered(model), run(model)])
     deploy = {
         "kind": "deployment.promoted",
         "model": model,
@@ -413,7 +418,7 @@ def test_an_unstored_artifact_is_refused_on_every_path_until_its_bytes_are_store
     paths: list[WritePath],
 ) -> None:
     model = "paths-artifact"
-    same_on_every_path(paths, "dana", [run(model)])
+    same_on_every_path(paths, "dana", [registered(model), run(model)])
     data = b"feature,mean_abs\nincome,0.31\n"
     digest = hashlib.sha256(data).hexdigest()
     outcome, written = same_on_every_path(paths, "dana", [evaluation(model, digest)])

@@ -217,7 +217,8 @@ def test_a_revoked_role_no_longer_counts_even_for_a_credential_checked_before(
     stale_victor = who(identities, "victor")
     victor = Actor.make("victor")
     store.submit(stale_victor, [victor.register()])
-    run = store.submit(who(identities, "dana"), [training("1.0")])[0]
+    registration = build_statement(kind="model.registered", model=MODEL, actor="dana")
+    run = store.submit(who(identities, "dana"), [registration, training("1.0")])[1]
     identities.revoke_role(who(identities, "adam"), "victor", Role.VALIDATOR, "moved teams")
     size = store.size()
     with pytest.raises(Forbidden, match="cannot decide as validator"):
@@ -313,4 +314,5 @@ def test_a_rule_entry_written_around_admission_that_cannot_apply_stops_nothing(
     entry = append_bypassing_admission(store, forged, signature=None, key_id=None)
     assert store.rules().unapplied == [entry.seq]
     assert who(identities, "dana").name == "dana"
-    store.submit(who(identities, "dana"), [training("2.0")])
+    registration = build_statement(kind="model.registered", model=MODEL, actor="dana")
+    store.submit(who(identities, "dana"), [registration, training("2.0")])

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ledger.log.entries import build_statement
-from tests.api.conftest import Service, make_service, stop
+from tests.api.conftest import Service, make_service, register_model, stop
 from tests.ledger.legacy import append_legacy
 
 MODEL = "retail-credit-pd"
@@ -65,6 +65,7 @@ def populate(svc: Service) -> dict[str, str]:
         )
         weights = svc.home / "model-1.0.0.bin"
         weights.write_bytes(b"gradient boosting 1.0.0")
+        register_model(dana, MODEL)
         with dana.run(MODEL, "1.0.0", algorithm="gradient boosting") as run:
             run.log_params({"max_depth": 3, "n_estimators": 200})
             run.log_metrics({"auc": 0.781})
@@ -86,6 +87,7 @@ def populate(svc: Service) -> dict[str, str]:
             append_legacy(store, [registration])
         finally:
             store.engine.dispose()
+        register_model(dana, HOSTILE_MODEL)
         with dana.run(HOSTILE_MODEL, "1") as run:
             run.log_params({"note": HOSTILE_MODEL})
     for name, role in (("victor", "validator"), ("alice", "approver")):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ledger.errors import GovledgerError
 from ledger.store import ArtifactStore, web_sessions
 from tests.access import revoke_keys_by_admin
-from tests.api.conftest import Service, free_port, start_server, stop
+from tests.api.conftest import Service, free_port, register_model, start_server, stop
 from tests.model_files import model_file_for
 from tests.web.conftest import (
     HOSTILE_ESCAPED,
@@ -286,6 +286,7 @@ def test_what_changed_between_two_versions_is_a_page_with_the_entries_that_show_
     with web_service.client("dana") as dana:
         dana.register_model(model)
         for version, depth in (("1.0", 3), ("1.1", 5)):
+            register_model(dana, model)
             with dana.run(model, version, algorithm="gradient boosting") as run:
                 run.log_param("depth", depth)
                 run.log_metric("auc", 0.70 + depth / 100)
@@ -324,6 +325,7 @@ def test_the_timeline_says_what_happened_in_plain_words(
     model = "timeline-words"
     with web_service.client("dana") as dana:
         dana.register_model(model)
+        register_model(dana, model)
         with dana.run(model, version="1.0") as run:
             run.log_model(model_file_for(model, "1.0"))
         dana.log_evaluation(model, "1.0", {"evaluation": "champion_challenger", "summary": {}})
@@ -414,6 +416,7 @@ def test_verify_names_the_first_bad_entry_of_a_tampered_ledger(
 ) -> None:
     with web_service.client("dana") as dana:
         dana.register_model("tampered")
+        register_model(dana, "tampered")
         with dana.run("tampered", "1") as run:
             run.log_metric("auc", 0.7)
         ref = dana.upload_artifact(b"shap values, tamper test", "shap.csv")

@@ -21,6 +21,7 @@ def _version(svc: Service, version: str) -> str:
     """Log `version` with its model file and both approvals; the file's digest."""
     weights = svc.home / f"model-{version}.bin"
     weights.write_bytes(f"weights of {version}".encode())
+    svc.register(MODEL)
     with svc.client("dana") as dana, dana.run(MODEL, version, algorithm="logit") as run:
         run.log_params({"C": 1.0})
         run.log_model(weights)
@@ -103,6 +104,7 @@ def test_the_versions_table_and_the_version_page_say_where_it_serves_or_served(
 
 def test_a_model_never_deployed_says_so(serving: tuple[Service, dict[str, str]]) -> None:
     svc, _ = serving
+    svc.register("idle-pd")
     with svc.client("dana") as dana, dana.run("idle-pd", "0.1") as run:
         run.log_params({"C": 2.0})
     client = sign_in(svc.url, svc.api_keys["dana"])

@@ -18,7 +18,7 @@ import pytest
 from ledger.errors import CheckpointInvalid
 from ledger.log.checkpoint import parse_checkpoint
 from ledger.log.cosignature import require_cosignatures
-from tests.api.conftest import stop
+from tests.api.conftest import register_model, stop
 from tests.model_files import model_file_for
 from tests.witness.conftest import serve, witnessed_service
 
@@ -49,6 +49,7 @@ def test_a_card_and_a_serving_answer_carry_the_witness_cosignature(tmp_path: Pat
         witness = serve(witness_dir, vkey, [ledger_vkey], port)
         with service.client("dana") as dana:
             dana.register_model(MODEL)
+            register_model(dana, MODEL)
             with dana.run(MODEL, "1.0") as run:
                 run.log_model(model_file_for(MODEL, "1.0"))
                 run.log_metric("auc", 0.71)
