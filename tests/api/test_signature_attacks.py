@@ -204,13 +204,6 @@ def _register_passkey(svc: Service, actor: PasskeyActor) -> httpx.Response:
         return http.post("/v1/keys", json=body)
 
 
-def _passkey_run(svc: Service, model: str) -> str:
-    with svc.client("dana") as dana, dana.run(model, version="1.0") as run:
-        run.log_metrics({"auc": 0.75})
-    assert run.entry is not None
-    return str(run.entry["entry_hash"])
-
-
 def _passkey_decision(actor: PasskeyActor, model: str, run_hash: str, role: str) -> Statement:
     return build_statement(
         kind="approval.granted",
@@ -260,7 +253,7 @@ def test_a_passkey_approval_is_admitted_and_its_attacks_refused(
     victor = PasskeyActor("victor", SoftwarePasskey(algorithm=algorithm))  # type: ignore[arg-type]
     registered = _register_passkey(svc, victor)
     assert registered.status_code == 201, registered.text
-    run_hash = _passkey_run(svc, model)
+    run_hash = _log_run(svc, model)
 
     statement = _passkey_decision(victor, model, run_hash, "validator")
     signed = victor.sign(statement)
