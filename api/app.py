@@ -29,6 +29,7 @@ from api.service import (
     ServiceSettings,
     access_router,
     install_docs_page,
+    install_openapi,
     install_problem_handlers,
     read_router,
     regulatory_router,
@@ -87,6 +88,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.context = context
     install_problem_handlers(app)
     install_docs_page(app)
+    install_openapi(app)
     app.include_router(write_router)
     app.include_router(scoring_router)
     app.include_router(access_router)

@@ -1,6 +1,7 @@
 """The JSON API: routes (scoring decisions and their receipts in `_routes_scoring`), request
 schemas, identity (API keys as hashes), the service context, problem+json (RFC 9457), the
-middlewares every request passes, and the notifier that delivers the ledger's events as
+middlewares every request passes, the OpenAPI document's security scheme and problem
+responses (`_openapi`), and the notifier that delivers the ledger's events as
 signed webhooks.
 """
 
@@ -11,6 +12,7 @@ from api.service._html_headers import SECURITY_HEADERS, HtmlSecurityHeaders
 from api.service._identity import IdentityStore, Unauthenticated
 from api.service._limits import MAX_SCORING_BATCH_BODY, SCORING_BATCHES_PATH, BodySizeLimit
 from api.service._notifier import Notifier
+from api.service._openapi import install_openapi
 from api.service._path_names import NameSegments, name_from_segment
 from api.service._problems import install as install_problem_handlers
 from api.service._request_guard import ControlCharacterGuard
@@ -39,6 +41,7 @@ __all__ = [
     "Unauthenticated",
     "access_router",
     "install_docs_page",
+    "install_openapi",
     "install_problem_handlers",
     "name_from_segment",
     "read_router",

@@ -6,7 +6,13 @@ It depends only on the log floor (statements, signing) and the errors, so it ins
 imports without the server's dependencies.
 """
 
-from ledger.client._client import ClientError, LedgerClient, Run, fingerprint_dataframe
+from ledger.client._client import (
+    ClientError,
+    LedgerClient,
+    NoCodeRevision,
+    Run,
+    fingerprint_dataframe,
+)
 from ledger.client._environment import run_environment
 from ledger.client._fingerprint import COLUMNS_FINGERPRINT, fingerprint_columns
 
@@ -14,6 +20,7 @@ __all__ = [
     "COLUMNS_FINGERPRINT",
     "ClientError",
     "LedgerClient",
+    "NoCodeRevision",
     "Run",
     "fingerprint_columns",
     "fingerprint_dataframe",

@@ -23,6 +23,7 @@ import math
 import os
 import time
 import uuid
+import warnings
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -103,6 +104,12 @@ def fingerprint_dataframe(frame: Any) -> tuple[str, int, list[str]]:
     sample). `Run.log_dataset` records "govledger-columns/1" (`fingerprint_columns`)."""
     data = frame.to_csv(index=False).encode("utf-8")
     return hashlib.sha256(data).hexdigest(), len(frame), [str(c) for c in frame.columns]
+
+
+class NoCodeRevision(UserWarning):
+    """A run records no code revision: the working directory is not a git checkout with a
+    commit, and none was given. The run is logged (a run outside git is still evidence), but
+    its card and checklists will show the code revision as missing."""
 
 
 class LedgerClient:
@@ -254,6 +261,16 @@ class LedgerClient:
             lock_file_record(lock_file)  # still refuse a wrong path: the caller named it
         git = git_checkout() if capture_environment or code_revision is None else None
         environment = run_environment(lock_file=lock_file, git=git) if capture_environment else None
+        if code_revision is None and git is None:
+            warnings.warn(
+                NoCodeRevision(
+                    f"the run of {model} {version} records no code revision: "
+                    f"{Path.cwd()} is not a git checkout with a commit. Commit your code "
+                    "(git init, git commit) or pass code_revision=...; the card will show "
+                    "the revision as missing"
+                ),
+                stacklevel=2,
+            )
         run = Run(
             self,
             model,

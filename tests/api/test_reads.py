@@ -327,12 +327,24 @@ def test_only_health_and_the_openapi_pages_answer_without_a_key(svc: Service) ->
         assert anonymous.get("/healthz").json()["status"] == "ok"
         assert "swagger" in anonymous.get("/docs").text.lower()
         document = anonymous.get("/openapi.json").json()
+        # the document says so: a bearer scheme (the Authorize button of /docs) on every
+        # operation but the health check, and the problems a caller must handle
+        scheme = document["components"]["securitySchemes"]["apiKey"]
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+        assert document["security"] == [{"apiKey": []}]
+        assert document["paths"]["/healthz"]["get"]["security"] == []
+        problem = document["components"]["schemas"]["Problem"]
+        assert set(problem["required"]) == {"type", "title", "status", "detail"}
+        deploy = document["paths"]["/v1/deployments"]["post"]["responses"]
+        assert {"401", "403", "409", "422"} <= set(deploy)
+        assert "application/problem+json" in deploy["409"]["content"]
         checked = 0
         for path, operations in document["paths"].items():
             if path == "/healthz":
                 continue
             concrete = re.sub(r"\{[^}]+\}", "x", path)
-            for method in operations:
+            for method, operation in operations.items():
+                assert "application/problem+json" in operation["responses"]["401"]["content"]
                 response = anonymous.request(method.upper(), concrete, json={})
                 assert response.status_code == 401, (method, path, response.text)
                 assert response.headers["content-type"].startswith("application/problem+json")

@@ -5,6 +5,7 @@ Pure: no service. The client against a real service is tests/api/test_run_reprod
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,26 @@ def test_run_payloads_with_and_without_an_environment_validate() -> None:
         validate_payload(Kind.RUN_TRAINING, {"seeds": {"np": 2**60}})
     with pytest.raises(InvalidStatement, match=r"environment\.hostname"):
         validate_payload(Kind.RUN_TRAINING, {"environment": {**env, "hostname": "x"}})
+
+
+def test_a_run_outside_a_checkout_with_a_commit_says_it_records_no_code_revision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is sent when a run starts, so no service is needed: the warning comes from
+    `LedgerClient.run` itself, before the data scientist's training code runs."""
+    from ledger.client import LedgerClient, NoCodeRevision
+
+    client = LedgerClient("http://127.0.0.1:9", "glk_unused")
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(NoCodeRevision, match="records no code revision: .* not a git checkout"):
+        client.run("credit-scoring", "1.0")
+    _git(tmp_path, "init", "-q")  # a checkout without a commit is no revision either
+    with pytest.warns(NoCodeRevision):
+        client.run("credit-scoring", "1.0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoCodeRevision)
+        client.run("credit-scoring", "1.0", code_revision="abc123")  # named: no warning
+        (tmp_path / "train.py").write_text("print('fit')\n")
+        _git(tmp_path, "add", "train.py")
+        _git(tmp_path, "commit", "-qm", "the training script")
+        assert client.run("credit-scoring", "1.0").code_revision is not None
