@@ -175,7 +175,7 @@ def test_a_stopped_version_says_so_on_the_card_and_a_gap_is_an_open_issue(
     gaps = gapped.headline.open_issues
     assert any(i.startswith("eu-ai-act:") and "section 12" in i for i in gaps)
     page = card_html(gapped, for_print=False)  # a gap's row stands out; no markup shows
-    assert '<tr class="fail"><td>Validation and testing' in page and "`" not in page
+    assert '<tr class="fail gap"><td>Validation and testing' in page and "`" not in page
     store.engine.dispose()
 
 
