@@ -34,7 +34,7 @@ demo: install
 # Two workers (this machine's two cores), each given whole test files so that a module's
 # servers and ledgers start once.
 test: install mlflow-env
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile --durations=30
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow
