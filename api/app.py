@@ -21,6 +21,7 @@ from api.service import (
     BodySizeLimit,
     ControlCharacterGuard,
     Cosigner,
+    Health,
     HtmlSecurityHeaders,
     IdentityStore,
     NameSegments,
@@ -97,7 +98,12 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(read_router)
     app.include_router(webhooks_router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and ledger size (no auth)")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness and ledger size (no auth)",
+        responses={200: {"model": Health, "description": "The service answers"}},
+    )
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "size": store.size()}
 

@@ -1,8 +1,9 @@
 """The JSON API: routes (scoring decisions and their receipts in `_routes_scoring`), request
 schemas, identity (API keys as hashes), the service context, problem+json (RFC 9457), the
 middlewares every request passes, the OpenAPI document's security scheme and problem
-responses (`_openapi`), and the notifier that delivers the ledger's events as
-signed webhooks.
+responses (`_openapi`), the models of every success answer it documents (`_responses`,
+`_responses_registry`, `_responses_access`, `_responses_scoring`), and the notifier that
+delivers the ledger's events as signed webhooks.
 """
 
 from api.service._context import ServiceContext
@@ -16,6 +17,7 @@ from api.service._openapi import install_openapi
 from api.service._path_names import NameSegments, name_from_segment
 from api.service._problems import install as install_problem_handlers
 from api.service._request_guard import ControlCharacterGuard
+from api.service._responses import Health
 from api.service._routes_access import router as access_router
 from api.service._routes_read import router as read_router
 from api.service._routes_regulatory import router as regulatory_router
@@ -32,6 +34,7 @@ __all__ = [
     "BodySizeLimit",
     "ControlCharacterGuard",
     "Cosigner",
+    "Health",
     "HtmlSecurityHeaders",
     "IdentityStore",
     "NameSegments",

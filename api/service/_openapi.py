@@ -7,6 +7,11 @@ for every operation: the bearer scheme (OpenAPI 3.1 section 4.8.27, so that `/do
 Authorize button and generated clients send the key), and the problem responses a caller
 must handle: 401 and 403 everywhere, 404 where the path names something, 409 and 422 on
 writes. `/healthz` is the one operation without a key.
+
+Success answers are declared on the routes (`responses=`, models in `api.service._responses`
+and its siblings); a route that returns a `dict` also carries FastAPI's schema of that
+annotation (an open object), which `declared_answers` drops where a model is declared, so a
+client generator sees one schema, the model's.
 """
 
 from __future__ import annotations
@@ -78,19 +83,32 @@ def describe_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def declared_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """Keep only the declared model's `$ref` in each success answer that declares one."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for code, response in operation.get("responses", {}).items():
+                if not code.startswith("2"):
+                    continue
+                for media in response.get("content", {}).values():
+                    schema = media.get("schema", {})
+                    if "$ref" in schema:
+                        media["schema"] = {"$ref": schema["$ref"]}
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
     """Serve the document with the scheme and the problems (built once, then cached)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = describe_errors(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    description=app.description,
-                    routes=app.routes,
-                )
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
             )
+            app.openapi_schema = describe_errors(declared_answers(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -18,6 +18,14 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from api.service._context import Context, CurrentUser
+from api.service._responses import LedgerEntry, created, success
+from api.service._responses_access import (
+    AccessSet,
+    KeyIssued,
+    KeysRevoked,
+    PolicyList,
+    UserCreated,
+)
 from api.service._schemas import Body
 from ledger.governance import (
     PRIVILEGED,
@@ -126,13 +134,22 @@ def _access(rules: RulesState) -> dict[str, Any]:
     }
 
 
-@router.get("/access", summary="Users, roles in force, pending grants, API key ids")
+@router.get(
+    "/access",
+    summary="Users, roles in force, pending grants, API key ids",
+    responses=success(AccessSet, "The access set the ledger records"),
+)
 def access(context: Context, principal: CurrentUser) -> dict[str, Any]:
     _readers(principal)
     return _access(context.store.rules())
 
 
-@router.post("/access/users", status_code=201, summary="Create a user (admin); key shown once")
+@router.post(
+    "/access/users",
+    status_code=201,
+    summary="Create a user (admin); key shown once",
+    responses=success(UserCreated, "The user and their first API key", status=201),
+)
 def create_user(body: UserIn, context: Context, principal: CurrentUser) -> JSONResponse:
     roles = frozenset(parse_role(r) for r in body.roles)
     key = context.identities.add_user(
@@ -153,32 +170,54 @@ def create_user(body: UserIn, context: Context, principal: CurrentUser) -> JSONR
     )
 
 
-@router.post("/access/grants", status_code=201, summary="Grant a role (admin)")
+@router.post(
+    "/access/grants",
+    status_code=201,
+    summary="Grant a role (admin)",
+    responses=created(LedgerEntry, "The grant's entry"),
+)
 def grant(body: GrantIn, context: Context, principal: CurrentUser) -> JSONResponse:
     role = parse_role(body.role)
     return _entry([context.identities.grant(principal, body.user, role, body.reason)])
 
 
 @router.post(
-    "/access/grants/{grant}/confirm", status_code=201, summary="Confirm a pending grant (admin)"
+    "/access/grants/{grant}/confirm",
+    status_code=201,
+    summary="Confirm a pending grant (admin)",
+    responses=created(LedgerEntry, "The confirmation's entry"),
 )
 def confirm(grant: str, body: ReasonIn, context: Context, principal: CurrentUser) -> JSONResponse:
     return _entry([context.identities.confirm(principal, grant, body.reason)])
 
 
-@router.post("/access/revocations", status_code=201, summary="Revoke a role (admin)")
+@router.post(
+    "/access/revocations",
+    status_code=201,
+    summary="Revoke a role (admin)",
+    responses=created(LedgerEntry, "The revocation's entry"),
+)
 def revoke(body: GrantIn, context: Context, principal: CurrentUser) -> JSONResponse:
     role = parse_role(body.role)
     return _entry([context.identities.revoke_role(principal, body.user, role, body.reason)])
 
 
-@router.post("/access/users/{name}/keys", status_code=201, summary="Issue an API key")
+@router.post(
+    "/access/users/{name}/keys",
+    status_code=201,
+    summary="Issue an API key",
+    responses=success(KeyIssued, "The new key, shown once", status=201),
+)
 def issue_key(name: str, context: Context, principal: CurrentUser) -> JSONResponse:
     key = context.identities.new_key(name, by=principal)
     return JSONResponse({"user": name, "api_key": key}, status_code=201)
 
 
-@router.post("/access/users/{name}/keys:revoke", summary="Revoke every API key of a user")
+@router.post(
+    "/access/users/{name}/keys:revoke",
+    summary="Revoke every API key of a user",
+    responses=success(KeysRevoked, "How many keys were revoked"),
+)
 def revoke_keys(
     name: str, body: ReasonIn, context: Context, principal: CurrentUser
 ) -> dict[str, Any]:
@@ -188,7 +227,11 @@ def revoke_keys(
     }
 
 
-@router.get("/policies", summary="Approval policies: in force, proposed, replaced")
+@router.get(
+    "/policies",
+    summary="Approval policies: in force, proposed, replaced",
+    responses=success(PolicyList, "Every approval policy the ledger records"),
+)
 def policies(context: Context, principal: CurrentUser) -> dict[str, Any]:
     principal.require(
         Role.COMPLIANCE,
@@ -202,7 +245,12 @@ def policies(context: Context, principal: CurrentUser) -> dict[str, Any]:
     return {"policies": [p.to_dict() for p in sorted(rules.policies.values(), key=lambda p: p.seq)]}
 
 
-@router.post("/policies", status_code=201, summary="Propose an approval policy")
+@router.post(
+    "/policies",
+    status_code=201,
+    summary="Propose an approval policy",
+    responses=created(LedgerEntry, "The proposal's entry"),
+)
 def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> JSONResponse:
     payload: dict[str, Any] = {
         "tier": body.tier,
@@ -228,7 +276,12 @@ def propose_policy(body: PolicyIn, context: Context, principal: CurrentUser) -> 
     return _entry(_submit(context, principal, "policy.proposed", payload, body.reason))
 
 
-@router.post("/policies/{policy}/approve", status_code=201, summary="Approve a proposed policy")
+@router.post(
+    "/policies/{policy}/approve",
+    status_code=201,
+    summary="Approve a proposed policy",
+    responses=created(LedgerEntry, "The approval's entry"),
+)
 def approve_policy(
     policy: str, body: ReasonIn, context: Context, principal: CurrentUser
 ) -> JSONResponse:

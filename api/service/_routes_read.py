@@ -9,6 +9,24 @@ from fastapi.responses import Response
 
 from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
+from api.service._responses import (
+    Checkpoint,
+    ConsistencyProof,
+    EntryPage,
+    EntryWithProof,
+    LedgerVerification,
+    RulesReplay,
+    download,
+    success,
+)
+from api.service._responses_access import Me
+from api.service._responses_registry import (
+    ModelList,
+    ModelSummary,
+    RunSearch,
+    ServingAnswer,
+    VersionView,
+)
 from ledger.errors import InvalidStatement
 from ledger.governance import Role, deployment_policy
 from ledger.log.cosignature import merge_signatures
@@ -28,7 +46,11 @@ from ledger.verify import replay_ledger_rules, verify_decisions, verify_ledger
 router = APIRouter(prefix="/v1", tags=["read"])
 
 
-@router.get("/me", summary="Who you are and what you may do")
+@router.get(
+    "/me",
+    summary="Who you are and what you may do",
+    responses=success(Me, "The caller, their roles and the policy in force"),
+)
 def me(principal: Reader, context: Context) -> dict[str, Any]:
     """`approval_policy`: the policy in force for production (a model of no tier);
     `decides_as`: the caller's roles whose approvals some policy in force counts."""
@@ -44,7 +66,11 @@ def me(principal: Reader, context: Context) -> dict[str, Any]:
     }
 
 
-@router.get("/entries", summary="List entries with filters and cursor pagination")
+@router.get(
+    "/entries",
+    summary="List entries with filters and cursor pagination",
+    responses=success(EntryPage, "A page of entries"),
+)
 def list_entries(
     context: Context,
     _: Reader,
@@ -74,7 +100,11 @@ def list_entries(
     return {"items": [e.to_dict() for e in page], "next_cursor": next_cursor}
 
 
-@router.get("/runs", summary="Search runs by their metrics, params and tags")
+@router.get(
+    "/runs",
+    summary="Search runs by their metrics, params and tags",
+    responses=success(RunSearch, "A page of the runs that match"),
+)
 def search_runs_route(
     context: Context,
     _: Reader,
@@ -109,7 +139,11 @@ def search_runs_route(
     }
 
 
-@router.get("/entries/{seq}", summary="One entry with its inclusion proof and checkpoint")
+@router.get(
+    "/entries/{seq}",
+    summary="One entry with its inclusion proof and checkpoint",
+    responses=success(EntryWithProof, "The entry, its inclusion proof, the checkpoint"),
+)
 def get_entry(
     seq: Annotated[int, Path(ge=0, le=2**53)], context: Context, _: Reader
 ) -> dict[str, Any]:
@@ -127,7 +161,11 @@ def get_entry(
     }
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint (C2SP signed note)")
+@router.get(
+    "/checkpoint",
+    summary="The latest signed checkpoint (C2SP signed note)",
+    responses=success(Checkpoint, "The checkpoint and the one witnesses cosigned"),
+)
 def get_checkpoint(context: Context, _: Reader) -> dict[str, Any]:
     """The note carries the cosignature lines the witnesses returned for it (signed-note
     allows more signature lines; c2sp.org/tlog-cosignature), once they have; `witnessed`
@@ -146,7 +184,11 @@ def get_checkpoint(context: Context, _: Reader) -> dict[str, Any]:
     }
 
 
-@router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
+@router.get(
+    "/proofs/consistency",
+    summary="Consistency proof between two tree sizes",
+    responses=success(ConsistencyProof, "The proof and both roots"),
+)
 def consistency(
     context: Context,
     _: Reader,
@@ -165,13 +207,21 @@ def consistency(
     }
 
 
-@router.get("/models", summary="Every model with its versions and their status")
+@router.get(
+    "/models",
+    summary="Every model with its versions and their status",
+    responses=success(ModelList, "Every model of the ledger"),
+)
 def list_models(context: Context, _: Reader) -> dict[str, Any]:
     return {"models": [model_summary(context.store, name) for name in model_names(context.store)]}
 
 
 # A name is one percent-encoded segment, even an older ledger's `a/b` (api.path_names).
-@router.get("/models/{model}/versions/{version}", summary="A version's evidence and status")
+@router.get(
+    "/models/{model}/versions/{version}",
+    summary="A version's evidence and status",
+    responses=success(VersionView, "The version's entries and derived status"),
+)
 def get_version(
     model: ModelSegment,
     version: VersionSegment,
@@ -186,6 +236,7 @@ def get_version(
 @router.get(
     "/models/{model}/serving",
     summary="What served in an environment now, after a seq or at a time, with proofs",
+    responses=success(ServingAnswer, "A govledger-serving-answer/v1 document"),
 )
 def get_serving(
     model: ModelSegment,
@@ -207,12 +258,20 @@ def get_serving(
     return serving_answer(context.store, name_from_segment(model), _nfc(env), at=at, seq=seq)
 
 
-@router.get("/models/{model}", summary="One model: registration and versions")
+@router.get(
+    "/models/{model}",
+    summary="One model: registration and versions",
+    responses=success(ModelSummary, "The model's registration, versions and serving"),
+)
 def get_model(model: ModelSegment, context: Context, _: Reader) -> dict[str, Any]:
     return model_summary(context.store, name_from_segment(model))
 
 
-@router.get("/verify", summary="Verify the whole ledger (compliance)")
+@router.get(
+    "/verify",
+    summary="Verify the whole ledger (compliance)",
+    responses=success(LedgerVerification, "The log's report and the decisions'"),
+)
 def verify(context: Context, principal: Reader) -> dict[str, Any]:
     """The log's verification, then the scoring decisions' detail store against the log
     (`ledger.verify.verify_decisions`), as `govledger verify` does: `decisions` holds the
@@ -231,7 +290,11 @@ def verify(context: Context, principal: Reader) -> dict[str, Any]:
     return answer
 
 
-@router.get("/verify/rules", summary="Replay every entry against the rules in force (compliance)")
+@router.get(
+    "/verify/rules",
+    summary="Replay every entry against the rules in force (compliance)",
+    responses=success(RulesReplay, "The replay's outcome, every violation named"),
+)
 def verify_rules(context: Context, principal: Reader) -> dict[str, Any]:
     """The replay audit (`ledger.verify.replay_ledger_rules`): each entry re-checked against
     the roles, four eyes and deployment policy in force at its seq. `ok` is false on a
@@ -242,7 +305,10 @@ def verify_rules(context: Context, principal: Reader) -> dict[str, Any]:
 
 
 @router.get(
-    "/artifacts/{digest}", summary="Download an artifact by SHA-256", response_class=Response
+    "/artifacts/{digest}",
+    summary="Download an artifact by SHA-256",
+    response_class=Response,
+    responses=download("application/octet-stream", "The artifact's bytes, as uploaded"),
 )
 def get_artifact(digest: str, context: Context, _: Reader) -> Response:
     try:

@@ -12,6 +12,8 @@ from fastapi.responses import Response
 
 from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
+from api.service._responses import download, success
+from api.service._responses_registry import ComplianceCheck, Inventory, RegimeList
 
 router = APIRouter(prefix="/v1", tags=["regulatory"])
 
@@ -27,7 +29,11 @@ Regime = Annotated[
 ]
 
 
-@router.get("/regimes", summary="The regulatory checklists a version can be checked against")
+@router.get(
+    "/regimes",
+    summary="The regulatory checklists a version can be checked against",
+    responses=success(RegimeList, "The checklists"),
+)
 def regimes(_: Reader) -> dict[str, Any]:
     from reports.regulatory.regimes import known_regimes, load_regime
 
@@ -42,6 +48,7 @@ def regimes(_: Reader) -> dict[str, Any]:
 @router.get(
     "/models/{model}/versions/{version}/compliance",
     summary="Each checklist item of a regime: satisfied by named entries, or a gap",
+    responses=success(ComplianceCheck, "The version's items, satisfied or gaps"),
 )
 def compliance(
     model: Model, version: Version, regime: Regime, context: Context, _: Reader
@@ -52,7 +59,11 @@ def compliance(
     return check_version(context.store, model, version, regime).to_dict()
 
 
-@router.get("/inventory", summary="The model inventory (SR 26-2) as JSON")
+@router.get(
+    "/inventory",
+    summary="The model inventory (SR 26-2) as JSON",
+    responses=success(Inventory, "A row per model"),
+)
 def inventory_json(context: Context, _: Reader) -> dict[str, Any]:
     from ledger.store import inventory
 
@@ -63,7 +74,7 @@ def inventory_json(context: Context, _: Reader) -> dict[str, Any]:
     "/inventory.csv",
     summary="The model inventory as CSV",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses=download("text/csv", "The inventory, a row per model (RFC 4180)"),
 )
 def inventory_csv_route(context: Context, _: Reader) -> Response:
     from reports.inventory import build_inventory, inventory_csv
@@ -79,7 +90,7 @@ def inventory_csv_route(context: Context, _: Reader) -> Response:
     "/inventory.pdf",
     summary="The model inventory as PDF/A-3b, with inventory.csv and evidence.json attached",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses=download("application/pdf", "The inventory as PDF/A-3b"),
 )
 def inventory_pdf_route(context: Context, _: Reader) -> Response:
     from reports.inventory import inventory_pdf

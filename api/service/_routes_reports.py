@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.service._context import Context, Reader
 from api.service._path_names import ModelSegment, VersionSegment, name_from_segment
+from api.service._responses import download
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -50,7 +51,7 @@ def _attachment(*parts: str, suffix: str) -> str:
     "/models/{model}/versions/{version}/card.pdf",
     summary="The model card as PDF/A-3b, with evidence.json and the CycloneDX ML-BOM attached",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses=download("application/pdf", "The model card as PDF/A-3b"),
 )
 def card_pdf_route(model: Model, version: Version, context: Context, _: Reader) -> Response:
     from reports.documents import card_pdf
@@ -69,6 +70,7 @@ def card_pdf_route(model: Model, version: Version, context: Context, _: Reader) 
     "/models/{model}/versions/{version}/card.html",
     summary="The model card as a web page",
     response_class=HTMLResponse,
+    responses=download("text/html", "The model card, an HTML page"),
 )
 def card_html_route(model: Model, version: Version, context: Context, _: Reader) -> HTMLResponse:
     from reports.documents import card_page
@@ -82,7 +84,7 @@ def card_html_route(model: Model, version: Version, context: Context, _: Reader)
     "/audit.pdf",
     summary="The audit report of a period as PDF/A-3b",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}},
+    responses=download("application/pdf", "The audit report as PDF/A-3b"),
 )
 def audit_pdf_route(since: Since, until: Until, context: Context, _: Reader) -> Response:
     from reports.documents import audit_pdf
@@ -98,7 +100,10 @@ def audit_pdf_route(since: Since, until: Until, context: Context, _: Reader) -> 
 
 
 @router.get(
-    "/audit.html", summary="The audit report of a period as a web page", response_class=HTMLResponse
+    "/audit.html",
+    summary="The audit report of a period as a web page",
+    response_class=HTMLResponse,
+    responses=download("text/html", "The audit report, an HTML page"),
 )
 def audit_html_route(since: Since, until: Until, context: Context, _: Reader) -> HTMLResponse:
     from reports.audit import build_audit

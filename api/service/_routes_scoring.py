@@ -20,6 +20,13 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.service._context import Context, CurrentUser, IdempotencyKey
+from api.service._responses import LedgerEntry, created, success
+from api.service._responses_scoring import (
+    ApplicantDecisions,
+    BatchRecorded,
+    Receipt,
+    RecordedDecision,
+)
 from ledger.errors import InvalidDecision, InvalidStatement
 from ledger.governance import RECEIPT_READERS, Principal, Role, Submission
 from ledger.log.entries import build_statement
@@ -94,6 +101,7 @@ def _batch_header(body: Any) -> tuple[str, str, str, Any]:
     "/batches",
     status_code=201,
     summary="Record a batch of scoring decisions (one entry, a receipt per decision)",
+    responses=created(BatchRecorded, "The batch's entry and how many decisions it holds"),
     openapi_extra=_json_body(["model", "version", "decisions"], _BATCH_PROPERTIES),
 )
 async def record_batch(
@@ -131,7 +139,11 @@ def _reader(principal: Principal) -> None:
     principal.require(*RECEIPT_READERS, action="reading scoring decisions")
 
 
-@router.get("/decisions/{decision_id}", summary="A recorded decision (details unless erased)")
+@router.get(
+    "/decisions/{decision_id}",
+    summary="A recorded decision (details unless erased)",
+    responses=success(RecordedDecision, "Where the decision's leaf is, and its details"),
+)
 def get_decision(decision_id: DecisionId, context: Context, principal: CurrentUser) -> Any:
     _reader(principal)
     return context.store.decision(decision_id)
@@ -140,6 +152,7 @@ def get_decision(decision_id: DecisionId, context: Context, principal: CurrentUs
 @router.get(
     "/decisions/{decision_id}/receipt",
     summary="A decision's receipt: inner proof, batch entry, inclusion proofs, checkpoint",
+    responses=success(Receipt, "A govledger-receipt/v1 document"),
 )
 def get_receipt(decision_id: DecisionId, context: Context, principal: CurrentUser) -> Any:
     _reader(principal)
@@ -150,6 +163,7 @@ def get_receipt(decision_id: DecisionId, context: Context, principal: CurrentUse
 @router.get(
     "/applicants/{applicant}/decisions",
     summary="An applicant's decisions in a period (complaints handling; compliance)",
+    responses=success(ApplicantDecisions, "The applicant's decisions not erased"),
 )
 def applicant_decisions(
     applicant: Annotated[str, Path(min_length=1, max_length=128)],
@@ -167,6 +181,7 @@ def applicant_decisions(
     "/erasures",
     status_code=201,
     summary="Erase decisions' details on a recorded request (GDPR Art. 17)",
+    responses=created(LedgerEntry, "The erasure's entry"),
     openapi_extra=_json_body(
         ["decision_ids", "legal_basis"],
         {
@@ -188,6 +203,7 @@ async def erase(
     "/purges",
     status_code=201,
     summary="Purge the details of decisions out of retention (12 CFR 1002.12(b))",
+    responses=created(LedgerEntry, "The purge's entry"),
     openapi_extra=_json_body(
         ["legal_basis"],
         {

@@ -13,13 +13,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.service._context import Context, CurrentUser
+from api.service._responses import success
+from api.service._responses_access import DeliveryLog, WebhookDelivery
 from ledger.governance import Role
 from ledger.store import delivery_counts, delivery_log, redeliver
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
-@router.get("/deliveries", summary="Notification events and their webhook deliveries")
+@router.get(
+    "/deliveries",
+    summary="Notification events and their webhook deliveries",
+    responses=success(DeliveryLog, "Deliveries newest first, endpoints and counts"),
+)
 def deliveries(
     context: Context,
     principal: CurrentUser,
@@ -56,6 +62,7 @@ def deliveries(
 @router.post(
     "/deliveries/{delivery_id}/redeliver",
     summary="Deliver again (a failed delivery, or a lost one)",
+    responses=success(WebhookDelivery, "The delivery, pending again and due now"),
 )
 def redeliver_delivery(
     context: Context,

@@ -10,6 +10,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.service._context import Context, CurrentUser, IdempotencyKey
+from api.service._responses import (
+    EntriesWritten,
+    LedgerEntry,
+    RunWritten,
+    StoredArtifact,
+    created,
+    success,
+)
 from api.service._schemas import (
     BatchIn,
     CatalogueIn,
@@ -73,14 +81,24 @@ async def _submit_many(
     return await context.store.submit_async(principal, subs, idempotency_key=key)
 
 
-@router.post("/entries", status_code=201, summary="Append one statement of any kind")
+@router.post(
+    "/entries",
+    status_code=201,
+    summary="Append one statement of any kind",
+    responses=created(LedgerEntry, "The entry appended"),
+)
 async def append_entry(
     body: StatementIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit(context, principal, [_from_body(principal, body)], key)
 
 
-@router.post("/entries:batch", status_code=201, summary="Append statements atomically")
+@router.post(
+    "/entries:batch",
+    status_code=201,
+    summary="Append statements atomically",
+    responses=created(EntriesWritten, "The entries appended, in order"),
+)
 async def append_batch(
     body: BatchIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -89,7 +107,15 @@ async def append_batch(
     return _created(entries, {"entries": [e.to_dict() for e in entries]})
 
 
-@router.post("/models", status_code=201, summary="Register a model in the inventory")
+@router.post(
+    "/models",
+    status_code=201,
+    summary="Register a model in the inventory",
+    responses={
+        **created(LedgerEntry, "The registration (or amendment) entry"),
+        **success(LedgerEntry, "The same record is in force already: its entry, nothing new"),
+    },
+)
 async def register_model(
     body: ModelIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -106,7 +132,12 @@ async def register_model(
     return await _submit(context, principal, [Submission(statement)], key)
 
 
-@router.post("/runs", status_code=201, summary="Log a training or recalibration run")
+@router.post(
+    "/runs",
+    status_code=201,
+    summary="Log a training or recalibration run",
+    responses=created(RunWritten, "The run's entry and its evaluations'"),
+)
 async def log_run(
     body: RunIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -141,14 +172,24 @@ def _evaluation(principal: Principal, body: EvaluationIn) -> Submission:
     )
 
 
-@router.post("/evaluations", status_code=201, summary="Record explainer or metric results")
+@router.post(
+    "/evaluations",
+    status_code=201,
+    summary="Record explainer or metric results",
+    responses=created(LedgerEntry, "The evaluation's entry"),
+)
 async def record_evaluation(
     body: EvaluationIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit(context, principal, [_evaluation(principal, body)], key)
 
 
-@router.post("/decisions", status_code=201, summary="Record a signed approval or rejection")
+@router.post(
+    "/decisions",
+    status_code=201,
+    summary="Record a signed approval or rejection",
+    responses=created(LedgerEntry, "The decision's entry"),
+)
 async def record_decision(
     body: SignedDecisionIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -184,21 +225,36 @@ async def _submit_record(
     return await _submit(context, principal, [Submission(statement)], key)
 
 
-@router.post("/catalogues", status_code=201, summary="Record a reason-code catalogue version")
+@router.post(
+    "/catalogues",
+    status_code=201,
+    summary="Record a reason-code catalogue version",
+    responses=created(LedgerEntry, "The catalogue's entry"),
+)
 async def record_catalogue(
     body: CatalogueIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit_record(context, principal, "catalogue.recorded", body, key)
 
 
-@router.post("/oversight", status_code=201, summary="Record an override, stop or resume")
+@router.post(
+    "/oversight",
+    status_code=201,
+    summary="Record an override, stop or resume",
+    responses=created(LedgerEntry, "The oversight entry"),
+)
 async def record_oversight(
     body: OversightIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _submit_record(context, principal, "oversight.recorded", body, key)
 
 
-@router.post("/deployments", status_code=201, summary="Promote a version (policy-gated)")
+@router.post(
+    "/deployments",
+    status_code=201,
+    summary="Promote a version (policy-gated)",
+    responses=created(LedgerEntry, "The promotion's entry"),
+)
 async def deploy(
     body: DeploymentIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -237,7 +293,10 @@ async def _version_record(
 
 
 @router.post(
-    "/monitoring/plans", status_code=201, summary="Record a monitoring plan (approved like a run)"
+    "/monitoring/plans",
+    status_code=201,
+    summary="Record a monitoring plan (approved like a run)",
+    responses=created(LedgerEntry, "The plan's entry"),
 )
 async def record_monitoring_plan(
     body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
@@ -245,21 +304,36 @@ async def record_monitoring_plan(
     return await _version_record(context, principal, "monitoring.plan", body, key)
 
 
-@router.post("/monitoring/reports", status_code=201, summary="Record a period's monitoring")
+@router.post(
+    "/monitoring/reports",
+    status_code=201,
+    summary="Record a period's monitoring",
+    responses=created(LedgerEntry, "The report's entry"),
+)
 async def record_monitoring_report(
     body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _version_record(context, principal, "monitoring.reported", body, key)
 
 
-@router.post("/monitoring/responses", status_code=201, summary="Answer a monitoring breach")
+@router.post(
+    "/monitoring/responses",
+    status_code=201,
+    summary="Answer a monitoring breach",
+    responses=created(LedgerEntry, "The response's entry"),
+)
 async def record_monitoring_response(
     body: VersionRecordIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
     return await _version_record(context, principal, "monitoring.responded", body, key)
 
 
-@router.post("/retirements", status_code=201, summary="Retire a model or a version")
+@router.post(
+    "/retirements",
+    status_code=201,
+    summary="Retire a model or a version",
+    responses=created(LedgerEntry, "The retirement's entry"),
+)
 async def retire(
     body: RetirementIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -275,7 +349,12 @@ async def retire(
     return await _submit(context, principal, [Submission(statement)], key)
 
 
-@router.post("/keys", status_code=201, summary="Register your Ed25519 public key")
+@router.post(
+    "/keys",
+    status_code=201,
+    summary="Register your Ed25519 public key",
+    responses=created(LedgerEntry, "The key's registration entry"),
+)
 async def register_key(
     body: KeyRegistrationIn, context: Context, principal: CurrentUser, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -287,7 +366,12 @@ async def register_key(
     )
 
 
-@router.post("/keys/{key_id}/revoke", status_code=201, summary="Revoke a signing key")
+@router.post(
+    "/keys/{key_id}/revoke",
+    status_code=201,
+    summary="Revoke a signing key",
+    responses=created(LedgerEntry, "The revocation entry"),
+)
 async def revoke_key(
     key_id: str,
     body: KeyRevocationIn,
@@ -305,6 +389,7 @@ async def revoke_key(
     "/artifacts",
     status_code=201,
     summary="Upload an artifact's bytes",
+    responses=success(StoredArtifact, "The reference a run cites the artifact by", status=201),
     openapi_extra={
         "requestBody": {
             "content": {

@@ -35,7 +35,10 @@ from tests.web.conftest import sign_in
 
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0")
 from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    not_a_server_error,
+    response_schema_conformance,
+)
 
 FAST_EXAMPLES = 25
 SLOW_EXAMPLES = 100
@@ -178,7 +181,9 @@ def _fuzz(svc: Service, user: str | None, examples: int, report: Callable[[str],
             nonlocal sent
             response = case.call(base_url=svc.url, session=session, headers=headers, timeout=60)
             sent += 1
-            case.validate_response(response, checks=[not_a_server_error])
+            case.validate_response(
+                response, checks=[not_a_server_error, response_schema_conformance]
+            )
 
         try:
             send()
