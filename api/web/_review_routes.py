@@ -39,7 +39,7 @@ from ledger.errors import (
     StaleStatement,
     UnknownKey,
 )
-from ledger.governance import Submission
+from ledger.governance import DECIDING, Submission
 from ledger.log.entries import Statement, build_statement
 from ledger.log.kinds import Kind
 from ledger.log.timestamps import utc_now_rfc3339
@@ -73,6 +73,7 @@ def queue_page(request: Request, session: SignedIn) -> Response:
         session,
         title="Waiting for my decision",
         items=items,
+        deciding=sorted(r.value.replace("_", " ") for r in session.principal.roles & DECIDING),
         mine=[i for i in items if not i.built_by_me],
         built=[i for i in items if i.built_by_me],
         has_passkey=any(

@@ -130,7 +130,7 @@ from ledger.governance._policy import (
     version_status,
 )
 from ledger.governance._refusals import is_recorded, refusal_idempotency_key, refusal_statement
-from ledger.governance._roles import Principal, Role, check_policy_roles, parse_roles
+from ledger.governance._roles import DECIDING, Principal, Role, check_policy_roles, parse_roles
 from ledger.governance._rules import (
     ANY,
     PRIVILEGED,
@@ -176,6 +176,7 @@ __all__ = [
     "BREACH_UNANSWERED",
     "CITING_KINDS",
     "COMPARISON_EVALUATION",
+    "DECIDING",
     "DEFAULT_ENVIRONMENT",
     "EVENT_TYPES",
     "MISSED_CADENCE",

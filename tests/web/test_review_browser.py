@@ -168,7 +168,11 @@ def test_two_approvers_decide_from_their_queues_with_passkeys(
         expect(waiting).to_contain_text("1 more approver")
         _shot(alice.page, "review-queue.png")
 
+        victor.page.goto(f"/review/{RETAIL}/1.0.0")
+        expect(victor.page.locator(".gl-review")).to_contain_text("Built by")
+        _shot(victor.page, "review-page.png")
         victor.prepare(RETAIL, "1.0.0", "Validation report VR-7 reviewed: limits documented")
+        _shot(victor.page, "review-confirm.png")
         expect(victor.page.locator("main")).to_contain_text("I, victor, as validator, APPROVE")
         victor.sign()
         result = victor.page.get_by_role("heading", level=1)
@@ -188,6 +192,7 @@ def test_two_approvers_decide_from_their_queues_with_passkeys(
         expect(approvals).to_contain_text("victor")
         expect(approvals.get_by_role("row", name=re.compile("alice"))).to_contain_text("verified")
         expect(approvals.get_by_role("row", name=re.compile("victor"))).to_contain_text("verified")
+        approvals.scroll_into_view_if_needed()
         _shot(alice.page, "decided-version.png")
         for person in (victor, alice):  # SME 2.0.0 still waits for both: RETAIL left
             person.page.goto("/review")
@@ -220,9 +225,7 @@ def test_a_replay_another_statement_and_the_builder_are_refused_on_the_page(
         posted = victor.sign()
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Approved: {SME} version 2.0.0")
         victor.post_form(f"/review/{SME}/2.0.0/decide", posted)
-        expect(page.get_by_role("heading", level=1)).to_have_text(
-            "This signature was already used"
-        )
+        expect(page.get_by_role("heading", level=1)).to_have_text("This signature was already used")
         expect(page.locator(".result")).to_contain_text("Nothing was recorded")
 
         bianca.register_passkey()
