@@ -156,16 +156,19 @@ def prepare_decision(
                 "it (four eyes): a validator or approver who did not build it must decide"
             ),
         )
-    statement = _statement(
-        session,
-        model,
-        version,
-        decision=decision,
-        role=role,
-        reason=reason.strip(),
-        run=view.run.entry_hash.hex(),
-        issued_at=utc_now_rfc3339(),
-    )
+    try:
+        statement = _statement(
+            session,
+            model,
+            version,
+            decision=decision,
+            role=role,
+            reason=reason.strip(),
+            run=view.run.entry_hash.hex(),
+            issued_at=utc_now_rfc3339(),
+        )
+    except GovledgerError as exc:
+        return _refused(request, session, model, version, exc)
     passkeys = [p for p in passkeys_of(store, session.principal.name) if not p.revoked]
     return render(
         request,

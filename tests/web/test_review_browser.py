@@ -17,35 +17,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.api.conftest import Service, make_service, register_model, stop
+from tests.api.conftest import Service
+from tests.web.conftest import RETAIL, SME
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, WHY_SKIP
 
 pytestmark = pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or "")
-
-RETAIL = "retail-credit-pd"
-SME = "sme-credit-pd"
-
-
-def _log_version(svc: Service, user: str, model: str, version: str) -> None:
-    with svc.client(user) as client:
-        register_model(client, model)
-        with client.run(model, version, algorithm="logistic regression") as run:
-            run.log_metrics({"auc": 0.74})
-
-
-@pytest.fixture(scope="module")
-def review_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """A service of its own: dana logs RETAIL 1.0.0; bianca (data scientist and approver)
-    logs SME 2.0.0."""
-    tmp = tmp_path_factory.mktemp("review-service")
-    svc = make_service(f"sqlite:///{tmp / 'ledger.db'}", tmp)
-    try:
-        svc.add_user("bianca", ["data_scientist", "approver"])
-        _log_version(svc, "dana", RETAIL, "1.0.0")
-        _log_version(svc, "bianca", SME, "2.0.0")
-        yield svc
-    finally:
-        stop(svc)
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +170,8 @@ def test_two_approvers_decide_from_their_queues_with_passkeys(
         expect(approvals.get_by_role("row", name=re.compile("victor"))).to_contain_text("verified")
         approvals.scroll_into_view_if_needed()
         _shot(alice.page, "decided-version.png")
-        for person in (victor, alice):  # SME 2.0.0 still waits for both: RETAIL left
+        for person in (victor, alice):
             person.page.goto("/review")
-            expect(person.page.locator("main")).to_contain_text(f"{SME} version 2.0.0")
             expect(person.page.locator("main")).not_to_contain_text(RETAIL)
     finally:
         victor.context.close()
