@@ -31,10 +31,10 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
-from fastapi import Request
+from fastapi import Form, Request
 
 from api.web._sessions import WebSession
 from ledger.errors import InvalidStatement, PasskeyRegistrationFailed, UnknownKey
@@ -247,9 +247,14 @@ def _b64url_bytes(text: str, what: str) -> bytes:
         raise InvalidStatement(f"the passkey's {what} is not base64url") from None
 
 
-def assertion_signature(authenticator_data: str, client_data_json: str, signature: str) -> str:
-    """The entry's `signature` string of an assertion the page posted (base64url parts,
-    padded or not: re-spelled in the one form `ledger.log.webauthn` accepts)."""
+def assertion_signature(
+    authenticator_data: Annotated[str, Form(max_length=6000)] = "",
+    client_data_json: Annotated[str, Form(max_length=6000)] = "",
+    signature: Annotated[str, Form(max_length=6000)] = "",
+) -> str:
+    """The entry's `signature` string of the assertion a page posted (base64url parts,
+    padded or not: re-spelled in the one form `ledger.log.webauthn` accepts); a dependency
+    of the routes that take one."""
     parts = (
         _b64url_bytes(authenticator_data, "authenticator data"),
         _b64url_bytes(client_data_json, "client data"),

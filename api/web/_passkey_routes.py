@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.service import ServiceContext
@@ -103,15 +103,13 @@ def passkey_created(
 async def passkey_confirmed(
     request: Request,
     session: Posted,
+    signed: Annotated[str, Depends(assertion_signature)],
     public_key: Annotated[str, Form(max_length=300)] = "",
     credential_id: Annotated[str, Form(max_length=1400)] = "",
     algorithm: Annotated[str, Form(max_length=10)] = "",
     label: Annotated[str, Form(max_length=100)] = "",
     issued_at: Annotated[str, Form(max_length=40)] = "",
     mac: Annotated[str, Form(max_length=100)] = "",
-    authenticator_data: Annotated[str, Form(max_length=6000)] = "",
-    client_data_json: Annotated[str, Form(max_length=6000)] = "",
-    signature: Annotated[str, Form(max_length=6000)] = "",
 ) -> Response:
     """Step 3: the registration statement, signed by the new passkey, through admission."""
     try:
@@ -125,7 +123,6 @@ async def passkey_confirmed(
             issued_at=issued_at,
         )
         check_statement_mac(session, statement, mac)
-        signed = assertion_signature(authenticator_data, client_data_json, signature)
         key_id = webauthn.key_id_for(public_key)
         await _context(request).store.submit_async(
             session.principal, [Submission(statement, signed, key_id)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from api.service import ServiceContext, name_from_segment
 from api.web._passkey_ceremony import (
@@ -211,6 +211,7 @@ def _refused(
 async def decide(
     request: Request,
     session: Posted,
+    signed: Annotated[str, Depends(assertion_signature)],
     model: str,
     version: str,
     decision: Annotated[str, Form(max_length=10)] = "",
@@ -219,9 +220,6 @@ async def decide(
     run: Annotated[str, Form(max_length=64)] = "",
     issued_at: Annotated[str, Form(max_length=40)] = "",
     credential_id: Annotated[str, Form(max_length=1400)] = "",
-    authenticator_data: Annotated[str, Form(max_length=6000)] = "",
-    client_data_json: Annotated[str, Form(max_length=6000)] = "",
-    signature: Annotated[str, Form(max_length=6000)] = "",
 ) -> Response:
     """The signed decision through the write gate (see module); a refusal as a page."""
     store = _context(request).store
@@ -238,7 +236,6 @@ async def decide(
             issued_at=issued_at,
         )
         key_id = key_of_credential(store, session.principal.name, credential_id)
-        signed = assertion_signature(authenticator_data, client_data_json, signature)
         entries = await store.submit_async(
             session.principal, [Submission(statement, signed, key_id)]
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -18,22 +17,13 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tests.api.conftest import Service
+from tests.web import test_browser
 from tests.web.conftest import RETAIL, SME
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, WHY_SKIP
+from tests.web.test_browser import WHY_SKIP
 
 pytestmark = pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or "")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
+browser = test_browser.browser
+"""Headless Chromium, as the other browser tests start it (a module-scoped fixture)."""
 
 
 class Person:
@@ -209,7 +199,8 @@ def test_a_replay_another_statement_and_the_builder_are_refused_on_the_page(
         expect(built).to_contain_text("You built this — someone else must decide")
         expect(built.get_by_role("link", name="Review and decide")).to_have_count(0)
         _shot(bianca.page, "review-queue-builder.png")
-        built.get_by_role("link", name="Read the evidence").click()
+        sme_row = built.get_by_role("row", name=re.compile(f"{SME} version 2.0.0"))
+        sme_row.get_by_role("link", name="Read the evidence").click()
         expect(bianca.page.get_by_role("status")).to_contain_text("someone else must decide")
         expect(bianca.page.get_by_role("button", name="Continue to signing")).to_have_count(0)
         bianca.post_form(

@@ -19,6 +19,7 @@ from ledger.log import webauthn
 from ledger.log.entries import Statement, build_statement
 from ledger.log.timestamps import utc_now_rfc3339
 from tests.api.conftest import Service
+from tests.api.test_signature_attacks import _register_passkey
 from tests.ledger.passkeys import PasskeyActor, SoftwarePasskey
 from tests.web.conftest import csrf_of, log_version, sign_in
 
@@ -30,16 +31,7 @@ CHALLENGE = re.compile(r'data-challenge="([A-Za-z0-9_-]+)"')
 def _passkey_actor(svc: Service, name: str) -> PasskeyActor:
     """`name`'s software passkey for this service's origin, registered over /v1/keys."""
     actor = PasskeyActor(name, SoftwarePasskey(rp_id="127.0.0.1", origin=svc.url))
-    statement = actor.registration_statement()
-    signed = actor.sign(statement)
-    body = {
-        "payload": json.loads(statement.payload_json),
-        "issued_at": statement.issued_at,
-        "signature": signed.signature,
-        "key_id": signed.key_id,
-    }
-    with svc.http(name) as http:
-        assert http.post("/v1/keys", json=body).status_code == 201
+    assert _register_passkey(svc, actor).status_code == 201
     return actor
 
 
