@@ -67,8 +67,17 @@ def _passkeys_page(
 
 @router.get("/passkeys")
 def passkeys_page(request: Request, session: SignedIn, registered: str = "") -> Response:
-    notice = f"Your passkey “{registered}” is registered: you can now sign decisions with it."
-    return _passkeys_page(request, session, notice=notice if registered else "")
+    """The user's passkeys; `registered`: the key id just registered, named in a notice
+    only when it is one of theirs (a link cannot make the page claim anything else)."""
+    mine = passkeys_of(_context(request).store, session.principal.name)
+    named = next((p for p in mine if registered and p.key_id == registered), None)
+    notice = (
+        f"Your passkey “{named.label or 'passkey'}” is registered: you can now sign "
+        "decisions with it."
+        if named is not None
+        else ""
+    )
+    return _passkeys_page(request, session, notice=notice)
 
 
 @router.post("/passkeys/create")
@@ -134,4 +143,4 @@ async def passkey_confirmed(
             status=exc.status,
             error=f"The passkey was not registered: {exc.message}",
         )
-    return RedirectResponse("/passkeys?" + urlencode({"registered": label or "passkey"}), 303)
+    return RedirectResponse("/passkeys?" + urlencode({"registered": key_id}), 303)

@@ -13,9 +13,10 @@ serving now to compare with) is what `govledger approve` prints before signing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ledger.errors import FourEyesViolation
+from ledger.errors import FourEyesViolation, UnknownEntry
 from ledger.governance import (
     DecisionFact,
     Principal,
@@ -27,6 +28,7 @@ from ledger.governance import (
     role_needed,
 )
 from ledger.log.entries import Entry
+from ledger.log.kinds import Kind
 from ledger.store import (
     LedgerStore,
     VersionView,
@@ -39,28 +41,51 @@ from ledger.store import version_view as core_version_view
 
 
 @dataclass(frozen=True, slots=True)
+class Subject:
+    """What a decision is about: a version's run, or one of its reason catalogues, with
+    the decisions on it and what the policy still needs (the view's own derivation)."""
+
+    fact: RunFact
+    decisions: list[DecisionFact]
+    missing: list[str]
+    label: str
+    """In words: "version 1.0" or "reason catalogue rc-3 of version 1.0"."""
+    recorded_at: str
+    reason: str
+    team_of: Callable[[str], str | None] | None = None
+    """The policy's team rule for this subject (catalogues are counted without one, as
+    `ledger.governance.catalogue_states` counts them)."""
+
+    @property
+    def hash(self) -> str:
+        return self.fact.entry_hash.hex()
+
+    @property
+    def is_run(self) -> bool:
+        return self.fact.kind != Kind.CATALOGUE_RECORDED.value
+
+
+@dataclass(frozen=True, slots=True)
 class QueueItem:
-    """One version that waits for the reader's decision (or, built by them, for another's)."""
+    """One subject that waits for the reader's decision (or, built by them, for another's)."""
 
     model: str
     version: str
+    what: str
+    subject: str
+    """The entry hash decided on; the version's run or a catalogue.recorded entry."""
+    is_run: bool
     built_by: str
     logged_at: str
     reason: str
-    """The builder's own words for the version (the run's reason)."""
+    """The builder's own words (the run's or the catalogue's reason)."""
     my_roles: tuple[str, ...]
     """The reader's roles in which a decision would count now (empty for the builder)."""
     still_needed: tuple[str, ...]
     built_by_me: bool
 
 
-def _run_fact(view: VersionView) -> RunFact:
-    run = view.run
-    st = run.statement
-    return RunFact(run.seq, run.entry_hash, st.actor, st.kind, view.model, view.version)
-
-
-def _decisions(view: VersionView) -> list[DecisionFact]:
+def _facts(entries: list[Entry]) -> list[DecisionFact]:
     return [
         decision_fact(
             e.seq,
@@ -70,62 +95,123 @@ def _decisions(view: VersionView) -> list[DecisionFact]:
             e.statement.reason,
             e.statement.payload_json,
         )
-        for e in view.decisions
+        for e in entries
     ]
 
 
-def is_builder(view: VersionView, name: str) -> bool:
-    """True when `name` logged the version, so cannot decide on it (the four-eyes rule)."""
+def run_subject(view: VersionView) -> Subject:
+    """The version's run as the subject of a decision."""
+    run = view.run
+    st = run.statement
+    return Subject(
+        RunFact(run.seq, run.entry_hash, st.actor, st.kind, view.model, view.version),
+        _facts(view.decisions),
+        list(view.missing_approvals),
+        f"version {view.version}",
+        run.recorded_at,
+        st.reason,
+        view.rules.team_of,
+    )
+
+
+def subjects(view: VersionView) -> list[Subject]:
+    """What of the version may wait for a decision: its run while the version is only
+    logged, and each reason catalogue still pending (a catalogue is in force, and used by
+    adverse-action notices, only once approved)."""
+    found = [run_subject(view)] if view.status is VersionStatus.LOGGED else []
+    recorded = {e.entry_hash: e for e in view.catalogues}
+    for state in view.catalogue_states:
+        entry = recorded.get(state.entry_hash)
+        if state.status != "pending" or entry is None:
+            continue
+        found.append(
+            Subject(
+                RunFact(
+                    state.seq,
+                    state.entry_hash,
+                    state.actor,
+                    Kind.CATALOGUE_RECORDED.value,
+                    view.model,
+                    view.version,
+                ),
+                _facts(view.catalogue_decisions),
+                list(state.missing),
+                f"reason catalogue {state.catalogue_version} of version {view.version}",
+                entry.recorded_at,
+                entry.statement.reason,
+            )
+        )
+    return found
+
+
+def subject_of(view: VersionView, subject: str) -> Subject:
+    """The subject named by its entry hash (empty: the run); UnknownEntry if the version
+    has no such subject waiting."""
+    if not subject or subject == view.run.entry_hash.hex():
+        return run_subject(view)
+    for found in subjects(view):
+        if found.hash == subject:
+            return found
+    raise UnknownEntry(
+        f"{subject} is not a reason catalogue of {view.model} {view.version} that waits for "
+        "a decision: open the version from the review queue"
+    )
+
+
+def is_builder(subject: Subject, name: str) -> bool:
+    """True when `name` logged the version or recorded the catalogue, so cannot decide on
+    it (the four-eyes rule, `ledger.governance.check_four_eyes`)."""
     try:
-        check_four_eyes(_run_fact(view), name)
+        check_four_eyes(subject.fact, name)
     except FourEyesViolation:
         return True
     return False
 
 
-def deciding_roles(view: VersionView, principal: Principal) -> list[str]:
-    """The principal's roles in which an approval of this version would count now."""
-    if view.status is not VersionStatus.LOGGED:
-        return []
-    run, decisions = _run_fact(view), _decisions(view)
+def _roles(view: VersionView, principal: Principal) -> list[str]:
+    return [r for r in sorted(view.policy.required) if any(p.value == r for p in principal.roles)]
+
+
+def _team(subject: Subject) -> dict[str, Callable[[str], str | None]]:
+    return {} if subject.team_of is None else {"team_of": subject.team_of}
+
+
+def deciding_roles(view: VersionView, subject: Subject, principal: Principal) -> list[str]:
+    """The principal's roles in which an approval of the subject would count now."""
     return [
         role
-        for role in sorted(view.policy.required)
-        if any(r.value == role for r in principal.roles)
-        and approval_would_count(
-            view.policy, run, decisions, principal.name, role, view.rules.team_of
+        for role in _roles(view, principal)
+        if approval_would_count(
+            view.policy, subject.fact, subject.decisions, principal.name, role, **_team(subject)
         )
     ]
 
 
-def _roles_needed_from_others(view: VersionView, principal: Principal) -> list[str]:
-    run, decisions = _run_fact(view), _decisions(view)
-    return [
-        role
-        for role in sorted(view.policy.required)
-        if any(r.value == role for r in principal.roles)
-        and role_needed(view.policy, run, decisions, role, view.rules.team_of)
-    ]
-
-
-def queue_item(view: VersionView, principal: Principal) -> QueueItem | None:
-    """The version as a queue row for `principal`, or None if it does not wait for them."""
-    if view.status is not VersionStatus.LOGGED:
-        return None
-    builder = is_builder(view, principal.name)
-    roles = [] if builder else deciding_roles(view, principal)
-    if builder and not _roles_needed_from_others(view, principal):
-        return None
-    if not builder and not roles:
-        return None
+def queue_item(view: VersionView, subject: Subject, principal: Principal) -> QueueItem | None:
+    """The subject as a queue row for `principal`, or None if it does not wait for them."""
+    builder = is_builder(subject, principal.name)
+    if builder:
+        roles: list[str] = []
+        if not any(
+            role_needed(view.policy, subject.fact, subject.decisions, role, **_team(subject))
+            for role in _roles(view, principal)
+        ):
+            return None
+    else:
+        roles = deciding_roles(view, subject, principal)
+        if not roles:
+            return None
     return QueueItem(
         model=view.model,
         version=view.version,
-        built_by=view.run.statement.actor,
-        logged_at=view.run.recorded_at,
-        reason=view.run.statement.reason,
+        what=subject.label,
+        subject=subject.hash,
+        is_run=subject.is_run,
+        built_by=subject.fact.actor,
+        logged_at=subject.recorded_at,
+        reason=subject.reason,
         my_roles=tuple(roles),
-        still_needed=tuple(view.missing_approvals),
+        still_needed=tuple(subject.missing),
         built_by_me=builder,
     )
 
@@ -137,9 +223,10 @@ def review_queue(store: LedgerStore, principal: Principal) -> list[QueueItem]:
         listed = model_summary(store, model).get("versions")
         for row in listed if isinstance(listed, list) else []:
             view = core_version_view(store, model, str(row["version"]))
-            item = queue_item(view, principal)
-            if item is not None:
-                items.append(item)
+            for subject in subjects(view):
+                item = queue_item(view, subject, principal)
+                if item is not None:
+                    items.append(item)
     return sorted(items, key=lambda i: (i.built_by_me, i.logged_at, i.model, i.version))
 
 
@@ -148,6 +235,7 @@ class ReviewEvidence:
     """What a reviewer reads before deciding, besides the card itself."""
 
     view: VersionView
+    subject: Subject
     builder: bool
     roles: list[str]
     regime_gaps: dict[str, list[str]] = field(default_factory=dict)
@@ -156,21 +244,35 @@ class ReviewEvidence:
     champion: str | None = None
     """The version serving in the policy's environment now, to compare with."""
     decisions: list[Entry] = field(default_factory=list)
+    """The decisions on the subject so far."""
+
+
+_UNDECIDABLE = (VersionStatus.DEPLOYED, VersionStatus.REPLACED, VersionStatus.RETIRED)
 
 
 def review_evidence(
-    store: LedgerStore, model: str, version: str, principal: Principal
+    store: LedgerStore, model: str, version: str, principal: Principal, subject: str = ""
 ) -> ReviewEvidence:
-    """The review page's evidence for `principal` (UnknownModelVersion if never logged)."""
+    """The review page's evidence for `principal` on the version's run or on the catalogue
+    `subject` (UnknownModelVersion if never logged, UnknownEntry for another subject)."""
     from reports.regulatory import evaluate
     from reports.regulatory.regimes import known_regimes, load_regime
 
     view = core_version_view(store, model, version)
+    decided = subject_of(view, subject)
+    on_subject = view.decisions if decided.is_run else view.catalogue_decisions
+    open_to_decide = not decided.is_run or view.status not in _UNDECIDABLE
     evidence = ReviewEvidence(
         view=view,
-        builder=is_builder(view, principal.name),
-        roles=deciding_roles(view, principal),
-        decisions=list(view.decisions),
+        subject=decided,
+        builder=is_builder(decided, principal.name),
+        roles=deciding_roles(view, decided, principal) if open_to_decide else [],
+        decisions=[
+            e
+            for e in on_subject
+            if (e.statement.payload.get("subject") or e.statement.payload.get("run"))
+            == decided.hash
+        ],
     )
     family = model_entries(store, model)
     for regime in known_regimes():
@@ -190,3 +292,24 @@ def review_evidence(
     if champion is not None and champion.version != version:
         evidence.champion = champion.version
     return evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Where a subject stands after a decision, as the view derives it."""
+
+    label: str
+    missing: list[str]
+    status: str
+    """"logged", "approved", "rejected"... for a run; "pending", "approved", "rejected" for a
+    catalogue."""
+    is_run: bool
+
+
+def decision_outcome(view: VersionView, subject: str) -> Outcome:
+    """What the policy still needs on the subject decided, and its status."""
+    for state in view.catalogue_states:
+        if state.entry_hash.hex() == subject:
+            label = f"reason catalogue {state.catalogue_version} of version {view.version}"
+            return Outcome(label, list(state.missing), state.status, False)
+    return Outcome(f"version {view.version}", list(view.missing_approvals), view.status.value, True)

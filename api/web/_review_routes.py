@@ -27,7 +27,13 @@ from api.web._passkey_ceremony import (
     passkeys_of,
 )
 from api.web._render import STATIC_URL, framed_card, render, render_text
-from api.web._review_queue import is_builder, review_evidence, review_queue
+from api.web._review_queue import (
+    decision_outcome,
+    is_builder,
+    review_evidence,
+    review_queue,
+    subject_of,
+)
 from api.web._routes import Posted, SignedIn, WebRoute
 from api.web._sessions import WebSession
 from ledger.errors import (
@@ -83,12 +89,16 @@ def queue_page(request: Request, session: SignedIn) -> Response:
 
 
 @router.get("/review/{model}/{version}")
-def review_page(request: Request, session: SignedIn, model: str, version: str) -> Response:
+def review_page(
+    request: Request, session: SignedIn, model: str, version: str, subject: str = ""
+) -> Response:
+    """The decision form and the evidence above the card (`subject`: a reason catalogue's
+    entry hash, to decide on it instead of the version's run)."""
     from reports.documents import card_page  # matplotlib: seconds to import, only when used
 
     context = _context(request)
     model, version = name_from_segment(model), name_from_segment(version)
-    evidence = review_evidence(context.store, model, version, session.principal)
+    evidence = review_evidence(context.store, model, version, session.principal, subject)
     passkeys = [p for p in passkeys_of(context.store, session.principal.name) if not p.revoked]
     panel = render_text(
         "_review_panel.html",
@@ -113,9 +123,12 @@ def _statement(
     decision: str,
     role: str,
     reason: str,
+    subject: str,
     run: str,
     issued_at: str,
 ) -> Statement:
+    """The decision statement the CLI would sign: on the run (`run` is the version's run
+    hash) as `{"role", "run"}`, on a catalogue as `{"role", "subject"}`."""
     if decision not in KINDS:
         raise InvalidStatement("choose approve or reject")
     if not reason.strip():
@@ -126,7 +139,9 @@ def _statement(
         version=version,
         actor=session.principal.name,
         reason=reason,
-        payload={"role": role, "run": run},
+        payload={"role": role, "run": run}
+        if subject == run
+        else {"role": role, "subject": subject},
         issued_at=issued_at,
     )
 
@@ -140,23 +155,19 @@ def prepare_decision(
     decision: Annotated[str, Form(max_length=10)] = "",
     role: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
+    subject: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """What will be signed, in plain words, with the challenge for the passkey."""
     store = _context(request).store
     model, version = name_from_segment(model), name_from_segment(version)
     view = version_view(store, model, version)
-    if is_builder(view, session.principal.name):
-        return _refused(
-            request,
-            session,
-            model,
-            version,
-            FourEyesViolation(
-                f"{session.principal.name} logged {model} {version} and so cannot decide on "
-                "it (four eyes): a validator or approver who did not build it must decide"
-            ),
-        )
     try:
+        decided = subject_of(view, subject)
+        if is_builder(decided, session.principal.name):
+            raise FourEyesViolation(
+                f"{session.principal.name} built {model} {decided.label} and so cannot decide "
+                "on it (four eyes): a validator or approver who did not build it must decide"
+            )
         statement = _statement(
             session,
             model,
@@ -164,6 +175,7 @@ def prepare_decision(
             decision=decision,
             role=role,
             reason=reason.strip(),
+            subject=decided.hash,
             run=view.run.entry_hash.hex(),
             issued_at=utc_now_rfc3339(),
         )
@@ -175,10 +187,10 @@ def prepare_decision(
         "review_confirm.html",
         session,
         script=True,
-        title=f"Sign your decision on {model} {version}",
+        title=f"Sign your decision on {model} {decided.label}",
         statement=statement,
         decision=decision,
-        view=view,
+        subject=decided,
         challenge=challenge_of(statement),
         credentials=" ".join(p.credential_id for p in passkeys),
         canonical=statement.signing_bytes().decode("utf-8"),
@@ -202,7 +214,7 @@ def _refused(
         message=exc.message,
         model=model,
         version=version,
-        view=None,
+        outcome=None,
         entry=None,
     )
 
@@ -217,7 +229,7 @@ async def decide(
     decision: Annotated[str, Form(max_length=10)] = "",
     role: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
-    run: Annotated[str, Form(max_length=64)] = "",
+    subject: Annotated[str, Form(max_length=64)] = "",
     issued_at: Annotated[str, Form(max_length=40)] = "",
     credential_id: Annotated[str, Form(max_length=1400)] = "",
 ) -> Response:
@@ -232,7 +244,8 @@ async def decide(
             decision=decision,
             role=role,
             reason=reason,
-            run=run,
+            subject=subject,
+            run=version_view(store, model, version).run.entry_hash.hex(),
             issued_at=issued_at,
         )
         key_id = key_of_credential(store, session.principal.name, credential_id)
@@ -250,6 +263,6 @@ async def decide(
         message="",
         model=model,
         version=version,
-        view=version_view(store, model, version),
+        outcome=decision_outcome(version_view(store, model, version), subject),
         entry=entries[0],
     )

@@ -18,9 +18,10 @@ import pytest
 from ledger.log import webauthn
 from ledger.log.entries import Statement, build_statement
 from ledger.log.timestamps import utc_now_rfc3339
-from tests.api.conftest import Service
+from tests.api.conftest import Service, register_model
 from tests.api.test_signature_attacks import _register_passkey
 from tests.ledger.passkeys import PasskeyActor, SoftwarePasskey
+from tests.ledger.regulated import FEATURES, REASONS
 from tests.web.conftest import csrf_of, log_version, sign_in
 
 MODEL = "passkey-web-pd"
@@ -65,7 +66,7 @@ def _statement(actor: str, version: str, fields: dict[str, str]) -> Statement:
         version=version,
         actor=actor,
         reason=fields["reason"],
-        payload={"role": fields["role"], "run": fields["run"]},
+        payload={"role": fields["role"], "run": fields["subject"]},
         issued_at=fields["issued_at"],
     )
 
@@ -182,7 +183,7 @@ def test_the_builders_signed_approval_is_refused_by_admission_and_recorded(
             "decision": "approve",
             "role": "approver",
             "reason": "my own work is fine",
-            "run": run_hash,
+            "subject": run_hash,
             "issued_at": utc_now_rfc3339(),
         }
         statement = _statement("bianca", "0.3", fields)
@@ -199,3 +200,50 @@ def test_the_builders_signed_approval_is_refused_by_admission_and_recorded(
     assert refusals and refusals[-1]["statement"]["payload"]["attempted_kind"] == (
         "approval.granted"
     )
+
+
+def test_a_reason_catalogue_waits_in_the_queue_and_is_approved_with_a_passkey(
+    review_service: Service, victor: PasskeyActor
+) -> None:
+    with review_service.client("dana") as dana:
+        register_model(dana, MODEL)
+        with dana.run(MODEL, "0.4", algorithm="logistic regression") as run:
+            run.log_features(FEATURES)
+        catalogue = dana.record_catalogue(
+            MODEL, "0.4", "first catalogue", catalogue_version="rc-1", entries=REASONS
+        )["entry_hash"]
+    with closing(sign_in(review_service.url, review_service.api_keys["victor"])) as client:
+        queue = client.get("/review").text
+        assert "reason catalogue rc-1 of version 0.4" in queue
+        assert f"/review/{MODEL}/0.4?subject={catalogue}" in queue
+        review = client.get(f"/review/{MODEL}/0.4", params={"subject": catalogue})
+        assert f"Your decision on {MODEL} reason catalogue rc-1 of version 0.4" in review.text
+        prepared = client.post(
+            f"/review/{MODEL}/0.4/prepare",
+            data={
+                "csrf": csrf_of(review.text),
+                "decision": "approve",
+                "role": "validator",
+                "reason": "Reasons are specific and map scored features",
+                "subject": catalogue,
+            },
+        )
+        assert "APPROVE</strong> passkey-web-pd\n  reason catalogue rc-1" in prepared.text
+        fields = _hidden_fields(prepared.text)
+        statement = build_statement(
+            kind="approval.granted",
+            model=MODEL,
+            version="0.4",
+            actor="victor",
+            reason=fields["reason"],
+            payload={"role": "validator", "subject": catalogue},
+            issued_at=fields["issued_at"],
+        )
+        approved = client.post(
+            f"/review/{MODEL}/0.4/decide", data=_signed_form(victor, statement, fields)
+        )
+        assert approved.status_code == 200, approved.text
+        assert "still needs\n  <strong>1 more approver</strong> before this catalogue" in (
+            approved.text
+        )
+        assert "reason catalogue rc-1" not in client.get("/review").text
