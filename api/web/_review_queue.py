@@ -243,6 +243,8 @@ class ReviewEvidence:
     open_breaches: list[str] = field(default_factory=list)
     champion: str | None = None
     """The version serving in the policy's environment now, to compare with."""
+    champion_differences: int = 0
+    """How many things differ from the champion (`reports.version_diff`)."""
     decisions: list[Entry] = field(default_factory=list)
     """The decisions on the subject so far."""
 
@@ -290,7 +292,12 @@ def review_evidence(
                 )
     champion = model_serving(store, model).champion(view.environment)
     if champion is not None and champion.version != version:
+        from reports.version_diff import version_diff
+
         evidence.champion = champion.version
+        evidence.champion_differences = len(
+            version_diff(store, model, champion.version, version).differences
+        )
     return evidence
 
 

@@ -127,6 +127,7 @@ def test_two_approvers_decide_from_their_queues_with_passkeys(
     alice = Person(browser, review_service, "alice")
     try:
         victor.register_passkey()
+        _shot(victor.page, "passkeys.png")
         alice.register_passkey()
         alice.page.goto("/review")
         waiting = alice.page.get_by_role("table", name="Versions waiting for your decision")
@@ -203,6 +204,7 @@ def test_a_replay_another_statement_and_the_builder_are_refused_on_the_page(
         sme_row.get_by_role("link", name="Read the evidence").click()
         expect(bianca.page.get_by_role("status")).to_contain_text("someone else must decide")
         expect(bianca.page.get_by_role("button", name="Continue to signing")).to_have_count(0)
+        _shot(bianca.page, "review-page-builder.png")
         bianca.post_form(
             f"/review/{SME}/2.0.0/prepare",
             {"csrf": bianca.csrf(), "decision": "approve", "role": "approver", "reason": "mine"},

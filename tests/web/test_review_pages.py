@@ -247,3 +247,29 @@ def test_a_reason_catalogue_waits_in_the_queue_and_is_approved_with_a_passkey(
             approved.text
         )
         assert "reason catalogue rc-1" not in client.get("/review").text
+
+
+def test_the_review_page_compares_with_the_version_serving_now(review_service: Service) -> None:
+    model = "champion-pd"
+    weights = review_service.home / "champion-1.0.bin"
+    weights.write_bytes(b"champion 1.0")
+    with review_service.client("dana") as dana:
+        register_model(dana, model)
+        with dana.run(model, "1.0", algorithm="logistic regression") as run:
+            run.log_params({"C": 1.0})
+            run.log_model(weights)
+    for name, role in (("victor", "validator"), ("alice", "approver")):
+        with review_service.client(name) as signer:
+            signer.register_key(review_service.signing_keys[name])
+            signer.approve(
+                model, "1.0", "reviewed", key=review_service.signing_keys[name], role=role
+            )
+    with review_service.client("dana") as dana:
+        dana.deploy(model, "1.0", "go live")
+        with dana.run(model, "1.1", algorithm="logistic regression") as run:
+            run.log_params({"C": 0.5})
+    with closing(sign_in(review_service.url, review_service.api_keys["alice"])) as client:
+        page = html.unescape(client.get(f"/review/{model}/1.1").text)
+    assert "What changed from version 1.0</a>, which serves in production now" in page
+    assert f"/models/{model}/diff?after=1.1&before=1.0" in page
+    assert re.search(r"now: [1-9][0-9]* difference", page)
