@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -115,69 +116,72 @@ def review_page(
     return framed_card(request, session, document, model, version, panel=panel)
 
 
-def _statement(
-    session: WebSession,
-    model: str,
-    version: str,
-    *,
-    decision: str,
-    role: str,
-    reason: str,
-    subject: str,
-    run: str,
-    issued_at: str,
-) -> Statement:
-    """The decision statement the CLI would sign: on the run (`run` is the version's run
-    hash) as `{"role", "run"}`, on a catalogue as `{"role", "subject"}`."""
-    if decision not in KINDS:
-        raise InvalidStatement("choose approve or reject")
-    if not reason.strip():
-        raise InvalidStatement("write the reason for your decision: it is part of what you sign")
-    return build_statement(
-        kind=KINDS[decision],
-        model=model,
-        version=version,
-        actor=session.principal.name,
-        reason=reason,
-        payload={"role": role, "run": run}
-        if subject == run
-        else {"role": role, "subject": subject},
-        issued_at=issued_at,
-    )
+@dataclass(frozen=True, slots=True)
+class DecisionForm:
+    """What both steps post: the decision, the role, the reason, the subject's hash."""
+
+    decision: str
+    role: str
+    reason: str
+    subject: str
+
+    def statement(
+        self, session: WebSession, model: str, version: str, *, run: str, issued_at: str
+    ) -> Statement:
+        """The decision statement the CLI would sign: on the run (`run` is the version's
+        run hash) as `{"role", "run"}`, on a catalogue as `{"role", "subject"}`."""
+        if self.decision not in KINDS:
+            raise InvalidStatement("choose approve or reject")
+        if not self.reason:
+            raise InvalidStatement(
+                "write the reason for your decision: it is part of what you sign"
+            )
+        on = "run" if self.subject == run else "subject"
+        return build_statement(
+            kind=KINDS[self.decision],
+            model=model,
+            version=version,
+            actor=session.principal.name,
+            reason=self.reason,
+            payload={"role": self.role, on: self.subject},
+            issued_at=issued_at,
+        )
+
+
+def decision_form(
+    decision: Annotated[str, Form(max_length=10)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    subject: Annotated[str, Form(max_length=64)] = "",
+) -> DecisionForm:
+    """The posted decision fields (the reason without surrounding blanks)."""
+    return DecisionForm(decision, role, reason.strip(), subject)
+
+
+Decided = Annotated[DecisionForm, Depends(decision_form)]
 
 
 @router.post("/review/{model}/{version}/prepare")
 def prepare_decision(
     request: Request,
     session: Posted,
+    form: Decided,
     model: str,
     version: str,
-    decision: Annotated[str, Form(max_length=10)] = "",
-    role: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    subject: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """What will be signed, in plain words, with the challenge for the passkey."""
     store = _context(request).store
     model, version = name_from_segment(model), name_from_segment(version)
     view = version_view(store, model, version)
     try:
-        decided = subject_of(view, subject)
+        decided = subject_of(view, form.subject)
         if is_builder(decided, session.principal.name):
             raise FourEyesViolation(
                 f"{session.principal.name} built {model} {decided.label} and so cannot decide "
                 "on it (four eyes): a validator or approver who did not build it must decide"
             )
-        statement = _statement(
-            session,
-            model,
-            version,
-            decision=decision,
-            role=role,
-            reason=reason.strip(),
-            subject=decided.hash,
-            run=view.run.entry_hash.hex(),
-            issued_at=utc_now_rfc3339(),
+        statement = replace(form, subject=decided.hash).statement(
+            session, model, version, run=view.run.entry_hash.hex(), issued_at=utc_now_rfc3339()
         )
     except GovledgerError as exc:
         return _refused(request, session, model, version, exc)
@@ -189,7 +193,7 @@ def prepare_decision(
         script=True,
         title=f"Sign your decision on {model} {decided.label}",
         statement=statement,
-        decision=decision,
+        decision=form.decision,
         subject=decided,
         challenge=challenge_of(statement),
         credentials=" ".join(p.credential_id for p in passkeys),
@@ -224,12 +228,9 @@ async def decide(
     request: Request,
     session: Posted,
     signed: Annotated[str, Depends(assertion_signature)],
+    form: Decided,
     model: str,
     version: str,
-    decision: Annotated[str, Form(max_length=10)] = "",
-    role: Annotated[str, Form(max_length=40)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    subject: Annotated[str, Form(max_length=64)] = "",
     issued_at: Annotated[str, Form(max_length=40)] = "",
     credential_id: Annotated[str, Form(max_length=1400)] = "",
 ) -> Response:
@@ -237,17 +238,8 @@ async def decide(
     store = _context(request).store
     model, version = name_from_segment(model), name_from_segment(version)
     try:
-        statement = _statement(
-            session,
-            model,
-            version,
-            decision=decision,
-            role=role,
-            reason=reason,
-            subject=subject,
-            run=version_view(store, model, version).run.entry_hash.hex(),
-            issued_at=issued_at,
-        )
+        run = version_view(store, model, version).run.entry_hash.hex()
+        statement = form.statement(session, model, version, run=run, issued_at=issued_at)
         key_id = key_of_credential(store, session.principal.name, credential_id)
         entries = await store.submit_async(
             session.principal, [Submission(statement, signed, key_id)]
@@ -258,11 +250,11 @@ async def decide(
         request,
         "decision_result.html",
         session,
-        title="Approved" if decision == "approve" else "Rejected",
+        title="Approved" if form.decision == "approve" else "Rejected",
         refused=False,
         message="",
         model=model,
         version=version,
-        outcome=decision_outcome(version_view(store, model, version), subject),
+        outcome=decision_outcome(version_view(store, model, version), form.subject),
         entry=entries[0],
     )
