@@ -59,7 +59,8 @@ class Person:
         self.page.get_by_role("button", name="Sign in").click()
         expect(self.page.get_by_role("heading", level=1, name="Models")).to_be_visible()
 
-    def register_passkey(self) -> None:
+    def register_passkey(self) -> dict[str, str]:
+        """Add a passkey on the Passkeys page; the confirming form the page posted."""
         from playwright.sync_api import expect
 
         page = self.page
@@ -67,9 +68,11 @@ class Person:
         page.get_by_label("A name for it").fill(f"{self.name}'s laptop")
         page.get_by_role("button", name="Add a passkey").click()
         expect(page.get_by_role("heading", name="Confirm your new passkey")).to_be_visible()
-        page.get_by_role("button", name="Confirm with the new passkey").click()
+        with page.expect_request(lambda r: r.url.endswith("/passkeys/confirm")) as posted:
+            page.get_by_role("button", name="Confirm with the new passkey").click()
         expect(page.get_by_role("status")).to_contain_text(f"“{self.name}'s laptop” is registered")
         expect(page.get_by_role("table", name="Your passkeys")).to_contain_text("active")
+        return dict(parse_qsl(posted.value.post_data or ""))
 
     def prepare(self, model: str, version: str, reason: str, *, reject: bool = False) -> None:
         from playwright.sync_api import expect
@@ -194,7 +197,12 @@ def test_a_replay_another_statement_and_the_builder_are_refused_on_the_page(
         expect(page.get_by_role("heading", level=1)).to_have_text("This signature was already used")
         expect(page.locator(".result")).to_contain_text("Nothing was recorded")
 
-        bianca.register_passkey()
+        confirmed = bianca.register_passkey()
+        bianca.post_form("/passkeys/confirm", confirmed)  # the registration replayed
+        expect(bianca.page.get_by_role("alert")).to_contain_text("The passkey was not registered")
+        expect(
+            bianca.page.get_by_role("table", name="Your passkeys").get_by_role("row")
+        ).to_have_count(2)
         bianca.page.goto("/review")
         built = bianca.page.get_by_role("table", name="Versions you built")
         expect(built).to_contain_text("You built this — someone else must decide")
