@@ -54,6 +54,10 @@ def _prepared(client: httpx.Client, version: str, reason: str) -> dict[str, str]
         },
     )
     assert prepared.status_code == 200, prepared.text
+    assert "script-src 'self'" in prepared.headers["content-security-policy"]
+    assert re.findall(r"<script[^>]*>", prepared.text) == [
+        '<script src="/static/web/passkey.js" defer>'
+    ]  # this site's one file, no inline script
     fields = _hidden_fields(prepared.text)
     fields["challenge"] = CHALLENGE.findall(prepared.text)[0]
     return fields
