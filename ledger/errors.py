@@ -260,6 +260,15 @@ class ReplayedStatement(SignatureError):
     slug = "replayed-statement"
 
 
+class PasskeyRegistrationFailed(SignatureError):
+    """A new passkey's registration response (W3C Web Authentication Level 3, section 7.1)
+    does not verify: another challenge, origin or relying party, an expired or foreign
+    registration form, or an authenticator response that does not parse."""
+
+    status = 422
+    slug = "passkey-registration-failed"
+
+
 class StaleStatement(SignatureError):
     """The statement's issued_at is too far from the ledger's clock."""
 

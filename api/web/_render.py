@@ -2,7 +2,9 @@
 
 Templates live in `api/templates/web/` and are autoescaped: every value from the ledger (a
 model named `<script>`, a reason, an actor) is printed as text. Pages carry no script at
-all, and the Content-Security-Policy says so, as a second line of defence.
+all, and the Content-Security-Policy says so, as a second line of defence; the pages that
+sign with a passkey load one script file of this site (`static/passkey.js`), so theirs
+allows `script-src 'self'` and still no inline script (`SCRIPT_PAGE_CSP`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ from reports.kind_words import kind_words, signature_expected
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 STATIC_URL = "/static/web"
+SCRIPT_PAGE_CSP = SECURITY_HEADERS["Content-Security-Policy"] + "; script-src 'self'"
+"""The passkey pages' policy: this site's script files only (WebAuthn is a browser API that
+a form cannot call), never inline script, eval or another origin's script."""
+
+
+def _headers(script: bool) -> dict[str, str]:
+    if not script:
+        return SECURITY_HEADERS
+    return {**SECURITY_HEADERS, "Content-Security-Policy": SCRIPT_PAGE_CSP}
 
 
 def segment(value: Any) -> str:
@@ -99,11 +110,12 @@ def render(
     session: WebSession | None,
     *,
     status: int = 200,
+    script: bool = False,
     **context: Any,
 ) -> HTMLResponse:
-    """A page as a response, with the security headers."""
+    """A page as a response, with the security headers (`script`: it loads passkey.js)."""
     body = render_text(template, **page_context(request, session), **context)
-    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(body, status_code=status, headers=_headers(script))
 
 
 def error_page(
@@ -125,13 +137,21 @@ _BODY_OPEN = re.compile(r"<body[^>]*>")
 
 
 def framed_card(
-    request: Request, session: WebSession, document: str, model: str, version: str
+    request: Request,
+    session: WebSession,
+    document: str,
+    model: str,
+    version: str,
+    *,
+    panel: str = "",
+    script: bool = False,
 ) -> HTMLResponse:
     """The card's own HTML document (reports.documents.card_page, the one source of the
     card's content) with the site's header, skip link and PDF link put around its body.
 
     The card's styles stay the card's; the header brings its own small stylesheet, scoped
-    to `.gl-*` classes, so neither restyles the other."""
+    to `.gl-*` classes, so neither restyles the other. `panel`: HTML put before the card
+    (the review page's decision), `script`: the page loads passkey.js."""
     head_end = document.find("</head>")
     body_open = _BODY_OPEN.search(document)
     body_end = document.rfind("</body>")
@@ -147,8 +167,9 @@ def framed_card(
         + document[head_end : body_open.end()]
         + chrome
         + '\n<main id="main" tabindex="-1">\n'
+        + panel
         + document[body_open.end() : body_end]
         + "</main>\n"
         + document[body_end:]
     )
-    return HTMLResponse(framed, headers=SECURITY_HEADERS)
+    return HTMLResponse(framed, headers=_headers(script))

@@ -1,6 +1,7 @@
 """Web pages for business leaders and compliance officers, served by `govledger serve`.
 
-Server-rendered Jinja2 over the same core the API uses, no JavaScript: sign in with an API key
+Server-rendered Jinja2 over the same core the API uses, no JavaScript (but for signing with a
+passkey: `_review_routes`, `_passkey_routes`): sign in with an API key
 (a server-side session, `api.web_sessions`), the models and their versions' status, a
 version's model card (the card's own HTML, `reports.documents.card_page`, with a PDF link),
 the ledger timeline with filters, and a "Verify now" button. Any signed-in user, whatever

@@ -10,7 +10,8 @@ An index of the rules, each in one place (private module, then function):
   on a subject twice in a row: `_policy.check_not_repeated`
 - four eyes on oversight of one's own version: `_policy.check_oversight_four_eyes`
 - the approvals a deployment needs, and a version's status: `_policy.check_deployment`,
-  `_policy.version_status`
+  `_policy.version_status`; whether one more approval would count (a review queue):
+  `_policy.approval_would_count`, `_policy.role_needed`
 - the evidence a policy requires before a promotion (named evaluations, regime checklists
   without gaps, a reviewed reason catalogue): `_evidence.evidence_missing`,
   `_evidence.check_evidence`; gathered for a promotion by `_admission.version_evidence`
@@ -120,14 +121,16 @@ from ledger.governance._policy import (
     DecisionFact,
     RunFact,
     VersionStatus,
+    approval_would_count,
     approvals_missing,
     check_deployment,
     check_four_eyes,
     check_oversight_four_eyes,
+    role_needed,
     version_status,
 )
 from ledger.governance._refusals import is_recorded, refusal_idempotency_key, refusal_statement
-from ledger.governance._roles import Principal, Role, check_policy_roles, parse_roles
+from ledger.governance._roles import DECIDING, Principal, Role, check_policy_roles, parse_roles
 from ledger.governance._rules import (
     ANY,
     PRIVILEGED,
@@ -173,6 +176,7 @@ __all__ = [
     "BREACH_UNANSWERED",
     "CITING_KINDS",
     "COMPARISON_EVALUATION",
+    "DECIDING",
     "DEFAULT_ENVIRONMENT",
     "EVENT_TYPES",
     "MISSED_CADENCE",
@@ -221,6 +225,7 @@ __all__ = [
     "VersionEvidence",
     "VersionStatus",
     "admit",
+    "approval_would_count",
     "approvals_missing",
     "authorize_statement",
     "bound_model_file",
@@ -269,6 +274,7 @@ __all__ = [
     "promotion_request",
     "refusal_idempotency_key",
     "refusal_statement",
+    "role_needed",
     "run_fact",
     "serving_event",
     "serving_history",

@@ -218,6 +218,48 @@ def approvals_missing(
     return missing, counted, rejections
 
 
+_SOMEONE_ELSE = "\x00someone who has not decided"
+"""A name no user can hold (`ledger.log.names`): the hypothetical approver of `role_needed`."""
+
+
+def approval_would_count(
+    policy: ApprovalPolicy,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+    actor: str,
+    role: str,
+    team_of: Callable[[str], str | None] = _no_team,
+) -> bool:
+    """Whether an approval by `actor` in `role`, recorded now, would count toward the policy.
+
+    The question a review queue asks ("is this waiting for my decision?"). It is answered by
+    `approvals_missing` itself over the decisions plus that hypothetical approval, so a page
+    and admission cannot disagree: the builder's approval never counts (four eyes), nor a
+    second role of someone already counted, nor a validator of the builder's team under
+    independent validation, nor an approval of a role the policy no longer needs."""
+    decided = list(decisions)
+    counted_before = approvals_missing(policy, run, decided, team_of)[1]
+    if any(d.actor == actor for d in counted_before):
+        return False
+    latest = max((d.seq for d in decided), default=run.seq)
+    approval = DecisionFact(latest + 1, b"", actor, role, True, run.entry_hash)
+    counted_after = approvals_missing(policy, run, [*decided, approval], team_of)[1]
+    return any(d is approval for d in counted_after)
+
+
+def role_needed(
+    policy: ApprovalPolicy,
+    run: RunFact,
+    decisions: Iterable[DecisionFact],
+    role: str,
+    team_of: Callable[[str], str | None] = _no_team,
+) -> bool:
+    """Whether the policy still needs an approval in `role` from someone who has not decided
+    (`approval_would_count` for such a person): what the builder is told someone else must
+    give."""
+    return approval_would_count(policy, run, decisions, _SOMEONE_ELSE, role, team_of)
+
+
 def _same_team(
     policy: ApprovalPolicy,
     decision: DecisionFact,

@@ -143,3 +143,32 @@ def browser_user(web_service: Service) -> Iterator[httpx.Client]:
     client = sign_in(web_service.url, web_service.api_keys["vera"])
     yield client
     client.close()
+
+
+RETAIL = "retail-credit-pd"
+SME = "sme-credit-pd"
+"""The review service's models: dana built RETAIL 1.0.0, bianca SME 2.0.0 (browser tests)."""
+
+
+def log_version(svc: Service, user: str, model: str, version: str) -> None:
+    """`user` registers `model` (unless registered) and logs `version` of it."""
+    with svc.client(user) as client:
+        register_model(client, model)
+        with client.run(model, version, algorithm="logistic regression") as run:
+            run.log_metrics({"auc": 0.74})
+
+
+@pytest.fixture(scope="session")
+def review_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service for deciding (tests/web/test_review_*): bianca holds data scientist and
+    approver, so she can build a version and try to approve it; dana logs RETAIL 1.0.0 and
+    bianca SME 2.0.0. Tests that decide use a version of their own or these, not both."""
+    tmp = tmp_path_factory.mktemp("review-service")
+    svc = make_service(f"sqlite:///{tmp / 'ledger.db'}", tmp)
+    try:
+        svc.add_user("bianca", ["data_scientist", "approver"])
+        log_version(svc, "dana", RETAIL, "1.0.0")
+        log_version(svc, "bianca", SME, "2.0.0")
+        yield svc
+    finally:
+        stop(svc)
