@@ -26,6 +26,9 @@ from ledger.store import EntryFilter
 from tests.api.conftest import Service, free_port, make_service, stop
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Person, Provider
 from tests.web.conftest import csrf_of
+from tests.web.test_browser import WHY_SKIP, Tab, browser
+
+__all__ = ["browser"]  # the module-scoped Chromium of tests/web/test_browser.py
 
 PROVIDER_NAME = "Bank SSO"
 ROLES = {"risk-officers": ["viewer", "approver"], "model-validation": ["viewer", "validator"]}
@@ -40,6 +43,7 @@ def provider() -> Iterator[Provider]:
             Person("vik", ("model-validation",)),
             Person("olga", ("operations",)),
             Person("nina", ("model-validation",)),
+            Person("paula", ("model-validation",)),
         ]
     )
     idp.start()
@@ -72,7 +76,7 @@ def tamper(provider: Provider) -> Iterator[dict[str, Any]]:
     provider.unavailable = False
 
 
-def browser(svc: Service) -> httpx.Client:
+def visitor(svc: Service) -> httpx.Client:
     return httpx.Client(base_url=svc.url, timeout=30, follow_redirects=True)
 
 
@@ -122,7 +126,7 @@ def assert_no_session(client: httpx.Client) -> None:
 def test_signing_in_lands_on_the_page_asked_for_with_the_roles_of_the_groups_recorded_once(
     sso: Service, provider: Provider
 ) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         signin = client.get("/signin")
         assert f"Sign in with {PROVIDER_NAME}" in signin.text and 'name="api_key"' in signin.text
         page = sign_in(client, "rita", "/timeline?kind=access.federated")
@@ -153,7 +157,7 @@ def test_signing_in_lands_on_the_page_asked_for_with_the_roles_of_the_groups_rec
     finally:
         store.engine.dispose()
 
-    with browser(sso) as client:
+    with visitor(sso) as client:
         page = sign_in(client, "rita", "/")
         assert page.url.path == "/" and "(approver, viewer)" in page.text
         assert federated_entries(sso, "rita") == recorded  # the same mapping writes nothing
@@ -163,7 +167,7 @@ def test_signing_in_lands_on_the_page_asked_for_with_the_roles_of_the_groups_rec
 
 
 def test_a_tampered_state_opens_no_session(sso: Service) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         callback = answer(client, login_form(client), "vik", "signin")
         page = client.get(with_query(callback, state="A" * 43))
         assert page.status_code == 400 and "state mismatch" in page.text
@@ -171,12 +175,12 @@ def test_a_tampered_state_opens_no_session(sso: Service) -> None:
 
 
 def test_a_replayed_code_is_refused_by_the_provider_and_opens_no_session(sso: Service) -> None:
-    with browser(sso) as first:
+    with visitor(sso) as first:
         callback = answer(first, login_form(first), "vik", "signin")
         flow_cookie = first.cookies[FLOW_COOKIE]
         assert first.get(callback).status_code == 200
         assert SESSION_COOKIE in first.cookies
-    with browser(sso) as replay:
+    with visitor(sso) as replay:
         replay.cookies.set(FLOW_COOKIE, flow_cookie, path="/signin/oidc")
         page = replay.get(callback)
         assert page.status_code == 400 and "refused the sign-in code (invalid_grant)" in page.text
@@ -195,7 +199,7 @@ def test_an_id_token_with_a_wrong_claim_opens_no_session(
     sso: Service, tamper: dict[str, Any], claims: dict[str, str], what: str
 ) -> None:
     tamper.update(claims)
-    with browser(sso) as client:
+    with visitor(sso) as client:
         page = sign_in(client, "vik")
         assert page.status_code == 400, page.text
         assert "The ID token" in page.text or "the ID token" in page.text
@@ -204,7 +208,7 @@ def test_an_id_token_with_a_wrong_claim_opens_no_session(
 
 
 def test_access_denied_at_the_provider_is_a_clear_page(sso: Service) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         callback = answer(client, login_form(client), "vik", "cancel")
         assert "error=access_denied" in callback
         page = client.get(callback)
@@ -214,7 +218,7 @@ def test_access_denied_at_the_provider_is_a_clear_page(sso: Service) -> None:
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
 def test_the_destination_after_signing_in_is_a_local_path_only(sso: Service, target: str) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         page = sign_in(client, "vik", target)
         assert page.status_code == 200 and str(page.url) == f"{sso.url}/"
         assert all(r.headers.get("location", "").find("evil") < 0 for r in page.history)
@@ -224,7 +228,7 @@ def test_a_provider_that_is_down_is_a_clear_page(
     sso: Service, tamper: dict[str, Any], provider: Provider
 ) -> None:
     provider.unavailable = True
-    with browser(sso) as client:
+    with visitor(sso) as client:
         page = client.get("/signin/oidc")
         assert page.status_code == 502 and "could not be reached" in page.text
         assert_no_session(client)
@@ -241,7 +245,7 @@ def test_an_issuer_nobody_listens_at_is_unreachable() -> None:
 
 
 def test_a_user_whose_groups_map_to_no_role_is_refused_with_a_clear_page(sso: Service) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         page = sign_in(client, "olga")
         assert (
             page.status_code == 403 and "none of your groups grants a govledger role" in page.text
@@ -252,7 +256,7 @@ def test_a_user_whose_groups_map_to_no_role_is_refused_with_a_clear_page(sso: Se
 
 def test_a_browser_back_from_another_site_continues_from_a_page_of_this_site(sso: Service) -> None:
     """A Strict session cookie is withheld on a redirect continuing a cross-site navigation."""
-    with browser(sso) as client:
+    with visitor(sso) as client:
         callback = answer(client, login_form(client, "/runs"), "nina", "signin")
         page = client.get(callback, headers={"Sec-Fetch-Site": "cross-site"})
         assert page.status_code == 200
@@ -263,7 +267,7 @@ def test_a_browser_back_from_another_site_continues_from_a_page_of_this_site(sso
 def test_a_session_ends_at_its_next_request_when_an_admin_revokes_its_role(
     sso: Service,
 ) -> None:
-    with browser(sso) as client:
+    with visitor(sso) as client:
         assert (
             '<strong>nina</strong> <span class="gl-roles">(viewer)' in sign_in(client, "nina").text
         )
@@ -275,3 +279,27 @@ def test_a_session_ends_at_its_next_request_when_an_admin_revokes_its_role(
             store.engine.dispose()
         page = client.get("/", follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"].startswith("/signin")
+
+
+@pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or "")
+def test_signing_in_through_the_providers_page_in_chromium(browser: Any, sso: Service) -> None:
+    from playwright.sync_api import expect
+
+    tab = Tab(browser, sso.url)
+    try:
+        page = tab.page
+        page.goto("/runs")
+        expect(page).to_have_url(re.compile(r"/signin\?next=%2Fruns$"))
+        page.get_by_role("link", name=f"Sign in with {PROVIDER_NAME}").click()
+        expect(page.get_by_role("heading", name="Bank identity provider")).to_be_visible()
+        page.get_by_label("User name").fill("paula")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{sso.url}/runs")
+        expect(page.locator(".gl-user")).to_contain_text("Signed in as paula")
+        cookies = {c["name"]: c for c in tab.context.cookies()}
+        assert (
+            cookies[SESSION_COOKIE]["httpOnly"] and cookies[SESSION_COOKIE]["sameSite"] == "Strict"
+        )
+        assert FLOW_COOKIE not in cookies and tab.dialogs == []
+    finally:
+        tab.context.close()
