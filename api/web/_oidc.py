@@ -24,12 +24,12 @@ import base64
 import hashlib
 import hmac
 import secrets
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -43,6 +43,10 @@ from ledger.log.entries import build_statement
 from ledger.log.kinds import Kind
 from ledger.log.names import user_name_problem
 from ledger.store import LedgerStore
+
+with warnings.catch_warnings():  # Authlib 1.7+ prefers httpx2 and warns when it uses httpx
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 
 FLOW_SECONDS = 600
 """How long a browser has between leaving for the provider and coming back."""
