@@ -144,6 +144,8 @@ class Provider:
         self.people = {p.username: p for p in people}
         self.codes: dict[str, Code] = {}
         self.key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
+        self.signing_key = self.key
+        """The key ID tokens are signed with: a test swaps in one /jwks does not publish."""
         self.port = _free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.client = Client(CLIENT_ID, CLIENT_SECRET, [])
@@ -215,7 +217,7 @@ class Provider:
                 return any(c.nonce == nonce for c in provider.codes.values())
 
             def resolve_client_private_key(self, client: Client) -> RSAKey:
-                return provider.key
+                return provider.signing_key
 
             def get_client_algorithm(self, client: Client) -> str:
                 return "RS256"

@@ -283,9 +283,9 @@ class RelyingParty:
             claims = CodeIDToken(decoded.claims, decoded.header, options, params)
             claims.validate(leeway=CLOCK_LEEWAY_SECONDS)
         except (JoseError, ValueError) as exc:
-            detail = getattr(exc, "description", "") or type(exc).__name__
+            detail = getattr(exc, "description", "") or getattr(exc, "error", type(exc).__name__)
             raise InvalidIdToken(
-                f"the ID token from {self.settings.oidc_provider_name} failed its check "
+                f"The ID token from {self.settings.oidc_provider_name} failed its check "
                 f"({detail}). Start again; if it persists, tell your administrator."
             ) from None
         return dict(claims)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
+from joserfc.jwk import RSAKey
 
 from api.service import IdentityStore, ServiceSettings
 from api.web._oidc import ProviderUnreachable, RelyingParty
@@ -74,6 +75,7 @@ def tamper(provider: Provider) -> Iterator[dict[str, Any]]:
     yield provider.id_token_overrides
     provider.id_token_overrides.clear()
     provider.unavailable = False
+    provider.signing_key = provider.key
 
 
 def visitor(svc: Service) -> httpx.Client:
@@ -202,8 +204,21 @@ def test_an_id_token_with_a_wrong_claim_opens_no_session(
     with visitor(sso) as client:
         page = sign_in(client, "vik")
         assert page.status_code == 400, page.text
-        assert "The ID token" in page.text or "the ID token" in page.text
-        assert what in page.text
+        assert (
+            f"The ID token from {PROVIDER_NAME} failed its check (Invalid claim: &#39;{what}"
+            in page.text
+        )
+        assert_no_session(client)
+
+
+def test_an_id_token_signed_by_a_key_the_provider_does_not_publish_opens_no_session(
+    sso: Service, provider: Provider, tamper: dict[str, Any]
+) -> None:
+    provider.signing_key = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
+    with visitor(sso) as client:
+        page = sign_in(client, "vik")
+        assert page.status_code == 400
+        assert f"The ID token from {PROVIDER_NAME} failed its check (bad_signature)" in page.text
         assert_no_session(client)
 
 
