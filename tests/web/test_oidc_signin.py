@@ -22,6 +22,7 @@ from api.service import IdentityStore, ServiceSettings
 from api.web._oidc import ProviderUnreachable, RelyingParty
 from api.web._oidc_routes import FLOW_COOKIE
 from api.web._sessions import SESSION_COOKIE
+from ledger.errors import GovledgerError
 from ledger.governance import Principal, Role
 from ledger.store import EntryFilter
 from tests.api.conftest import Service, free_port, make_service, stop
@@ -318,3 +319,32 @@ def test_signing_in_through_the_providers_page_in_chromium(browser: Any, sso: Se
         assert FLOW_COOKIE not in cookies and tab.dialogs == []
     finally:
         tab.context.close()
+
+
+@pytest.mark.parametrize(
+    ("roles", "problem"),
+    [
+        ('{"it-admins": ["admin"]}', "grants admin"),
+        ('{"risk-officers": ["chief"]}', "chief"),
+        ('["approver"]', "is a JSON object"),
+        ('{"risk-officers": "approver"}', "is a list of role names"),
+    ],
+)
+def test_a_mapping_that_grants_admin_or_an_unknown_role_stops_start_up(
+    roles: str, problem: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOVLEDGER_OIDC_ROLES", roles)
+    with pytest.raises(GovledgerError, match=problem):
+        ServiceSettings(database_url="sqlite://")
+
+
+def test_the_client_secret_is_in_no_page_log_or_settings_repr(sso: Service) -> None:
+    settings = ServiceSettings(
+        database_url="sqlite://", oidc_client_secret=CLIENT_SECRET, oidc_issuer="https://i.example"
+    )
+    assert CLIENT_SECRET not in repr(settings) and CLIENT_SECRET not in str(settings.model_dump())
+    with visitor(sso) as client:
+        pages = [sign_in(client, "vik").text, client.get("/signin/oidc").text]
+    log_files = list(sso.home.glob("server-*.log"))
+    logs = "".join(p.read_text(errors="replace") for p in log_files)
+    assert log_files and all(CLIENT_SECRET not in text for text in [*pages, logs])
