@@ -348,3 +348,33 @@ def test_the_client_secret_is_in_no_page_log_or_settings_repr(sso: Service) -> N
     log_files = list(sso.home.glob("server-*.log"))
     logs = "".join(p.read_text(errors="replace") for p in log_files)
     assert log_files and all(CLIENT_SECRET not in text for text in [*pages, logs])
+
+
+def test_the_browser_leaves_with_state_nonce_and_an_s256_challenge_and_a_flow_cookie(
+    sso: Service, provider: Provider
+) -> None:
+    with visitor(sso) as client:
+        leaving = client.get("/signin/oidc", params={"next": "/runs"}, follow_redirects=False)
+    assert leaving.status_code == 303
+    target = urlsplit(leaving.headers["location"])
+    query = dict(parse_qsl(target.query))
+    assert f"{target.scheme}://{target.netloc}{target.path}" == f"{provider.issuer}/authorize"
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["client_id"] == CLIENT_ID and query["scope"] == "openid profile"
+    assert len(query["state"]) == 43 and len(query["nonce"]) == 43
+    assert query["redirect_uri"] == f"{sso.url}/signin/oidc/callback"
+    assert not {"code_verifier", "client_secret", "next"} & set(query)
+    cookie = leaving.headers["set-cookie"]
+    assert cookie.startswith(f"{FLOW_COOKIE}=") and "HttpOnly" in cookie
+    assert "Path=/signin/oidc" in cookie and "SameSite=lax" in cookie and "Max-Age=600" in cookie
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(provider: Provider) -> None:
+    """OpenID Connect Discovery 1.0 section 4.3: the document's issuer is the one asked."""
+    settings = ServiceSettings(
+        oidc_issuer=provider.issuer.replace("127.0.0.1", "localhost"),
+        oidc_client_id=CLIENT_ID,
+        database_url="sqlite://",
+    )
+    with pytest.raises(ProviderUnreachable, match="names another issuer"):
+        RelyingParty(settings).discover()
