@@ -31,9 +31,12 @@ from api.web._oidc import (
 from api.web._render import render
 from api.web._routes import WebRoute, current_session, safe_next
 from api.web._sessions import SessionStore, clear_cookie, set_session_cookie
+from ledger.errors import GovledgerError
 
 FLOW_COOKIE = "govledger_oidc"
 FLOW_PATH = "/signin/oidc"
+MAX_NEXT_LENGTH = 2000
+"""A longer destination is not kept (the flow cookie must stay under 4 KB, RFC 6265 6.1)."""
 
 oidc_router = APIRouter(route_class=WebRoute, include_in_schema=False)
 
@@ -71,7 +74,7 @@ def _set_flow_cookie(response: Response, request: Request, flow: SignInFlow) -> 
 def oidc_start(request: Request, next: str = "/") -> Response:
     """Send the browser to the provider, with a fresh flow bound to it by the cookie."""
     relying_party = _relying_party(request)
-    target = safe_next(next)
+    target = safe_next(next) if len(next) <= MAX_NEXT_LENGTH else "/"
     if current_session(request) is not None:
         return RedirectResponse(target, 303)
     flow = SignInFlow.start(target)
@@ -87,7 +90,7 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     flow = SignInFlow.from_cookie(request.cookies.get(FLOW_COOKIE))
     try:
         response = _complete(request, relying_party, flow, state, code, error)
-    except SignInFailed as exc:
+    except GovledgerError as exc:  # SignInFailed, or the ledger refusing the user's name
         response = _failure_page(request, exc)
     clear_cookie(response, request, FLOW_COOKIE, path=FLOW_PATH, samesite="lax")
     return response
@@ -155,7 +158,7 @@ def _no_role(user: str, provider: str, claim: str, granted: frozenset[object]) -
     )
 
 
-def _failure_page(request: Request, exc: SignInFailed) -> Response:
+def _failure_page(request: Request, exc: GovledgerError) -> Response:
     return render(
         request,
         "error.html",

@@ -158,7 +158,8 @@ class SessionStore:
         if row[1] is None:  # a single sign-on: no key, the roles granted at sign-in
             if not self.federated_issuer or row[3] != self.federated_issuer:
                 return None
-            granted = frozenset(Role(r) for r in str(row[4] or "").split(",") if r)
+            known = {r.value for r in Role}
+            granted = frozenset(Role(r) for r in str(row[4] or "").split(",") if r in known)
             federated = self._federated_principal(str(row[0]), granted)
             return None if federated is None else WebSession(token, federated, str(row[2]))
         if not self.identities.key_active(str(row[1]), str(row[0])):

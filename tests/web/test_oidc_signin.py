@@ -46,6 +46,8 @@ def provider() -> Iterator[Provider]:
             Person("olga", ("operations",)),
             Person("nina", ("model-validation",)),
             Person("paula", ("model-validation",)),
+            Person("govledger", ("model-validation",)),
+            Person("ops/bot", ("model-validation",)),
         ]
     )
     idp.start()
@@ -378,3 +380,20 @@ def test_a_discovery_document_naming_another_issuer_is_refused(provider: Provide
     )
     with pytest.raises(ProviderUnreachable, match="names another issuer"):
         RelyingParty(settings).discover()
+
+
+@pytest.mark.parametrize(
+    ("username", "status", "problem"),
+    [
+        ("govledger", 422, "govledger is the ledger&#39;s own name"),
+        ("ops/bot", 400, "user name &#39;ops/bot&#39; contains &#39;/&#39;"),
+    ],
+)
+def test_a_provider_user_name_govledger_cannot_hold_is_a_clear_page(
+    sso: Service, username: str, status: int, problem: str
+) -> None:
+    with visitor(sso) as client:
+        page = sign_in(client, username)
+        assert page.status_code == status and problem in page.text, page.text
+        assert_no_session(client)
+    assert federated_entries(sso, username) == []
