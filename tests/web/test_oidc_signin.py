@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -209,6 +210,18 @@ def test_an_id_token_with_a_wrong_claim_opens_no_session(
         assert page.status_code == 400, page.text
         assert (
             f"The ID token from {PROVIDER_NAME} failed its check (Invalid claim: &#39;{what}"
+            in page.text
+        )
+        assert_no_session(client)
+
+
+def test_an_expired_id_token_opens_no_session(sso: Service, tamper: dict[str, Any]) -> None:
+    tamper.update({"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600})
+    with visitor(sso) as client:
+        page = sign_in(client, "vik")
+        assert page.status_code == 400
+        assert (
+            f"The ID token from {PROVIDER_NAME} failed its check (The token is expired)"
             in page.text
         )
         assert_no_session(client)
