@@ -140,6 +140,10 @@ def test_signing_in_lands_on_the_page_asked_for_with_the_roles_of_the_groups_rec
         assert page.url.path == "/timeline" and page.url.params["kind"] == "access.federated"
         # approver is privileged: in force only once an admin confirms; viewer at once
         assert "<strong>rita</strong>" in page.text and "(viewer)" in page.text
+        assert (  # the timeline tells the entries just written in plain words
+            f"role approver granted to rita by {provider.issuer} (groups = risk-officers): "
+            "pending until an admin confirms it" in page.text
+        )
         assert FLOW_COOKIE not in client.cookies
     recorded = federated_entries(sso, "rita")
     assert sorted(recorded, key=lambda p: p["role"]) == [
