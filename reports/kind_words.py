@@ -34,6 +34,7 @@ KIND_WORDS: dict[str, str] = {
     Kind.ACCESS_REVOKED: "Role revoked",
     Kind.ACCESS_KEY_ISSUED: "API key issued",
     Kind.ACCESS_KEY_REVOKED: "API key revoked",
+    Kind.ACCESS_FEDERATED: "Role granted through single sign-on",
     Kind.POLICY_PROPOSED: "Approval policy proposed",
     Kind.POLICY_APPROVED: "Approval policy put in force",
     Kind.SCORING_BATCH: "Credit decisions recorded (a batch)",

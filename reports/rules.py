@@ -104,6 +104,13 @@ def rule_summary(statement: Statement, rules: RulesState | None = None) -> str:
         return f"API key {p.get('key_id', '')} issued to {user}" + _initial(p, "initial access set")
     if kind == Kind.ACCESS_KEY_REVOKED.value:
         return f"API key {p.get('key_id', '')} of {user} revoked"
+    if kind == Kind.ACCESS_FEDERATED.value:
+        role = str(p.get("role", ""))
+        pending = ": pending until an admin confirms it" if _privileged(role) else ""
+        return (
+            f"role {role} granted to {user} by {p.get('issuer', '')} "
+            f"({p.get('claim', '')} = {p.get('value', '')}){pending}"
+        )
     if kind == Kind.POLICY_PROPOSED.value:
         independent = "; independent validation" if p.get("independent_validation") else ""
         state = " in force at once" if p.get("initial") else " awaiting approval"

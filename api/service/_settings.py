@@ -4,6 +4,10 @@
 1.0). Each endpoint's secret is a credential: it is held as a `SecretStr` (never in a repr,
 a log line or an answer), and a bad endpoint stops start-up with one line that names the
 endpoint by its position and URL, never by its secret.
+
+`GOVLEDGER_OIDC_*` configure single sign-on through the bank's OpenID Connect provider
+(`api.web._oidc`): the client secret is a `SecretStr` as well, and the claim-to-role mapping
+is checked at start-up (known roles only, never admin: admins are made by admins).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
 from ledger.errors import InvalidConfiguration
-from ledger.governance import EVENT_TYPES
+from ledger.governance import EVENT_TYPES, Role, parse_roles
 from ledger.store import LedgerSettings
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
@@ -177,6 +181,38 @@ def _check_secret(position: int, url: str, secret: object) -> None:
         raise _webhook_problem(position, url, what)
 
 
+def parse_oidc_roles(raw: str) -> dict[str, frozenset[Role]]:
+    """Parse GOVLEDGER_OIDC_ROLES (JSON: claim value -> list of govledger roles), or raise
+    InvalidConfiguration saying which value is wrong and how."""
+    if not raw.strip():
+        return {}
+    example = '{"risk-officers": ["viewer", "approver"], "model-validation": ["validator"]}'
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidConfiguration(
+            f"GOVLEDGER_OIDC_ROLES is not valid JSON ({exc.msg} at column {exc.colno}); "
+            f"write {example}"
+        ) from None
+    if not isinstance(items, dict):
+        raise InvalidConfiguration(f"GOVLEDGER_OIDC_ROLES is a JSON object: {example}")
+    mapping: dict[str, frozenset[Role]] = {}
+    for value, names in items.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InvalidConfiguration(
+                f"GOVLEDGER_OIDC_ROLES[{value!r}] is a list of role names: {example}"
+            )
+        roles = parse_roles(names)
+        if Role.ADMIN in roles:
+            raise InvalidConfiguration(
+                f"GOVLEDGER_OIDC_ROLES[{value!r}] grants admin: the admin role is granted by "
+                "an admin and confirmed by a second one (govledger users grant), never by a "
+                "provider's claim"
+            )
+        mapping[value] = roles
+    return mapping
+
+
 class ServiceSettings(LedgerSettings):
     """Settings of `govledger serve`. No credential has a default: users are created with
     `govledger users add` and exist only as hashes."""
@@ -245,6 +281,62 @@ class ServiceSettings(LedgerSettings):
         "witnesses to cosign the current checkpoint before it is built on the latest one "
         "they did cosign (a witness known to be down costs no wait)",
     )
+
+    oidc_issuer: str = Field(
+        default="",
+        description="OpenID Connect issuer URL of the bank's identity provider (its "
+        "/.well-known/openid-configuration is read at each sign-in); empty: no single sign-on",
+    )
+    oidc_client_id: str = Field(default="", description="This service's client id there")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="The client secret (client_secret_basic); none: a public client (PKCE only)",
+    )
+    oidc_provider_name: str = Field(
+        default="your identity provider",
+        max_length=80,
+        description='Shown on the sign-in button: "Sign in with <name>"',
+    )
+    oidc_roles_claim: str = Field(
+        default="groups", min_length=1, description="The ID token claim listing groups or roles"
+    )
+    oidc_user_claim: str = Field(
+        default="preferred_username",
+        min_length=1,
+        description="The ID token claim holding the govledger user name",
+    )
+    oidc_roles: Annotated[dict[str, frozenset[Role]], NoDecode] = Field(
+        default_factory=dict,
+        description='Claim value to govledger roles, as JSON: {"risk-officers": ["viewer", '
+        '"approver"]} (never admin); a value not listed grants nothing',
+    )
+    oidc_redirect_url: str = Field(
+        default="",
+        description="The callback URL registered at the provider; empty: this service's "
+        "own /signin/oidc/callback as the request reached it",
+    )
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when single sign-on is configured (an issuer and a client id)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @field_validator("oidc_roles", mode="before")
+    @classmethod
+    def _parse_oidc_roles(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_oidc_roles(value)
+        return value
+
+    @field_validator("oidc_issuer", mode="after")
+    @classmethod
+    def _check_issuer(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise InvalidConfiguration(
+                "GOVLEDGER_OIDC_ISSUER is the provider's issuer URL, https://idp.bank.example/..."
+            )
+        return value
 
     @field_validator("witnesses", mode="before")
     @classmethod

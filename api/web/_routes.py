@@ -1,8 +1,9 @@
 """Web pages for business leaders and compliance officers, served by `govledger serve`.
 
 Server-rendered Jinja2 over the same core the API uses, no JavaScript (but for signing with a
-passkey: `_review_routes`, `_passkey_routes`): sign in with an API key
-(a server-side session, `api.web_sessions`), the models and their versions' status, a
+passkey: `_review_routes`, `_passkey_routes`): sign in with an API key or through the bank's
+OpenID Connect provider (`api.web._oidc_routes`), a server-side session
+(`api.web._sessions`), the models and their versions' status, a
 version's model card (the card's own HTML, `reports.documents.card_page`, with a PDF link),
 the ledger timeline with filters, and a "Verify now" button. Any signed-in user, whatever
 their role, may see every page and verify. Pages are left out of the OpenAPI document.
@@ -186,6 +187,7 @@ def _signin_form(
     request: Request, *, status: int = 200, error: str = "", notice: str = "", next_path: str = "/"
 ) -> Response:
     secret, new = signin_secret(request)
+    settings = _context(request).settings
     response = render(
         request,
         "signin.html",
@@ -196,6 +198,7 @@ def _signin_form(
         notice=notice,
         next=next_path,
         signin_csrf=csrf_token(secret, "signin"),
+        oidc_provider=settings.oidc_provider_name if settings.oidc_enabled else "",
     )
     if new:
         set_signin_cookie(response, request, secret)
@@ -454,10 +457,17 @@ def verify_now(request: Request, session: Posted) -> Response:
 def install(app: FastAPI) -> None:
     """Add the pages, their static files and the cookie-session hook to the service."""
     context: ServiceContext = app.state.context
+    from api.web._oidc_routes import oidc_router  # it builds on this module's routes
+
+    settings = context.settings
     sessions = SessionStore(
-        context.store.engine, context.identities, context.settings.session_max_age_seconds
+        context.store.engine,
+        context.identities,
+        settings.session_max_age_seconds,
+        federated_issuer=settings.oidc_issuer if settings.oidc_enabled else "",
     )
     app.state.web_sessions = sessions
     context.session_principal = sessions.principal_for
     app.include_router(router)
+    app.include_router(oidc_router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="web-static")

@@ -7,6 +7,13 @@ expiry (table `web_sessions`, migration 0003). Sessions live in the database, so
 process serves any request and a sign-out holds everywhere at once. Every request re-checks
 that the key is not revoked and the user not disabled: revoking a key ends its sessions.
 
+A single sign-on (`api.web._oidc`, migration 0012) opens a session with no API key: the row
+names the provider's issuer and subject and the roles its claims granted at sign-in. Each
+request grants the roles both of the sign-in and of the ledger's access set now, so a role an
+admin revokes, or every role of a disabled user, ends at the next request, and a role the
+provider grants but an admin has not yet confirmed is not in force. A session of an issuer
+no longer configured ends too.
+
 CSRF: each POST form carries HMAC-SHA256(session token, purpose). Only the server and the
 browser holding the HttpOnly cookie know the token, so another site can neither read nor
 forge the form token; SameSite=Strict keeps the cookie off cross-site requests as well. The
@@ -21,13 +28,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from fastapi import Request, Response
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 
 from api.service import IdentityStore, Unauthenticated
-from ledger.governance import Principal
+from ledger.governance import Principal, Role
 from ledger.log.timestamps import format_rfc3339
 from ledger.store import web_sessions
 
@@ -72,10 +80,18 @@ class WebSession:
 class SessionStore:
     """Open, find and close web sessions in the ledger database."""
 
-    def __init__(self, engine: Engine, identities: IdentityStore, max_age_seconds: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        identities: IdentityStore,
+        max_age_seconds: int,
+        federated_issuer: str = "",
+    ) -> None:
         self.engine = engine
         self.identities = identities
         self.max_age_seconds = max_age_seconds
+        self.federated_issuer = federated_issuer
+        """The configured OpenID Connect issuer: sessions of another issuer are not live."""
 
     def open(self, api_key: str) -> WebSession:
         """Check an API key and open a session for its user; Unauthenticated if it is bad.
@@ -83,6 +99,20 @@ class SessionStore:
         Expired sessions are swept here, so the table holds live sessions only."""
         principal = self.identities.authenticate(api_key.strip())
         key_id = api_key.strip().split("_", 2)[1]  # the format authenticate() just accepted
+        return self._insert(principal, key_id=key_id)
+
+    def open_federated(
+        self, user: str, issuer: str, subject: str, granted: frozenset[Role]
+    ) -> WebSession:
+        """Open a session for a user a provider vouched for, with the roles its claims
+        granted; Unauthenticated if none of them is in force in the ledger."""
+        principal = self._federated_principal(user, granted)
+        if principal is None:
+            raise Unauthenticated(f"{user} holds none of the granted roles in force")
+        roles = ",".join(sorted(r.value for r in granted))
+        return self._insert(principal, issuer=issuer, subject=subject[:255], roles=roles)
+
+    def _insert(self, principal: Principal, **source: str) -> WebSession:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         expires_at = format_rfc3339(now + timedelta(seconds=self.max_age_seconds))
@@ -94,12 +124,16 @@ class SessionStore:
                 insert(web_sessions).values(
                     token_hash=_token_hash(token),
                     user_name=principal.name,
-                    key_id=key_id,
                     created_at=format_rfc3339(now),
                     expires_at=expires_at,
+                    **source,
                 )
             )
         return WebSession(token, principal, expires_at)
+
+    def _federated_principal(self, user: str, granted: frozenset[Role]) -> Principal | None:
+        in_force = granted & self.identities.rules().roles_of(user)
+        return Principal(user, in_force) if in_force else None
 
     def find(self, token: str | None) -> WebSession | None:
         """The live session of a cookie token, or None (unknown, expired, key revoked)."""
@@ -109,13 +143,26 @@ class SessionStore:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(
-                    web_sessions.c.user_name, web_sessions.c.key_id, web_sessions.c.expires_at
+                    web_sessions.c.user_name,
+                    web_sessions.c.key_id,
+                    web_sessions.c.expires_at,
+                    web_sessions.c.issuer,
+                    web_sessions.c.roles,
                 ).where(
                     web_sessions.c.token_hash == _token_hash(token),
                     web_sessions.c.expires_at > now,
                 )
             ).first()
-        if row is None or not self.identities.key_active(str(row[1]), str(row[0])):
+        if row is None:
+            return None
+        if row[1] is None:  # a single sign-on: no key, the roles granted at sign-in
+            if not self.federated_issuer or row[3] != self.federated_issuer:
+                return None
+            known = {r.value for r in Role}
+            granted = frozenset(Role(r) for r in str(row[4] or "").split(",") if r in known)
+            federated = self._federated_principal(str(row[0]), granted)
+            return None if federated is None else WebSession(token, federated, str(row[2]))
+        if not self.identities.key_active(str(row[1]), str(row[0])):
             return None
         try:
             principal = self.identities.principal(str(row[0]))
@@ -160,17 +207,24 @@ def set_session_cookie(
     )
 
 
-def clear_cookie(response: Response, request: Request, name: str) -> None:
-    """Tell the browser to drop a cookie of ours."""
+def clear_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    *,
+    path: str = "/",
+    samesite: Literal["strict", "lax"] = "strict",
+) -> None:
+    """Tell the browser to drop a cookie of ours (set with this path and SameSite)."""
     response.set_cookie(
         name,
         "",
         max_age=0,
         expires=0,
-        path="/",
+        path=path,
         secure=_secure(request),
         httponly=True,
-        samesite="strict",
+        samesite=samesite,
     )
 
 

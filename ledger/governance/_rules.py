@@ -25,6 +25,12 @@ The rules (SR 26-2 separation of duties; ISO/IEC 27001 A.5.18 access rights):
   first of them must be the ledger's first rule entry and each next one must directly follow
   the previous, so the set is closed by whatever entry comes after it, and every later
   change goes through the rules above. A replay checks the same offline.
+- A role granted through an identity provider (`access.federated`, written by the service
+  at an OpenID Connect sign-in from the operator's claim-to-role mapping) is the ledger's own
+  entry (actor `govledger`), recorded once per issuer, claim, value, role and user; it creates
+  the user if the access set has none of that name. The mapping is configuration, so it is
+  the granter: a privileged role is in force only once an admin confirms the grant, as any
+  other privileged grant, and the admin role is never granted this way.
 """
 
 from __future__ import annotations
@@ -230,6 +236,8 @@ class RulesState:
     last_initial_seq: int | None = None
     unapplied: list[int] = field(default_factory=list)
     """Seqs of rule entries that could not be applied (written around admission)."""
+    federated: set[tuple[str, str, str, str, str]] = field(default_factory=set)
+    """(issuer, claim, value, role, user) of every identity-provider mapping recorded."""
 
     # -- questions ---------------------------------------------------------------------
 
@@ -290,6 +298,12 @@ class RulesState:
             raise UnknownEntry(f"no proposed policy at {ref!r} (give its seq or entry hash)")
         return found
 
+    def federation_recorded(
+        self, issuer: str, claim: str, value: str, role: Role, user: str
+    ) -> bool:
+        """True once this mapping of a provider's claim to a role has its entry."""
+        return (issuer, claim, value, role.value, user) in self.federated
+
     def copy(self) -> RulesState:
         """An independent copy (admission works on one while a batch is pending)."""
         return copy.deepcopy(self)
@@ -302,6 +316,12 @@ class RulesState:
         payload = statement.payload
         if payload.get("initial"):
             self._check_initial(statement, kind, seq)
+        elif kind is Kind.ACCESS_FEDERATED:
+            if statement.actor != SYSTEM_ACTOR:
+                raise Forbidden(
+                    f"{kind.value} entries are the ledger's own (actor {SYSTEM_ACTOR}), written "
+                    f"at a single sign-on, not {statement.actor}'s"
+                )
         elif kind is Kind.POLICY_PROPOSED or kind is Kind.POLICY_APPROVED:
             held = self.roles_of(statement.actor)
             if not any(r in held for r in POLICY_SIGNERS):
@@ -419,6 +439,22 @@ class RulesState:
         if key.revoked_seq is not None:
             raise Conflict(f"API key {key.key_id} was already revoked at seq {key.revoked_seq}")
 
+    def _check_federated(self, st: Statement, tiers: tuple[str, ...]) -> None:
+        name = str(st.payload["user"])
+        role = parse_role(str(st.payload["role"]))
+        if role is Role.ADMIN:
+            raise Forbidden(
+                "the admin role is never granted through an identity provider: an admin "
+                "grants it and a second admin confirms (govledger users grant)"
+            )
+        if name == SYSTEM_ACTOR:
+            raise InvalidName(f"{SYSTEM_ACTOR} is the ledger's own name: choose another")
+        if name not in self.users:
+            check_user_name(name)
+        mapping = tuple(str(st.payload[k]) for k in ("issuer", "claim", "value", "role", "user"))
+        if mapping in self.federated:
+            raise Conflict(f"the mapping {' / '.join(mapping)} is already recorded")
+
     def _check_policy_proposed(self, st: Statement, tiers: tuple[str, ...]) -> None:
         payload = st.payload
         for name in payload["required"]:
@@ -502,6 +538,23 @@ class RulesState:
             for grant in self.grants.values():
                 if grant.user == user.name and grant.role is role and grant.pending:
                     grant.withdrawn = True
+        elif kind == Kind.ACCESS_FEDERATED:
+            role = Role(str(payload["role"]))
+            mapping = (
+                str(payload["issuer"]),
+                str(payload["claim"]),
+                str(payload["value"]),
+                role.value,
+                str(payload["user"]),
+            )
+            name = mapping[4]
+            if name not in self.users:
+                self.users[name] = UserFact(name, None, seq)
+            self.federated.add(mapping)
+            grant = GrantFact(entry_hash, seq, name, role, statement.actor)
+            self.grants[entry_hash] = grant
+            if role not in PRIVILEGED:
+                self._confirm(grant, seq, statement.actor)
         elif kind == Kind.ACCESS_KEY_ISSUED:
             key_id = str(payload["key_id"])
             self.keys[key_id] = ApiKeyFact(
@@ -559,6 +612,7 @@ _CHECKS = {
     Kind.ACCESS_REVOKED: RulesState._check_revoked,
     Kind.ACCESS_KEY_ISSUED: RulesState._check_key_issued,
     Kind.ACCESS_KEY_REVOKED: RulesState._check_key_revoked,
+    Kind.ACCESS_FEDERATED: RulesState._check_federated,
     Kind.POLICY_PROPOSED: RulesState._check_policy_proposed,
     Kind.POLICY_APPROVED: RulesState._check_policy_approved,
 }

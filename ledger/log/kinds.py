@@ -53,6 +53,10 @@ class Kind(StrEnum):
     """An API key issued to a user: its id and the SHA-256 of its secret, never the secret."""
     ACCESS_KEY_REVOKED = "access.key_revoked"
     """An API key that no longer authenticates, from this entry on."""
+    ACCESS_FEDERATED = "access.federated"
+    """A role granted through an identity provider's claim (OpenID Connect sign-in): the
+    issuer, the claim and its value, the role and the user, recorded the first time the
+    mapping is used; a privileged role is in force only once an admin confirms it."""
     POLICY_PROPOSED = "policy.proposed"
     """An approval policy for a materiality tier and an environment, not yet in force."""
     POLICY_APPROVED = "policy.approved"
@@ -92,6 +96,7 @@ ACCESS_KINDS = frozenset(
         Kind.ACCESS_REVOKED,
         Kind.ACCESS_KEY_ISSUED,
         Kind.ACCESS_KEY_REVOKED,
+        Kind.ACCESS_FEDERATED,
     }
 )
 """Who may act: users, their roles and their API keys (`ledger.governance._rules`)."""
@@ -120,6 +125,7 @@ REASON_REQUIRED = frozenset(
         Kind.ACCESS_CONFIRMED,
         Kind.ACCESS_REVOKED,
         Kind.ACCESS_KEY_REVOKED,
+        Kind.ACCESS_FEDERATED,
         Kind.POLICY_PROPOSED,
         Kind.POLICY_APPROVED,
         Kind.MONITORING_PLAN,

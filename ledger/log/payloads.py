@@ -735,6 +735,18 @@ class AccessKeyRevokedPayload(Payload):
     key_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 
 
+class AccessFederatedPayload(Payload):
+    """A role granted through an identity provider's claim (OpenID Connect Core 1.0 section 2):
+    which issuer, which claim with which value, the role and the govledger user it names.
+    Only what an operator's mapping and an actor's name already hold: no email, no subject."""
+
+    issuer: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    claim: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    role: RoleName
+    user: UserName
+
+
 EvidenceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 """An evaluation name or a regime id a policy requires (lowercase, as they are recorded)."""
 
@@ -971,6 +983,7 @@ PAYLOAD_MODELS: dict[Kind, type[Payload]] = {
     Kind.ACCESS_REVOKED: AccessRevokedPayload,
     Kind.ACCESS_KEY_ISSUED: AccessKeyIssuedPayload,
     Kind.ACCESS_KEY_REVOKED: AccessKeyRevokedPayload,
+    Kind.ACCESS_FEDERATED: AccessFederatedPayload,
     Kind.POLICY_PROPOSED: PolicyProposedPayload,
     Kind.POLICY_APPROVED: PolicyApprovedPayload,
     Kind.SCORING_BATCH: ScoringBatchPayload,

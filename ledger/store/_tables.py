@@ -175,14 +175,19 @@ web_sessions = Table(
     metadata,
     Column("token_hash", LargeBinary(32), primary_key=True),
     Column("user_name", String(200), nullable=False, index=True),
-    Column("key_id", String(16), nullable=False),
+    Column("key_id", String(16), nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False, index=True),
+    Column("issuer", String(500), nullable=True),
+    Column("subject", String(255), nullable=True),
+    Column("roles", String(500), nullable=True),
 )
 """Signed-in browsers (migration 0003): only SHA-256 of each session token is stored, with
 the API key the session was opened with (revoking the key ends the session). Users and
 keys are entries of the log since migration 0007, so neither column is a foreign key: each
-request checks both against the access set in force (`api.web._sessions`)."""
+request checks both against the access set in force (`api.web._sessions`). A single sign-on
+(migration 0012) has no key: its row names the OpenID provider's issuer and subject and the
+roles its claims granted at sign-in."""
 
 webhook_events = Table(
     "webhook_events",

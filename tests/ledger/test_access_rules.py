@@ -23,6 +23,7 @@ from ledger.errors import (
 from ledger.governance import LastAdmin, Principal, Role, Submission, UnknownRole, parse_roles
 from ledger.log.entries import Entry, build_statement
 from ledger.store import LedgerStore
+from ledger.verify import verify_ledger
 from tests.ledger.factories import MODEL, Actor, model_file, training
 
 TEAM = {"dana": "retail-risk", "vince": "retail-risk", "victor": "validation"}
@@ -316,3 +317,44 @@ def test_a_rule_entry_written_around_admission_that_cannot_apply_stops_nothing(
     assert who(identities, "dana").name == "dana"
     registration = build_statement(kind="model.registered", model=MODEL, actor="dana")
     store.submit(who(identities, "dana"), [registration, training("2.0")])
+
+
+def _federated(role: str, user: str = "rita", actor: str = "govledger") -> Submission:
+    payload = {
+        "issuer": "https://idp.bank.example",
+        "claim": "groups",
+        "value": "risk-officers",
+        "role": role,
+        "user": user,
+    }
+    statement = build_statement(
+        kind="access.federated", actor=actor, reason="single sign-on", payload=payload
+    )
+    return Submission(statement)
+
+
+def test_a_role_from_an_identity_provider_creates_the_user_and_a_privileged_one_waits(
+    store: LedgerStore, identities: IdentityStore
+) -> None:
+    """A non-privileged role is in force at once; a privileged one waits for one admin (the
+    operator's mapping is the granter); the same mapping is recorded once; only the ledger's
+    own actor writes it, and never for the admin role."""
+    store.append_batch([_federated("viewer"), _federated("approver")])
+    rules = identities.rules()
+    assert rules.roles_of("rita") == {Role.VIEWER}
+    assert rules.federation_recorded(
+        "https://idp.bank.example", "groups", "risk-officers", Role.APPROVER, "rita"
+    )
+    grant = next(g for g in rules.pending_grants() if g.user == "rita")
+    identities.confirm(who(identities, "adam"), grant.entry_hash.hex(), "risk officer")
+    assert identities.rules().roles_of("rita") == {Role.VIEWER, Role.APPROVER}
+
+    size = store.size()
+    with pytest.raises(Conflict, match="already recorded"):
+        store.append(_federated("viewer"))
+    with pytest.raises(Forbidden, match="never granted through an identity provider"):
+        store.append(_federated("admin"))
+    with pytest.raises(Forbidden, match="the ledger's own"):
+        store.append(_federated("validator", actor="adam"))
+    assert store.size() == size
+    assert verify_ledger(store).ok  # the replay audit folds and checks them the same way

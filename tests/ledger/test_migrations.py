@@ -638,3 +638,65 @@ def test_0011_widens_the_signature_columns_for_passkeys_and_changes_nothing_in_t
     assert store.append(approver.approve(run, role="approver")).key_id == approver.key_id
     store.append(Actor.make("ines").register())
     assert verify_ledger(store).ok
+
+
+def test_0012_lets_a_session_come_from_single_sign_on_and_keeps_the_key_sessions(
+    settings: LedgerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 0011 ledger's web sessions (each opened with an API key) stay as they were; after
+    the upgrade a session may have no key and name an OpenID provider's issuer and subject
+    and the roles granted at sign-in; nothing in the log changes. Downgrading drops those
+    sessions only."""
+    store = _filled_at("0011", settings, monkeypatch)
+    tables = (("entries", "seq"), ("merkle_nodes", "node_id"), ("checkpoints", "size"))
+    before = {table: _rows(store, table, key) for table, key in tables}
+    row = {"t": b"k" * 32, "u": "victor", "k": "0123456789abcdef"}
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO web_sessions (token_hash, user_name, key_id, created_at, "
+                "expires_at) VALUES (:t, :u, :k, '2026-12-01T00:00:00Z', '2099-01-01T00:00:00Z')"
+            ),
+            row,
+        )
+        with pytest.raises(exc.IntegrityError):  # before 0012 every session names its key
+            with conn.begin_nested():
+                conn.execute(
+                    text(
+                        "INSERT INTO web_sessions (token_hash, user_name, created_at, "
+                        "expires_at) VALUES (:t, 'rita', '2026-12-01', '2099-01-01')"
+                    ),
+                    {"t": b"o" * 32},
+                )
+
+    migrate.upgrade(store.engine)
+
+    assert migrate.is_current(store.engine)
+    for table, key in tables:
+        assert _rows(store, table, key) == before[table], table
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO web_sessions (token_hash, user_name, created_at, expires_at, "
+                "issuer, subject, roles) VALUES (:t, 'rita', '2026-12-06T00:00:00Z', "
+                "'2099-01-01T00:00:00Z', 'https://idp.bank.example', 'a1b2', 'approver,viewer')"
+            ),
+            {"t": b"o" * 32},
+        )
+        sessions = conn.execute(
+            text("SELECT user_name, key_id, issuer, roles FROM web_sessions ORDER BY user_name")
+        ).all()
+    assert [tuple(s) for s in sessions] == [
+        ("rita", None, "https://idp.bank.example", "approver,viewer"),
+        ("victor", "0123456789abcdef", None, None),
+    ]
+    assert verify_ledger(store).ok
+
+    config = migrate._alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    store.engine.dispose()
+    with store.engine.connect() as conn:
+        kept = conn.execute(text("SELECT user_name, key_id FROM web_sessions")).all()
+    assert [tuple(s) for s in kept] == [("victor", "0123456789abcdef")]

@@ -142,6 +142,16 @@ MINIMAL: dict[Kind, dict[str, Any]] = {
         "reason": "laptop lost",
         "payload": {"user": "victor", "key_id": "0123456789abcdef"},
     },
+    Kind.ACCESS_FEDERATED: {
+        "reason": "single sign-on: GOVLEDGER_OIDC_ROLES",
+        "payload": {
+            "issuer": "https://idp.bank.example",
+            "claim": "groups",
+            "value": "risk-officers",
+            "role": "approver",
+            "user": "rita",
+        },
+    },
     Kind.POLICY_PROPOSED: {"reason": "SR 26-2 tiering", "payload": {"required": {"validator": 1}}},
     Kind.POLICY_APPROVED: {
         "reason": "reviewed",

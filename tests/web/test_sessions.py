@@ -23,9 +23,30 @@ def identities(database_url: str, make_settings: Callable[..., LedgerSettings]) 
     return IdentityStore(store)
 
 
-def test_migration_0003_creates_the_sessions_table(identities: IdentityStore) -> None:
-    columns = {c["name"] for c in inspect(identities.engine).get_columns("web_sessions")}
-    assert columns == {"token_hash", "user_name", "key_id", "created_at", "expires_at"}
+def test_migrations_0003_and_0012_create_the_sessions_table(identities: IdentityStore) -> None:
+    columns = {c["name"]: c for c in inspect(identities.engine).get_columns("web_sessions")}
+    assert set(columns) == {"token_hash", "user_name", "key_id", "created_at", "expires_at"} | {
+        "issuer",
+        "subject",
+        "roles",
+    }
+    assert columns["key_id"]["nullable"]  # a single sign-on's session has no API key
+
+
+def test_a_single_sign_on_session_holds_the_granted_roles_in_force_of_its_issuer_only(
+    identities: IdentityStore,
+) -> None:
+    identities.add_user("rita", parse_roles("viewer,compliance"))
+    issuer = "https://idp.bank.example"
+    sessions = SessionStore(identities.engine, identities, 3600, federated_issuer=issuer)
+    opened = sessions.open_federated("rita", issuer, "sub-1", parse_roles("viewer,approver"))
+    found = sessions.find(opened.token)
+    assert found is not None and found.principal.roles == parse_roles("viewer")
+    other = SessionStore(identities.engine, identities, 3600, federated_issuer="https://x.example")
+    assert other.find(opened.token) is None  # the issuer is no longer the configured one
+    assert SessionStore(identities.engine, identities, 3600).find(opened.token) is None
+    with pytest.raises(Unauthenticated):
+        sessions.open_federated("rita", issuer, "sub-1", parse_roles("approver"))
 
 
 def test_a_session_is_found_by_its_token_and_stored_as_a_hash(identities: IdentityStore) -> None:
