@@ -48,8 +48,11 @@ pytestmark = pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or "")
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do: a page with a card takes seconds on a loaded
+    # two-core machine, and expect's own default (5 s) made the browser tests flaky there.
+    expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
