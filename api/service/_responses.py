@@ -6,8 +6,8 @@ an answer. Routes keep returning what they return (an entry's `to_dict()`, a pre
 so a documented answer costs no validation pass and its bytes stay those the route writes;
 `tests/api/test_openapi_responses.py` validates real answers against the document instead.
 An `Answer` forbids members it does not name (`additionalProperties: false`), so that the
-document lists every member a route writes; an object whose members are open (a payload,
-a regime's evidence) says so with `dict[str, Any]`.
+document lists every member a route writes; an object whose members are open (a
+statement's payload, a monitoring plan) says so with `dict[str, Any]`.
 
 The vocabulary is RFC 9162's (inclusion and consistency proofs, tree size, leaf index) and
 C2SP's (signed-note checkpoints, tlog-cosignature witnesses).
@@ -38,8 +38,8 @@ def success(model: type[BaseModel], description: str, status: int = 200) -> Resp
 
 
 def download(media_type: str, description: str) -> Responses:
-    """The `responses=` of a route that answers a file of `media_type` (bytes, no schema
-    beyond a binary string: OpenAPI 3.1 section 4.8.14.4, `contentMediaType` implied)."""
+    """The `responses=` of a route that answers a file of `media_type`: in OpenAPI 3.1 a
+    Media Type Object without a schema stands for bytes of that type, as a download is."""
     return {200: {"description": description, "content": {media_type: {}}}}
 
 

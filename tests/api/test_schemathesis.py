@@ -1,7 +1,8 @@
 """Hostile input from schemathesis: every operation of the live OpenAPI document, with a data
 scientist's key, a viewer's key and no key, valid and invalid requests alike. No answer may
-be a 5xx, nothing may be written by a viewer or an anonymous caller, and the ledger still
-verifies afterwards.
+be a 5xx, an answer must match the schema the document declares for its status where it
+declares one (success models and problems alike), nothing may be written by a viewer or an
+anonymous caller, and the ledger still verifies afterwards.
 
 Schemathesis alone draws plain strings and integers, which seldom land on the inputs that
 break servers, so two things widen it: every operation's string, integer and header

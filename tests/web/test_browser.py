@@ -200,8 +200,9 @@ def test_the_pages_work_from_the_keyboard(tab: Tab, web_service: Service) -> Non
 def test_the_api_docs_render_their_operations_offline_in_chromium(
     browser: Any, web_service: Service
 ) -> None:
-    """/docs draws every operation from this origin alone: any request elsewhere is aborted
-    and recorded, and no Content-Security-Policy violation is reported."""
+    """/docs draws every operation and the schemas of their answers from this origin
+    alone: any request elsewhere is aborted and recorded, and no Content-Security-Policy
+    violation is reported."""
     from playwright.sync_api import expect
 
     context = browser.new_context(base_url=web_service.url)
@@ -223,9 +224,14 @@ def test_the_api_docs_render_their_operations_offline_in_chromium(
         page.goto("/docs")
         expect(page.locator(".opblock").first).to_be_visible()
         operations = page.locator(".opblock-summary-path").all_inner_texts()
+        titles = page.locator("section.models .json-schema-2020-12__title")
+        expect(titles.first).to_be_visible()
+        schemas = set(titles.all_inner_texts())
     finally:
         context.close()
     assert len(operations) >= 20, operations
     assert any(path.startswith("/v1/entries") for path in operations), operations
+    # the success answers' models are drawn too (api.service._responses)
+    assert {"LedgerEntry", "Checkpoint", "Receipt"} <= schemas, schemas
     assert elsewhere == []
     assert console_errors == []
