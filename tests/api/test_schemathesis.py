@@ -41,7 +41,7 @@ from schemathesis.checks import (  # noqa: E402
     response_schema_conformance,
 )
 
-FAST_EXAMPLES = 25
+FAST_EXAMPLES = 12
 SLOW_EXAMPLES = 100
 CALLERS = ["dana", "vera", None]
 """Who calls: a data scientist (writes allowed), a viewer and nobody (writes refused)."""
