@@ -17,6 +17,7 @@ endpoint answer 503.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import socket
 import threading
@@ -353,6 +354,17 @@ class Provider:
         if self._uvicorn is not None and self._thread is not None:
             self._uvicorn.should_exit = True
             self._thread.join(timeout=10)
+
+
+def relying_party_env(provider: Provider, name: str, roles: dict[str, list[str]]) -> dict[str, str]:
+    """The settings (GOVLEDGER_OIDC_*) of a govledger service that signs people in here."""
+    return {
+        "GOVLEDGER_OIDC_ISSUER": provider.issuer,
+        "GOVLEDGER_OIDC_CLIENT_ID": CLIENT_ID,
+        "GOVLEDGER_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "GOVLEDGER_OIDC_PROVIDER_NAME": name,
+        "GOVLEDGER_OIDC_ROLES": json.dumps(roles),
+    }
 
 
 def _free_port() -> int:
