@@ -33,8 +33,8 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import Service, make_service, stop
-from tests.oidc_provider import Person, Provider, relying_party_env
+from tests.api.conftest import Service
+from tests.oidc_provider import Person, serving_with_sign_on
 from tests.web.conftest import csrf_of, log_version, sign_in
 
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0")
@@ -359,20 +359,10 @@ DECISION_FORMS = {
 @pytest.fixture(scope="module")
 def sso_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A service with single sign-on through a live test provider, and `edge-pd` 1 to decide."""
-    provider = Provider([Person("rita", ("risk-officers",))])
-    provider.start()
-    tmp = tmp_path_factory.mktemp("sso-edges")
-    roles = {"risk-officers": ["viewer"]}
-    svc = make_service(
-        f"sqlite:///{tmp / 'ledger.db'}", tmp, **relying_party_env(provider, "Bank SSO", roles)
-    )
-    provider.allow_redirect(f"{svc.url}/signin/oidc/callback")
-    try:
+    people, roles = [Person("rita", ("risk-officers",))], {"risk-officers": ["viewer"]}
+    with serving_with_sign_on(tmp_path_factory.mktemp("sso-edges"), people, roles) as (_, svc):
         log_version(svc, "dana", "edge-pd", "1")
         yield svc
-    finally:
-        stop(svc)
-        provider.stop()
 
 
 def _started_flow(client: httpx.Client) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import Service, make_service, stop
+from tests.api.conftest import Service
+from tests.oidc_provider import PROVIDER_NAME, Provider, serving_with_sign_on
 from tests.oidc_provider import Person as ProviderUser
-from tests.oidc_provider import Provider, relying_party_env
 from tests.web.conftest import RETAIL, log_version
 from tests.web.test_browser import WHY_SKIP
 from tests.web.test_review_browser import Person, _shot, browser
@@ -26,36 +26,18 @@ from tests.web.test_review_browser import Person, _shot, browser
 __all__ = ["browser"]  # the module-scoped Chromium of tests/web/test_browser.py
 pytestmark = pytest.mark.skipif(WHY_SKIP is not None, reason=WHY_SKIP or "")
 
-PROVIDER_NAME = "Bank SSO"
 ROLES = {"risk-officers": ["viewer", "approver"]}
 REASON = "Validation report VR-9 and business case read; limits are documented"
 
 
-def localhost(svc: Service) -> str:
-    return svc.url.replace("127.0.0.1", "localhost")
-
-
 @pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
-    idp = Provider([ProviderUser("rosa", ("risk-officers", "staff"))])
-    idp.start()
-    yield idp
-    idp.stop()
-
-
-@pytest.fixture(scope="module")
-def sso_review(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """A service signing people in through `provider`, with RETAIL 1.0.0 built by dana."""
+def sign_on(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Provider, Service]]:
+    """The provider knowing rosa, and a service on `localhost` with RETAIL 1.0.0 by dana."""
     tmp = tmp_path_factory.mktemp("journey-service")
-    svc = make_service(
-        f"sqlite:///{tmp / 'ledger.db'}", tmp, **relying_party_env(provider, PROVIDER_NAME, ROLES)
-    )
-    provider.allow_redirect(f"{localhost(svc)}/signin/oidc/callback")
-    try:
+    people = [ProviderUser("rosa", ("risk-officers", "staff"))]
+    with serving_with_sign_on(tmp, people, ROLES, host="localhost") as (provider, svc):
         log_version(svc, "dana", RETAIL, "1.0.0")
-        yield svc
-    finally:
-        stop(svc)
+        yield provider, svc
 
 
 def sign_in_through_the_provider(person: Person, next_path: str) -> None:
@@ -86,10 +68,11 @@ def confirm_as_admin(svc: Service, user: str) -> None:
 
 
 def test_an_approver_signs_in_through_the_provider_and_approves_with_a_passkey(
-    browser: Any, sso_review: Service, provider: Provider
+    browser: Any, sign_on: tuple[Provider, Service]
 ) -> None:
     from playwright.sync_api import expect
 
+    provider, sso_review = sign_on
     rosa = Person(browser, sso_review, "rosa", with_api_key=False)
     try:
         page = rosa.page

@@ -39,20 +39,17 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
-    idp = Provider(
-        [
-            Person("rita", ("risk-officers", "staff")),
-            Person("vik", ("model-validation",)),
-            Person("olga", ("operations",)),
-            Person("nina", ("model-validation",)),
-            Person("paula", ("model-validation",)),
-            Person("govledger", ("model-validation",)),
-            Person("ops/bot", ("model-validation",)),
-        ]
-    )
-    idp.start()
-    yield idp
-    idp.stop()
+    people = [
+        Person("rita", ("risk-officers", "staff")),
+        Person("vik", ("model-validation",)),
+        Person("olga", ("operations",)),
+        Person("nina", ("model-validation",)),
+        Person("paula", ("model-validation",)),
+        Person("govledger", ("model-validation",)),
+        Person("ops/bot", ("model-validation",)),
+    ]
+    with Provider(people) as idp:
+        yield idp
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.api.conftest import Service, make_service, register_model, stop
-from tests.oidc_provider import Person, Provider, relying_party_env
+from tests.api.conftest import Service, register_model
+from tests.oidc_provider import Person, serving_with_sign_on
 from tests.web.conftest import HOSTILE_ESCAPED, HOSTILE_MODEL, csrf_of, sign_in
 from tests.web.test_oidc_signin import sign_in as sign_in_through_the_provider
 from tests.web.test_oidc_signin import visitor
@@ -95,19 +95,10 @@ def test_hostile_reasons_are_escaped_on_the_signing_and_result_pages_the_queue_a
 @pytest.fixture(scope="module")
 def hostile_sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A service whose identity provider sends markup as a group and as a user name."""
-    idp = Provider([Person("mallory", (HOSTILE_GROUP,)), Person(HOSTILE_USER, ("risk",))])
-    idp.start()
-    tmp = tmp_path_factory.mktemp("hostile-sso")
+    people = [Person("mallory", (HOSTILE_GROUP,)), Person(HOSTILE_USER, ("risk",))]
     roles = {HOSTILE_GROUP: ["viewer"], "risk": ["viewer"]}
-    svc = make_service(
-        f"sqlite:///{tmp / 'ledger.db'}", tmp, **relying_party_env(idp, "Bank SSO", roles)
-    )
-    idp.allow_redirect(f"{svc.url}/signin/oidc/callback")
-    try:
+    with serving_with_sign_on(tmp_path_factory.mktemp("hostile-sso"), people, roles) as (_, svc):
         yield svc
-    finally:
-        stop(svc)
-        idp.stop()
 
 
 def test_a_hostile_group_from_the_provider_is_escaped_where_it_is_shown(
