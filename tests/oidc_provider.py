@@ -17,11 +17,15 @@ endpoint answer 503.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,8 +49,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from tests.api.conftest import Service, make_service, stop
+
 CLIENT_ID = "govledger-web"
 CLIENT_SECRET = "s3cret-of-the-govledger-client"
+PROVIDER_NAME = "Bank SSO"
+"""The provider's name on govledger's sign-in page (`serving_with_sign_on`)."""
 
 
 @dataclass(frozen=True)
@@ -353,6 +361,43 @@ class Provider:
         if self._uvicorn is not None and self._thread is not None:
             self._uvicorn.should_exit = True
             self._thread.join(timeout=10)
+
+    def __enter__(self) -> Provider:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def relying_party_env(provider: Provider, name: str, roles: dict[str, list[str]]) -> dict[str, str]:
+    """The settings (GOVLEDGER_OIDC_*) of a govledger service that signs people in here."""
+    return {
+        "GOVLEDGER_OIDC_ISSUER": provider.issuer,
+        "GOVLEDGER_OIDC_CLIENT_ID": CLIENT_ID,
+        "GOVLEDGER_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "GOVLEDGER_OIDC_PROVIDER_NAME": name,
+        "GOVLEDGER_OIDC_ROLES": json.dumps(roles),
+    }
+
+
+@contextmanager
+def serving_with_sign_on(
+    tmp: Path, people: list[Person], roles: dict[str, list[str]], *, host: str = "127.0.0.1"
+) -> Iterator[tuple[Provider, Service]]:
+    """A provider knowing `people` and a govledger service (SQLite in `tmp`) signing people
+    in through it, reached at `host` (a passkey's relying party must be `localhost`)."""
+    with Provider(people) as provider:
+        svc = make_service(
+            f"sqlite:///{tmp / 'ledger.db'}",
+            tmp,
+            **relying_party_env(provider, PROVIDER_NAME, roles),
+        )
+        provider.allow_redirect(f"{svc.url.replace('127.0.0.1', host)}/signin/oidc/callback")
+        try:
+            yield provider, svc
+        finally:
+            stop(svc)
 
 
 def _free_port() -> int:

@@ -4,11 +4,11 @@ A client puts each name in one path segment, percent-encoding every character th
 unreserved (RFC 3986 section 2.3; `urllib.parse.quote(name, safe="")`, as `ledger.client` and
 the web pages' links do). The ASGI server hands the application the *decoded* path, in which a
 legacy name's `a%2Fb` has become `a/b`, two segments, and `1.0%2Fcard.pdf` the card of version
-`1.0`. So for the paths that carry names (`/v1/models/...` and the pages' `/models/...`)
-`NameSegments` derives the routing path from the raw path instead: each raw segment is decoded
-and the `%` and `/` it then holds are escaped again (`%25`, `%2F`). A segment stays one segment
-whatever name it carries, routes take plain `{model}` and `{version}` parameters, and the
-handlers read the name back with `name_from_segment`.
+`1.0`. So for the paths that carry names (`/v1/models/...`, the pages' `/models/...` and
+`/review/...`) `NameSegments` derives the routing path from the raw path instead: each raw
+segment is decoded and the `%` and `/` it then holds are escaped again (`%25`, `%2F`). A
+segment stays one segment whatever name it carries, routes take plain `{model}` and
+`{version}` parameters, and the handlers read the name back with `name_from_segment`.
 
 Names created under the grammar of `ledger.names` hold neither `/` nor `%`, so for them the
 routing path is the decoded path; the escaping is what keeps an older ledger's `a/b` reachable
@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledger.errors import InvalidStatement
 
-NAME_PATH_PREFIXES = ("/v1/models/", "/models/")
+NAME_PATH_PREFIXES = ("/v1/models/", "/models/", "/review/")
 """Paths whose segments carry model and version names."""
 
 MODEL_SEGMENT_MAX = 3 * 200

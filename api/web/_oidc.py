@@ -146,7 +146,9 @@ class SignInFlow:
 
     def state_matches(self, presented: str | None) -> bool:
         """True when the callback's `state` is this flow's (constant-time)."""
-        return bool(presented) and hmac.compare_digest(self.state, str(presented))
+        return bool(presented) and hmac.compare_digest(  # bytes: str must be ASCII there
+            self.state.encode(), str(presented).encode("utf-8", "surrogatepass")
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,7 +99,8 @@ def challenge_of_token(session: WebSession, token: str) -> bytes:
     if len(parts) != 4 or parts[0] != "v1" or not parts[2].isdigit():
         raise expired
     body = ".".join(parts[:3])
-    if not hmac.compare_digest(_mac(session, "passkey-registration", body), parts[3]):
+    presented = parts[3].encode("utf-8", "surrogatepass")  # compare_digest: str must be ASCII
+    if not hmac.compare_digest(_mac(session, "passkey-registration", body).encode(), presented):
         raise expired
     if int(parts[2]) < time.time():
         raise expired
@@ -228,7 +229,8 @@ def statement_mac(session: WebSession, statement: Statement) -> str:
 
 def check_statement_mac(session: WebSession, statement: Statement, presented: str) -> None:
     """PasskeyRegistrationFailed unless `presented` is `statement_mac` of this statement."""
-    if not hmac.compare_digest(statement_mac(session, statement), presented):
+    expected = statement_mac(session, statement).encode()  # compare_digest: str must be ASCII
+    if not hmac.compare_digest(expected, presented.encode("utf-8", "surrogatepass")):
         raise PasskeyRegistrationFailed(
             "the registration to sign is not the one this site prepared for you: reload the "
             "Passkeys page and add the passkey again"

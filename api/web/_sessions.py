@@ -60,7 +60,9 @@ def csrf_matches(secret: str | None, purpose: str, presented: str | None) -> boo
     """True when a form's token was made from this cookie secret (constant-time)."""
     if not secret or not presented or len(secret) > MAX_TOKEN_LENGTH:
         return False
-    return hmac.compare_digest(csrf_token(secret, purpose), presented)
+    return hmac.compare_digest(
+        csrf_token(secret, purpose).encode(), presented.encode("utf-8", "surrogatepass")
+    )  # bytes: compare_digest refuses str with non-ASCII characters (TypeError)
 
 
 @dataclass(frozen=True, slots=True)

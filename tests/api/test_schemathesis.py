@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -32,7 +34,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import Service
-from tests.web.conftest import sign_in
+from tests.oidc_provider import Person, serving_with_sign_on
+from tests.web.conftest import csrf_of, log_version, sign_in
 
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0")
 from schemathesis import GenerationMode  # noqa: E402
@@ -223,10 +226,17 @@ PAGES = {
     "/models/{model}": ["model"],
     "/models/{model}/versions/{version}": ["model", "version"],
     "/timeline": [],
+    "/review": [],
+    "/review/{model}/{version}": ["model", "version"],
+    "/passkeys": [],
 }
 PAGE_QUERY = {
     "/timeline": ["model", "kind", "actor", "since", "until", "before", "after"],
     "/signin": ["next"],
+    "/review/m/1": ["subject"],
+    "/passkeys": ["registered"],
+    "/signin/oidc": ["next"],  # 404 here (no single sign-on); configured: test_oidc_pages_...
+    "/signin/oidc/callback": ["code", "state", "error"],
 }
 
 
@@ -236,6 +246,8 @@ def _page_requests() -> list[tuple[str, dict[str, str]]]:
 
     requests_: list[tuple[str, dict[str, str]]] = []
     for template, names in PAGES.items():
+        if not names:
+            requests_.append((template, {}))
         for name in names:
             for value in EDGE_STRINGS:
                 path = template
@@ -327,3 +339,88 @@ def test_no_operation_answers_5xx_over_thousands_of_cases(
     before = module_any_service.size()
     _fuzz(module_any_service, user, SLOW_EXAMPLES, report_figure)
     _check_ledger(module_any_service, before, user)
+
+
+OVERSIZED = "x" * 100_001
+"""Longer than any form field a page takes (the longest, a passkey's credential, is 20 kB)."""
+
+DECISION_FORMS = {
+    "/review/edge-pd/1/prepare": ["decision", "role", "reason", "subject"],
+    "/review/edge-pd/1/decide": [
+        *("decision", "role", "reason", "subject", "issued_at", "credential_id"),
+        *("authenticator_data", "client_data_json", "signature"),
+    ],
+    "/passkeys/create": ["token", "credential", "label"],
+    "/passkeys/confirm": ["public_key", "credential_id", "algorithm", "label", "issued_at", "mac"],
+}
+"""The review and passkey pages' POST routes and the fields each reads."""
+
+
+@pytest.fixture(scope="module")
+def sso_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service with single sign-on through a live test provider, and `edge-pd` 1 to decide."""
+    people, roles = [Person("rita", ("risk-officers",))], {"risk-officers": ["viewer"]}
+    with serving_with_sign_on(tmp_path_factory.mktemp("sso-edges"), people, roles) as (_, svc):
+        log_version(svc, "dana", "edge-pd", "1")
+        yield svc
+
+
+def _started_flow(client: httpx.Client) -> str:
+    """Start a sign-in (the flow cookie set); the `state` sent to the provider."""
+    leaving = client.get("/signin/oidc")
+    assert leaving.status_code == 303, leaving.text
+    return dict(parse_qsl(urlsplit(leaving.headers["location"]).query))["state"]
+
+
+def test_the_single_sign_on_pages_answer_edge_values_with_a_redirect_or_a_4xx(
+    sso_service: Service,
+) -> None:
+    """`next` is only ever a local path; a callback with an edge value in `code`, `state` or
+    `error`, with the browser's flow or without, is a 4xx page, never a 5xx or a session."""
+    answers: dict[str, int] = {}
+    issuer = sso_service.env["GOVLEDGER_OIDC_ISSUER"]
+    with httpx.Client(base_url=sso_service.url, timeout=30) as client:
+        for value in [*EDGE_STRINGS, "/" + OVERSIZED[:5000]]:
+            leaving = client.get("/signin/oidc", params={"next": value})
+            answers[f"next={value[:9]!r}"] = leaving.status_code
+            if leaving.status_code == 303:  # a control character is refused first (422)
+                assert leaving.headers["location"].startswith(f"{issuer}/authorize?")
+        for name in ("code", "state", "error"):
+            for value in [*EDGE_STRINGS, OVERSIZED[:5000]]:
+                client.cookies.clear()
+                alone = client.get("/signin/oidc/callback", params={name: value})
+                answers[f"{name}={value[:9]!r} without a flow"] = alone.status_code
+                query = {"state": _started_flow(client), "code": "c"} | {name: value}
+                answered = client.get("/signin/oidc/callback", params=query)
+                answers[f"{name}={value[:9]!r}"] = answered.status_code
+                assert "govledger_session" not in client.cookies
+    unexpected = {k: v for k, v in answers.items() if not (v == 303 or 400 <= v < 500)}
+    assert not unexpected, unexpected
+    assert sorted(set(answers.values())) == [303, 400, 422]
+
+
+def test_the_decision_and_passkey_forms_refuse_hostile_fields_without_5xx(
+    sso_service: Service,
+) -> None:
+    """Without the session's CSRF token every POST is 403; with it, an edge value in any one
+    field is answered without a 5xx, and a field longer than any form takes is a 4xx."""
+    before = sso_service.size()
+    failures: list[str] = []
+    with closing(sign_in(sso_service.url, sso_service.api_keys["victor"])) as victor:
+        csrf = csrf_of(victor.get("/review/edge-pd/1").text)
+        plain = {"decision": "approve", "role": "validator", "reason": "read the evidence"}
+        for path, fields in DECISION_FORMS.items():
+            for forged in [None, *EDGE_STRINGS, "\u00e9" * 64]:
+                form = plain if forged is None else plain | {"csrf": forged}
+                refused = victor.post(path, data=form)
+                if refused.status_code != 403:
+                    failures.append(f"{path} csrf={forged!r}: {refused.status_code}")
+            for field in fields:
+                for value in [*EDGE_STRINGS, "v1.a.9999999999.\u00e9", OVERSIZED]:
+                    form = plain | {"csrf": csrf, field: value}
+                    status = victor.post(path, data=form).status_code
+                    if status >= 500 or (value is OVERSIZED and not 400 <= status < 500):
+                        failures.append(f"{path} {field}={value[:9]!r}: {status}")
+    assert not failures, "\n".join(failures)
+    assert sso_service.size() == before  # nothing recorded, and the chain still verifies
+    assert sso_service.verify().ok

@@ -8,7 +8,6 @@ One provider and one service serve the module; each test signs in with a client 
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from ledger.errors import GovledgerError
 from ledger.governance import Principal, Role
 from ledger.store import EntryFilter
 from tests.api.conftest import Service, free_port, make_service, stop
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Person, Provider
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Person, Provider, relying_party_env
 from tests.web.conftest import csrf_of
 from tests.web.test_browser import WHY_SKIP, Tab, browser
 
@@ -40,33 +39,24 @@ HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[Provider]:
-    idp = Provider(
-        [
-            Person("rita", ("risk-officers", "staff")),
-            Person("vik", ("model-validation",)),
-            Person("olga", ("operations",)),
-            Person("nina", ("model-validation",)),
-            Person("paula", ("model-validation",)),
-            Person("govledger", ("model-validation",)),
-            Person("ops/bot", ("model-validation",)),
-        ]
-    )
-    idp.start()
-    yield idp
-    idp.stop()
+    people = [
+        Person("rita", ("risk-officers", "staff")),
+        Person("vik", ("model-validation",)),
+        Person("olga", ("operations",)),
+        Person("nina", ("model-validation",)),
+        Person("paula", ("model-validation",)),
+        Person("govledger", ("model-validation",)),
+        Person("ops/bot", ("model-validation",)),
+    ]
+    with Provider(people) as idp:
+        yield idp
 
 
 @pytest.fixture(scope="module")
 def sso(provider: Provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     tmp = tmp_path_factory.mktemp("sso-service")
     svc = make_service(
-        f"sqlite:///{tmp / 'ledger.db'}",
-        tmp,
-        GOVLEDGER_OIDC_ISSUER=provider.issuer,
-        GOVLEDGER_OIDC_CLIENT_ID=CLIENT_ID,
-        GOVLEDGER_OIDC_CLIENT_SECRET=CLIENT_SECRET,
-        GOVLEDGER_OIDC_PROVIDER_NAME=PROVIDER_NAME,
-        GOVLEDGER_OIDC_ROLES=json.dumps(ROLES),
+        f"sqlite:///{tmp / 'ledger.db'}", tmp, **relying_party_env(provider, PROVIDER_NAME, ROLES)
     )
     provider.allow_redirect(f"{svc.url}/signin/oidc/callback")
     yield svc

@@ -29,7 +29,9 @@ browser = test_browser.browser
 class Person:
     """One person's browser: a context of their own with a virtual authenticator."""
 
-    def __init__(self, browser: Any, svc: Service, name: str) -> None:
+    def __init__(self, browser: Any, svc: Service, name: str, *, with_api_key: bool = True) -> None:
+        """Open the browser; sign in with `name`'s API key unless `with_api_key` is False
+        (someone who signs in another way, through the identity provider)."""
         from playwright.sync_api import expect
 
         self.name = name
@@ -54,6 +56,8 @@ class Person:
                 }
             },
         )
+        if not with_api_key:
+            return
         self.page.goto("/signin")
         self.page.get_by_label("API key").fill(svc.api_keys[name])
         self.page.get_by_role("button", name="Sign in").click()
