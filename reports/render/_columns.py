@@ -5,13 +5,13 @@ CSS's automatic table layout (CSS 2.2 §17.5.2.2) needs each cell's minimum and 
 content width; WeasyPrint finds the minimum by laying the cell's text out once per break
 opportunity, so a long cell costs time quadratic in its words, and the tables of a full
 card were a third of its layout time. The same algorithm is run here on estimated widths:
-each character's advance in the DejaVu face the stylesheet sets (read from the font files
-with fontTools; HarfBuzz's kerning only narrows DejaVu text), words split at spaces, after
-hyphens (UAX #14, as Pango breaks) and at `<wbr>`, lines at `<br>` and block elements, a
-`nowrap` cell or span as one word. The widths go into a `<colgroup>` and the table gets
-the class `sized` (`table-layout: fixed` in print.css). Each column is at least its widest
-word plus its padding, so text keeps to its column; `overflow-wrap: break-word` on cells
-is the net under the estimate.
+each character's advance in the DejaVu face the stylesheet sets (read with fontTools from
+the copies matplotlib ships; HarfBuzz's kerning only narrows DejaVu text), words split at
+spaces, after hyphens (UAX #14, as Pango breaks) and at `<wbr>`, lines at `<br>` and block
+elements, a `nowrap` cell or span as one word. The widths go into a `<colgroup>` and the
+table gets the class `sized` (`table-layout: fixed` in print.css). Each column is at least
+its widest word plus its padding, so text keeps to its column; `overflow-wrap: break-word`
+on cells is the net under the estimate.
 
 Tables whose stylesheet already fixes their first column (`kv`, `summary-grid`) or all
 their columns (`fixed`, `cited`) only get the class.
@@ -26,9 +26,12 @@ from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+import matplotlib
 from fontTools.ttLib import TTFont
 
-FONTS = Path("/usr/share/fonts/truetype/dejavu")
+FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+"""The DejaVu faces matplotlib ships (the charts' own): the same advance widths as the system's
+DejaVu that WeasyPrint sets, and present wherever the card can be rendered at all."""
 FACES = {"regular": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf", "mono": "DejaVuSansMono.ttf"}
 CONTENT_WIDTH = 499.0
 """print.css: A4 (595.3pt) less 17mm margins on each side, in points."""
