@@ -28,6 +28,11 @@ nothing left out is lost. Each limit below is several times what a real credit m
   opportunity (`<wbr>`) every `WORD_CHUNK` characters. Without it an unbroken 20,000-
   character word overflows the page; with CSS `overflow-wrap: anywhere` instead, WeasyPrint's
   table sizing tries a break at every character and took 6 s for 2,000 characters.
+- `HASH_CHUNK` (8 hex digits): a hash or key in a narrow column gets a break opportunity
+  every 8 characters (`hex_breakable`), so a signature column stays as narrow as "verified"
+  and the reason beside it keeps its room. `<wbr>` adds no character to the PDF's text (a
+  zero-width space would be copied with the hash), and CSS `word-break: break-all` would
+  cost the layout one try per character.
 
 Evaluation summaries are bounded in `reports.tables` (tables per summary, rows, columns)
 and in the section readers (`reports.evaluations`, `reports.fairness_section`).
@@ -53,9 +58,11 @@ MAX_CURVE_POINTS = 400
 MAX_TEXT = 1500
 LONG_WORD = 30
 WORD_CHUNK = 20
+HASH_CHUNK = 8
 
 T = TypeVar("T")
 _LONG_WORD = re.compile(r"\S{" + str(LONG_WORD + 1) + ",}")
+_LONG_HEX = re.compile(r"\S{" + str(HASH_CHUNK + 1) + ",}")
 
 
 def first_sorted(mapping: Mapping[str, T], limit: int) -> tuple[dict[str, T], int]:
@@ -108,17 +115,26 @@ def breakable(value: Any) -> Markup:
     """Escaped text with a break opportunity every WORD_CHUNK characters of a long word.
 
     Markup (already HTML) is returned as it is: a tag is not text to break."""
+    return _with_breaks(value, _LONG_WORD, WORD_CHUNK)
+
+
+def hex_breakable(value: Any) -> Markup:
+    """Escaped text with a break opportunity every HASH_CHUNK characters of a hash or key."""
+    return _with_breaks(value, _LONG_HEX, HASH_CHUNK)
+
+
+def _with_breaks(value: Any, long_word: re.Pattern[str], chunk: int) -> Markup:
     if isinstance(value, Markup):
         return value
     text = "" if value is None else str(value)
-    if not _LONG_WORD.search(text):
+    if not long_word.search(text):
         return escape(text)
     parts: list[str] = []
     position = 0
-    for match in _LONG_WORD.finditer(text):
+    for match in long_word.finditer(text):
         parts.append(str(escape(text[position : match.start()])))
         word = match.group()
-        chunks = [word[i : i + WORD_CHUNK] for i in range(0, len(word), WORD_CHUNK)]
+        chunks = [word[i : i + chunk] for i in range(0, len(word), chunk)]
         parts.append("<wbr>".join(str(escape(c)) for c in chunks))
         position = match.end()
     parts.append(str(escape(text[position:])))

@@ -4,7 +4,8 @@ Text stays text (`svg.fonttype: none`, DejaVu Sans), so WeasyPrint sets it in th
 font and it can be searched and copied in the PDF; colours are the Okabe-Ito palette, which
 survives colour blindness and greyscale printing with the help of hatching and labels.
 Figures are built with `matplotlib.figure.Figure` (no pyplot state) under one lock, since
-rcParams are process-wide. Each function takes plain numbers and returns SVG markup.
+rcParams are process-wide. Each function takes plain numbers and returns SVG markup, and
+is remembered by the digest of its arguments (`reports.render._chart_memo`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ matplotlib.use("Agg", force=False)
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from reports.render._chart_memo import by_digest
 
 BLUE, ORANGE, VERMILION, GREEN = "#0072B2", "#E69F00", "#D55E00", "#009E73"
 SKY, GREY, PURPLE, INK = "#56B4E9", "#8C8C8C", "#CC79A7", "#1F2A37"
@@ -85,6 +88,7 @@ def _render(
     return text[text.index("<svg") :]
 
 
+@by_digest
 def roc_svg(fpr: Sequence[float], tpr: Sequence[float], auc: float | None) -> str:
     """ROC curve with the chance diagonal."""
 
@@ -107,6 +111,7 @@ def roc_svg(fpr: Sequence[float], tpr: Sequence[float], auc: float | None) -> st
     return _render(draw, 3.2, 3.3, left=0.55, bottom=0.45)
 
 
+@by_digest
 def calibration_svg(bins: Sequence[dict[str, Any]]) -> str:
     """Observed good rate against mean predicted score, per score decile."""
     points: list[tuple[float, float]] = [
@@ -144,6 +149,7 @@ def calibration_svg(bins: Sequence[dict[str, Any]]) -> str:
     return _render(draw, 3.2, 3.3, left=0.55, bottom=0.45)
 
 
+@by_digest
 def confusion_svg(confusion: dict[str, Any]) -> str:
     """2 x 2 decisions at the cut-off against outcomes, with counts."""
     cells = [[confusion.get("tp"), confusion.get("fn")], [confusion.get("fp"), confusion.get("tn")]]
@@ -210,6 +216,7 @@ def fitted_label(text: str, room: float = LABEL_ROOM, size: float = 7.5) -> str:
     return text[:low] + "…"
 
 
+@by_digest
 def importance_svg(importance: Sequence[dict[str, Any]], limit: int = 15) -> str:
     """Mean |SHAP| per feature, coloured by the direction of its effect.
 
@@ -247,6 +254,7 @@ def importance_svg(importance: Sequence[dict[str, Any]], limit: int = 15) -> str
     )
 
 
+@by_digest
 def selection_rate_svg(
     name: str,
     groups: Sequence[dict[str, Any]],
@@ -302,6 +310,7 @@ def selection_rate_svg(
     )
 
 
+@by_digest
 def psi_svg(
     columns: Sequence[dict[str, Any]], stable_below: float, shift_above: float, limit: int = 20
 ) -> str:
@@ -344,6 +353,7 @@ def psi_svg(
 _STATUS_COLOURS = {"green": GREEN, "amber": ORANGE, "red": VERMILION}
 
 
+@by_digest
 def monitoring_svg(
     name: str,
     points: Sequence[dict[str, Any]],
@@ -427,6 +437,7 @@ def monitoring_svg(
     return _render(draw, 2.3, bottom=0.55, left=0.7)
 
 
+@by_digest
 def training_curve_svg(name: str, points: Sequence[tuple[int, float]]) -> str:
     """One metric logged with a step (a training curve): value by step, the last point
     marked and labelled, so the value the run's metrics table states is visible."""

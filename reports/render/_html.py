@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ledger.log.cosignature import claimed_cosigners
 from ledger.log.timestamps import format_rfc3339
 from reports.audit import LEDGER_WIDE, AuditReport
 from reports.card import ModelCard
-from reports.limits import breakable
+from reports.limits import breakable, hex_breakable
 from reports.notice import AdverseActionNotice
 from reports.render import _charts as charts
+from reports.render._columns import sized_tables
 from reports.sections import Estimate
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -105,6 +106,13 @@ def witnesses(note: str) -> str:
     )
 
 
+def dot_breakable(value: Any) -> Markup:
+    """An entry kind ("evaluation.recorded") that may break after its dots: `<wbr>`, not a
+    zero-width space, so the kind copied from the PDF is the kind."""
+    # escape() made the text safe; only <wbr> tags are added.
+    return Markup(str(escape(value)).replace(".", ".<wbr>"))  # noqa: S704
+
+
 def is_gap_row(row: object) -> bool:
     """A table row that states a checklist gap (a cell "GAP: ..."): shown in red, so that
     a reader scanning the card sees what is missing before what is satisfied."""
@@ -130,6 +138,8 @@ def environment() -> Environment:
         when=when,
         css_string=css_string,
         wrap=breakable,
+        hexwrap=hex_breakable,
+        dotwrap=dot_breakable,
         witnesses=witnesses,
     )
     env.tests["gap_row"] = is_gap_row
@@ -228,7 +238,7 @@ def card_html(card: ModelCard, *, for_print: bool) -> str:
     figures = {
         name: _figure(svg, for_print=for_print, alt=name) for name, svg in card_charts(card).items()
     }
-    return _render(
+    html = _render(
         "card.html",
         card=card,
         sections=card_sections(card),
@@ -240,6 +250,7 @@ def card_html(card: ModelCard, *, for_print: bool) -> str:
         running_foot=f"{card.evidence.origin} · checkpoint {card.evidence.checkpoint_size}",
         psi_bands=(PSI_STABLE_BELOW, PSI_SHIFT_ABOVE),
     )
+    return sized_tables(html) if for_print else html
 
 
 def audit_html(report: AuditReport, *, for_print: bool) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -143,3 +145,20 @@ def test_every_font_is_embedded(card_file: RenderedFile) -> None:
                 )
                 names.add(str(font.BaseFont).split("+")[-1])
     assert "DejaVu-Sans" in names and "DejaVu-Sans-Bold" in names
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
+def test_every_cited_entry_hash_is_copied_whole_from_the_page_text(
+    card_file: RenderedFile,
+) -> None:
+    """A reader copies an entry hash from the table of cited entries: the page text holds it
+    as one unbroken 64-digit word, with no zero-width space or soft hyphen inside (hashes
+    break at <wbr> where a column is narrow, which adds no character)."""
+    text = subprocess.run(
+        ["pdftotext", str(card_file.path), "-"], check=True, capture_output=True, timeout=120
+    ).stdout.decode("utf-8")
+    words = set(re.findall(r"[0-9a-f]+", text))
+    cited = [r.entry_hash for r in card_file.rendered.card.cited_entries()]
+    assert cited and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in cited)
+    assert [h for h in cited if h not in words] == []
+    assert "\u200b" not in text and "\u00ad" not in text

@@ -20,6 +20,7 @@ from ledger.verify import Problem
 from reports.audit import build_audit
 from reports.card import build_card
 from reports.documents import CARD_ATTACHMENTS, RenderedCard, audit_pdf, card_pdf
+from reports.limits import hex_breakable
 from reports.regulatory import check_version
 from reports.render import card_html, render_pdf
 from reports.verify import verify_card
@@ -199,7 +200,9 @@ def test_an_altered_model_file_digest_fails_verify_card(
     ledger: ServingLedger, cards: dict[str, Card], tmp_path: Path
 ) -> None:
     digest = ledger.files["2.0"]
-    forged = _forge(ledger, cards["2.0"], tmp_path / "f.pdf", digest, digest[::-1])
+    # as the page prints it: with a break opportunity (<wbr>) every 8 hex digits
+    printed, altered = str(hex_breakable(digest)), str(hex_breakable(digest[::-1]))
+    forged = _forge(ledger, cards["2.0"], tmp_path / "f.pdf", printed, altered)
     report = verify_card(forged, verifier_key=_key(ledger))
     assert not report.ok and report.problem is Problem.PAGES_NOT_BOUND
     assert "model file" in report.message or "deployment to production" in report.message
