@@ -177,7 +177,7 @@ def _tree_cpu(pid: int) -> float:
 
 
 def ingest(
-    url: str, home: Path, *, decisions: int, clients: int, workers: int
+    url: str, home: Path, *, decisions: int, clients: int, workers: int, in_flight: int = 2
 ) -> tuple[float, float, float]:
     """Decisions/s recorded through `govledger serve` by `clients` threads, and the CPU us
     a decision costs the server (its processes) and the client (this process): throughput
@@ -205,7 +205,13 @@ def ingest(
         def client(index: int) -> None:
             try:
                 with LedgerClient(base, key, timeout=120) as lc:
-                    lc.record_decisions(work[index], model=MODEL, version=VERSION, batch_size=BATCH)
+                    lc.record_decisions(
+                        work[index],
+                        model=MODEL,
+                        version=VERSION,
+                        batch_size=BATCH,
+                        in_flight=in_flight,
+                    )
             except BaseException as exc:  # reported after the threads join
                 errors.append(exc)
 
@@ -293,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-decisions", type=int, default=400_000)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-receipts", action="store_true")
+    parser.add_argument(
+        "--in-flight", type=int, default=2, help="batches a client keeps in flight (SQLite run)"
+    )
     args = parser.parse_args(argv)
     grid = Table(title="scoring decisions")
     for column in ("measure", "figure", "target", "met"):
@@ -305,11 +314,13 @@ def main(argv: list[str] | None = None) -> int:
             decisions=args.decisions,
             clients=1,
             workers=1,
+            in_flight=args.in_flight,
         )
         met = rate >= INGEST_TARGET
         ok &= met
         grid.add_row(
-            f"ingest over HTTP, SQLite, 1 client, batches of {BATCH:,} ({args.decisions:,})",
+            f"ingest over HTTP, SQLite, 1 client, batches of {BATCH:,}, {args.in_flight} in flight "
+            f"({args.decisions:,})",
             f"{rate:,.0f} decisions/s",
             f">= {INGEST_TARGET:,.0f}",
             _mark(met),
