@@ -2,18 +2,20 @@
 
     python -m bench.bench_scoring [--decisions 1000000] [--receipt-decisions 10000000]
                                   [--pg-decisions 400000] [--skip-pg] [--skip-receipts]
+                                  [--in-flight 2]
 
 - ingest: a real `govledger serve` (uvicorn) on SQLite, one scoring-service client on the
   same machine sending `--decisions` decisions with one `LedgerClient.record_decisions`
-  call, in batches of 1,000, two in flight (target: at least 50,000 decisions/s), and on
-  PostgreSQL with 2 API processes and 8 clients (reported);
+  call, in batches of 1,000, two in flight (`--in-flight`; target: at least 50,000
+  decisions/s), and on PostgreSQL with 2 API processes and 8 clients (reported), with the
+  CPU us a decision costs the server and the client;
 - receipts: a SQLite store of `--receipt-decisions` decisions recorded through the store
   API (`LedgerStore.record_decisions`, batches of 1,000), then 200 receipts of random
   decisions (`LedgerStore.decision_receipt`: the detail row, the batch's leaves and inner
   proof, the entries and their inclusion proofs, the checkpoint): median and p99 (target:
   under 10 ms);
 - verification of the detail store (`ledger.verify.verify_decisions`, worker processes for
-  a large store), in decisions/s (target: at least 500,000).
+  a large store), in decisions/s (target: at least 500,000), and CPU us a decision.
 
 The decision ids grow with time (as a sequence, a ULID or a UUIDv7 do), so the unique index
 on them is written at its end. Prints a table and the machine; exits 1 if a target was missed.
