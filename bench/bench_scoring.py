@@ -2,18 +2,20 @@
 
     python -m bench.bench_scoring [--decisions 1000000] [--receipt-decisions 10000000]
                                   [--pg-decisions 400000] [--skip-pg] [--skip-receipts]
+                                  [--in-flight 2]
 
 - ingest: a real `govledger serve` (uvicorn) on SQLite, one scoring-service client on the
   same machine sending `--decisions` decisions with one `LedgerClient.record_decisions`
-  call, in batches of 1,000, two in flight (target: at least 50,000 decisions/s), and on
-  PostgreSQL with 2 API processes and 8 clients (reported);
+  call, in batches of 1,000, two in flight (`--in-flight`; target: at least 50,000
+  decisions/s), and on PostgreSQL with 2 API processes and 8 clients (reported), with the
+  CPU us a decision costs the server and the client;
 - receipts: a SQLite store of `--receipt-decisions` decisions recorded through the store
   API (`LedgerStore.record_decisions`, batches of 1,000), then 200 receipts of random
   decisions (`LedgerStore.decision_receipt`: the detail row, the batch's leaves and inner
   proof, the entries and their inclusion proofs, the checkpoint): median and p99 (target:
   under 10 ms);
 - verification of the detail store (`ledger.verify.verify_decisions`, worker processes for
-  a large store), in decisions/s (target: at least 500,000).
+  a large store), in decisions/s (target: at least 500,000), and CPU us a decision.
 
 The decision ids grow with time (as a sequence, a ULID or a UUIDv7 do), so the unique index
 on them is written at its end. Prints a table and the machine; exits 1 if a target was missed.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -157,8 +160,30 @@ def decision_rows(prefix: str, start: int, count: int, decided_at: str) -> list[
     return rows
 
 
-def ingest(url: str, home: Path, *, decisions: int, clients: int, workers: int) -> float:
-    """Decisions/s recorded through `govledger serve` by `clients` threads."""
+def _tree_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (the API workers),
+    from /proc (proc(5): utime and stime, fields 14 and 15, in clock ticks)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:  # it ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending += map(int, children)
+    return total
+
+
+def ingest(
+    url: str, home: Path, *, decisions: int, clients: int, workers: int, in_flight: int = 2
+) -> tuple[float, float, float]:
+    """Decisions/s recorded through `govledger serve` by `clients` threads, and the CPU us
+    a decision costs the server (its processes) and the client (this process): throughput
+    on a shared machine is noise, CPU time per decision is the figure to compare."""
     store = init_ledger(LedgerSettings(database_url=url, home=home), origin="bench.example/scoring")
     key = IdentityStore(store).add_user("scorer", parse_roles(["scoring_service"]))
     serving_version(store)
@@ -182,7 +207,13 @@ def ingest(url: str, home: Path, *, decisions: int, clients: int, workers: int) 
         def client(index: int) -> None:
             try:
                 with LedgerClient(base, key, timeout=120) as lc:
-                    lc.record_decisions(work[index], model=MODEL, version=VERSION, batch_size=BATCH)
+                    lc.record_decisions(
+                        work[index],
+                        model=MODEL,
+                        version=VERSION,
+                        batch_size=BATCH,
+                        in_flight=in_flight,
+                    )
             except BaseException as exc:  # reported after the threads join
                 errors.append(exc)
 
@@ -191,15 +222,19 @@ def ingest(url: str, home: Path, *, decisions: int, clients: int, workers: int) 
                 decision_rows("warm", 0, 10, decided_at), model=MODEL, version=VERSION
             )
         threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        server_cpu, client_cpu = _tree_cpu(server.pid), time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
+        server_cpu = _tree_cpu(server.pid) - server_cpu
         if errors:
             raise errors[0]
-        return per_client * clients / elapsed
+        sent = per_client * clients
+        return sent / elapsed, server_cpu * 1e6 / sent, client_cpu * 1e6 / sent
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -233,13 +268,26 @@ def receipts(store: LedgerStore, decisions: int, samples: int = 200) -> tuple[fl
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
-def verification(store: LedgerStore) -> tuple[float, int]:
-    """Decisions/s of `verify_decisions` (default workers), and how many were checked."""
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def verification(store: LedgerStore) -> tuple[float, int, float]:
+    """Decisions/s of `verify_decisions` (default workers), how many were checked, and the
+    CPU us a decision cost (this process and the worker processes)."""
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     report = verify_decisions(store)
     elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     assert report.ok, report.summary()
-    return report.entries_checked / elapsed, report.entries_checked
+    checked = report.entries_checked
+    return checked / elapsed, checked, cpu * 1e6 / max(1, checked)
 
 
 def _mark(ok: bool) -> str:
@@ -253,26 +301,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-decisions", type=int, default=400_000)
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-receipts", action="store_true")
+    parser.add_argument(
+        "--in-flight", type=int, default=2, help="batches a client keeps in flight (SQLite run)"
+    )
     args = parser.parse_args(argv)
     grid = Table(title="scoring decisions")
     for column in ("measure", "figure", "target", "met"):
         grid.add_column(column)
     ok = True
     with tempfile.TemporaryDirectory(prefix="govledger-bench-") as folder:
-        rate = ingest(
+        rate, server_us, client_us = ingest(
             f"sqlite:///{folder}/ingest.db",
             Path(folder) / "home",
             decisions=args.decisions,
             clients=1,
             workers=1,
+            in_flight=args.in_flight,
         )
         met = rate >= INGEST_TARGET
         ok &= met
         grid.add_row(
-            f"ingest over HTTP, SQLite, 1 client, batches of {BATCH:,} ({args.decisions:,})",
+            f"ingest over HTTP, SQLite, 1 client, batches of {BATCH:,}, {args.in_flight} in flight "
+            f"({args.decisions:,})",
             f"{rate:,.0f} decisions/s",
             f">= {INGEST_TARGET:,.0f}",
             _mark(met),
+        )
+        grid.add_row(
+            "  CPU per decision: server, client", f"{server_us:.1f} us, {client_us:.1f} us", "", ""
         )
         settings = LedgerSettings(
             database_url=f"sqlite:///{folder}/ingest.db", home=Path(folder) / "home"
@@ -280,13 +336,18 @@ def main(argv: list[str] | None = None) -> int:
         from ledger.store import open_ledger
 
         store = open_ledger(settings)
-        vrate, checked = verification(store)
+        vrate, checked, verify_us = verification(store)
         store.close()
-        grid.add_row(f"verify_decisions, SQLite ({checked:,})", f"{vrate:,.0f} decisions/s", "", "")
+        grid.add_row(
+            f"verify_decisions, SQLite ({checked:,}; {verify_us:.2f} CPU us a decision)",
+            f"{vrate:,.0f} decisions/s",
+            "",
+            "",
+        )
     pg = postgres_version()
     if not args.skip_pg and pg is not None:
         with postgres_ledger() as settings:
-            rate = ingest(
+            rate, server_us, client_us = ingest(
                 settings.database_url,
                 settings.home,
                 decisions=args.pg_decisions,
@@ -294,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
                 workers=2,
             )
         grid.add_row(
-            f"ingest over HTTP, PostgreSQL, 2 API processes, 8 clients ({args.pg_decisions:,})",
+            f"ingest over HTTP, PostgreSQL, 2 API processes, 8 clients ({args.pg_decisions:,}; "
+            f"CPU {server_us:.1f} us server, {client_us:.1f} us client)",
             f"{rate:,.0f} decisions/s",
             "reported",
             "",
@@ -320,11 +382,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"< {RECEIPT_TARGET_MS:.0f} ms",
                 _mark(met),
             )
-            vrate, checked = verification(store)
+            vrate, checked, verify_us = verification(store)
             met = vrate >= VERIFY_TARGET
             ok &= met
             grid.add_row(
-                f"verify_decisions, SQLite, default workers ({checked:,})",
+                f"verify_decisions, SQLite, default workers ({checked:,}; "
+                f"{verify_us:.2f} CPU us a decision)",
                 f"{vrate:,.0f} decisions/s",
                 f">= {VERIFY_TARGET:,.0f}",
                 _mark(met),

@@ -11,6 +11,7 @@ its cut-off; the triggers of migration 0009 refuse any other change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 
 from ledger.log.decision_batch import DecisionBatch
 from ledger.log.entries import Entry
@@ -44,15 +45,21 @@ def write_scoring(
                     payload["last_decided_at"],
                 ),
             )
-            seq = entry.seq
+            # (batch seq, leaf index, decision id, leaf hash, detail): the rows built by zip
+            # in C, half the time of a comprehension unpacking each decision in bytecode
+            count = len(batch)
             tx.insert(
                 sql.insert_decision,
-                [
-                    (seq, index, decision_id, leaf, detail)
-                    for index, (decision_id, leaf, detail) in enumerate(
-                        zip(batch.decision_ids, batch.leaf_hashes, batch.details, strict=True)
+                list(
+                    zip(
+                        repeat(entry.seq, count),
+                        range(count),
+                        batch.decision_ids,
+                        batch.leaf_hashes,
+                        batch.details,
+                        strict=True,
                     )
-                ],
+                ),
             )
         elif st.kind == Kind.SCORING_ERASED.value:
             ids = [str(i) for i in st.payload["decision_ids"]]
