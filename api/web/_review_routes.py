@@ -73,7 +73,8 @@ def _context(request: Request) -> ServiceContext:
 
 @router.get("/review")
 def queue_page(request: Request, session: SignedIn) -> Response:
-    items = review_queue(_context(request).store, session.principal)
+    store = _context(request).store
+    items = review_queue(store, session.principal)
     return render(
         request,
         "review_queue.html",
@@ -81,6 +82,13 @@ def queue_page(request: Request, session: SignedIn) -> Response:
         title="Waiting for my decision",
         items=items,
         deciding=sorted(r.value.replace("_", " ") for r in session.principal.roles & DECIDING),
+        pending=sorted(
+            {
+                g.role.value.replace("_", " ")
+                for g in store.rules().pending_grants()
+                if g.user == session.principal.name and g.role in DECIDING
+            }
+        ),
         mine=[i for i in items if not i.built_by_me],
         built=[i for i in items if i.built_by_me],
         has_passkey=any(

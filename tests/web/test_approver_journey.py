@@ -79,6 +79,9 @@ def test_an_approver_signs_in_through_the_provider_and_approves_with_a_passkey(
         sign_in_through_the_provider(rosa, "/review")
         expect(page.locator(".gl-user")).to_contain_text("Signed in as rosa (viewer)")
         expect(page.locator("main")).to_contain_text("You hold no role that approves or rejects")
+        expect(page.get_by_role("status").filter(has_text="waits for")).to_contain_text(
+            "Your approver role is granted but waits for an administrator to confirm it"
+        )
         page.goto("/timeline?kind=access.federated")
         expect(page.locator("main")).to_contain_text(
             f"role approver granted to rosa by {provider.issuer} (groups = risk-officers): "
