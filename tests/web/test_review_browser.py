@@ -202,11 +202,12 @@ def test_a_replay_another_statement_and_the_builder_are_refused_on_the_page(
         expect(page.locator(".result")).to_contain_text("Nothing was recorded")
 
         confirmed = bianca.register_passkey()
+        # The service is the session's: other modules may have given bianca passkeys before.
+        passkey_rows = bianca.page.get_by_role("table", name="Your passkeys").get_by_role("row")
+        registered = passkey_rows.count()
         bianca.post_form("/passkeys/confirm", confirmed)  # the registration replayed
         expect(bianca.page.get_by_role("alert")).to_contain_text("The passkey was not registered")
-        expect(
-            bianca.page.get_by_role("table", name="Your passkeys").get_by_role("row")
-        ).to_have_count(2)
+        expect(passkey_rows).to_have_count(registered)
         bianca.page.goto("/review")
         built = bianca.page.get_by_role("table", name="Versions you built")
         expect(built).to_contain_text("You built this — someone else must decide")
